@@ -1,0 +1,203 @@
+"""The `hackops` command: serve, worker, db, demo. Each command is one transaction edge."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from hackops import __version__, migrate
+from hackops.config import Settings, describe_settings_error, get_settings
+from hackops.observability import configure_logging
+
+console = Console(stderr=True)
+app = typer.Typer(
+    help="HackOps: hackathons and competitions, from registration to results.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+_embedded: list[object] = []  # keeps the embedded server handle alive for the process
+
+
+def load_settings() -> Settings:
+    """Settings, with the embedded database started when no DATABASE_URL is given.
+
+    A bad setting ends the command with one line naming it (exit code 2).
+    """
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        console.print(f"[bold red]{describe_settings_error(exc)}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, json=settings.log_json)
+    if settings.uses_embedded_database:
+        from hackops.embedded import start_embedded
+
+        with console.status("Starting the embedded PostgreSQL…"):
+            embedded = start_embedded(settings.data_dir)
+        _embedded.append(embedded)
+        os.environ["DATABASE_URL"] = embedded.url  # child processes (uvicorn workers) inherit it
+        get_settings.cache_clear()
+        settings = get_settings()
+        console.print(f"Embedded PostgreSQL ready (data in {settings.data_dir / 'pgdata'})")
+    return settings
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"hackops {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """HackOps command line."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker/--no-worker", help="Run a job worker inside each web process.")
+    ] = False,
+    demo: Annotated[bool, typer.Option(help="Load the demo data before serving.")] = False,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
+    ] = True,
+) -> None:
+    """Serve the web app and the API (and, with --with-worker, run jobs in-process)."""
+    import uvicorn
+
+    settings = load_settings()
+    if migrate_first:
+        with console.status("Applying migrations…"):
+            migrate.upgrade(settings.libpq_url)
+    if demo:
+        asyncio.run(_seed_demo(settings))
+    if with_worker:
+        os.environ["RUN_WORKER_IN_PROCESS"] = "true"
+        get_settings.cache_clear()
+    console.print(f"HackOps {__version__} on [bold]http://{host}:{port}[/] (API docs at /docs)")
+    uvicorn.run(
+        "hackops.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@app.command()
+def worker(
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", "-q", help="Queue to serve (repeatable).")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Jobs run at once.")] = None,
+) -> None:
+    """Run a background job worker (any number, on any machine, share the queue)."""
+    settings = load_settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    asyncio.run(_run_worker(settings, queue))
+
+
+async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
+    from hackops import jobs
+    from hackops.db import Database
+
+    db = Database.from_settings(settings)
+    jobs.bind_database(db)
+    loop = asyncio.get_running_loop()
+    async with jobs.open_queue(settings):
+        task = asyncio.create_task(jobs.run_worker(settings, queues=queues))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        console.print(f"Worker running on queues: {', '.join(queues or jobs.QUEUES)}")
+        try:
+            await task
+        except asyncio.CancelledError:
+            console.print("Worker stopped.")
+    await db.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(load_settings().libpq_url, revision)
+    console.print(f"Database upgraded to {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(load_settings().libpq_url, revision)
+    console.print(f"Database downgraded to {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    migrate.current(load_settings().libpq_url)
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="What the migration does.")],
+    autogenerate: Annotated[bool, typer.Option(help="Diff models against the database.")] = True,
+) -> None:
+    """Create a migration file (autogenerated from the models by default)."""
+    migrate.revision(load_settings().libpq_url, message, autogenerate=autogenerate)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data (idempotent: running it twice changes nothing)."""
+    settings = load_settings()
+    migrate.upgrade(settings.libpq_url)
+    asyncio.run(_seed_demo(settings))
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from hackops.db import Database
+    from hackops.demo import seed_demo
+
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            created = await seed_demo(session)
+    finally:
+        await db.dispose()
+    table = Table(title="Demo data")
+    table.add_column("what")
+    table.add_column("slug")
+    for kind, slug in created:
+        table.add_row(kind, slug)
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        sys.exit(130)

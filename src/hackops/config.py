@@ -1,0 +1,171 @@
+"""Settings: one class, read from the environment (and an optional `.env` file).
+
+A bad value stops start-up with one line naming the setting (see `describe_settings_error`).
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+
+class Environment(enum.StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    hackops_env: Environment = Environment.PROD
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    database_url: str | None = None
+    database_pool_size: Annotated[int, Field(ge=1, le=500)] = 20
+    database_max_overflow: Annotated[int, Field(ge=0, le=500)] = 10
+    redis_url: str | None = None
+    storage_url: str | None = None
+    data_dir: Path = Path(".hackops")
+    base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+    run_worker_in_process: bool = False
+    worker_concurrency: Annotated[int, Field(ge=1, le=100)] = 4
+    worker_polling_interval: Annotated[float, Field(gt=0, le=60)] = 5.0
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "HackOps <noreply@localhost>"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.hackops_env is Environment.DEV
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @field_validator("database_url", "redis_url", "storage_url", "smtp_host", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in _POSTGRES_SCHEMES:
+            raise ValueError(
+                "must be a PostgreSQL URL like postgresql://user:password@host:5432/dbname"
+            )
+        if not (parts.hostname or "host=" in parts.query) or not parts.path.strip("/"):
+            raise ValueError("must name a host and a database, e.g. postgresql://host:5432/hackops")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"file", "s3", "memory"}:
+            raise ValueError("must be a file://, s3:// or memory:// URL")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://hackops.example.org")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.hackops_env is not Environment.DEV:
+            if not secret or secret == DEFAULT_SECRET_KEY:
+                raise ValueError(
+                    "SECRET_KEY is empty or the built-in default; set a random value of at least"
+                    " 32 characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                    " or set HACKOPS_ENV=dev for local development"
+                )
+            if len(secret) < 32:
+                raise ValueError("SECRET_KEY must be at least 32 characters outside dev mode")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in the form SQLAlchemy's psycopg dialect expects."""
+        if self.database_url is None:
+            raise RuntimeError("the embedded database has not been started")
+        return to_sqlalchemy_url(self.database_url)
+
+    @property
+    def libpq_url(self) -> str:
+        """The database URL in the form libpq (and so psycopg and procrastinate) expects."""
+        if self.database_url is None:
+            raise RuntimeError("the embedded database has not been started")
+        return to_libpq_url(self.database_url)
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if scheme in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def to_libpq_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if scheme == "postgresql+psycopg":
+        return f"postgresql://{rest}"
+    return url
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line that names the setting at fault and why."""
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper() or "SETTINGS"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}" if name != "SETTINGS" else message)
+    return "Invalid configuration: " + "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,144 @@
+"""Engine, sessions and the transaction edges.
+
+Each edge owns one transaction and commits it before it reports success:
+
+- HTTP: `TransactionalRoute` commits the request's session after the endpoint returns and before
+  the response leaves, so a failed commit becomes an error response, never a lost write.
+- Jobs and CLI commands: `Database.transaction()` commits on success, rolls back on error.
+
+Services receive the session and never commit; they `flush()` when they need ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from hackops.config import Settings
+
+OPTIONAL_EXTENSIONS = ("pg_trgm", "vector")
+
+
+@dataclass
+class Database:
+    """The engine and the session factory; one per process (tests bind it to one connection)."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    extensions: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        engine = create_async_engine(
+            settings.sqlalchemy_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_pre_ping=True,
+            pool_timeout=10,
+            connect_args={"connect_timeout": 5, "application_name": "hackops"},
+        )
+        return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """The job/CLI edge: one transaction, committed on success, rolled back on error."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def detect_extensions(self) -> frozenset[str]:
+        """Which optional extensions are installed (or installable) here; callers fall back."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT name FROM pg_available_extensions"
+                    " WHERE name = ANY(:names) AND installed_version IS NOT NULL"
+                ),
+                {"names": list(OPTIONAL_EXTENSIONS)},
+            )
+            self.extensions = frozenset(row[0] for row in rows)
+        return self.extensions
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def make_sessionmaker(bind: AsyncEngine | AsyncConnection, **kw: Any) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, **kw)
+
+
+_SESSION_KEY = "db_session"
+
+
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session, created on first use; `TransactionalRoute` commits and closes it."""
+    session: AsyncSession | None = getattr(request.state, _SESSION_KEY, None)
+    if session is None:
+        database: Database = request.app.state.db
+        session = database.sessionmaker()
+        setattr(request.state, _SESSION_KEY, session)
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+class TransactionalRoute(APIRoute):
+    """Commits the request's session after the endpoint returns, before the response is sent."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        return transactional(handler)
+
+
+def transactional(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    async def run_in_transaction(request: Request) -> Response:
+        try:
+            response = await handler(request)
+            session: AsyncSession | None = getattr(request.state, _SESSION_KEY, None)
+            if session is not None:
+                await session.commit()
+            return response
+        except BaseException:
+            session = getattr(request.state, _SESSION_KEY, None)
+            if session is not None:
+                await session.rollback()
+            raise
+        finally:
+            session = getattr(request.state, _SESSION_KEY, None)
+            if session is not None:
+                setattr(request.state, _SESSION_KEY, None)
+                await session.close()
+
+    return run_in_transaction
+
+
+async def raw_connection(session: AsyncSession) -> Any:
+    """The psycopg AsyncConnection under the session's current transaction."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def db_now(session: AsyncSession) -> Any:
+    """The database clock (`app_now()`), which tests can freeze per transaction."""
+    return (await session.execute(text("SELECT app_now()"))).scalar_one()

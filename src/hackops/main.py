@@ -1,0 +1,102 @@
+"""The application factory: lifespan, routers, error handlers, middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi_swagger import patch_fastapi
+
+from hackops import __version__, jobs
+from hackops.cache import make_redis
+from hackops.config import Settings, get_settings
+from hackops.db import Database
+from hackops.errors import error_responses, install_error_handlers
+from hackops.health.router import router as health_router
+from hackops.observability import RequestContextMiddleware, configure_logging
+from hackops.orgs.router import router as orgs_router
+from hackops.storage import make_store
+from hackops.web.pages import router as pages_router
+from hackops.web.security import BrowserStateMiddleware
+from hackops.web.templating import STATIC_DIR, make_templates
+
+log = structlog.get_logger("hackops.app")
+
+API_DESCRIPTION = """
+HackOps runs hackathons and competitions for many organizations on one installation.
+
+Every error has the same shape: `{"error": {"code": "...", "message": "...", "details": ...}}`.
+Input bodies reject unknown fields. Lists paginate.
+"""
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the app. `database` lets tests bind every request to one rolled-back connection."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database or Database.from_settings(settings)
+        app.state.db = db
+        app.state.redis = make_redis(settings)
+        app.state.store = make_store(settings)
+        jobs.bind_database(db)
+        try:
+            await db.detect_extensions()
+        except Exception as exc:  # the app starts while the database is down; /health/ready says so
+            log.warning("extension_detection_failed", error=str(exc))
+        worker: asyncio.Task[None] | None = None
+        async with jobs.open_queue(settings) as queue:
+            app.state.queue = queue
+            if settings.run_worker_in_process:
+                worker = asyncio.create_task(jobs.supervise_worker(settings), name="worker")
+            log.info("started", version=__version__, env=settings.hackops_env.value)
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+        if database is None:
+            await db.dispose()
+        jobs.bind_database(None)
+
+    app = FastAPI(
+        title="HackOps",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        responses=error_responses(500),
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+
+    install_error_handlers(app)
+    app.add_middleware(BrowserStateMiddleware, settings=settings)
+    app.add_middleware(RequestContextMiddleware)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(orgs_router)
+    app.include_router(health_router)
+    app.include_router(api)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=False, title="HackOps API")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory hackops.main:app_factory` (one per web process)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

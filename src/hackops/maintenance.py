@@ -1,0 +1,31 @@
+"""Periodic upkeep jobs."""
+
+from __future__ import annotations
+
+import structlog
+
+from hackops.jobs import DEFAULT_RETRY, queue_app
+
+log = structlog.get_logger("hackops.maintenance")
+
+SUCCEEDED_JOBS_KEPT_HOURS = 24 * 7
+FAILED_JOBS_KEPT_HOURS = 24 * 30
+
+
+@queue_app.periodic(cron="17 * * * *")
+@queue_app.task(name="maintenance.prune_finished_jobs", queue="default", retry=DEFAULT_RETRY)
+async def prune_finished_jobs(timestamp: int) -> None:
+    """Delete finished jobs past their keeping time: the queue table stays small, fetch stays fast.
+
+    Succeeded jobs are kept a week, failed/cancelled/aborted ones a month (they are evidence).
+    Idempotent: a second run deletes nothing more.
+    """
+    manager = queue_app.job_manager
+    await manager.delete_old_jobs(nb_hours=SUCCEEDED_JOBS_KEPT_HOURS)
+    await manager.delete_old_jobs(
+        nb_hours=FAILED_JOBS_KEPT_HOURS,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
+    log.info("pruned_finished_jobs", scheduled_for=timestamp)

@@ -1,0 +1,173 @@
+"""Structured logs, Prometheus metrics and the request-id / access-log middleware."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hackops.errors import render_error
+
+log = structlog.get_logger("hackops.http")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+HTTP_REQUESTS = Counter(
+    "hackops_http_requests_total",
+    "HTTP requests by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "hackops_http_request_duration_seconds",
+    "HTTP request latency by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+DB_POOL = Gauge(
+    "hackops_db_pool_connections",
+    "Database connection pool: size, checked out, checked in.",
+    ["state"],
+    registry=REGISTRY,
+)
+JOBS_QUEUED = Gauge(
+    "hackops_jobs",
+    "Background jobs by queue and status (from the queue table).",
+    ["queue", "status"],
+    registry=REGISTRY,
+)
+JOBS_RUN = Counter(
+    "hackops_jobs_run_total",
+    "Jobs run by this process's worker, by task and outcome.",
+    ["task", "outcome"],
+    registry=REGISTRY,
+)
+JOB_DURATION = Histogram(
+    "hackops_job_duration_seconds",
+    "Job run time by task.",
+    ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
+
+
+def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    """structlog for our logs and stdlib logs alike: JSON lines in production, readable in dev."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's own access log would duplicate ours.
+    logging.getLogger("uvicorn.access").handlers[:] = []
+    logging.getLogger("uvicorn.access").propagate = False
+    for name in ("uvicorn", "uvicorn.error", "procrastinate"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("procrastinate").setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full template (e.g. /api/v1/organizations/{slug}), for metric labels.
+
+    FastAPI resolves included routers lazily and keeps the full template in its effective route
+    context; plain Starlette routes (static, docs) carry it on the route itself.
+    """
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else "<unmatched>"
+
+
+class RequestContextMiddleware:
+    """Request id (accepted from the client when well-formed, else made), access log, metrics,
+    and the last line of defence: any exception that escaped the handlers becomes a 500 in the
+    error format, never a bare traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or {}).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500, "sent": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["sent"] = True
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled_error", path=scope.get("path"))
+            if not status_holder["sent"]:
+                response = render_error(
+                    Request(scope),
+                    500,
+                    "internal_error",
+                    f"Something went wrong on our side. Quote request id {request_id}.",
+                )
+                await response(scope, receive, send_with_id)
+            status_holder["status"] = 500
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(method, route, str(status_holder["status"])).inc()
+            HTTP_LATENCY.labels(method, route).observe(elapsed)
+            log.info(
+                "request",
+                method=method,
+                path=scope.get("path"),
+                route=route,
+                status=status_holder["status"],
+                duration_ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.clear_contextvars()
