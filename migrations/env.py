@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from logging.config import fileConfig
-from typing import Any
 
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hackops.migrate import include_name
 from hackops.models import Base
 
 config = context.config
@@ -18,16 +18,6 @@ if config.config_file_name and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name)
 
 target_metadata = Base.metadata
-
-# Objects that exist in the database but are not ours to model.
-FOREIGN_PREFIXES = ("procrastinate_",)
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    if type_ == "table" and name is not None and name.startswith(FOREIGN_PREFIXES):
-        return False
-    return True
-
 
 def do_run_migrations(connection: Connection) -> None:
     context.configure(

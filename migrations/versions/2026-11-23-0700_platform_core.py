@@ -68,8 +68,8 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(length=63), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("plan", sa.String(length=32), server_default="free", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("app_now()"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("app_now()"), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 200", name=op.f("ck_organizations_name_length")),
         sa.CheckConstraint(

@@ -38,7 +38,7 @@ def load_settings() -> Settings:
     try:
         settings = get_settings()
     except ValidationError as exc:
-        console.print(f"[bold red]{describe_settings_error(exc)}[/]", highlight=False)
+        console.print(f"[bold red]{describe_settings_error(exc)}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, json=settings.log_json)
     if settings.uses_embedded_database:

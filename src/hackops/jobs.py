@@ -20,7 +20,6 @@ from typing import Any
 
 import structlog
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.config import Settings
@@ -83,28 +82,23 @@ async def enqueue(
     return job_id
 
 
-def make_queue_pool(settings: Settings, *, max_size: int = 10) -> AsyncConnectionPool:
-    return AsyncConnectionPool(
-        settings.libpq_url,
-        min_size=1,
-        max_size=max_size,
-        open=False,
-        check=AsyncConnectionPool.check_connection,
+@asynccontextmanager
+async def open_queue(settings: Settings) -> AsyncIterator[App]:
+    """Open the queue app on its own small pool for the duration of the block.
+
+    The pool starts empty (min_size=0), so a process can start while the database is down and
+    recover when it returns.
+    """
+    connector = PsycopgConnector(
+        conninfo=settings.libpq_url,
+        min_size=0,
+        max_size=settings.worker_concurrency + 4,
         kwargs={"connect_timeout": 5, "application_name": "hackops-queue"},
         name="hackops-queue",
     )
-
-
-@asynccontextmanager
-async def open_queue(settings: Settings) -> AsyncIterator[App]:
-    """Open the queue app on its own small pool (closed on exit)."""
-    pool = make_queue_pool(settings, max_size=settings.worker_concurrency + 4)
-    await pool.open(wait=False)
-    try:
-        async with queue_app.open_async(pool=pool):
+    with queue_app.replace_connector(connector):
+        async with queue_app.open_async():
             yield queue_app
-    finally:
-        await pool.close()
 
 
 async def _measure(call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Any) -> Any:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, FetchedValue, MetaData, func
+from sqlalchemy import DateTime, FetchedValue, MetaData, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid_utils.compat import uuid7
@@ -38,11 +38,12 @@ class IdMixin:
 
 
 class TimestampMixin:
-    """`created_at` and `updated_at` are set by the database (a trigger keeps `updated_at`)."""
+    """`created_at` and `updated_at` are set by the database clock (`app_now()`); a trigger
+    (`set_updated_at`, added per table in its migration) keeps `updated_at`."""
 
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
     updated_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), server_onupdate=FetchedValue()
+        server_default=text("app_now()"), server_onupdate=FetchedValue()
     )
 
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from hackops.schemas import OutputModel
 
 
-class OrganizationPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class OrganizationPublic(OutputModel):
 
     id: uuid.UUID
     slug: str

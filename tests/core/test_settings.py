@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from hackops.config import DEFAULT_SECRET_KEY, Settings, describe_settings_error
+
+GOOD_SECRET = "x" * 40
+
+
+def build(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def error_line(**values: object) -> str:
+    with pytest.raises(ValidationError) as info:
+        build(**values)
+    return describe_settings_error(info.value)
+
+
+def test_default_secret_is_refused_in_prod() -> None:
+    line = error_line(hackops_env="prod", secret_key=DEFAULT_SECRET_KEY)
+    assert line.startswith("Invalid configuration: SECRET_KEY is empty or the built-in default")
+
+
+def test_empty_secret_is_refused_outside_dev() -> None:
+    assert "SECRET_KEY is empty" in error_line(hackops_env="test", secret_key="")
+
+
+def test_short_secret_is_refused_in_prod() -> None:
+    assert "SECRET_KEY must be at least 32 characters" in error_line(secret_key="short")
+
+
+def test_default_secret_is_accepted_in_dev() -> None:
+    settings = build(hackops_env="dev")
+    assert settings.is_dev
+    assert settings.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("mysql://root@localhost/db", "must be a PostgreSQL URL"),
+        ("not a url", "must be a PostgreSQL URL"),
+        ("postgresql://localhost:5432", "must name a host and a database"),
+        ("postgresql://localhost:99999/hackops", "has an invalid port"),
+    ],
+)
+def test_malformed_database_url_is_refused(url: str, reason: str) -> None:
+    line = error_line(secret_key=GOOD_SECRET, database_url=url)
+    assert line.startswith("Invalid configuration: DATABASE_URL: ")
+    assert reason in line
+
+
+def test_valid_urls_are_accepted_and_converted() -> None:
+    settings = build(
+        secret_key=GOOD_SECRET,
+        database_url="postgresql://u:p@db.internal:5432/hackops",
+        redis_url="redis://cache:6379/0",
+        storage_url="s3://bucket/prefix",
+        base_url="https://hackops.example.org/",
+    )
+    assert settings.sqlalchemy_url == "postgresql+psycopg://u:p@db.internal:5432/hackops"
+    assert settings.libpq_url == "postgresql://u:p@db.internal:5432/hackops"
+    assert settings.base_url == "https://hackops.example.org"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "name"),
+    [
+        ("redis_url", "http://cache", "REDIS_URL"),
+        ("storage_url", "ftp://files", "STORAGE_URL"),
+        ("base_url", "hackops.example.org", "BASE_URL"),
+        ("hackops_env", "staging", "HACKOPS_ENV"),
+        ("log_level", "LOUD", "LOG_LEVEL"),
+    ],
+)
+def test_other_bad_values_name_their_setting(field: str, value: str, name: str) -> None:
+    assert error_line(secret_key=GOOD_SECRET, **{field: value}).startswith(
+        f"Invalid configuration: {name}: "
+    )
+
+
+def test_cli_stops_with_one_line_naming_the_setting() -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HACKOPS_ENV": "prod",
+        "SECRET_KEY": GOOD_SECRET,
+        "DATABASE_URL": "mysql://root@localhost/hackops",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "hackops", "db", "current"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Invalid configuration: DATABASE_URL: must be a PostgreSQL URL")
+
+
+def test_cli_refuses_the_default_secret_in_prod() -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "HACKOPS_ENV": "prod"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hackops", "db", "current"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "SECRET_KEY is empty or the built-in default" in result.stderr

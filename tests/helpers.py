@@ -1,0 +1,58 @@
+"""Helpers for tests: counting queries and freezing time (Python's clock and the database's)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import time_machine
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass
+class QueryLog:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries(connection: AsyncConnection) -> Iterator[QueryLog]:
+    """Record every statement sent on `connection` (the test's; the app's requests share it).
+
+    Savepoint bookkeeping (SAVEPOINT / RELEASE / ROLLBACK TO) is not a query the code asked for.
+    """
+    log = QueryLog()
+    sync_conn = connection.sync_connection
+    assert sync_conn is not None
+
+    def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            log.statements.append(statement)
+
+    event.listen(sync_conn, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield log
+    finally:
+        event.remove(sync_conn, "before_cursor_execute", before_cursor_execute)
+
+
+@asynccontextmanager
+async def frozen_time(connection: AsyncConnection, moment: datetime) -> AsyncIterator[None]:
+    """Freeze Python's clock and the database clock (`app_now()`) of the test's transaction."""
+    if moment.tzinfo is None:
+        raise ValueError("freeze with an aware datetime")
+    await connection.execute(
+        text("SELECT set_config('hackops.frozen_now', :moment, true)"), {"moment": moment.isoformat()}
+    )
+    try:
+        with time_machine.travel(moment, tick=False):
+            yield
+    finally:
+        await connection.execute(text("SELECT set_config('hackops.frozen_now', '', true)"))
