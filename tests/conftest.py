@@ -33,10 +33,15 @@ from hackops.config import Settings, to_libpq_url, to_sqlalchemy_url
 from hackops.db import Database, make_sessionmaker
 from hackops.embedded import ensure_database
 from hackops.main import create_app
+from hackops.observability import configure_logging
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure_logging("WARNING", json=False)
 
 
 # --- services and markers --------------------------------------------------------------------
