@@ -19,6 +19,7 @@ if config.config_file_name and config.attributes.get("configure_logging", True):
 
 target_metadata = Base.metadata
 
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,

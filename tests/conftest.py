@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
@@ -56,7 +55,11 @@ def _tcp_open(host: str, port: int) -> bool:
 
 
 def redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    return (
+        os.environ.get("TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/15"
+    )
 
 
 def chromium_path() -> str | None:
@@ -103,7 +106,11 @@ def _reachable(url: str) -> bool:
 
 
 def _admin_url_and_cleanup() -> tuple[str, Any]:
-    for candidate in (os.environ.get("TEST_DATABASE_URL"), os.environ.get("DATABASE_URL"), LOCAL_SERVER):
+    for candidate in (
+        os.environ.get("TEST_DATABASE_URL"),
+        os.environ.get("DATABASE_URL"),
+        LOCAL_SERVER,
+    ):
         if candidate and _reachable(candidate):
             return to_libpq_url(candidate), None
     if IN_CI:
@@ -214,7 +221,9 @@ async def client(
 ) -> AsyncIterator[httpx2.AsyncClient]:
     """An HTTP client for the app whose requests all run inside the test's transaction."""
     original = bound_database.sessionmaker
-    bound_database.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+    bound_database.sessionmaker = make_sessionmaker(
+        connection, join_transaction_mode="create_savepoint"
+    )
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
@@ -232,7 +241,10 @@ async def committed_db(settings: Settings) -> AsyncIterator[Database]:
     finally:
         async with database.engine.begin() as conn:
             await conn.execute(
-                text("TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers CASCADE")
+                text(
+                    "TRUNCATE procrastinate_jobs, procrastinate_events,"
+                    " procrastinate_periodic_defers CASCADE"
+                )
             )
             await conn.execute(text("DELETE FROM procrastinate_workers"))
             await conn.execute(text("DELETE FROM organizations"))

@@ -49,7 +49,8 @@ async def frozen_time(connection: AsyncConnection, moment: datetime) -> AsyncIte
     if moment.tzinfo is None:
         raise ValueError("freeze with an aware datetime")
     await connection.execute(
-        text("SELECT set_config('hackops.frozen_now', :moment, true)"), {"moment": moment.isoformat()}
+        text("SELECT set_config('hackops.frozen_now', :moment, true)"),
+        {"moment": moment.isoformat()},
     )
     try:
         with time_machine.travel(moment, tick=False):

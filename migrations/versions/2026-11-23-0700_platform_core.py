@@ -68,12 +68,25 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(length=63), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("plan", sa.String(length=32), server_default="free", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("app_now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("app_now()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("app_now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("app_now()"),
+            nullable=False,
+        ),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 200", name=op.f("ck_organizations_name_length")),
         sa.CheckConstraint(
-            "slug ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'", name=op.f("ck_organizations_slug_format")
+            "char_length(name) BETWEEN 1 AND 200", name=op.f("ck_organizations_name_length")
+        ),
+        sa.CheckConstraint(
+            "slug ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'",
+            name=op.f("ck_organizations_slug_format"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organizations")),
         sa.UniqueConstraint("slug", name=op.f("uq_organizations_slug")),

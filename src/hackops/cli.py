@@ -38,7 +38,9 @@ def load_settings() -> Settings:
     try:
         settings = get_settings()
     except ValidationError as exc:
-        console.print(f"[bold red]{describe_settings_error(exc)}[/]", highlight=False, soft_wrap=True)
+        console.print(
+            f"[bold red]{describe_settings_error(exc)}[/]", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, json=settings.log_json)
     if settings.uses_embedded_database:
@@ -63,7 +65,10 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def main_callback(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
 ) -> None:
     """HackOps command line."""
@@ -75,7 +80,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
     with_worker: Annotated[
-        bool, typer.Option("--with-worker/--no-worker", help="Run a job worker inside each web process.")
+        bool,
+        typer.Option("--with-worker/--no-worker", help="Run a job worker inside each web process."),
     ] = False,
     demo: Annotated[bool, typer.Option(help="Load the demo data before serving.")] = False,
     migrate_first: Annotated[

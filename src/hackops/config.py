@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside dev
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 

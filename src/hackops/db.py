@@ -80,7 +80,9 @@ class Database:
         await self.engine.dispose()
 
 
-def make_sessionmaker(bind: AsyncEngine | AsyncConnection, **kw: Any) -> async_sessionmaker[AsyncSession]:
+def make_sessionmaker(
+    bind: AsyncEngine | AsyncConnection, **kw: Any
+) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, **kw)
 
 

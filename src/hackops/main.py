@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from importlib.resources import files
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi_swagger import patch_fastapi
 
 from hackops import __version__, jobs
 from hackops.cache import make_redis
@@ -91,8 +93,25 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(api)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=False, title="HackOps API")
+    _mount_api_docs(app)
     return app
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs, its assets served from the installed fastapi-swagger package."""
+    assets = str(files("fastapi_swagger") / "resources")
+    app.mount("/swagger", StaticFiles(directory=assets), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="HackOps API",
+            swagger_js_url=str(request.url_for("swagger", path="swagger-ui-bundle.js").path),
+            swagger_css_url=str(request.url_for("swagger", path="swagger-ui.css").path),
+            swagger_favicon_url=str(request.url_for("static", path="favicon.svg").path),
+            swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True},
+        )
 
 
 def app_factory() -> FastAPI:

@@ -81,10 +81,14 @@ async def test_optional_extensions_are_detected(
 async def test_job_and_cli_edge_commits_or_rolls_back(committed_db: Database) -> None:
     async with committed_db.transaction() as session:
         await create_organization(session, slug="kept")
-    with pytest.raises(RuntimeError):
+
+    async def fail_midway() -> None:
         async with committed_db.transaction() as session:
             await create_organization(session, slug="dropped")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail_midway()
     async with committed_db.transaction() as session:
         slugs = set((await session.execute(select(Organization.slug))).scalars())
     assert "kept" in slugs

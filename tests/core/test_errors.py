@@ -76,12 +76,18 @@ async def probe(
 
 
 async def test_unknown_fields_are_rejected(probe: httpx2.AsyncClient) -> None:
-    response = await probe.post("/api/v1/probe/items", json={"name": "a", "count": 1, "admin": True})
+    response = await probe.post(
+        "/api/v1/probe/items", json={"name": "a", "count": 1, "admin": True}
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert error["details"] == [
-        {"field": "body.admin", "message": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        {
+            "field": "body.admin",
+            "message": "Extra inputs are not permitted",
+            "type": "extra_forbidden",
+        }
     ]
 
 

@@ -57,8 +57,8 @@ async def running_worker(settings: Settings, database: Database) -> AsyncIterato
     jobs.bind_database(None)
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
@@ -109,7 +109,7 @@ async def test_failing_job_is_retried_with_growing_delays(
         async def done() -> bool:
             return await job_status(committed_db, job_id) == "succeeded"
 
-        await wait_until(done, timeout=40)
+        await wait_until(done, within=40)
 
     assert runs["flaky"] == 3
     async with committed_db.engine.connect() as conn:
@@ -117,8 +117,8 @@ async def test_failing_job_is_retried_with_growing_delays(
             (
                 await conn.execute(
                     text(
-                        "SELECT at FROM procrastinate_events WHERE job_id = :id AND type = 'started'"
-                        " ORDER BY at"
+                        "SELECT at FROM procrastinate_events"
+                        " WHERE job_id = :id AND type = 'started' ORDER BY at"
                     ),
                     {"id": job_id},
                 )
@@ -135,7 +135,9 @@ async def test_failing_job_is_retried_with_growing_delays(
 
 async def test_jobs_open_their_own_transaction(settings: Settings, committed_db: Database) -> None:
     async with committed_db.transaction() as session:
-        job_id = await jobs.enqueue(session, uses_job_edge, queue="notifications", slug="from-a-job")
+        job_id = await jobs.enqueue(
+            session, uses_job_edge, queue="notifications", slug="from-a-job"
+        )
 
     async with running_worker(settings, committed_db):
 
@@ -160,16 +162,12 @@ async def test_prune_job_removes_old_finished_jobs_only(
         waiting_id = await jobs.enqueue(session, record, key="waiting", schedule_in={"hours": 1})
     async with committed_db.engine.begin() as conn:
         await conn.execute(
-            text(
-                "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id IN (:old, :fresh)"
-            ),
+            text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id IN (:old, :fresh)"),
             {"old": old_id, "fresh": fresh_id},
         )
         # The old job's whole history happened eight days ago.
         await conn.execute(
-            text(
-                "UPDATE procrastinate_events SET at = at - interval '8 days' WHERE job_id = :old"
-            ),
+            text("UPDATE procrastinate_events SET at = at - interval '8 days' WHERE job_id = :old"),
             {"old": old_id},
         )
     async with jobs.open_queue(settings):

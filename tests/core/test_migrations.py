@@ -16,8 +16,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hackops import migrate
-from hackops.migrate import include_name
 from hackops.embedded import ensure_database
+from hackops.migrate import include_name
 from hackops.models import Base
 
 
@@ -81,5 +81,7 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
 
 async def test_database_is_at_head(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        applied = set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+        applied = set(
+            (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+        )
     assert applied == set(migrate.head_revisions())

@@ -44,9 +44,7 @@ async def test_readiness_checks_every_part(client: httpx2.AsyncClient) -> None:
 
 
 @pytest.mark.redis
-async def test_readiness_checks_redis_when_configured(
-    database_url: str, storage_dir: Path
-) -> None:
+async def test_readiness_checks_redis_when_configured(database_url: str, storage_dir: Path) -> None:
     settings = make_settings(database_url, storage_dir, redis_url=redis_url())
     async with serving(create_app(settings)) as http:
         response = await http.get("/health/ready")

@@ -21,11 +21,17 @@ async def test_get_organization(client: httpx2.AsyncClient, session: AsyncSessio
     }
 
 
-async def test_unknown_organization_is_a_404_in_the_error_format(client: httpx2.AsyncClient) -> None:
+async def test_unknown_organization_is_a_404_in_the_error_format(
+    client: httpx2.AsyncClient,
+) -> None:
     response = await client.get("/api/v1/organizations/nobody")
     assert response.status_code == 404
     assert response.json() == {
-        "error": {"code": "organization_not_found", "message": "No such organization.", "details": None}
+        "error": {
+            "code": "organization_not_found",
+            "message": "No such organization.",
+            "details": None,
+        }
     }
 
 

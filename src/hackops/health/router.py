@@ -106,7 +106,11 @@ async def readiness(request: Request) -> JSONResponse:
 async def _refresh_gauges(request: Request) -> None:
     db: Database = request.app.state.db
     pool: Any = db.engine.pool
-    for state, getter in (("size", "size"), ("checked_out", "checkedout"), ("checked_in", "checkedin")):
+    for state, getter in (
+        ("size", "size"),
+        ("checked_out", "checkedout"),
+        ("checked_in", "checkedin"),
+    ):
         if hasattr(pool, getter):
             DB_POOL.labels(state).set(getattr(pool, getter)())
     try:

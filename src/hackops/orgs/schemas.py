@@ -7,7 +7,6 @@ from hackops.schemas import OutputModel
 
 
 class OrganizationPublic(OutputModel):
-
     id: uuid.UUID
     slug: str
     name: str

@@ -155,7 +155,9 @@ class BrowserStateMiddleware:
                     "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
                 )
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                headers.setdefault("Content-Security-Policy", DOCS_CSP if path == "/docs" else PAGE_CSP)
+                headers.setdefault(
+                    "Content-Security-Policy", DOCS_CSP if path == "/docs" else PAGE_CSP
+                )
                 if secure:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
                 state = scope.get("state", {})
@@ -166,9 +168,7 @@ class BrowserStateMiddleware:
                     value = self.flash_serializer.dumps(out[-10:])
                     headers.append("Set-Cookie", f"{FLASH_COOKIE}={value}; HttpOnly{flags}")
                 elif state.get("clear_flash_cookie"):
-                    headers.append(
-                        "Set-Cookie", f"{FLASH_COOKIE}=; Max-Age=0; HttpOnly{flags}"
-                    )
+                    headers.append("Set-Cookie", f"{FLASH_COOKIE}=; Max-Age=0; HttpOnly{flags}")
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

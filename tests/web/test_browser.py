@@ -1,0 +1,116 @@
+"""Real pages in headless Chromium (Debian's package) against a live server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from hackops.config import Settings
+from hackops.main import create_app
+from tests.conftest import chromium_path
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(settings: Settings) -> Iterator[str]:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(settings.model_copy(update={"base_url": base_url}))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "live server did not start"
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        context = await browser.new_context()
+        page = await context.new_page()
+        page.problems = []
+        page.on(
+            "console",
+            lambda msg: (
+                page.problems.append(f"console {msg.type}: {msg.text}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+        page.on(
+            "requestfailed",
+            lambda req: page.problems.append(f"request failed: {req.url} {req.failure}"),
+        )
+        try:
+            yield page
+        finally:
+            await browser.close()
+
+
+async def test_landing_page_loads_without_console_errors(live_server: str, page: Any) -> None:
+    response = await page.goto(live_server + "/", wait_until="networkidle")
+    assert response.status == 200
+    assert await page.title() == "HackOps — hackathons from registration to results"
+    assert await page.locator("h2#events-heading").inner_text() == "Public events"
+    assert await page.locator("nav[aria-label=Main] a").count() == 2
+    # The stylesheet applied (our own, served from /static).
+    color = await page.evaluate(
+        "getComputedStyle(document.querySelector('.site-header')).borderBottomStyle"
+    )
+    assert color == "solid"
+    await asyncio.sleep(0.2)
+    assert page.problems == []
+
+
+async def test_skip_link_reaches_main_content_by_keyboard(live_server: str, page: Any) -> None:
+    await page.goto(live_server + "/")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "main"
+
+
+async def test_api_docs_render_offline(live_server: str, page: Any) -> None:
+    await page.goto(live_server + "/docs", wait_until="networkidle")
+    await page.wait_for_selector(".opblock", timeout=15000)
+    assert await page.locator(".opblock-summary-path").first.is_visible()
+    assert page.problems == []
