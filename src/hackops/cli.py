@@ -101,6 +101,9 @@ def serve(
         os.environ["RUN_WORKER_IN_PROCESS"] = "true"
         get_settings.cache_clear()
     console.print(f"HackOps {__version__} on [bold]http://{host}:{port}[/] (API docs at /docs)")
+    # uvicorn re-raises the signal that stopped it once it has shut down; exit through Python
+    # on SIGTERM too, so exit handlers run (they stop the embedded PostgreSQL we started).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     uvicorn.run(
         "hackops.main:app_factory",
         factory=True,

