@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import socket
+import threading
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx2
 import psycopg
 import pytest
+import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -249,3 +251,32 @@ async def committed_db(settings: Settings) -> AsyncIterator[Database]:
             await conn.execute(text("DELETE FROM procrastinate_workers"))
             await conn.execute(text("DELETE FROM organizations"))
         await database.dispose()
+
+
+# --- a live server on 127.0.0.1 (browser tests, API fuzzing) ---------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(settings.model_copy(update={"base_url": base_url}))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "live server did not start"
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
