@@ -15,8 +15,8 @@ import os
 import secrets
 import shutil
 import socket
-import threading
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
