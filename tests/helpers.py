@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx2
 import time_machine
+from fastapi import FastAPI
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hackops.db import Database, make_sessionmaker
+
+
+def database_on(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    """A Database whose sessions all join the test's (rolled-back) connection."""
+    return Database(
+        engine=engine,
+        sessionmaker=make_sessionmaker(connection, join_transaction_mode="create_savepoint"),
+    )
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
+    """Run the app's lifespan and give an HTTP client for it (5xx come back as responses)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `hackops ARGS` in a fresh interpreter with only PATH and `env` set."""
+    return subprocess.run(
+        [sys.executable, "-m", "hackops", *args],
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @dataclass

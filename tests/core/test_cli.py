@@ -1,28 +1,16 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hackops import __version__
-
-
-def hackops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hackops", *args],
-        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.helpers import run_cli
 
 
 def test_version() -> None:
-    result = hackops("--version")
+    result = run_cli("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"hackops {__version__}"
 
@@ -42,14 +30,14 @@ def _postgres_running_on(pgdata: Path) -> bool:
 @pytest.mark.slow
 def test_embedded_database_is_created_reused_and_stopped(tmp_path: Path) -> None:
     env = {"HACKOPS_ENV": "dev", "DATA_DIR": str(tmp_path / "data"), "LOG_JSON": "false"}
-    first = hackops("demo", env=env)
+    first = run_cli("demo", env=env)
     assert first.returncode == 0, first.stderr
     assert "Embedded PostgreSQL ready" in first.stderr
     pgdata = tmp_path / "data" / "pgdata"
     assert (pgdata / "PG_VERSION").exists()
     assert not _postgres_running_on(pgdata), "the process that started the cluster stops it"
 
-    second = hackops("db", "current", env=env)
+    second = run_cli("db", "current", env=env)
     assert second.returncode == 0, second.stderr
     assert "0001_platform_core (head)" in second.stdout
     assert not _postgres_running_on(pgdata)

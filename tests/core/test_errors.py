@@ -7,16 +7,17 @@ from typing import Annotated, Any
 
 import httpx2
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hackops.config import Settings
-from hackops.db import Database, SessionDep, TransactionalRoute, make_sessionmaker
+from hackops.db import Database, SessionDep, TransactionalRoute
 from hackops.errors import Conflict
 from hackops.main import create_app
 from hackops.schemas import InputModel
+from tests.helpers import database_on, serving
 
 
 class ProbeIn(InputModel):
@@ -53,25 +54,14 @@ def probe_routes() -> tuple[APIRouter, APIRouter]:
     return api, pages
 
 
-async def _started(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
 @pytest.fixture
 async def probe(
     settings: Settings, bound_database: Database, connection: AsyncConnection
 ) -> AsyncIterator[httpx2.AsyncClient]:
-    database = Database(
-        engine=bound_database.engine,
-        sessionmaker=make_sessionmaker(connection, join_transaction_mode="create_savepoint"),
-    )
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database_on(bound_database.engine, connection))
     for router in probe_routes():
         app.include_router(router)
-    async for http in _started(app):
+    async with serving(app) as http:
         yield http
 
 
@@ -183,7 +173,7 @@ async def test_failed_commit_is_an_error_response_and_nothing_is_written(
     app = create_app(settings, database=deferred_table)
     for router in probe_routes():
         app.include_router(router)
-    async for http in _started(app):
+    async with serving(app) as http:
         response = await http.post("/api/v1/probe/deferred")
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "constraint_violation"

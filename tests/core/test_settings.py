@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from pydantic import ValidationError
 
 from hackops.config import DEFAULT_SECRET_KEY, Settings, describe_settings_error
+from tests.helpers import run_cli
 
 GOOD_SECRET = "x" * 40
 
@@ -87,19 +84,11 @@ def test_other_bad_values_name_their_setting(field: str, value: str, name: str) 
 
 def test_cli_stops_with_one_line_naming_the_setting() -> None:
     env = {
-        "PATH": os.environ.get("PATH", ""),
         "HACKOPS_ENV": "prod",
         "SECRET_KEY": GOOD_SECRET,
         "DATABASE_URL": "mysql://root@localhost/hackops",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "hackops", "db", "current"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("db", "current", env=env)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -107,14 +96,6 @@ def test_cli_stops_with_one_line_naming_the_setting() -> None:
 
 
 def test_cli_refuses_the_default_secret_in_prod() -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "HACKOPS_ENV": "prod"}
-    result = subprocess.run(
-        [sys.executable, "-m", "hackops", "db", "current"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("db", "current", env={"HACKOPS_ENV": "prod"})
     assert result.returncode == 2
     assert "SECRET_KEY is empty or the built-in default" in result.stderr

@@ -3,13 +3,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 
 from hackops import migrate
@@ -17,14 +14,7 @@ from hackops.config import Settings
 from hackops.db import Database
 from hackops.main import create_app
 from tests.conftest import make_settings, redis_url
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+from tests.helpers import serving
 
 
 async def test_liveness(client: httpx2.AsyncClient) -> None:

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hackops.config import Settings
-from hackops.db import Database, TransactionalRoute, make_sessionmaker
+from hackops.db import Database, TransactionalRoute
 from hackops.main import create_app
 from hackops.web.security import CSRF_COOKIE, csrf_protect, csrf_token, flash
+from tests.helpers import database_on, serving
 
 
 async def test_landing_page(client: httpx2.AsyncClient) -> None:
@@ -82,16 +83,10 @@ def form_routes() -> APIRouter:
 async def browser(
     settings: Settings, bound_database: Database, connection: AsyncConnection
 ) -> AsyncIterator[httpx2.AsyncClient]:
-    database = Database(
-        engine=bound_database.engine,
-        sessionmaker=make_sessionmaker(connection, join_transaction_mode="create_savepoint"),
-    )
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database_on(bound_database.engine, connection))
     app.include_router(form_routes())
-    async with app.router.lifespan_context(app):
-        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with serving(app) as http:
+        yield http
 
 
 async def _token(http: httpx2.AsyncClient) -> str:
