@@ -129,14 +129,18 @@ def _with_database(url: str, name: str) -> str:
     return parts._replace(path=f"/{name}").geturl()
 
 
+APP_ROLE = "hackops_app"
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    """The run's database, as its owner (migrations, cleanup, DDL in tests)."""
     admin_url, embedded = _admin_url_and_cleanup()
     name = f"hackops_test_{secrets.token_hex(4)}"
     ensure_database(admin_url, name)
     url = _with_database(admin_url, name)
     try:
-        migrate.upgrade(url)
+        migrate.upgrade(url, app_role=APP_ROLE)
         yield url
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -152,11 +156,25 @@ def storage_dir() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def as_role(url: str, role: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{role}@{host}").geturl()
+
+
+@pytest.fixture(scope="session")
+def app_database_url(database_url: str) -> str:
+    """The run's database as the application's role: owns nothing, cannot bypass RLS."""
+    return as_role(database_url, APP_ROLE)
+
+
 def make_settings(database_url: str, storage_dir: Path, **overrides: Any) -> Settings:
+    """Test settings; `database_url` is the owner's URL, the app connects as APP_ROLE."""
     values: dict[str, Any] = {
         "hackops_env": "test",
         "secret_key": "test-" + "s" * 40,
-        "database_url": database_url,
+        "database_url": as_role(database_url, APP_ROLE),
+        "database_admin_url": database_url,
         "storage_url": f"file://{storage_dir}",
         "data_dir": storage_dir,
         "base_url": "http://testserver",
@@ -176,8 +194,17 @@ def settings(database_url: str, storage_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=5)
+async def engine(app_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The application role's engine: what the app and the tests' sessions use."""
+    engine = create_async_engine(to_sqlalchemy_url(app_database_url), pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def admin_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The owner's engine: DDL and cleanup only, never the code under test."""
+    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=2)
     yield engine
     await engine.dispose()
 
@@ -235,13 +262,15 @@ async def client(
 
 
 @pytest.fixture
-async def committed_db(settings: Settings) -> AsyncIterator[Database]:
-    """A Database whose transactions really commit; queue tables are emptied afterwards."""
+async def committed_db(settings: Settings, admin_engine: AsyncEngine) -> AsyncIterator[Database]:
+    """A Database whose transactions really commit; everything they wrote is removed afterwards."""
     database = Database.from_settings(settings)
     try:
         yield database
     finally:
-        async with database.engine.begin() as conn:
+        async with admin_engine.begin() as conn:
+            # The audit log refuses deletes through its trigger; replica mode skips triggers.
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
             await conn.execute(
                 text(
                     "TRUNCATE procrastinate_jobs, procrastinate_events,"
@@ -249,7 +278,12 @@ async def committed_db(settings: Settings) -> AsyncIterator[Database]:
                 )
             )
             await conn.execute(text("DELETE FROM procrastinate_workers"))
-            await conn.execute(text("DELETE FROM organizations"))
+            await conn.execute(
+                text(
+                    "TRUNCATE audit_log, org_memberships, org_invitations, outbound_emails,"
+                    " auth_tokens, one_time_tokens, oauth_identities, users, organizations CASCADE"
+                )
+            )
         await database.dispose()
 
 

@@ -15,17 +15,39 @@ import httpx2
 import time_machine
 from fastapi import FastAPI
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from hackops.db import Database, make_sessionmaker
 
 
+def rollback_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions that join the test's (rolled-back) connection, each in its own savepoint.
+
+    In production every request has a fresh transaction, so its tenant settings start empty;
+    here requests share one transaction, so each session clears them when it begins.
+    """
+    return make_sessionmaker(
+        connection, join_transaction_mode="create_savepoint", sync_session_class=FreshContextSession
+    )
+
+
+class FreshContextSession(Session):
+    """A session that starts every transaction with no tenant, actor or admin set."""
+
+
+@event.listens_for(FreshContextSession, "after_begin")
+def _clear_tenant_context(session: Any, transaction: Any, conn: Any) -> None:
+    conn.exec_driver_sql(
+        "SELECT set_config('hackops.org_id', '', true),"
+        " set_config('hackops.user_id', '', true),"
+        " set_config('hackops.platform_admin', '', true)"
+    )
+
+
 def database_on(engine: AsyncEngine, connection: AsyncConnection) -> Database:
     """A Database whose sessions all join the test's (rolled-back) connection."""
-    return Database(
-        engine=engine,
-        sessionmaker=make_sessionmaker(connection, join_transaction_mode="create_savepoint"),
-    )
+    return Database(engine=engine, sessionmaker=rollback_sessionmaker(connection))
 
 
 @asynccontextmanager

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     hackops_env: Environment = Environment.PROD
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     database_url: str | None = None
+    database_admin_url: str | None = None
+    database_app_role: str = "hackops_app"
     database_pool_size: Annotated[int, Field(ge=1, le=500)] = 20
     database_max_overflow: Annotated[int, Field(ge=0, le=500)] = 10
     database_pool_pre_ping: bool = True
@@ -59,14 +61,16 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
 
-    @field_validator("database_url", "redis_url", "storage_url", "smtp_host", mode="before")
+    @field_validator(
+        "database_url", "database_admin_url", "redis_url", "storage_url", "smtp_host", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_admin_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -82,6 +86,13 @@ class Settings(BaseSettings):
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
             raise ValueError("has an invalid port") from exc
+        return value
+
+    @field_validator("database_app_role")
+    @classmethod
+    def _check_app_role(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum() or not value[:1].isalpha():
+            raise ValueError("must be a plain role name (letters, digits, underscores)")
         return value
 
     @field_validator("redis_url")
@@ -134,6 +145,14 @@ class Settings(BaseSettings):
         if self.database_url is None:
             raise RuntimeError("the embedded database has not been started")
         return to_sqlalchemy_url(self.database_url)
+
+    @property
+    def migration_url(self) -> str:
+        """Where migrations run: the owner's connection (DATABASE_ADMIN_URL), else DATABASE_URL."""
+        url = self.database_admin_url or self.database_url
+        if url is None:
+            raise RuntimeError("the embedded database has not been started")
+        return to_libpq_url(url)
 
     @property
     def libpq_url(self) -> str:

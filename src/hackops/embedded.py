@@ -34,9 +34,14 @@ DATABASE_NAME = "hackops"
 @dataclass
 class EmbeddedPostgres:
     server: Any
-    url: str
+    admin_url: str
     pgdata: Path
     owned: bool
+    database: str
+
+    def url_for(self, role: str) -> str:
+        """The URL for `role` (trust authentication on the cluster's private socket)."""
+        return str(self.server.get_postmaster_info().get_uri(user=role, database=self.database))
 
     def stop(self) -> None:
         """Stop the cluster if this process started it (fast shutdown; idempotent)."""
@@ -87,9 +92,10 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> Embedded
         server = get_server(pgdata, cleanup_mode=None)
     embedded = EmbeddedPostgres(
         server=server,
-        url=server.get_uri(database=database),
+        admin_url=server.get_uri(database=database),
         pgdata=pgdata,
         owned=not owned_elsewhere,
+        database=database,
     )
     if embedded.owned:
         owner_file.write_text(str(os.getpid()))

@@ -22,8 +22,9 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, *, app_role: str = "hackops_app") -> Config:
     config = Config(str(ALEMBIC_INI))
+    config.attributes["app_role"] = app_role
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     # ConfigParser interpolation would choke on '%' in passwords.
     config.set_main_option("sqlalchemy.url", to_sqlalchemy_url(database_url).replace("%", "%%"))
@@ -31,12 +32,12 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, app_role: str = "hackops_app") -> None:
+    command.upgrade(alembic_config(database_url, app_role=app_role), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, app_role: str = "hackops_app") -> None:
+    command.downgrade(alembic_config(database_url, app_role=app_role), revision)
 
 
 def current(database_url: str) -> None:

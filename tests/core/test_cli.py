@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hackops import __version__
+from hackops import __version__, migrate
 from tests.helpers import run_cli
 
 
@@ -39,5 +39,6 @@ def test_embedded_database_is_created_reused_and_stopped(tmp_path: Path) -> None
 
     second = run_cli("db", "current", env=env)
     assert second.returncode == 0, second.stderr
-    assert "0001_platform_core (head)" in second.stdout
+    (head,) = migrate.head_revisions()
+    assert f"{head} (head)" in second.stdout
     assert not _postgres_running_on(pgdata)

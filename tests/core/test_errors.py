@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hackops.config import Settings
 from hackops.db import Database, SessionDep, TransactionalRoute
@@ -155,15 +155,17 @@ async def test_unknown_page_is_an_html_404(probe: httpx2.AsyncClient) -> None:
 
 
 @pytest.fixture
-async def deferred_table(committed_db: Database) -> AsyncIterator[Database]:
-    async with committed_db.engine.begin() as conn:
+async def deferred_table(
+    committed_db: Database, admin_engine: AsyncEngine
+) -> AsyncIterator[Database]:
+    async with admin_engine.begin() as conn:
         await conn.execute(
             text("CREATE TABLE probe_deferred (v int, UNIQUE (v) DEFERRABLE INITIALLY DEFERRED)")
         )
     try:
         yield committed_db
     finally:
-        async with committed_db.engine.begin() as conn:
+        async with admin_engine.begin() as conn:
             await conn.execute(text("DROP TABLE probe_deferred"))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hackops import migrate
 from hackops.config import Settings
@@ -54,9 +55,9 @@ async def test_readiness_names_an_unreachable_redis(database_url: str, storage_d
 
 
 async def test_readiness_names_pending_migrations(
-    settings: Settings, committed_db: Database
+    settings: Settings, committed_db: Database, admin_engine: AsyncEngine
 ) -> None:
-    async with committed_db.engine.begin() as conn:
+    async with admin_engine.begin() as conn:
         await conn.execute(text("UPDATE alembic_version SET version_num = 'an_older_revision'"))
     try:
         async with serving(create_app(settings, database=committed_db)) as http:
@@ -65,7 +66,7 @@ async def test_readiness_names_pending_migrations(
         assert response.json()["failed"] == ["migrations"]
     finally:
         (head,) = migrate.head_revisions()
-        async with committed_db.engine.begin() as conn:
+        async with admin_engine.begin() as conn:
             await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
 
 
