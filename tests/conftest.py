@@ -35,6 +35,7 @@ from hackops.db import Database, make_sessionmaker
 from hackops.embedded import ensure_database
 from hackops.main import create_app
 from hackops.observability import configure_logging
+from tests.helpers import rollback_sessionmaker
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -182,6 +183,9 @@ def make_settings(database_url: str, storage_dir: Path, **overrides: Any) -> Set
         "log_level": "WARNING",
         "database_pool_size": 5,
         "worker_polling_interval": 0.2,
+        # Cheap hashing in tests; production parameters are the defaults.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 1024,
         "_env_file": None,
     }
     values.update(overrides)
@@ -250,9 +254,8 @@ async def client(
 ) -> AsyncIterator[httpx2.AsyncClient]:
     """An HTTP client for the app whose requests all run inside the test's transaction."""
     original = bound_database.sessionmaker
-    bound_database.sessionmaker = make_sessionmaker(
-        connection, join_transaction_mode="create_savepoint"
-    )
+    bound_database.sessionmaker = rollback_sessionmaker(connection)
+    await app.state.limiter.reset()
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:

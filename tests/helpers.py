@@ -32,6 +32,9 @@ def rollback_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[Asy
     )
 
 
+FRESH_CONTEXT_MARK = "/* tests: fresh tenant context */"
+
+
 class FreshContextSession(Session):
     """A session that starts every transaction with no tenant, actor or admin set."""
 
@@ -39,7 +42,7 @@ class FreshContextSession(Session):
 @event.listens_for(FreshContextSession, "after_begin")
 def _clear_tenant_context(session: Any, transaction: Any, conn: Any) -> None:
     conn.exec_driver_sql(
-        "SELECT set_config('hackops.org_id', '', true),"
+        f"{FRESH_CONTEXT_MARK} SELECT set_config('hackops.org_id', '', true),"
         " set_config('hackops.user_id', '', true),"
         " set_config('hackops.platform_admin', '', true)"
     )
@@ -91,7 +94,10 @@ def count_queries(connection: AsyncConnection) -> Iterator[QueryLog]:
     assert sync_conn is not None
 
     def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+        plumbing = statement.startswith(
+            FRESH_CONTEXT_MARK
+        ) or statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))
+        if not plumbing:
             log.statements.append(statement)
 
     event.listen(sync_conn, "before_cursor_execute", before_cursor_execute)

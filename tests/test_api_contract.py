@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.slow
 def check(case: Any) -> None:
     response = case.call()
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
-    case.validate_response(response)
+    # Schema-valid data may still break business rules (a common password, an address without
+    # an @): a 422 for those is correct, so that one check is left out.
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
     content_type = " ".join(response.headers.get("content-type") or [])
     if response.status_code >= 400 and content_type.startswith("application/json"):
         body = response.json()

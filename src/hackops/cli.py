@@ -139,7 +139,7 @@ async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
     from hackops.db import Database
 
     db = Database.from_settings(settings)
-    jobs.bind_database(db)
+    jobs.bind_database(db, settings)
     loop = asyncio.get_running_loop()
     async with jobs.open_queue(settings):
         task = asyncio.create_task(jobs.run_worker(settings, queues=queues))

@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     run_worker_in_process: bool = False
     worker_concurrency: Annotated[int, Field(ge=1, le=100)] = 4
     worker_polling_interval: Annotated[float, Field(gt=0, le=60)] = 5.0
+    session_lifetime_days: Annotated[int, Field(ge=1, le=365)] = 14
+    password_hash_time_cost: Annotated[int, Field(ge=1, le=10)] = 3
+    password_hash_memory_kib: Annotated[int, Field(ge=1024, le=1048576)] = 65536
+    password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    oauth_github_client_id: str | None = None
+    oauth_github_client_secret: SecretStr | None = None
+    oauth_google_client_id: str | None = None
+    oauth_google_client_secret: SecretStr | None = None
+    oauth_microsoft_client_id: str | None = None
+    oauth_microsoft_client_secret: SecretStr | None = None
+    oauth_microsoft_tenant: str = "common"
     smtp_host: str | None = None
     smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
     smtp_username: str | None = None
@@ -56,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.hackops_env is Environment.DEV
+
+    @property
+    def secure_cookies(self) -> bool:
+        return not self.is_dev and self.base_url.startswith("https://")
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -219,6 +219,19 @@ async def _integrity_error_handler(request: Request, exc: Exception) -> Response
     )
 
 
+async def _data_error_handler(request: Request, exc: Exception) -> Response:
+    # Values the database cannot store (NUL bytes in text, out-of-range numbers) come from the
+    # client: a validation error, never a 500.
+    assert isinstance(exc, DataError)
+    log.info("data_error", error=str(exc.orig))
+    return render_error(
+        request,
+        422,
+        "invalid_value",
+        "The request contains a value that cannot be stored (e.g. a NUL character).",
+    )
+
+
 async def _database_unavailable_handler(request: Request, exc: Exception) -> Response:
     if (
         isinstance(exc, DBAPIError)
@@ -247,5 +260,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(IntegrityError, _integrity_error_handler)
+    app.add_exception_handler(DataError, _data_error_handler)
     app.add_exception_handler(PoolTimeout, _database_unavailable_handler)
     app.add_exception_handler(DBAPIError, _database_unavailable_handler)

@@ -32,21 +32,31 @@ QUEUES = ("default", "notifications", "processing")
 #: 2, 4, 8, 16 s between the five attempts.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
-TASK_MODULES = ["hackops.maintenance"]
+TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks"]
 
 queue_app = App(connector=PsycopgConnector(), import_paths=TASK_MODULES)
 
 
 class _JobRuntime:
     database: Database | None = None
+    settings: Settings | None = None
 
 
 _runtime = _JobRuntime()
 
 
-def bind_database(database: Database | None) -> None:
-    """Give jobs run in this process the database they open their transactions on."""
+def bind_database(database: Database | None, settings: Settings | None = None) -> None:
+    """Give jobs run in this process the database (and settings) they work with."""
     _runtime.database = database
+    _runtime.settings = settings
+
+
+def job_settings() -> Settings:
+    if _runtime.settings is None:
+        from hackops.config import get_settings
+
+        return get_settings()
+    return _runtime.settings
 
 
 @asynccontextmanager

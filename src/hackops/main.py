@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from importlib.resources import files
 
 import structlog
@@ -15,6 +16,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from hackops import __version__, jobs
+from hackops.accounts import router as accounts_router
+from hackops.accounts.credentials import PasswordHasher
+from hackops.accounts.service import Services
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
@@ -22,6 +26,7 @@ from hackops.errors import error_responses, install_error_handlers
 from hackops.health.router import router as health_router
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs.router import router as orgs_router
+from hackops.ratelimit import Limiter
 from hackops.storage import make_store
 from hackops.web.pages import router as pages_router
 from hackops.web.security import BrowserStateMiddleware
@@ -47,7 +52,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.db = db
         app.state.redis = make_redis(settings)
         app.state.store = make_store(settings)
-        jobs.bind_database(db)
+        jobs.bind_database(db, settings)
+        app.state.limiter = Limiter.from_settings(settings)
+        app.state.account_services = Services(
+            hasher=PasswordHasher(
+                time_cost=settings.password_hash_time_cost,
+                memory_kib=settings.password_hash_memory_kib,
+                concurrency=settings.password_hash_concurrency,
+            ),
+            limiter=app.state.limiter,
+            base_url=settings.base_url,
+            session_lifetime=timedelta(days=settings.session_lifetime_days),
+        )
         try:
             await db.detect_extensions()
         except Exception as exc:  # the app starts while the database is down; /health/ready says so
@@ -90,6 +106,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestContextMiddleware)
 
     api = APIRouter(prefix="/api/v1")
+    api.include_router(accounts_router.auth)
+    api.include_router(accounts_router.me)
     api.include_router(orgs_router)
     app.include_router(health_router)
     app.include_router(api)

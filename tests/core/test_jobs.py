@@ -45,7 +45,7 @@ async def uses_job_edge(slug: str) -> None:
 
 @asynccontextmanager
 async def running_worker(settings: Settings, database: Database) -> AsyncIterator[None]:
-    jobs.bind_database(database)
+    jobs.bind_database(database, settings)
     async with jobs.open_queue(settings):
         worker = asyncio.create_task(jobs.run_worker(settings, name="test-worker"))
         try:

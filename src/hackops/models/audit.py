@@ -20,6 +20,9 @@ class AuditEntry(IdMixin, Base):
         Index("ix_audit_log_actor_id_created_at", "actor_id", "created_at"),
         Index("ix_audit_log_resource", "resource_type", "resource_id"),
     )
+    # No INSERT ... RETURNING: RETURNING needs the row to pass the SELECT policy, and an actor
+    # may append rows it cannot read back (e.g. before signing in).
+    __mapper_args__ = {"eager_defaults": False}
 
     org_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), default=None

@@ -1,4 +1,4 @@
-"""People: global accounts (one person, many organizations), their sign-in secrets and identities."""
+"""People: global accounts (one person, many organizations), sign-in secrets, identities."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class AuthToken(IdMixin, Base):
 
 class OneTimePurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
-    RESET_PASSWORD = "reset_password"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
 
 
 class OneTimeToken(IdMixin, Base):

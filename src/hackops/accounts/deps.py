@@ -1,0 +1,107 @@
+"""Who is calling: resolve the session cookie or bearer token, once per request.
+
+- A browser sends the `hackops_session` cookie; an API client sends `Authorization: Bearer`.
+- Unsafe API requests authenticated by the cookie must also pass the CSRF check, since a browser
+  attaches cookies to cross-site requests.
+- API tokens carry scopes: `read` allows safe methods, `write` the rest.
+The actor is recorded in the transaction for row-level security (`hackops.user_id`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hackops.accounts import service
+from hackops.actor import Actor
+from hackops.db import SessionDep
+from hackops.errors import Forbidden, Unauthorized
+from hackops.models import AuthToken, TokenKind, User
+from hackops.tenancy import set_actor
+from hackops.web.security import SAFE_METHODS, csrf_protect
+
+SESSION_COOKIE = "hackops_session"
+
+
+class NotAuthenticated(Unauthorized):
+    code = "not_authenticated"
+    message = "Sign in first (session cookie or Authorization: Bearer <token>)."
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _credentials(request: Request) -> tuple[str | None, bool]:
+    """(raw token, came from the cookie)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def get_actor(request: Request, session: SessionDep) -> Actor:
+    cached: Actor | None = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    raw, from_cookie = _credentials(request)
+    user: User | None = None
+    token: AuthToken | None = None
+    if raw:
+        resolved = await service.resolve_token(session, raw)
+        if resolved is None and not from_cookie:
+            raise Unauthorized(
+                "The token is invalid, expired or revoked.",
+                code="invalid_token",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if resolved is not None:
+            token, user = resolved
+    if token is not None and request.method not in SAFE_METHODS:
+        if from_cookie and request.url.path.startswith("/api/"):
+            await csrf_protect(request)
+        if token.kind == TokenKind.API.value and "write" not in token.scopes:
+            raise Forbidden("This token may only read.", code="insufficient_scope")
+    actor = Actor(
+        user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent", "")[:400]
+    )
+    request.state.actor = actor
+    request.state.auth_token = token
+    if user is not None:
+        await set_actor(session, user.id, platform_admin=user.is_platform_admin)
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+async def require_user(actor: ActorDep) -> User:
+    if actor.user is None:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    return actor.user
+
+
+CurrentUserDep = Annotated[User, Depends(require_user)]
+
+
+async def require_platform_admin(user: CurrentUserDep) -> User:
+    if not user.is_platform_admin:
+        raise Forbidden("Platform administrators only.", code="platform_admin_only")
+    return user
+
+
+PlatformAdminDep = Annotated[User, Depends(require_platform_admin)]
+
+
+def current_token(request: Request) -> AuthToken | None:
+    return getattr(request.state, "auth_token", None)
+
+
+def get_services(request: Request) -> service.Services:
+    return request.app.state.account_services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[service.Services, Depends(get_services)]

@@ -1,0 +1,49 @@
+"""Account helpers for tests: sign up through the API, read the dev mailbox, sign in."""
+
+from __future__ import annotations
+
+import re
+
+import httpx2
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.models import OutboundEmail
+
+PASSWORD = "correct horse battery staple"
+
+
+async def sign_up(
+    client: httpx2.AsyncClient, email: str, password: str = PASSWORD, name: str = "Ada"
+) -> dict[str, object]:
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "name": name}
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def sign_in(client: httpx2.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def last_link(session: AsyncSession, to: str, path: str) -> str:
+    """The token in the newest mail to `to` that links to `path`."""
+    bodies = await session.scalars(
+        select(OutboundEmail.body_text)
+        .where(OutboundEmail.to_address == to)
+        .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
+    )
+    for body in bodies:
+        match = re.search(rf"{re.escape(path)}\?token=([A-Za-z0-9_\-]+)", body or "")
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no mail to {to} with a {path} link")
