@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from hackops.accounts import service
 from hackops.actor import Actor
+from hackops.config import Settings
 from hackops.db import SessionDep
 from hackops.errors import Forbidden, Unauthorized
 from hackops.models import AuthToken, TokenKind, User
@@ -105,3 +106,22 @@ def get_services(request: Request) -> service.Services:
 
 
 ServicesDep = Annotated[service.Services, Depends(get_services)]
+
+
+def set_session_cookie(response: Response, raw_token: str, settings: Settings) -> None:
+    """Attach a sign-in session to the browser: HttpOnly, SameSite=Lax, Secure outside dev."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw_token,
+        max_age=settings.session_lifetime_days * 86400,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, secure=settings.secure_cookies, samesite="lax", path="/"
+    )
