@@ -25,7 +25,7 @@ from hackops.db import Database
 from hackops.errors import error_responses, install_error_handlers
 from hackops.health.router import router as health_router
 from hackops.observability import RequestContextMiddleware, configure_logging
-from hackops.orgs.router import router as orgs_router
+from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
 from hackops.storage import make_store
 from hackops.web.pages import router as pages_router
@@ -108,7 +108,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api = APIRouter(prefix="/api/v1")
     api.include_router(accounts_router.auth)
     api.include_router(accounts_router.me)
-    api.include_router(orgs_router)
+    api.include_router(orgs_router.router)
+    api.include_router(orgs_router.invitations)
+    api.include_router(orgs_router.mine)
+    api.include_router(orgs_router.admin)
     app.include_router(health_router)
     app.include_router(api)
     app.include_router(pages_router)

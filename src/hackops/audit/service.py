@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import Actor
+from hackops.errors import ValidationFailed
 from hackops.models import AuditEntry
 
 #: Keys that never reach the log, whatever a caller passes.
@@ -41,3 +45,64 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+class BadCursor(ValidationFailed):
+    code = "invalid_cursor"
+    message = "The pagination cursor is not valid; start again without it."
+
+
+def encode_cursor(entry: AuditEntry) -> str:
+    raw = f"{entry.created_at.isoformat()}|{entry.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor from exc
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[AuditEntry], str | None]:
+    """Newest first, keyset-paginated. `org_id=None` lists every organization (platform admins;
+    row-level security decides what is visible)."""
+    query = select(AuditEntry)
+    if org_id is not None:
+        query = query.where(AuditEntry.org_id == org_id)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if resource_type is not None:
+        query = query.where(AuditEntry.resource_type == resource_type)
+    if resource_id is not None:
+        query = query.where(AuditEntry.resource_id == resource_id)
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.created_at < until)
+    if cursor is not None:
+        created, ident = decode_cursor(cursor)
+        query = query.where(tuple_(AuditEntry.created_at, AuditEntry.id) < tuple_(created, ident))
+    rows = list(
+        await session.scalars(
+            query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit + 1)
+        )
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
