@@ -134,10 +134,16 @@ APP_ROLE = "hackops_app"
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """The run's database, as its owner (migrations, cleanup, DDL in tests)."""
+def server_admin_url() -> Iterator[str]:
+    """The PostgreSQL server of this run (its superuser/owner connection)."""
     admin_url, embedded = _admin_url_and_cleanup()
-    name = f"hackops_test_{secrets.token_hex(4)}"
+    yield admin_url
+    if embedded is not None:
+        embedded.cleanup()
+
+
+def _migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{secrets.token_hex(4)}"
     ensure_database(admin_url, name)
     url = _with_database(admin_url, name)
     try:
@@ -146,8 +152,18 @@ def database_url() -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if embedded is not None:
-            embedded.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_admin_url: str) -> Iterator[str]:
+    """The run's database, as its owner (migrations, cleanup, DDL in tests)."""
+    yield from _migrated_database(server_admin_url, "hackops_test")
+
+
+@pytest.fixture(scope="session")
+def live_database_url(server_admin_url: str) -> Iterator[str]:
+    """A database of its own for the live server, whose requests really commit."""
+    yield from _migrated_database(server_admin_url, "hackops_live")
 
 
 @pytest.fixture(scope="session")
@@ -300,10 +316,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings) -> Iterator[str]:
+def live_server(live_database_url: str, storage_dir: Path) -> Iterator[str]:
+    """The app served by uvicorn on 127.0.0.1, in dev mode (dev mailbox on), on its own database."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    app = create_app(settings.model_copy(update={"base_url": base_url}))
+    settings = make_settings(live_database_url, storage_dir, base_url=base_url, hackops_env="dev")
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     )
