@@ -62,6 +62,15 @@ async def _migrations_check(db: Database) -> None:
         raise RuntimeError(f"database at {sorted(applied)}, code expects {sorted(expected)}")
 
 
+async def _queue_check(db: Database) -> None:
+    # The queue lives in this database; check its table through the app's own pool (the
+    # procrastinate connector is process-global and may belong to another event loop in tests).
+    async with db.engine.connect() as conn:
+        found = (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar()
+    if found is None:
+        raise RuntimeError("the job queue's tables are missing (run the migrations)")
+
+
 async def _run_check(check: Callable[[], Awaitable[Any]]) -> CheckResult:
     started = time.perf_counter()
     try:
@@ -88,7 +97,7 @@ async def readiness(request: Request) -> JSONResponse:
     checks: dict[str, Callable[[], Awaitable[Any]]] = {
         "database": lambda: _database_check(db),
         "migrations": lambda: _migrations_check(db),
-        "queue": lambda: state.queue.check_connection_async(),
+        "queue": lambda: _queue_check(db),
         "storage": lambda: check_store(state.store),
     }
     if state.redis is not None:
