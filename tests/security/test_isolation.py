@@ -1,0 +1,142 @@
+"""The isolation matrix: with every role of organization A, every API route that takes an id is
+called with organization B's ids. Nothing succeeds, everything is 404, and B is unchanged.
+
+The route list comes from the OpenAPI document, so a new route joins the matrix by itself (and
+the test fails until it knows how to fill the route's ids and body).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from tests.accounts.helpers import bearer
+from tests.security.world import ROLES, Tenant, build_tenant
+
+#: Routes whose {slug} is public by design (an organization's public profile).
+PUBLIC = {("get", "/api/v1/organizations/{slug}")}
+#: Platform-admin routes: refused (403) to everyone else, whatever the id.
+PLATFORM_ADMIN_PREFIX = "/api/v1/admin/"
+
+
+def example(schema: dict[str, Any], components: dict[str, Any]) -> Any:
+    """A small valid value for a JSON schema (required fields only)."""
+    if "$ref" in schema:
+        return example(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return example(options[0], components)
+    if "enum" in schema:
+        return schema["enum"][-1]
+    kind = schema.get("type")
+    if kind == "object":
+        return {
+            name: example(prop, components)
+            for name, prop in schema.get("properties", {}).items()
+            if name in schema.get("required", [])
+        }
+    if kind == "array":
+        return [example(schema["items"], components)] * schema.get("minItems", 1)
+    if kind == "integer":
+        return max(schema.get("minimum", 1), 1)
+    if kind == "boolean":
+        return True
+    return "someone@example.com" if "email" in schema.get("title", "").lower() else "x"
+
+
+def fill(path: str, tenant: Tenant, role: str) -> str:
+    ids = {
+        "slug": tenant.slug,
+        "user_id": tenant.user_ids["member"],
+        "invitation_id": tenant.invitation_id,
+        "token_id": tenant.session_ids[role],
+        "identity_id": tenant.identity_id,
+    }
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in ids, f"the isolation matrix does not know how to fill {{{name}}} in {path}"
+        return ids[name]
+
+    return re.sub(r"\{(\w+)\}", one, path)
+
+
+async def snapshot(connection: AsyncConnection, slug: str) -> list[Any]:
+    await connection.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
+    rows = await connection.execute(
+        text(
+            """
+            SELECT 'org', o.name || o.plan || o.branding::text FROM organizations o
+              WHERE o.slug = :s
+            UNION ALL
+            SELECT 'member', m.user_id::text || m.role FROM org_memberships m
+              JOIN organizations o ON o.id = m.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'invitation', i.id::text || coalesce(i.revoked_at::text, '')
+              FROM org_invitations i JOIN organizations o ON o.id = i.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'token', t.id::text || coalesce(t.revoked_at::text, '') FROM auth_tokens t
+              JOIN org_memberships m ON m.user_id = t.user_id
+              JOIN organizations o ON o.id = m.org_id WHERE o.slug = :s
+            ORDER BY 1, 2
+            """
+        ),
+        {"s": slug},
+    )
+    result = [tuple(r) for r in rows]
+    await connection.execute(text("SELECT set_config('hackops.platform_admin', '', true)"))
+    return result
+
+
+async def test_no_role_of_a_reaches_anything_of_b(
+    client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection, app: Any
+) -> None:
+    a = await build_tenant(client, session, "tenant-a")
+    b = await build_tenant(client, session, "tenant-b")
+    before = await snapshot(connection, b.slug)
+    spec = app.openapi()
+    components = spec.get("components", {}).get("schemas", {})
+    routes = [
+        (method, path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if "{" in path and (method, path) not in PUBLIC
+    ]
+    assert len(routes) >= 9
+
+    outcomes: list[tuple[str, str, str, int]] = []
+    for role in ROLES:
+        for method, path, op in routes:
+            url = fill(path, b, role)  # B's slug, B's people, B's sessions, tokens, identities
+            body = None
+            content = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if content:
+                body = example(content["schema"], components)
+            response = await client.request(
+                method.upper(), url, headers=bearer(a.tokens[role]), json=body
+            )
+            outcomes.append((role, method.upper(), url, response.status_code))
+            expected = 403 if path.startswith(PLATFORM_ADMIN_PREFIX) else 404
+            assert response.status_code == expected, (role, method, url, response.text)
+            if expected == 404:
+                assert response.json()["error"]["code"].endswith("not_found"), response.text
+        # Mixed: A's own slug with B's child ids.
+        for method, path, op in routes:
+            if "{slug}" not in path or path.count("{") < 2:
+                continue
+            url = fill(path, b, role).replace(f"/{b.slug}/", f"/{a.slug}/")
+            content = op.get("requestBody", {}).get("content", {}).get("application/json")
+            body = example(content["schema"], components) if content else None
+            response = await client.request(
+                method.upper(), url, headers=bearer(a.tokens[role]), json=body
+            )
+            assert response.status_code in (403, 404), (role, method, url, response.text)
+            if role in ("owner", "admin"):
+                assert response.status_code == 404, (role, method, url, response.text)
+
+    assert not [o for o in outcomes if 200 <= o[3] < 300]
+    assert await snapshot(connection, b.slug) == before

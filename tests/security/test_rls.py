@@ -1,0 +1,166 @@
+"""The second wall: PostgreSQL row-level security on every tenant table, as the app's role."""
+
+from __future__ import annotations
+
+import uuid
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hackops.db import Database
+from hackops.models import TENANT_TABLES
+from tests.conftest import APP_ROLE
+
+
+async def test_every_table_with_org_id_has_forced_rls(admin_engine: AsyncEngine) -> None:
+    async with admin_engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    """
+                    SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+                    FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace
+                    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id'
+                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT a.attisdropped
+                    ORDER BY 1
+                    """
+                )
+            )
+        ).all()
+    assert {r[0] for r in rows} == set(TENANT_TABLES)
+    assert [r[0] for r in rows if not (r[1] and r[2])] == []
+
+
+async def test_app_role_owns_nothing_and_cannot_bypass_rls(admin_engine: AsyncEngine) -> None:
+    async with admin_engine.connect() as conn:
+        role = (
+            await conn.execute(
+                text(
+                    "SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = :r"
+                ),
+                {"r": APP_ROLE},
+            )
+        ).one()
+        owned = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner"
+                    " WHERE r.rolname = :r"
+                ),
+                {"r": APP_ROLE},
+            )
+        ).scalar_one()
+        functions = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
+                    " WHERE r.rolname = :r"
+                ),
+                {"r": APP_ROLE},
+            )
+        ).scalar_one()
+    assert tuple(role) == (False, False, False)
+    assert (owned, functions) == (0, 0)
+
+
+@pytest.fixture
+async def two_tenants(
+    committed_db: Database, admin_engine: AsyncEngine
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Committed rows of every tenant table for two organizations (written as the owner)."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    async with admin_engine.begin() as conn:
+        for org, slug in ((a, "rls-a"), (b, "rls-b")):
+            user = uuid.uuid4()
+            await conn.execute(
+                text("INSERT INTO organizations (id, slug, name) VALUES (:id, :slug, :slug)"),
+                {"id": org, "slug": slug},
+            )
+            await conn.execute(
+                text("INSERT INTO users (id, email) VALUES (:id, :email)"),
+                {"id": user, "email": f"{slug}@example.com"},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO org_memberships (id, org_id, user_id, role)"
+                    " VALUES (gen_random_uuid(), :org, :user, 'owner')"
+                ),
+                {"org": org, "user": user},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO org_invitations (id, org_id, email, role, token_hash, expires_at)"
+                    " VALUES (gen_random_uuid(), :org, 'x@example.com', 'member', :h,"
+                    " now() + interval '1 day')"
+                ),
+                {"org": org, "h": uuid.uuid4().hex},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, org_id, actor_id, action, resource_type)"
+                    " VALUES (gen_random_uuid(), :org, :user, 'test.seeded', 'organization')"
+                ),
+                {"org": org, "user": user},
+            )
+    return a, b
+
+
+async def counts(conn: object) -> dict[str, int]:
+    result = {}
+    for table in TENANT_TABLES:
+        result[table] = (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()  # type: ignore[attr-defined]
+    return result
+
+
+async def test_no_tenant_set_means_no_rows(
+    committed_db: Database, two_tenants: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    a, _ = two_tenants
+    zero = dict.fromkeys(TENANT_TABLES, 0)
+    async with committed_db.engine.connect() as conn:
+        assert await counts(conn) == zero  # a fresh connection
+        await conn.commit()
+        await conn.execute(text("SELECT set_config('hackops.org_id', :a, true)"), {"a": str(a)})
+        assert await counts(conn) == dict.fromkeys(TENANT_TABLES, 1)  # serving tenant A
+        await conn.commit()
+        assert await counts(conn) == zero  # the same connection, next transaction
+
+
+async def test_a_tenant_cannot_write_into_another(
+    committed_db: Database, two_tenants: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    a, b = two_tenants
+    async with committed_db.engine.connect() as conn:
+        await conn.execute(text("SELECT set_config('hackops.org_id', :a, true)"), {"a": str(a)})
+        with pytest.raises(ProgrammingError, match="row-level security"):
+            await conn.execute(
+                text(
+                    "INSERT INTO org_invitations (id, org_id, email, role, token_hash, expires_at)"
+                    " VALUES (gen_random_uuid(), :b, 'y@example.com', 'owner', 'h', now())"
+                ),
+                {"b": b},
+            )
+        await conn.rollback()
+        await conn.execute(text("SELECT set_config('hackops.org_id', :a, true)"), {"a": str(a)})
+        moved = await conn.execute(
+            text("UPDATE org_memberships SET role = 'member' WHERE org_id = :b"), {"b": b}
+        )
+        assert moved.rowcount == 0  # type: ignore[attr-defined]
+        await conn.rollback()
+
+
+async def test_audit_log_is_append_only(
+    committed_db: Database, two_tenants: tuple[uuid.UUID, uuid.UUID], admin_engine: AsyncEngine
+) -> None:
+    a, _ = two_tenants
+    async with committed_db.engine.connect() as conn:
+        await conn.execute(text("SELECT set_config('hackops.org_id', :a, true)"), {"a": str(a)})
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            await conn.execute(text("UPDATE audit_log SET action = 'forged'"))
+        await conn.rollback()
+    async with admin_engine.connect() as conn:  # not even the owner rewrites history
+        with pytest.raises(ProgrammingError, match="append-only"):
+            await conn.execute(text("DELETE FROM audit_log"))
+        await conn.rollback()
