@@ -15,6 +15,7 @@ from rich.table import Table
 
 from hackops import __version__, migrate
 from hackops.config import Settings, describe_settings_error, get_settings
+from hackops.errors import AppError
 from hackops.observability import configure_logging
 
 console = Console(stderr=True)
@@ -25,6 +26,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 _embedded: list[object] = []  # keeps the embedded server handle alive for the process
 
@@ -184,6 +187,41 @@ def db_revision(
     migrate.revision(load_settings().migration_url, message, autogenerate=autogenerate)
 
 
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The administrator's email address.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="Their password."
+        ),
+    ],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a platform administrator (or promote an existing account)."""
+    settings = load_settings()
+    try:
+        created = asyncio.run(_admin_create(settings, email, password, name))
+    except AppError as exc:
+        console.print(f"[bold red]{exc.message}[/] ({exc.code})", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"Platform administrator {'created' if created else 'promoted'}: {email}")
+
+
+async def _admin_create(settings: Settings, email: str, password: str, name: str) -> bool:
+    from hackops.accounts.admin import create_platform_admin
+    from hackops.db import Database
+
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            return await create_platform_admin(
+                session, settings, email=email, password=password, name=name
+            )
+    finally:
+        await db.dispose()
+
+
 @app.command()
 def demo() -> None:
     """Load the demo data (idempotent: running it twice changes nothing)."""
@@ -199,14 +237,14 @@ async def _seed_demo(settings: Settings) -> None:
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:
-            created = await seed_demo(session)
+            created = await seed_demo(session, settings)
     finally:
         await db.dispose()
     table = Table(title="Demo data")
     table.add_column("what")
-    table.add_column("slug")
-    for kind, slug in created:
-        table.add_row(kind, slug)
+    table.add_column("value")
+    for kind, value in created:
+        table.add_row(kind, value)
     console.print(table)
 
 

@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from hackops.config import Environment, Settings
 from hackops.db import Database, db_now
 from hackops.demo import seed_demo
-from hackops.models import Organization
+from hackops.models import Organization, User
 from tests.factories import create_organization
 from tests.helpers import frozen_time
 
@@ -55,13 +56,23 @@ async def test_constraints_hold_in_the_database(session: AsyncSession) -> None:
             await create_organization(session, slug="Not A Slug")
 
 
-async def test_demo_data_is_idempotent(session: AsyncSession) -> None:
-    await seed_demo(session)
-    await seed_demo(session)
+async def test_demo_data_is_idempotent(session: AsyncSession, settings: Settings) -> None:
+    dev = settings.model_copy(update={"hackops_env": Environment.DEV})
+    first = await seed_demo(session, dev)
+    second = await seed_demo(session, dev)
+    assert first == second
     count = await session.scalar(
         select(func.count()).select_from(Organization).where(Organization.slug == "demo")
     )
     assert count == 1
+    assert await session.scalar(select(func.count()).select_from(User)) == 1
+
+
+async def test_demo_makes_no_known_password_account_outside_dev(
+    session: AsyncSession, settings: Settings
+) -> None:
+    assert [kind for kind, _ in await seed_demo(session, settings)] == ["organization"]
+    assert await session.scalar(select(func.count()).select_from(User)) == 0
 
 
 async def test_optional_extensions_are_detected(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
