@@ -21,7 +21,7 @@ async def test_register_normalizes_email_and_refuses_duplicates(
     for variant in (
         " Admin@Example.com",
         "admin@example.com ",
-        "ａｄｍｉｎ＠ｅｘａｍｐｌｅ．ｃｏｍ",  # noqa: RUF001 - the full-width form on purpose
+        "ａｄｍｉｎ＠ｅｘａｍｐｌｅ．ｃｏｍ",
     ):
         response = await client.post(
             "/api/v1/auth/register", json={"email": variant, "password": PASSWORD}

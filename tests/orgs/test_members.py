@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import httpx2
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, verified_user
