@@ -15,37 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tests.accounts.helpers import bearer
-from tests.security.world import ROLES, Tenant, build_tenant
+from tests.security.world import ROLES, Tenant, build_tenant, example
 
 #: Routes whose {slug} is public by design (an organization's public profile).
 PUBLIC = {("get", "/api/v1/organizations/{slug}")}
 #: Platform-admin routes: refused (403) to everyone else, whatever the id.
 PLATFORM_ADMIN_PREFIX = "/api/v1/admin/"
-
-
-def example(schema: dict[str, Any], components: dict[str, Any]) -> Any:
-    """A small valid value for a JSON schema (required fields only)."""
-    if "$ref" in schema:
-        return example(components[schema["$ref"].rsplit("/", 1)[-1]], components)
-    if "anyOf" in schema:
-        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
-        return example(options[0], components)
-    if "enum" in schema:
-        return schema["enum"][-1]
-    kind = schema.get("type")
-    if kind == "object":
-        return {
-            name: example(prop, components)
-            for name, prop in schema.get("properties", {}).items()
-            if name in schema.get("required", [])
-        }
-    if kind == "array":
-        return [example(schema["items"], components)] * schema.get("minItems", 1)
-    if kind == "integer":
-        return max(schema.get("minimum", 1), 1)
-    if kind == "boolean":
-        return True
-    return "someone@example.com" if "email" in schema.get("title", "").lower() else "x"
 
 
 def fill(path: str, tenant: Tenant, role: str) -> str:

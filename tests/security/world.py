@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,3 +66,28 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     await session.flush()
     tenant.identity_id = str(identity.id)
     return tenant
+
+
+def example(schema: dict[str, Any], components: dict[str, Any]) -> Any:
+    """A small valid value for a JSON schema (required fields only)."""
+    if "$ref" in schema:
+        return example(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return example(options[0], components)
+    if "enum" in schema:
+        return schema["enum"][-1]
+    kind = schema.get("type")
+    if kind == "object":
+        return {
+            name: example(prop, components)
+            for name, prop in schema.get("properties", {}).items()
+            if name in schema.get("required", [])
+        }
+    if kind == "array":
+        return [example(schema["items"], components)] * schema.get("minItems", 1)
+    if kind == "integer":
+        return max(schema.get("minimum", 1), 1)
+    if kind == "boolean":
+        return True
+    return "someone@example.com" if "email" in schema.get("title", "").lower() else "x"
