@@ -219,6 +219,17 @@ async def test_every_write_route_writes_exactly_one_audit_row(
         headers=auth,
     )
 
+    dave = await sign_up(client, "dave@example.com")
+    dave_token = await sign_in(client, "dave@example.com")
+    await call(
+        "POST",
+        "/api/v1/admin/users/{user_id}/disable",
+        f"/api/v1/admin/users/{dave['id']}/disable",
+        expect="user.disabled",
+        headers=auth,
+    )
+    assert (await client.get("/api/v1/me", headers=bearer(dave_token))).status_code == 401
+
     carol = await sign_up(client, "carol@example.com")
     carol_token = await sign_in(client, "carol@example.com")
     assert carol["email_verified"] is False

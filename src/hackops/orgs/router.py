@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from sqlalchemy import select
 
 from hackops.accounts.deps import ActorDep, CurrentUserDep, PlatformAdminDep
+from hackops.accounts.service import disable_account
 from hackops.audit.service import list_entries
 from hackops.db import SessionDep, TransactionalRoute
-from hackops.errors import error_responses
-from hackops.models import Organization
+from hackops.errors import NotFound, error_responses
+from hackops.models import Organization, User
 from hackops.orgs import service
 from hackops.orgs.deps import OrgAdminDep, OrgMemberDep, OrgOrganizerDep
 from hackops.orgs.schemas import (
@@ -273,6 +275,40 @@ async def set_plan(
     await set_tenant(session, org.id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     return org_out(await service.update_organization(session, actor, org, changes, plan=True))
+
+
+@admin.get(
+    "/organizations",
+    response_model=list[OrganizationOut],
+    summary="Every organization (platform admins)",
+    responses=error_responses(401, 403, 422),
+)
+async def all_organizations(
+    session: SessionDep,
+    admin_user: PlatformAdminDep,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[OrganizationOut]:
+    rows = await session.scalars(
+        select(Organization).order_by(Organization.slug).offset(offset).limit(limit)
+    )
+    return [org_out(org) for org in rows]
+
+
+@admin.post(
+    "/users/{user_id}/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Disable an account: every session and token stops working at once (platform admins)",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def disable_user(
+    user_id: uuid.UUID, session: SessionDep, admin_user: PlatformAdminDep, actor: ActorDep
+) -> Response:
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("No such user.", code="user_not_found")
+    await disable_account(session, actor, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @admin.get(
