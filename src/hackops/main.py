@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from hackops import __version__, jobs
+from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.service import Services
@@ -28,6 +29,7 @@ from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
 from hackops.storage import make_store
+from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
 from hackops.web.security import BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
@@ -108,12 +110,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api = APIRouter(prefix="/api/v1")
     api.include_router(accounts_router.auth)
     api.include_router(accounts_router.me)
+    api.include_router(identities_router.router)
     api.include_router(orgs_router.router)
     api.include_router(orgs_router.invitations)
     api.include_router(orgs_router.mine)
     api.include_router(orgs_router.admin)
     app.include_router(health_router)
     app.include_router(api)
+    app.include_router(oauth_pages_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)

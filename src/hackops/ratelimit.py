@@ -26,7 +26,6 @@ class Rule:
 
 FAILED_LOGIN_PER_ACCOUNT = Rule("failed-login-account", parse("100/hour"))
 FAILED_LOGIN_PER_IP = Rule("failed-login-ip", parse("300/hour"))
-LOGIN_PER_IP = Rule("login-ip", parse("60/minute"))
 REGISTER_PER_IP = Rule("register-ip", parse("20/hour"))
 RESET_MAIL_PER_ADDRESS = Rule("reset-mail-address", parse("5/hour"))
 VERIFY_MAIL_PER_ADDRESS = Rule("verify-mail-address", parse("5/hour"))

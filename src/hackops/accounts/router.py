@@ -35,7 +35,7 @@ from hackops.accounts.schemas import (
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.models import TokenKind, User
-from hackops.ratelimit import REGISTER_PER_IP
+from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
 
 auth = APIRouter(prefix="/auth", tags=["auth"], route_class=TransactionalRoute)
 me = APIRouter(prefix="/me", tags=["me"], route_class=TransactionalRoute)
@@ -143,6 +143,7 @@ async def resend_verification(
 async def password_reset(
     body: ResetRequestIn, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Accepted:
+    await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
     await service.request_password_reset(session, actor, services, email=body.email)
     return Accepted(message=RESET_ANSWER)
 
