@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response, status
 
-from hackops.accounts import oauth
+from hackops.accounts import oauth, oauth_service
 from hackops.accounts.deps import ActorDep, CurrentUserDep
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
@@ -38,7 +38,7 @@ class ProviderOut(OutputModel):
     responses=error_responses(401),
 )
 async def list_identities(session: SessionDep, user: CurrentUserDep) -> list[IdentityOut]:
-    rows = await oauth.list_identities(session, user)
+    rows = await oauth_service.list_identities(session, user)
     return [IdentityOut.model_validate(row) for row in rows]
 
 
@@ -52,7 +52,7 @@ async def list_identities(session: SessionDep, user: CurrentUserDep) -> list[Ide
 async def unlink_identity(
     identity_id: uuid.UUID, session: SessionDep, user: CurrentUserDep, actor: ActorDep
 ) -> Response:
-    await oauth.unlink_identity(session, actor, user, identity_id)
+    await oauth_service.unlink_identity(session, actor, user, identity_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -24,11 +24,10 @@ from hackops.accounts.oauth import (
     OAuthFailed,
     OAuthStateInvalid,
     Provider,
-    SignInOutcome,
     get_registry,
     get_transport,
-    resolve_account,
 )
+from hackops.accounts.oauth_service import SignInOutcome, resolve_account
 from hackops.config import Settings
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
