@@ -268,3 +268,27 @@ async def test_profile_export_and_delete(
         ).all()
     )
     assert {"user.registered", "user.deleted"} <= actions
+
+
+async def test_cookie_authenticated_api_writes_need_the_csrf_token(
+    client: httpx2.AsyncClient,
+) -> None:
+    await sign_up(client, "ada@example.com")
+    token = await sign_in(client, "ada@example.com")
+    client.cookies.set("hackops_session", token)
+    assert (await client.get("/api/v1/me")).status_code == 200  # reads need nothing more
+    body = {"name": "cookie", "scopes": ["read"]}
+    forged = await client.post("/api/v1/me/tokens", json=body)
+    assert forged.status_code == 403
+    assert forged.json()["error"]["code"] == "csrf_failed"
+    page = await client.get("/")  # any page issues the CSRF cookie
+    assert page.status_code == 200
+    csrf = client.cookies["hackops_csrf"]
+    ok = await client.post("/api/v1/me/tokens", json=body, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 201
+    cross = await client.post(
+        "/api/v1/me/tokens",
+        json=body,
+        headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"},
+    )
+    assert cross.status_code == 403
