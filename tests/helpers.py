@@ -41,6 +41,8 @@ class FreshContextSession(Session):
 
 @event.listens_for(FreshContextSession, "after_begin")
 def _clear_tenant_context(session: Any, transaction: Any, conn: Any) -> None:
+    if transaction.nested:  # a SAVEPOINT inside a request (begin_nested) keeps its context
+        return
     conn.exec_driver_sql(
         f"{FRESH_CONTEXT_MARK} SELECT set_config('hackops.org_id', '', true),"
         " set_config('hackops.user_id', '', true),"

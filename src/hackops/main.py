@@ -10,7 +10,7 @@ from datetime import timedelta
 from importlib.resources import files
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +19,7 @@ from hackops import __version__, jobs
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
+from hackops.accounts.deps import get_actor
 from hackops.accounts.service import Services
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
@@ -29,6 +30,7 @@ from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
 from hackops.storage import make_store
+from hackops.web import account_pages, auth_pages, dev_pages, org_pages
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
 from hackops.web.security import BrowserStateMiddleware
@@ -118,7 +120,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(health_router)
     app.include_router(api)
     app.include_router(oauth_pages_router)
-    app.include_router(pages_router)
+    # Every page resolves who is signed in (once per request): the header shows it.
+    app.include_router(pages_router, dependencies=[Depends(get_actor)])
+    app.include_router(auth_pages.router)
+    app.include_router(account_pages.router)
+    app.include_router(org_pages.router)
+    app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     return app

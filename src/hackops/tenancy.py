@@ -24,6 +24,11 @@ async def set_tenant(session: AsyncSession, org_id: uuid.UUID | None) -> None:
     session.info[_TENANT_KEY] = value
 
 
+def forget_tenant(session: AsyncSession) -> None:
+    """After a rollback to a savepoint undid set_config(): the next set_tenant() must run."""
+    session.info.pop(_TENANT_KEY, None)
+
+
 async def set_actor(
     session: AsyncSession, user_id: uuid.UUID | None, *, platform_admin: bool = False
 ) -> None:

@@ -12,7 +12,6 @@ import hmac
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -32,6 +31,7 @@ from hackops.config import Settings
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
+from hackops.web.forms import safe_next as local_path
 from hackops.web.security import csrf_protect, flash
 
 FLOW_COOKIE = "hackops_oauth"
@@ -73,12 +73,7 @@ def read_flow(request: Request, settings: Settings) -> Flow | None:
 
 def safe_next(value: str | None) -> str:
     """A path on this site to return to; anything else (another host, a scheme) becomes "/"."""
-    if not value or len(value) > 2000 or not value.startswith("/"):
-        return "/"
-    if value.startswith("//") or "\\" in value or any(ord(c) < 0x20 or c == "\x7f" for c in value):
-        return "/"
-    parts = urlsplit(value)
-    return "/" if parts.scheme or parts.netloc else value
+    return local_path(value) or "/"
 
 
 def _redirect_uri(settings: Settings, provider: Provider) -> str:

@@ -1,0 +1,379 @@
+"""Account pages: the account page (profile, password, email, export, deletion) and sessions
+and API tokens.
+
+Pages call the same services as the API and validate input with the API's own models, so a page
+accepts exactly what the API accepts. Form handling (also used by the organization pages):
+
+- Form handling is in `hackops.web.forms` (savepoint per service call, errors back on the form).
+- Success flashes a message and redirects (303, POST/redirect/GET). The exception is a new API
+  token: its secret is shown once, in the response to the POST (no-store), and never put in a
+  cookie.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts import service
+from hackops.accounts.credentials import InvalidEmail, WeakPassword
+from hackops.accounts.deps import (
+    ActorDep,
+    ServicesDep,
+    clear_session_cookie,
+    current_token,
+    get_actor,
+)
+from hackops.accounts.schemas import (
+    ApiTokenIn,
+    DeleteAccountIn,
+    EmailChangeIn,
+    PasswordChangeIn,
+    ProfileIn,
+)
+from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.errors import AppError
+from hackops.models import TokenKind, User
+from hackops.web.forms import (
+    Form,
+    all_or_nothing,
+    form_data,
+    fresh,
+    kept,
+    kept_all,
+    redirect,
+    refuse,
+    render,
+    retry_headers,
+    settings_of,
+    to_login,
+    validated,
+)
+from hackops.web.security import csrf_protect, flash
+
+# Every page resolves who is signed in: the header shows it.
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+DEFAULT_AFTER_LOGIN = "/orgs"
+
+
+# --- the account page ------------------------------------------------------------------------
+
+
+ACCOUNT_FORMS = ("profile", "password", "email", "delete", "resend")
+
+
+def _profile_values(user: User) -> dict[str, str]:
+    return {
+        "name": user.name,
+        "bio": user.bio,
+        "skills": ", ".join(user.skills),
+        "interests": ", ".join(user.interests),
+        "links": "\n".join(user.links),
+    }
+
+
+async def _account_page(
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    forms: dict[str, Form] | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    forms = dict(forms or {})
+    for name in ACCOUNT_FORMS:
+        forms.setdefault(name, Form(values=_profile_values(user) if name == "profile" else {}))
+    context = {"user": user, "forms": forms, "has_password": user.password_hash is not None}
+    return render(
+        request, "account/account.html", context, status_code=status_code, headers=headers
+    )
+
+
+@router.get("/account", name="account")
+async def account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    return await _account_page(request, session, actor.user)
+
+
+def _tags(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@router.post("/account/profile")
+async def update_profile(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    data = await form_data(request)
+    form = Form(values=kept(data, "name", "bio", "skills", "interests", "links"))
+    body = validated(
+        ProfileIn,
+        {
+            "name": data.get("name", ""),
+            "bio": data.get("bio", ""),
+            "skills": _tags(data.get("skills", "")),
+            "interests": _tags(data.get("interests", "")),
+            "links": [line.strip() for line in data.get("links", "").splitlines() if line.strip()],
+        },
+        form,
+        hints={
+            "skills": "Up to 30 skills, separated by commas, each at most 64 characters.",
+            "interests": "Up to 30 interests, separated by commas, each at most 64 characters.",
+            "links": "Up to 10 links, one per line, each a full http(s):// address.",
+        },
+    )
+    if body is None:
+        return await _account_page(request, session, user, {"profile": form}, 422)
+    changes: dict[str, Any] = body.model_dump(exclude_none=True)
+    changes["links"] = [str(link) for link in changes.get("links", [])]
+    await service.update_profile(session, actor, user, changes)
+    flash(request, "Your profile is saved.", "success")
+    return redirect("/account")
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    data = await form_data(request)
+    form = Form()
+    body = validated(PasswordChangeIn, kept_all(data, "current_password", "new_password"), form)
+    if body is None:
+        return await _account_page(request, session, user, {"password": form}, 422)
+    token = current_token(request)
+    try:
+        async with all_or_nothing(session):
+            await service.change_password(
+                session,
+                actor,
+                services,
+                user,
+                current_password=body.current_password,
+                new_password=body.new_password,
+                keep_token_id=token.id if token else None,
+            )
+    except AppError as exc:
+        status = refuse(
+            form, exc, {"wrong_password": "current_password", WeakPassword: "new_password"}
+        )
+        await fresh(session, user)
+        return await _account_page(request, session, user, {"password": form}, status)
+    flash(request, "Your password is changed; your other sessions were signed out.", "success")
+    return redirect("/account")
+
+
+@router.post("/account/email")
+async def change_email(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    data = await form_data(request)
+    form = Form(values=kept(data, "new_email"))
+    body = validated(EmailChangeIn, kept_all(data, "password", "new_email"), form)
+    if body is None:
+        return await _account_page(request, session, user, {"email": form}, 422)
+    previous = user.email
+    try:
+        async with all_or_nothing(session):
+            await service.change_email(
+                session, actor, services, user, password=body.password, new_email=body.new_email
+            )
+    except AppError as exc:
+        status = refuse(
+            form,
+            exc,
+            {"wrong_password": "password", "email_taken": "new_email", InvalidEmail: "new_email"},
+        )
+        await fresh(session, user)
+        return await _account_page(request, session, user, {"email": form}, status)
+    if user.email == previous:
+        flash(request, "That is already your email address.", "info")
+    else:
+        flash(
+            request,
+            f"Your email address is now {user.email}. We sent it a confirmation link.",
+            "success",
+        )
+    return redirect("/account")
+
+
+@router.get("/account/export", name="account_export")
+async def export_account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    data = await service.export_data(session, actor.user)
+    day = (await db_now(session)).date().isoformat()
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="hackops-export-{day}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/account/delete")
+async def delete_account(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    data = await form_data(request)
+    form = Form()
+    password = data.get("password") or None
+    body = validated(DeleteAccountIn, {"password": password}, form)
+    if body is None:
+        return await _account_page(request, session, user, {"delete": form}, 422)
+    try:
+        async with all_or_nothing(session):
+            await service.delete_account(session, actor, services, user, password=body.password)
+    except AppError as exc:
+        status = refuse(form, exc, {"wrong_password": "password"})
+        await fresh(session, user)
+        return await _account_page(request, session, user, {"delete": form}, status)
+    response = redirect("/")
+    clear_session_cookie(response, settings_of(request))
+    flash(request, "Your account is deleted. Thank you for having been with us.", "info")
+    return response
+
+
+# --- sessions and API tokens -----------------------------------------------------------------
+
+
+async def _security_page(
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    form: Form | None = None,
+    new_token: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    token = current_token(request)
+    context = {
+        "sessions": await service.list_tokens(session, user, TokenKind.SESSION),
+        "api_tokens": await service.list_tokens(session, user, TokenKind.API),
+        "current_id": token.id if token else None,
+        "form": form or Form(values={"expires_in_days": "90", "scope_read": "on"}),
+        "new_token": new_token,
+    }
+    headers = {"Cache-Control": "no-store"} if new_token else None
+    return render(
+        request, "account/security.html", context, status_code=status_code, headers=headers
+    )
+
+
+@router.get("/account/security", name="account_security")
+async def security(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    return await _security_page(request, session, actor.user)
+
+
+@router.post("/account/security/sessions/{token_id}/revoke")
+async def revoke_session(
+    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    await service.revoke_token(session, actor, actor.user, token_id)
+    token = current_token(request)
+    if token is not None and token.id == token_id:
+        response = redirect("/login")
+        clear_session_cookie(response, settings_of(request))
+        flash(request, "This session is signed out.", "info")
+        return response
+    flash(request, "The session is signed out.", "success")
+    return redirect("/account/security")
+
+
+@router.post("/account/security/tokens")
+async def create_api_token(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    data = await form_data(request)
+    scopes = [s for s in (await request.form()).getlist("scopes") if isinstance(s, str)]
+    form = Form(
+        values={
+            "name": data.get("name", ""),
+            "expires_in_days": data.get("expires_in_days", ""),
+            **{f"scope_{s}": "on" for s in scopes},
+        }
+    )
+    body = validated(
+        ApiTokenIn,
+        {
+            "name": data.get("name", ""),
+            "scopes": scopes,
+            "expires_in_days": data.get("expires_in_days") or 90,
+        },
+        form,
+        hints={
+            "scopes": "Choose read, write or both.",
+            "expires_in_days": "A number of days from 1 to 365.",
+        },
+    )
+    if body is None:
+        return await _security_page(request, session, user, form, status_code=422)
+    raw, _ = await service.create_token(
+        session,
+        actor,
+        user,
+        kind=TokenKind.API,
+        lifetime=timedelta(days=body.expires_in_days),
+        name=body.name,
+        scopes=frozenset(body.scopes),
+    )
+    return await _security_page(request, session, user, new_token=raw)
+
+
+@router.post("/account/security/tokens/{token_id}/revoke")
+async def revoke_api_token(
+    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    await service.revoke_token(session, actor, actor.user, token_id)
+    flash(request, "The API token is revoked.", "success")
+    return redirect("/account/security")
+
+
+@router.post("/verify-email/resend", name="resend_verification")
+async def resend_verification(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    try:
+        async with all_or_nothing(session):
+            await service.request_verification(session, actor, services, user)
+    except AppError as exc:
+        form = Form()
+        status = refuse(form, exc)
+        await fresh(session, user)
+        return await _account_page(
+            request, session, user, {"resend": form}, status, headers=retry_headers(exc)
+        )
+    flash(request, f"A new confirmation link is on its way to {user.email}.", "success")
+    return redirect("/account")

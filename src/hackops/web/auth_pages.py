@@ -1,0 +1,292 @@
+"""Sign-in pages: sign up, log in and out, email verification and password reset.
+
+They call the same services as the API; form handling is in `hackops.web.forms`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from hackops.accounts import service
+from hackops.accounts.credentials import InvalidEmail, WeakPassword
+from hackops.accounts.deps import (
+    ActorDep,
+    ServicesDep,
+    clear_session_cookie,
+    client_ip,
+    current_token,
+    get_actor,
+    set_session_cookie,
+)
+from hackops.accounts.router import RESET_ANSWER
+from hackops.accounts.schemas import (
+    RegisterIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+    TokenIn,
+)
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError
+from hackops.models import TokenKind
+from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
+from hackops.web.forms import (
+    Form,
+    all_or_nothing,
+    form_data,
+    kept,
+    kept_all,
+    oauth_providers,
+    redirect,
+    refuse,
+    render,
+    retry_headers,
+    safe_next,
+    settings_of,
+    validated,
+    with_next,
+)
+from hackops.web.security import csrf_protect, flash
+
+# Every page resolves who is signed in: the header shows it.
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+DEFAULT_AFTER_LOGIN = "/orgs"
+
+
+# --- sign up, log in, log out ----------------------------------------------------------------
+
+
+SIGNUP_FIELDS: dict[type[AppError] | str, str] = {
+    "email_taken": "email",
+    InvalidEmail: "email",
+    WeakPassword: "password",
+}
+
+
+def _signup_page(
+    request: Request, form: Form, next_path: str | None, status_code: int = 200, **kw: Any
+) -> Response:
+    context = {
+        "form": form,
+        "next_path": next_path,
+        "providers": oauth_providers(settings_of(request)),
+    }
+    return render(request, "account/signup.html", context, status_code=status_code, **kw)
+
+
+@router.get("/signup", name="signup")
+async def signup_form(request: Request, actor: ActorDep, next: str | None = None) -> Response:
+    next_path = safe_next(next)
+    if actor.user is not None:
+        return redirect(next_path or DEFAULT_AFTER_LOGIN)
+    return _signup_page(request, Form(), next_path)
+
+
+@router.post("/signup")
+async def signup(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    next_path = safe_next(data.get("next"))
+    form = Form(values=kept(data, "name", "email"))
+    body = validated(RegisterIn, kept_all(data, "email", "password", "name"), form)
+    if body is None:
+        return _signup_page(request, form, next_path, 422)
+    try:
+        async with all_or_nothing(session):
+            await services.limiter.consume(REGISTER_PER_IP, client_ip(request) or "unknown")
+            user = await service.register(
+                session, actor, services, email=body.email, password=body.password, name=body.name
+            )
+    except AppError as exc:
+        status = refuse(form, exc, SIGNUP_FIELDS)
+        return _signup_page(request, form, next_path, status, headers=retry_headers(exc))
+    flash(
+        request,
+        f"Welcome! We sent a confirmation link to {user.email}. Open it, then log in.",
+        "success",
+    )
+    return redirect(with_next("/login", next_path))
+
+
+def _login_page(
+    request: Request, form: Form, next_path: str | None, status_code: int = 200, **kw: Any
+) -> Response:
+    context = {
+        "form": form,
+        "next_path": next_path,
+        "providers": oauth_providers(settings_of(request)),
+    }
+    return render(request, "account/login.html", context, status_code=status_code, **kw)
+
+
+@router.get("/login", name="login")
+async def login_form(request: Request, actor: ActorDep, next: str | None = None) -> Response:
+    next_path = safe_next(next)
+    if actor.user is not None:
+        return redirect(next_path or DEFAULT_AFTER_LOGIN)
+    return _login_page(request, Form(), next_path)
+
+
+@router.post("/login")
+async def login(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    next_path = safe_next(data.get("next"))
+    form = Form(values=kept(data, "email"))
+    email, password = data.get("email", "").strip(), data.get("password", "")
+    if not email:
+        form.errors["email"] = "Enter your email address."
+    if not password:
+        form.errors["password"] = "Enter your password."  # noqa: S105 - a message
+    if len(email) > 320 or len(password) > 256:
+        form.error = "Wrong email address or password."
+    if form.failed:
+        return _login_page(request, form, next_path, 422)
+    try:
+        async with all_or_nothing(session):
+            user = await service.authenticate(
+                session, actor, services, email=email, password=password
+            )
+            previous = current_token(request)
+            if previous is not None and actor.user is not None:
+                await service.revoke_token(session, actor, actor.user, previous.id)
+            raw, _ = await service.create_token(
+                session,
+                actor,
+                user,
+                kind=TokenKind.SESSION,
+                lifetime=services.session_lifetime,
+                name="Browser sign-in",
+            )
+    except AppError as exc:
+        status = refuse(form, exc)
+        return _login_page(request, form, next_path, status, headers=retry_headers(exc))
+    response = redirect(next_path or DEFAULT_AFTER_LOGIN)
+    set_session_cookie(response, raw, settings_of(request))
+    flash(request, f"Welcome back, {user.name or user.email}.", "success")
+    return response
+
+
+@router.post("/logout", name="logout")
+async def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    token = current_token(request)
+    if actor.user is not None and token is not None and token.kind == TokenKind.SESSION.value:
+        await service.revoke_token(session, actor, actor.user, token.id)
+    response = redirect("/")
+    clear_session_cookie(response, settings_of(request))
+    flash(request, "You are signed out.", "info")
+    return response
+
+
+# --- email verification and password reset ---------------------------------------------------
+
+
+def _verify_page(
+    request: Request, token: str | None, form: Form | None = None, status_code: int = 200
+) -> Response:
+    context = {"token": token, "form": form or Form()}
+    return render(request, "account/verify_email.html", context, status_code=status_code)
+
+
+@router.get("/verify-email", name="verify_email")
+async def verify_email_form(request: Request, token: str | None = None) -> Response:
+    # Never verify on GET: mail scanners open links; only the person pressing the button counts.
+    return _verify_page(request, (token or "")[:200] or None)
+
+
+@router.post("/verify-email")
+async def verify_email(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    data = await form_data(request)
+    form = Form()
+    body = validated(TokenIn, kept_all(data, "token"), form)
+    if body is None:
+        form.error = "This link is incomplete; open the link from the email again."
+        return _verify_page(request, None, form, 400)
+    try:
+        async with all_or_nothing(session):
+            await service.verify_email(session, actor, body.token)
+    except AppError as exc:
+        status = refuse(form, exc)
+        return _verify_page(request, None, form, status)
+    if actor.user is not None:
+        flash(request, "Your email address is confirmed.", "success")
+        return redirect(DEFAULT_AFTER_LOGIN)
+    flash(request, "Your email address is confirmed. You can log in now.", "success")
+    return redirect("/login")
+
+
+def _reset_page(
+    request: Request,
+    form: Form,
+    token: str | None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    template = "account/reset_confirm.html" if token else "account/reset_request.html"
+    context = {"form": form, "token": token}
+    return render(request, template, context, status_code=status_code, headers=headers)
+
+
+@router.get("/reset-password", name="reset_password")
+async def reset_password_form(request: Request, token: str | None = None) -> Response:
+    return _reset_page(request, Form(), (token or "")[:200] or None)
+
+
+@router.post("/reset-password")
+async def request_password_reset(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    form = Form(values=kept(data, "email"))
+    body = validated(ResetRequestIn, kept_all(data, "email"), form)
+    if body is None:
+        return _reset_page(request, form, None, 422)
+    try:
+        async with all_or_nothing(session):
+            await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
+            await service.request_password_reset(session, actor, services, email=body.email)
+    except AppError as exc:
+        status = refuse(form, exc)
+        return _reset_page(request, form, None, status, retry_headers(exc))
+    flash(request, RESET_ANSWER, "info")
+    return redirect("/login")
+
+
+@router.post("/reset-password/confirm")
+async def confirm_password_reset(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    form = Form()
+    token = data.get("token", "")[:200]
+    body = validated(ResetConfirmIn, kept_all(data, "token", "new_password"), form)
+    if body is None:
+        if "token" in form.errors:
+            form.error = "This link is incomplete; open the link from the email again."
+        return _reset_page(request, form, token or "missing", 422)
+    try:
+        async with all_or_nothing(session):
+            await service.reset_password(
+                session, actor, services, token=body.token, new_password=body.new_password
+            )
+    except AppError as exc:
+        status = refuse(form, exc, {WeakPassword: "new_password"})
+        return _reset_page(request, form, token, status)
+    response = redirect("/login")
+    clear_session_cookie(response, settings_of(request))
+    flash(
+        request,
+        "Your password is changed and every session was signed out. Log in with the new one.",
+        "success",
+    )
+    return response
