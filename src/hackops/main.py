@@ -10,7 +10,7 @@ from datetime import timedelta
 from importlib.resources import files
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -37,6 +37,8 @@ from hackops.web.security import BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")
+
+API_PREFIX = "/api/v1"
 
 API_DESCRIPTION = """
 HackOps runs hackathons and competitions for many organizations on one installation.
@@ -109,16 +111,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BrowserStateMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
 
-    api = APIRouter(prefix="/api/v1")
-    api.include_router(accounts_router.auth)
-    api.include_router(accounts_router.me)
-    api.include_router(identities_router.router)
-    api.include_router(orgs_router.router)
-    api.include_router(orgs_router.invitations)
-    api.include_router(orgs_router.mine)
-    api.include_router(orgs_router.admin)
     app.include_router(health_router)
-    app.include_router(api)
+    # API routers are included flat (not under one parent router): route matching walks fewer
+    # levels, measured with bench/http_baseline.py.
+    for api_router in (
+        orgs_router.router,
+        accounts_router.auth,
+        accounts_router.me,
+        identities_router.router,
+        orgs_router.invitations,
+        orgs_router.mine,
+        orgs_router.admin,
+    ):
+        app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages_router)
     # Every page resolves who is signed in (once per request): the header shows it.
     app.include_router(pages_router, dependencies=[Depends(get_actor)])

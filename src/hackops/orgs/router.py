@@ -73,8 +73,7 @@ async def create_organization(
     responses=error_responses(404, 422),
 )
 async def get_organization(session: SessionDep, slug: SlugPath) -> OrganizationPublic:
-    org = await service.get_organization_by_slug(session, slug)
-    return OrganizationPublic.model_validate(org)
+    return OrganizationPublic.model_validate(await service.get_public_profile(session, slug))
 
 
 @router.get(

@@ -73,6 +73,19 @@ async def get_organization_by_slug(session: AsyncSession, slug: str) -> Organiza
     return org
 
 
+async def get_public_profile(session: AsyncSession, slug: str) -> Any:
+    """The four public fields of an organization (a hot, anonymous read: no full entity)."""
+    row = (
+        await session.execute(
+            select(Organization.id, Organization.slug, Organization.name, Organization.created_at)
+            .where(Organization.slug == slug, Organization.deleted_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        raise OrganizationNotFound
+    return row
+
+
 async def ensure_organization(session: AsyncSession, *, slug: str, name: str) -> Organization:
     """Create the organization unless one with this slug exists (idempotent; demo data)."""
     existing = await session.scalar(select(Organization).where(Organization.slug == slug))
