@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from hackops.accounts.deps import SESSION_COOKIE
 from hackops.db import Database
 from hackops.main import create_app
-from hackops.models import AuthToken, OutboundEmail, TokenKind, User
+from hackops.models import AuthToken, OAuthIdentity, OutboundEmail, TokenKind, User
 from hackops.ratelimit import FAILED_LOGIN_PER_ACCOUNT, VERIFY_MAIL_PER_ADDRESS
 from hackops.web.dev_pages import linkify
 from hackops.web.security import CSRF_COOKIE
@@ -741,3 +741,40 @@ async def test_error_pages_of_a_signed_in_user_render(
     assert response.status_code == 404
     assert "No such organization." in response.text
     assert 'action="/logout"' in response.text
+
+
+async def test_security_page_lists_and_unlinks_linked_accounts(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    await verified_user(client, session, "linked@example.com")
+    await log_in(client, "linked@example.com")
+    user = await user_by_email(session, "linked@example.com")
+    identity = OAuthIdentity(user_id=user.id, provider="github", subject="77", email=user.email)
+    session.add(identity)
+    await session.flush()
+    page = await client.get("/account/security")
+    assert "Linked accounts" in page.text
+    assert f"/account/security/identities/{identity.id}/unlink" in page.text
+    done = await submit(
+        client, "/account/security", f"/account/security/identities/{identity.id}/unlink"
+    )
+    assert "The account is unlinked." in text_of(await follow(client, done))
+    assert await session.scalar(select(func.count()).select_from(OAuthIdentity)) == 0
+
+
+async def test_the_last_way_to_sign_in_cannot_be_unlinked_from_the_page(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    await verified_user(client, session, "only@example.com")
+    await log_in(client, "only@example.com")
+    user = await user_by_email(session, "only@example.com")
+    identity = OAuthIdentity(user_id=user.id, provider="google", subject="88", email=user.email)
+    session.add(identity)
+    user.password_hash = None
+    await session.flush()
+    refused = await submit(
+        client, "/account/security", f"/account/security/identities/{identity.id}/unlink"
+    )
+    assert refused.status_code == 409
+    assert "only way to sign in" in alert_of(refused)
+    assert await session.scalar(select(func.count()).select_from(OAuthIdentity)) == 1

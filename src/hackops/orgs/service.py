@@ -77,8 +77,9 @@ async def get_public_profile(session: AsyncSession, slug: str) -> Any:
     """The four public fields of an organization (a hot, anonymous read: no full entity)."""
     row = (
         await session.execute(
-            select(Organization.id, Organization.slug, Organization.name, Organization.created_at)
-            .where(Organization.slug == slug, Organization.deleted_at.is_(None))
+            select(
+                Organization.id, Organization.slug, Organization.name, Organization.created_at
+            ).where(Organization.slug == slug, Organization.deleted_at.is_(None))
         )
     ).first()
     if row is None:

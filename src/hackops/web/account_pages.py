@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts import service
+from hackops.accounts import oauth_service, service
 from hackops.accounts.credentials import InvalidEmail, WeakPassword
 from hackops.accounts.deps import (
     ActorDep,
@@ -48,6 +48,7 @@ from hackops.web.forms import (
     fresh,
     kept,
     kept_all,
+    oauth_providers,
     redirect,
     refuse,
     render,
@@ -267,14 +268,20 @@ async def _security_page(
     form: Form | None = None,
     new_token: str | None = None,
     status_code: int = 200,
+    identity_error: str | None = None,
 ) -> Response:
     token = current_token(request)
+    identities = await oauth_service.list_identities(session, user)
+    linked = {identity.provider for identity in identities}
     context = {
         "sessions": await service.list_tokens(session, user, TokenKind.SESSION),
         "api_tokens": await service.list_tokens(session, user, TokenKind.API),
         "current_id": token.id if token else None,
         "form": form or Form(values={"expires_in_days": "90", "scope_read": "on"}),
         "new_token": new_token,
+        "identities": identities,
+        "linkable": [p for p in oauth_providers(settings_of(request)) if p[0] not in linked],
+        "identity_error": identity_error,
     }
     headers = {"Cache-Control": "no-store"} if new_token else None
     return render(
@@ -377,3 +384,23 @@ async def resend_verification(
         )
     flash(request, f"A new confirmation link is on its way to {user.email}.", "success")
     return redirect("/account")
+
+
+@router.post("/account/security/identities/{identity_id}/unlink")
+async def unlink_identity(
+    identity_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    user = actor.user
+    try:
+        async with all_or_nothing(session):
+            await oauth_service.unlink_identity(session, actor, user, identity_id)
+    except AppError as exc:
+        await fresh(session, user)
+        status = 400 if exc.status_code == 401 else exc.status_code
+        return await _security_page(
+            request, session, user, status_code=status, identity_error=exc.message
+        )
+    flash(request, "The account is unlinked.", "success")
+    return redirect("/account/security")
