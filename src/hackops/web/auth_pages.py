@@ -5,7 +5,7 @@ They call the same services as the API; form handling is in `hackops.web.forms`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,6 +29,7 @@ from hackops.accounts.schemas import (
     ResetRequestIn,
     TokenIn,
 )
+from hackops.actor import Actor
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.models import TokenKind
@@ -71,23 +72,50 @@ SIGNUP_FIELDS: dict[type[AppError] | str, str] = {
 }
 
 
-def _signup_page(
-    request: Request, form: Form, next_path: str | None, status_code: int = 200, **kw: Any
+def _entry_page(
+    template: str,
+    request: Request,
+    form: Form,
+    next_path: str | None,
+    status_code: int = 200,
+    **kw: Any,
 ) -> Response:
+    """The sign-up or log-in page: the form, where to go next, the provider buttons."""
     context = {
         "form": form,
         "next_path": next_path,
         "providers": oauth_providers(settings_of(request)),
     }
-    return render(request, "account/signup.html", context, status_code=status_code, **kw)
+    return render(request, template, context, status_code=status_code, **kw)
+
+
+def _signup_page(
+    request: Request, form: Form, next_path: str | None, status_code: int = 200, **kw: Any
+) -> Response:
+    return _entry_page("account/signup.html", request, form, next_path, status_code, **kw)
+
+
+def _login_page(
+    request: Request, form: Form, next_path: str | None, status_code: int = 200, **kw: Any
+) -> Response:
+    return _entry_page("account/login.html", request, form, next_path, status_code, **kw)
+
+
+def _entry_form(
+    page: Callable[[Request, Form, str | None], Response],
+    request: Request,
+    actor: Actor,
+    next_value: str | None,
+) -> Response:
+    next_path = safe_next(next_value)
+    if actor.user is not None:  # already signed in: straight on
+        return redirect(next_path or DEFAULT_AFTER_LOGIN)
+    return page(request, Form(), next_path)
 
 
 @router.get("/signup", name="signup")
 async def signup_form(request: Request, actor: ActorDep, next: str | None = None) -> Response:
-    next_path = safe_next(next)
-    if actor.user is not None:
-        return redirect(next_path or DEFAULT_AFTER_LOGIN)
-    return _signup_page(request, Form(), next_path)
+    return _entry_form(_signup_page, request, actor, next)
 
 
 @router.post("/signup")
@@ -117,23 +145,9 @@ async def signup(
     return redirect(with_next("/login", next_path))
 
 
-def _login_page(
-    request: Request, form: Form, next_path: str | None, status_code: int = 200, **kw: Any
-) -> Response:
-    context = {
-        "form": form,
-        "next_path": next_path,
-        "providers": oauth_providers(settings_of(request)),
-    }
-    return render(request, "account/login.html", context, status_code=status_code, **kw)
-
-
 @router.get("/login", name="login")
 async def login_form(request: Request, actor: ActorDep, next: str | None = None) -> Response:
-    next_path = safe_next(next)
-    if actor.user is not None:
-        return redirect(next_path or DEFAULT_AFTER_LOGIN)
-    return _login_page(request, Form(), next_path)
+    return _entry_form(_login_page, request, actor, next)
 
 
 @router.post("/login")
