@@ -300,7 +300,9 @@ async def committed_db(settings: Settings, admin_engine: AsyncEngine) -> AsyncIt
             await conn.execute(
                 text(
                     "TRUNCATE audit_log, org_memberships, org_invitations, outbound_emails,"
-                    " auth_tokens, one_time_tokens, oauth_identities, users, organizations CASCADE"
+                    " auth_tokens, one_time_tokens, oauth_identities, tasks, team_join_requests,"
+                    " team_invitations, team_members, teams, registrations, event_roles,"
+                    " event_awards, event_tracks, events, users, organizations CASCADE"
                 )
             )
         await database.dispose()

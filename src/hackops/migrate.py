@@ -17,9 +17,17 @@ ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
 
 
+#: Indexes that exist only where an optional extension is installed (pg_trgm).
+OPTIONAL_INDEX_PREFIX = "trgm_"
+
+
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Autogenerate filter: leave the job queue's tables out of the model comparison."""
-    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
+    """Autogenerate filter: leave out the job queue's tables and extension-dependent indexes."""
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith(FOREIGN_TABLE_PREFIXES):
+        return False
+    return not (type_ == "index" and name.startswith(OPTIONAL_INDEX_PREFIX))
 
 
 def alembic_config(database_url: str, *, app_role: str = "hackops_app") -> Config:

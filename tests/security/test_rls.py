@@ -66,6 +66,30 @@ async def test_app_role_owns_nothing_and_cannot_bypass_rls(admin_engine: AsyncEn
     assert (owned, functions) == (0, 0)
 
 
+#: One row of every event-level tenant table (the event is unpublished: private to its tenant).
+SEED_EVENT_ROWS = (
+    "INSERT INTO events (id, org_id, slug, name) VALUES (:event, :org, :slug, :slug)",
+    "INSERT INTO event_tracks (id, org_id, event_id, name) VALUES (:track, :org, :event, 'T')",
+    "INSERT INTO event_awards (id, org_id, event_id, track_id, name)"
+    " VALUES (gen_random_uuid(), :org, :event, :track, 'A')",
+    "INSERT INTO event_roles (id, org_id, event_id, user_id, role)"
+    " VALUES (gen_random_uuid(), :org, :event, :user, 'judge')",
+    "INSERT INTO registrations (id, org_id, event_id, user_id, status, checkin_code)"
+    " VALUES (gen_random_uuid(), :org, :event, :user, 'registered', :slug)",
+    "INSERT INTO teams (id, org_id, event_id, name, captain_id, join_code, max_members)"
+    " VALUES (:team, :org, :event, 'Team', :user, :slug, 5)",
+    "INSERT INTO team_members (id, org_id, event_id, team_id, user_id, role)"
+    " VALUES (gen_random_uuid(), :org, :event, :team, :user, 'captain')",
+    "INSERT INTO team_invitations (id, org_id, event_id, team_id, email, token_hash,"
+    " invited_by_id, expires_at) VALUES (gen_random_uuid(), :org, :event, :team,"
+    " 'i@example.com', md5(random()::text), :user, now() + interval '1 day')",
+    "INSERT INTO team_join_requests (id, org_id, event_id, team_id, user_id)"
+    " VALUES (gen_random_uuid(), :org, :event, :team, :user)",
+    "INSERT INTO tasks (id, org_id, team_id, title, position, created_by_id)"
+    " VALUES (gen_random_uuid(), :org, :team, 'Task', 1, :user)",
+)
+
+
 @pytest.fixture
 async def two_tenants(
     committed_db: Database, admin_engine: AsyncEngine
@@ -105,6 +129,16 @@ async def two_tenants(
                 ),
                 {"org": org, "user": user},
             )
+            ids = {
+                "org": org,
+                "user": user,
+                "event": uuid.uuid4(),
+                "track": uuid.uuid4(),
+                "team": uuid.uuid4(),
+                "slug": slug,
+            }
+            for statement in SEED_EVENT_ROWS:
+                await conn.execute(text(statement), ids)
     return a, b
 
 
