@@ -1,0 +1,95 @@
+"""Audit expectations: every write route of the API and the one audit action it records.
+
+`test_audit_coverage.test_every_write_route_is_listed_with_its_audit_action` checks this list
+against the OpenAPI document. Scenario tests call routes through `Recorder`, which asserts that
+each call adds exactly the listed row, and then that they covered the routes they own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+AUDITED: dict[tuple[str, str], str] = {
+    ("post", "/api/v1/auth/register"): "user.registered",
+    ("post", "/api/v1/auth/verify-email"): "user.email_verified",
+    ("post", "/api/v1/auth/token"): "session_token.created",
+    ("post", "/api/v1/auth/logout"): "session_token.revoked",
+    ("post", "/api/v1/auth/verify-email/resend"): "user.verification_requested",
+    ("post", "/api/v1/auth/password-reset"): "user.password_reset_requested",
+    ("post", "/api/v1/auth/password-reset/confirm"): "user.password_reset",
+    ("patch", "/api/v1/me"): "user.profile_updated",
+    ("post", "/api/v1/me/password"): "user.password_changed",
+    ("post", "/api/v1/me/email"): "user.email_changed",
+    ("post", "/api/v1/me/delete"): "user.deleted",
+    ("post", "/api/v1/me/tokens"): "api_token.created",
+    ("delete", "/api/v1/me/tokens/{token_id}"): "api_token.revoked",
+    ("delete", "/api/v1/me/sessions/{token_id}"): "session_token.revoked",
+    ("delete", "/api/v1/me/identities/{identity_id}"): "identity.unlinked",
+    ("post", "/api/v1/organizations"): "organization.created",
+    ("patch", "/api/v1/organizations/{slug}"): "organization.updated",
+    ("post", "/api/v1/organizations/{slug}/invitations"): "invitation.created",
+    ("delete", "/api/v1/organizations/{slug}/invitations/{invitation_id}"): "invitation.revoked",
+    ("patch", "/api/v1/organizations/{slug}/members/{user_id}"): "membership.role_changed",
+    ("delete", "/api/v1/organizations/{slug}/members/{user_id}"): "membership.removed",
+    ("post", "/api/v1/invitations/accept"): "invitation.accepted",
+    ("patch", "/api/v1/admin/organizations/{slug}"): "organization.plan_changed",
+    ("post", "/api/v1/admin/users/{user_id}/disable"): "user.disabled",
+}
+
+
+def owned_by(
+    prefixes: tuple[str, ...], *, excluding: tuple[str, ...] = ("/events", "/tasks")
+) -> set[tuple[str, str]]:
+    """The listed routes under `prefixes` (and not under another scenario's `excluding`)."""
+    return {
+        key
+        for key in AUDITED
+        if key[1].startswith(prefixes) and not any(part in key[1] for part in excluding)
+    }
+
+
+class Recorder:
+    def __init__(self, client: httpx2.AsyncClient, connection: AsyncConnection) -> None:
+        self.client = client
+        self.connection = connection
+        self.covered: set[tuple[str, str]] = set()
+
+    async def audit_actions(self) -> list[str]:
+        await self.connection.execute(
+            text("SELECT set_config('hackops.platform_admin', 'on', true)")
+        )
+        rows = (
+            await self.connection.execute(
+                text("SELECT action FROM audit_log ORDER BY created_at, id")
+            )
+        ).scalars()
+        actions = list(rows)
+        await self.connection.execute(text("SELECT set_config('hackops.platform_admin', '', true)"))
+        return actions
+
+    async def call(
+        self,
+        method: str,
+        template: str,
+        url: str | None = None,
+        *,
+        expect: str | None = None,
+        **kwargs: Any,
+    ) -> httpx2.Response:
+        """Call `template` (at `url`); exactly one audit row, the listed action, must appear."""
+        listed = AUDITED.get((method.lower(), template))
+        assert listed is not None, f"{method} {template} is not in tests/security/audit.py"
+        assert expect is None or expect == listed, (expect, listed)
+        expect = listed
+        before = await self.audit_actions()
+        response = await self.client.request(method, url or template, **kwargs)
+        assert 200 <= response.status_code < 300, (method, template, response.text)
+        after = await self.audit_actions()
+        added = after[len(before) :]
+        assert added == [expect], (method, template, added)
+        self.covered.add((method.lower(), template))
+        return response
