@@ -1,0 +1,235 @@
+"""Events at scale: team-finder latency and registrations per second, through the real API.
+
+    .venv/bin/python bench/events_load.py [--duration 8] [--rounds 3]
+
+Seeds (in SQL, in a database of its own): 100,000 users, 1 organization, 20 published events,
+60,000 registrations (30 % looking for a team, with skills), 10,000 teams with skills wanted.
+Then, against HackOps (app role, RLS on, structured access log at INFO as in production):
+
+- team finder: `GET …/finder/teams` for a registered participant (skills ranked by overlap, then
+  text relevance), 4 connections — p50 / p95 latency (target: p95 < 50 ms);
+- registration: `POST …/registrations` by distinct signed-in users, 16 connections — req/s;
+- the yardstick: the bare FastAPI + raw-driver one-row read of bench/bare_app.py, same run.
+Reports medians over the rounds and the registration/baseline ratio (target: ≥ 0.40).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
+from common import admin_url, as_role, drop_database, free_port, fresh_database, server  # noqa: E402
+
+DB_NAME = "hackops_bench_events"
+USERS = 100_000
+EVENTS = 20
+REGISTERED = 60_000
+TEAMS = 10_000
+SKILLS = [
+    "python", "rust", "go", "typescript", "react", "vue", "svelte", "django", "fastapi", "flask",
+    "postgres", "redis", "kafka", "docker", "kubernetes", "terraform", "aws", "gcp", "azure",
+    "ml", "pytorch", "tensorflow", "nlp", "cv", "data", "design", "figma", "ux", "pitching",
+    "hardware", "arduino", "robotics", "iot", "security", "crypto", "blockchain", "game-dev",
+    "unity", "mobile", "swift",
+]  # fmt: skip
+
+FINDER_PATH = "/api/v1/organizations/bench/events/event-01/finder/teams?skills=python&skills=react"
+REGISTER_PATH = "/api/v1/organizations/bench/events/event-20/registrations"
+
+
+def seed(url: str) -> None:
+    """Bulk data through SQL (triggers off while loading; counters set afterwards)."""
+    skills = "ARRAY[" + ",".join(f"'{s}'" for s in SKILLS) + "]::varchar[]"
+    pick = f"(SELECT array_agg(s) FROM (SELECT ({skills})[1 + floor(random() * {len(SKILLS)})::int] s FROM generate_series(1, %s)) x)"  # noqa: E501
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "INSERT INTO organizations (id, slug, name)"
+            " VALUES (gen_random_uuid(), 'bench', 'Bench')"
+        )
+        conn.execute(
+            f"""
+            INSERT INTO events (id, org_id, slug, name, tagline, visibility, published_at,
+                                team_min, team_max)
+            SELECT gen_random_uuid(), o.id, 'event-' || lpad(g::text, 2, '0'), 'Event ' || g,
+                   'A hackathon about ' || ({skills})[1 + g % {len(SKILLS)}], 'public', now(), 1, 5
+            FROM organizations o, generate_series(1, {EVENTS}) g WHERE o.slug = 'bench'
+            """
+        )
+        conn.execute(
+            f"""
+            INSERT INTO users (id, email, name, email_verified_at, skills)
+            SELECT gen_random_uuid(), 'u' || g || '@bench.example.com', 'User ' || g, now(),
+                   {pick % 3}
+            FROM generate_series(1, {USERS}) g
+            """
+        )
+        conn.execute(
+            f"""
+            WITH numbered AS (
+              SELECT id, row_number() OVER (ORDER BY email) AS n FROM users
+            ), events_n AS (
+              SELECT id, org_id, row_number() OVER (ORDER BY slug) AS n FROM events
+            )
+            INSERT INTO registrations (id, org_id, event_id, user_id, status, checkin_code,
+                                       looking_for_team, skills, finder_note)
+            SELECT gen_random_uuid(), e.org_id, e.id, u.id, 'registered',
+                   upper(substr(md5(u.id::text), 1, 10)), random() < 0.3, {pick % 3},
+                   'Happy to help with anything'
+            FROM numbered u JOIN events_n e ON e.n = 1 + (u.n - 1) % {EVENTS - 1}
+            WHERE u.n <= {REGISTERED}
+            """
+        )
+        conn.execute(
+            f"""
+            WITH captains AS (
+              SELECT r.user_id, r.event_id, r.org_id, row_number() OVER (ORDER BY r.user_id) AS n
+              FROM registrations r
+            ), created AS (
+              INSERT INTO teams (id, org_id, event_id, name, description, captain_id, recruiting,
+                                 skills_wanted, join_code, member_count, max_members)
+              SELECT gen_random_uuid(), c.org_id, c.event_id, 'Team ' || c.n,
+                     'We build things with ' || ({skills})[1 + c.n % {len(SKILLS)}], c.user_id,
+                     random() < 0.7, {pick % 3}, upper(substr(md5(c.user_id::text || 't'), 1, 10)),
+                     1, 5
+              FROM captains c WHERE c.n <= {TEAMS}
+              RETURNING id, org_id, event_id, captain_id
+            )
+            INSERT INTO team_members (id, org_id, event_id, team_id, user_id, role)
+            SELECT gen_random_uuid(), org_id, event_id, id, captain_id, 'captain' FROM created
+            """
+        )
+        conn.execute(
+            "UPDATE events e SET registered_count = (SELECT count(*) FROM registrations r"
+            " WHERE r.event_id = e.id AND r.status IN ('registered', 'checked_in'))"
+        )
+        # Sign-in tokens: a participant of event-01 for the finder, and one per unregistered
+        # user for the registration run ('bench-token-<n>', stored as SHA-256 like any token).
+        conn.execute(
+            f"""
+            WITH numbered AS (SELECT id, row_number() OVER (ORDER BY email) AS n FROM users)
+            INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at)
+            SELECT gen_random_uuid(), id, 'session',
+                   encode(sha256(('bench-token-' || n)::bytea), 'hex'), now() + interval '1 day'
+            FROM numbered WHERE n = 1 OR n > {REGISTERED}
+            """
+        )
+        conn.execute("SET session_replication_role = origin")
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+
+
+def summarize(results: list[loadgen.Result]) -> dict[str, float]:
+    return {
+        "rps": round(statistics.median(r.rps for r in results), 1),
+        "p50_ms": round(statistics.median(r.p50 for r in results), 2),
+        "p95_ms": round(statistics.median(r.percentile(95) for r in results), 2),
+        "p99_ms": round(statistics.median(r.p99 for r in results), 2),
+        "errors": sum(r.errors for r in results),
+        "requests": sum(r.requests for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0)
+    opts = parser.parse_args()
+
+    with ExitStack() as stack:
+        admin = admin_url(stack)
+        url = fresh_database(admin, DB_NAME)
+        stack.callback(drop_database, admin, DB_NAME)
+        started = datetime.now(UTC)
+        seed(url)
+        seeded_s = (datetime.now(UTC) - started).total_seconds()
+        env = {
+            "HACKOPS_ENV": "prod",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": as_role(url, "hackops_app"),
+            "DATABASE_ADMIN_URL": url,
+            "STORAGE_URL": f"file://{tempfile.mkdtemp(prefix='hackops-bench-files-')}",
+            "LOG_LEVEL": "INFO",
+        }
+        ours = stack.enter_context(
+            server("hackops", ["hackops.main:app_factory", "--factory", "--no-access-log",
+                               "--log-level", "warning"], env, free_port())
+        )  # fmt: skip
+        bare = stack.enter_context(
+            server("bare", ["bare_app:app", "--app-dir", "bench", "--no-access-log",
+                            "--log-level", "warning"], {"BENCH_DATABASE_URL": url}, free_port())
+        )  # fmt: skip
+        host = "127.0.0.1"
+        finder = loadgen.http_request(
+            "GET", FINDER_PATH, host, ours, headers={"Authorization": "Bearer bench-token-1"}
+        )
+        tokens = count(REGISTERED + 1)
+
+        def next_registration() -> bytes | None:
+            n = next(tokens)
+            if n > USERS:
+                return None
+            return loadgen.http_request(
+                "POST", REGISTER_PATH, host, ours,
+                headers={"Authorization": f"Bearer bench-token-{n}",
+                         "Content-Type": "application/json"},
+                body=json.dumps({"answers": {}}).encode(),
+            )  # fmt: skip
+
+        runs: dict[str, list[loadgen.Result]] = {"finder": [], "register": [], "baseline": []}
+        asyncio.run(loadgen.run_requests(host, ours, lambda: finder, concurrency=4, duration=1))
+        asyncio.run(loadgen.run(host, bare, "/organizations/bench", concurrency=16, duration=1))
+        for _ in range(opts.rounds):
+            runs["baseline"].append(
+                asyncio.run(loadgen.run(host, bare, "/organizations/bench", concurrency=16,
+                                        duration=opts.duration))
+            )  # fmt: skip
+            runs["finder"].append(
+                asyncio.run(loadgen.run_requests(host, ours, lambda: finder, concurrency=4,
+                                                 duration=opts.duration))
+            )  # fmt: skip
+            runs["register"].append(
+                asyncio.run(loadgen.run_requests(host, ours, next_registration, concurrency=16,
+                                                 duration=opts.duration))
+            )  # fmt: skip
+
+    report: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seeded_in_s": round(seeded_s, 1),
+        "rounds": opts.rounds,
+        "duration_s": opts.duration,
+        "results": {name: summarize(results) for name, results in runs.items()},
+    }
+    results = report["results"]
+    report["registration_vs_baseline"] = round(
+        results["register"]["rps"] / results["baseline"]["rps"], 3
+    )
+    print(json.dumps(report, indent=2))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"events_load-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json").write_text(
+        json.dumps(report, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
