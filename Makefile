@@ -10,7 +10,7 @@ PORT   ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint fmt typecheck db-upgrade db-downgrade db-revision db-current \
-        worker demo bench clean
+        worker demo bench bench-events clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -62,8 +62,11 @@ worker: $(STAMP) ## Run a background job worker on its own
 demo: $(STAMP) ## Load the demo data (idempotent)
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops demo
 
-bench: $(STAMP) ## HTTP baseline benchmark (see bench/README.md)
+bench: $(STAMP) ## HTTP baseline benchmark: HackOps vs a bare raw-driver app (bench/http_baseline.py)
 	$(BIN)/python bench/http_baseline.py
+
+bench-events: $(STAMP) ## Team finder latency and registrations/s at scale (bench/events_load.py)
+	$(BIN)/python bench/events_load.py
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
