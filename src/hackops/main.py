@@ -25,12 +25,25 @@ from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
 from hackops.errors import error_responses, install_error_handlers
+from hackops.events import children_router as event_children_router
+from hackops.events import router as events_router
 from hackops.health.router import router as health_router
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
+from hackops.registrations import router as registrations_router
 from hackops.storage import make_store
-from hackops.web import account_pages, auth_pages, dev_pages, org_pages
+from hackops.tasks import router as tasks_router
+from hackops.teams import router as teams_router
+from hackops.web import (
+    account_pages,
+    auth_pages,
+    dev_pages,
+    event_pages,
+    org_pages,
+    task_pages,
+    team_pages,
+)
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
 from hackops.web.security import BrowserStateMiddleware
@@ -122,6 +135,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         orgs_router.invitations,
         orgs_router.mine,
         orgs_router.admin,
+        events_router.router,
+        events_router.public,
+        event_children_router.router,
+        registrations_router.router,
+        registrations_router.mine,
+        tasks_router.team_tasks,
+        tasks_router.my_tasks,
+        teams_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages_router)
@@ -130,6 +151,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(auth_pages.router)
     app.include_router(account_pages.router)
     app.include_router(org_pages.router)
+    app.include_router(event_pages.router)
+    app.include_router(task_pages.router)
+    app.include_router(team_pages.router)
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)

@@ -13,6 +13,11 @@ import httpx2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+TEAM_TASKS = "/api/v1/organizations/{slug}/events/{event_slug}/teams/{team_id}/tasks"
+
+EVENT = "/api/v1/organizations/{slug}/events/{event_slug}"
+TEAM = EVENT + "/teams/{team_id}"
+
 AUDITED: dict[tuple[str, str], str] = {
     ("post", "/api/v1/auth/register"): "user.registered",
     ("post", "/api/v1/auth/verify-email"): "user.email_verified",
@@ -38,6 +43,53 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", "/api/v1/invitations/accept"): "invitation.accepted",
     ("patch", "/api/v1/admin/organizations/{slug}"): "organization.plan_changed",
     ("post", "/api/v1/admin/users/{user_id}/disable"): "user.disabled",
+    # Events, their tracks, awards and roles (tests/events/test_audit.py).
+    ("post", "/api/v1/organizations/{slug}/events"): "event.created",
+    ("patch", EVENT): "event.updated",
+    ("post", EVENT + "/publish"): "event.published",
+    ("post", EVENT + "/unpublish"): "event.unpublished",
+    ("post", EVENT + "/publish-results"): "event.results_published",
+    ("post", EVENT + "/archive"): "event.archived",
+    ("post", EVENT + "/tracks"): "track.created",
+    ("patch", EVENT + "/tracks/{track_id}"): "track.updated",
+    ("delete", EVENT + "/tracks/{track_id}"): "track.deleted",
+    ("post", EVENT + "/awards"): "award.created",
+    ("patch", EVENT + "/awards/{award_id}"): "award.updated",
+    ("delete", EVENT + "/awards/{award_id}"): "award.deleted",
+    ("post", EVENT + "/roles"): "event_role.granted",
+    ("delete", EVENT + "/roles/{grant_id}"): "event_role.revoked",
+    # Task boards: a team's board and my own list (tests/tasks/test_audit.py).
+    ("post", TEAM_TASKS): "task.created",
+    ("patch", TEAM_TASKS + "/{task_id}"): "task.updated",
+    ("delete", TEAM_TASKS + "/{task_id}"): "task.deleted",
+    ("post", TEAM_TASKS + "/{task_id}/move"): "task.moved",
+    ("post", "/api/v1/me/tasks"): "task.created",
+    ("patch", "/api/v1/me/tasks/{task_id}"): "task.updated",
+    ("delete", "/api/v1/me/tasks/{task_id}"): "task.deleted",
+    ("post", "/api/v1/me/tasks/{task_id}/move"): "task.moved",
+    # Teams and the team finder (tests/teams/test_audit.py).
+    ("post", EVENT + "/teams"): "team.created",
+    ("post", EVENT + "/teams/join"): "team_member.joined",
+    ("post", EVENT + "/team-invitations/accept"): "team_invitation.accepted",
+    ("post", EVENT + "/team-invitations/decline"): "team_invitation.declined",
+    ("patch", TEAM): "team.updated",
+    ("post", TEAM + "/leave"): "team_member.left",
+    ("post", TEAM + "/captain"): "team.captain_transferred",
+    ("post", TEAM + "/disband"): "team.disbanded",
+    ("delete", TEAM + "/members/{user_id}"): "team_member.removed",
+    ("post", TEAM + "/invitations"): "team_invitation.created",
+    ("delete", TEAM + "/invitations/{invitation_id}"): "team_invitation.revoked",
+    ("post", TEAM + "/join-requests"): "join_request.created",
+    ("post", TEAM + "/join-requests/{request_id}/approve"): "join_request.approved",
+    ("post", TEAM + "/join-requests/{request_id}/decline"): "join_request.declined",
+    ("delete", TEAM + "/join-requests/{request_id}"): "join_request.withdrawn",
+    ("patch", EVENT + "/finder/me"): "registration.finder_updated",
+    # Registrations and check-in (tests/registrations/test_audit.py).
+    ("post", EVENT + "/registrations"): "registration.created",
+    ("post", EVENT + "/registrations/me/cancel"): "registration.cancelled",
+    ("delete", EVENT + "/registrations/{registration_id}"): "registration.removed",
+    ("post", EVENT + "/registrations/import"): "registration.imported",
+    ("post", EVENT + "/checkin"): "registration.checked_in",
 }
 
 

@@ -30,6 +30,14 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "invitation_id": tenant.invitation_id,
         "token_id": tenant.session_ids[role],
         "identity_id": tenant.identity_id,
+        "event_slug": tenant.event_slug,
+        "track_id": tenant.track_id,
+        "award_id": tenant.award_id,
+        "grant_id": tenant.grant_id,
+        "team_id": tenant.team_id,
+        "task_id": tenant.task_id,
+        "request_id": tenant.join_request_id,
+        "registration_id": tenant.registration_id,
     }
 
     def one(match: re.Match[str]) -> str:

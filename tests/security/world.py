@@ -8,10 +8,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import OAuthIdentity
+from hackops.models import (
+    Event,
+    JoinRequest,
+    OAuthIdentity,
+    Organization,
+    Registration,
+    Task,
+    Team,
+    TeamMember,
+    User,
+)
+from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
+from tests.factories import create_event, create_registration, create_team
 from tests.orgs.test_members import create_org, invite_and_join
 
 ROLES = ("owner", "admin", "organizer", "member")
@@ -26,6 +39,14 @@ class Tenant:
     session_ids: dict[str, str] = field(default_factory=dict)  # role -> a session token id
     api_token_ids: dict[str, str] = field(default_factory=dict)
     identity_id: str = ""
+    event_slug: str = ""
+    team_id: str = ""  # a team of the member's, on event_slug
+    task_id: str = ""  # a task on that team's board
+    join_request_id: str = ""  # the admin's pending request to join that team
+    track_id: str = ""  # a track, an award and a role (the admin mentors) of event_slug
+    award_id: str = ""
+    grant_id: str = ""
+    registration_id: str = ""  # the member's registration for event_slug
 
 
 async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Tenant:
@@ -65,7 +86,122 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     session.add(identity)
     await session.flush()
     tenant.identity_id = str(identity.id)
+    await add_event(client, tenant)
+    await add_team_with_task(session, tenant)
+    await add_join_request(session, tenant)
+    await note_registration(session, tenant)
     return tenant
+
+
+async def add_event(client: httpx2.AsyncClient, tenant: Tenant) -> None:
+    """A draft event (through the API) with a track, an award for it and a mentor role."""
+    owner = bearer(tenant.tokens["owner"])
+    base = f"/api/v1/organizations/{tenant.slug}/events"
+    created = await client.post(
+        base, headers=owner, json={"slug": f"{tenant.slug}-hack", "name": "Hack", "capacity": 50}
+    )
+    assert created.status_code == 201, created.text
+    tenant.event_slug = created.json()["slug"]
+    event = f"{base}/{tenant.event_slug}"
+    track = await client.post(f"{event}/tracks", headers=owner, json={"name": "AI"})
+    tenant.track_id = track.json()["id"]
+    award = await client.post(
+        f"{event}/awards", headers=owner, json={"name": "Best AI", "track_id": tenant.track_id}
+    )
+    tenant.award_id = award.json()["id"]
+    grant = await client.post(
+        f"{event}/roles",
+        headers=owner,
+        json={"email": f"admin@{tenant.slug}.example.com", "role": "mentor"},
+    )
+    assert grant.status_code == 201, grant.text
+    tenant.grant_id = grant.json()["id"]
+
+
+async def add_team_with_task(session: AsyncSession, tenant: Tenant) -> None:
+    """The member registers for the tenant's event (a draft is created when there is none), forms
+    a team and puts a task on its board (database rows: the paths under test only read them).
+    tests/tasks/test_access.py covers outsiders who pass the event's own check."""
+    org = await session.scalar(select(Organization).where(Organization.slug == tenant.slug))
+    assert org is not None
+    await set_tenant(session, org.id)
+    event = None
+    if tenant.event_slug:
+        event = await session.scalar(
+            select(Event).where(Event.org_id == org.id, Event.slug == tenant.event_slug)
+        )
+    if event is None:
+        # A draft: the event's own public routes stay out of this (they list what is public).
+        event = await create_event(session, org, slug=f"{tenant.slug}-hack")
+        tenant.event_slug = event.slug
+    member = await _registered(session, event, tenant.user_ids["member"])
+    team = await create_team(session, event, member)
+    # The owner is on the team too: a board only answers its members, and the mass-assignment
+    # test (as the owner) must get past that to reach the body.
+    owner = await _registered(session, event, tenant.user_ids["owner"])
+    session.add(TeamMember(org_id=org.id, event_id=event.id, team_id=team.id, user_id=owner.id))
+    task = Task(
+        org_id=org.id,
+        team_id=team.id,
+        title=f"{tenant.slug} secret plan",
+        position=1024,
+        created_by_id=member.id,
+    )
+    session.add(task)
+    await session.flush()
+    tenant.team_id, tenant.task_id = str(team.id), str(task.id)
+
+
+async def _registered(session: AsyncSession, event: Event, user_id: str) -> User:
+    """The user, registered for `event` (a registration is added when there is none)."""
+    user = await session.get(User, uuid.UUID(user_id))
+    assert user is not None
+    registered = await session.scalar(
+        select(Registration.id).where(
+            Registration.event_id == event.id, Registration.user_id == user.id
+        )
+    )
+    if registered is None:
+        await create_registration(session, event, user)
+    return user
+
+
+async def add_join_request(session: AsyncSession, tenant: Tenant) -> None:
+    """The admin registers for the team's event and asks to join the team (pending)."""
+    team = await session.get(Team, uuid.UUID(tenant.team_id))
+    assert team is not None
+    admin = uuid.UUID(tenant.user_ids["admin"])
+    event = await session.get(Event, team.event_id)
+    assert event is not None
+    registered = await session.scalar(
+        select(Registration.id).where(
+            Registration.event_id == event.id, Registration.user_id == admin
+        )
+    )
+    if registered is None:
+        await create_registration(session, event, await session.get_one(User, admin))
+    request = JoinRequest(
+        org_id=team.org_id, event_id=team.event_id, team_id=team.id, user_id=admin
+    )
+    session.add(request)
+    await session.flush()
+    tenant.join_request_id = str(request.id)
+
+
+async def note_registration(session: AsyncSession, tenant: Tenant) -> None:
+    """The member's registration for the tenant's event (made with the team above)."""
+    registration = await session.scalar(
+        select(Registration.id)
+        .join(Event, Event.id == Registration.event_id)
+        .join(Organization, Organization.id == Event.org_id)
+        .where(
+            Organization.slug == tenant.slug,
+            Event.slug == tenant.event_slug,
+            Registration.user_id == uuid.UUID(tenant.user_ids["member"]),
+        )
+    )
+    assert registration is not None
+    tenant.registration_id = str(registration)
 
 
 def example(schema: dict[str, Any], components: dict[str, Any]) -> Any:

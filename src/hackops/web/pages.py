@@ -1,11 +1,12 @@
-"""Public pages: the landing page."""
+"""Public pages: the landing page, with the upcoming public events of every organization."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hackops.db import TransactionalRoute
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.events.search import upcoming_public_events
 from hackops.web.security import csrf_protect
 
 router = APIRouter(
@@ -14,9 +15,8 @@ router = APIRouter(
 
 
 @router.get("/", response_class=HTMLResponse, name="landing")
-async def landing(request: Request) -> Response:
-    # Public events are listed here once events exist (the events issue); until then, none.
-    events: list[object] = []
+async def landing(request: Request, session: SessionDep) -> Response:
+    events = await upcoming_public_events(session)
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request, "index.html", {"events": events}
     )

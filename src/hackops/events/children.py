@@ -1,0 +1,274 @@
+"""An event's tracks (prize categories), awards and per-event roles (organizer, judge, mentor).
+
+Children are always looked up by (event_id, id): an id from another event, or another tenant,
+is simply not found. Name uniqueness of tracks is `uq_event_tracks_event_id_name`; an award's
+track belongs to the same event by the composite FK (event_id, track_id).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.credentials import normalize_email
+from hackops.actor import Actor
+from hackops.audit.service import record
+from hackops.errors import Conflict, NotFound
+from hackops.events.service import EventArchived
+from hackops.models import Award, Event, EventRoleGrant, Track, User
+
+
+class TrackNotFound(NotFound):
+    code = "track_not_found"
+    message = "No such track in this event."
+
+
+class AwardNotFound(NotFound):
+    code = "award_not_found"
+    message = "No such award in this event."
+
+
+class RoleGrantNotFound(NotFound):
+    code = "role_grant_not_found"
+    message = "No such role in this event."
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "No account uses that email address."
+
+
+class TrackNameTaken(Conflict):
+    code = "track_name_taken"
+    message = "This event already has a track with that name."
+
+
+class RoleAlreadyGranted(Conflict):
+    code = "role_already_granted"
+    message = "That person already has this role in this event."
+
+
+def _writable(event: Event) -> None:
+    if event.archived_at is not None:
+        raise EventArchived
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    kind: str,
+    ident: uuid.UUID,
+    event: Event,
+    details: dict[str, Any],
+) -> None:
+    await record(
+        session,
+        actor,
+        action,
+        resource_type=kind,
+        resource_id=ident,
+        org_id=event.org_id,
+        details={"event_id": str(event.id), **details},
+    )
+
+
+# --- tracks --------------------------------------------------------------------------------
+
+
+async def list_tracks(session: AsyncSession, event: Event) -> list[Track]:
+    rows = await session.scalars(
+        select(Track).where(Track.event_id == event.id).order_by(Track.position, Track.name)
+    )
+    return list(rows)
+
+
+async def get_track(session: AsyncSession, event: Event, track_id: uuid.UUID) -> Track:
+    track = await session.scalar(
+        select(Track).where(Track.event_id == event.id, Track.id == track_id)
+    )
+    if track is None:
+        raise TrackNotFound
+    return track
+
+
+async def _track_name_free(
+    session: AsyncSession, event: Event, name: str, *, except_id: uuid.UUID | None = None
+) -> None:
+    query = select(Track.id).where(
+        Track.event_id == event.id, func.lower(Track.name) == name.lower()
+    )
+    if except_id is not None:
+        query = query.where(Track.id != except_id)
+    if await session.scalar(query) is not None:
+        raise TrackNameTaken
+
+
+async def create_track(
+    session: AsyncSession, actor: Actor, event: Event, values: dict[str, Any]
+) -> Track:
+    _writable(event)
+    await _track_name_free(session, event, values["name"])
+    track = Track(org_id=event.org_id, event_id=event.id, **values)
+    session.add(track)
+    await session.flush()
+    await session.refresh(track)
+    await _audit(session, actor, "track.created", "track", track.id, event, {"name": track.name})
+    return track
+
+
+async def update_track(
+    session: AsyncSession, actor: Actor, event: Event, track: Track, changes: dict[str, Any]
+) -> Track:
+    _writable(event)
+    changed = {k: v for k, v in changes.items() if getattr(track, k) != v}
+    if not changed:
+        return track
+    if "name" in changed:
+        await _track_name_free(session, event, changed["name"], except_id=track.id)
+    for key, value in changed.items():
+        setattr(track, key, value)
+    await session.flush()
+    await _audit(session, actor, "track.updated", "track", track.id, event, changed)
+    return track
+
+
+async def delete_track(session: AsyncSession, actor: Actor, event: Event, track: Track) -> None:
+    """Delete a track; its awards go with it (FK cascade), as the award was for that track."""
+    _writable(event)
+    await session.delete(track)
+    await session.flush()
+    await _audit(session, actor, "track.deleted", "track", track.id, event, {"name": track.name})
+
+
+# --- awards --------------------------------------------------------------------------------
+
+
+async def list_awards(session: AsyncSession, event: Event) -> list[Award]:
+    rows = await session.scalars(
+        select(Award).where(Award.event_id == event.id).order_by(Award.position, Award.name)
+    )
+    return list(rows)
+
+
+async def get_award(session: AsyncSession, event: Event, award_id: uuid.UUID) -> Award:
+    award = await session.scalar(
+        select(Award).where(Award.event_id == event.id, Award.id == award_id)
+    )
+    if award is None:
+        raise AwardNotFound
+    return award
+
+
+async def create_award(
+    session: AsyncSession, actor: Actor, event: Event, values: dict[str, Any]
+) -> Award:
+    _writable(event)
+    if values.get("track_id") is not None:
+        await get_track(session, event, values["track_id"])
+    award = Award(org_id=event.org_id, event_id=event.id, **values)
+    session.add(award)
+    await session.flush()
+    await session.refresh(award)
+    await _audit(session, actor, "award.created", "award", award.id, event, {"name": award.name})
+    return award
+
+
+async def update_award(
+    session: AsyncSession, actor: Actor, event: Event, award: Award, changes: dict[str, Any]
+) -> Award:
+    _writable(event)
+    changed = {k: v for k, v in changes.items() if getattr(award, k) != v}
+    if not changed:
+        return award
+    if changed.get("track_id") is not None:
+        await get_track(session, event, changed["track_id"])
+    for key, value in changed.items():
+        setattr(award, key, value)
+    await session.flush()
+    details = {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in changed.items()}
+    await _audit(session, actor, "award.updated", "award", award.id, event, details)
+    return award
+
+
+async def delete_award(session: AsyncSession, actor: Actor, event: Event, award: Award) -> None:
+    _writable(event)
+    await session.delete(award)
+    await session.flush()
+    await _audit(session, actor, "award.deleted", "award", award.id, event, {"name": award.name})
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+async def list_role_grants(
+    session: AsyncSession, event: Event
+) -> list[tuple[EventRoleGrant, User]]:
+    rows = await session.execute(
+        select(EventRoleGrant, User)
+        .join(User, User.id == EventRoleGrant.user_id)
+        .where(EventRoleGrant.event_id == event.id)
+        .order_by(EventRoleGrant.role, User.email)
+    )
+    return [(grant, user) for grant, user in rows]
+
+
+async def grant_role(
+    session: AsyncSession, actor: Actor, event: Event, *, email: str, role: str
+) -> tuple[EventRoleGrant, User]:
+    """Give someone with an account a role in this event (org organizers and up)."""
+    _writable(event)
+    user = await session.scalar(
+        select(User).where(User.email == normalize_email(email), User.deleted_at.is_(None))
+    )
+    if user is None:
+        raise UserNotFound
+    existing = await session.scalar(
+        select(EventRoleGrant.id).where(
+            EventRoleGrant.event_id == event.id,
+            EventRoleGrant.user_id == user.id,
+            EventRoleGrant.role == role,
+        )
+    )
+    if existing is not None:
+        raise RoleAlreadyGranted
+    grant = EventRoleGrant(org_id=event.org_id, event_id=event.id, user_id=user.id, role=role)
+    session.add(grant)
+    await session.flush()
+    await session.refresh(grant)
+    await _audit(
+        session,
+        actor,
+        "event_role.granted",
+        "event_role",
+        grant.id,
+        event,
+        {"user_id": str(user.id), "role": role},
+    )
+    return grant, user
+
+
+async def revoke_role(
+    session: AsyncSession, actor: Actor, event: Event, grant_id: uuid.UUID
+) -> None:
+    grant = await session.scalar(
+        select(EventRoleGrant).where(
+            EventRoleGrant.event_id == event.id, EventRoleGrant.id == grant_id
+        )
+    )
+    if grant is None:
+        raise RoleGrantNotFound
+    await session.delete(grant)
+    await session.flush()
+    await _audit(
+        session,
+        actor,
+        "event_role.revoked",
+        "event_role",
+        grant.id,
+        event,
+        {"user_id": str(grant.user_id), "role": grant.role},
+    )

@@ -1,0 +1,269 @@
+"""Registrations API: register, my registration and its QR code, cancel; organizers list,
+export (CSV), import (CSV) and remove; check-in by code; my registrations everywhere."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+
+from hackops.accounts.deps import CurrentUserDep
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import PayloadTooLarge, error_responses
+from hackops.events.deps import EventDep, EventOrganizerDep
+from hackops.models import Registration, RegistrationStatus, User
+from hackops.registrations import csv_io, service
+from hackops.registrations.schemas import (
+    MAX_PAGE,
+    CheckinIn,
+    CheckinOut,
+    ImportOut,
+    MyRegistrationOut,
+    PersonOut,
+    RegistrationAdminOut,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationPage,
+    SortName,
+    StatusName,
+)
+
+EVENT = "/organizations/{slug}/events/{event_slug}"
+router = APIRouter(prefix=EVENT, tags=["registrations"], route_class=TransactionalRoute)
+mine = APIRouter(prefix="/me", tags=["me"], route_class=TransactionalRoute)
+
+READ_ERRORS = error_responses(401, 403, 404, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+async def own_out(session: SessionDep, registration: Registration) -> RegistrationOut:
+    out = RegistrationOut.model_validate(registration)
+    if registration.status == RegistrationStatus.WAITLISTED.value:
+        position = await session.scalar(
+            select(func.count()).where(
+                Registration.event_id == registration.event_id,
+                Registration.status == RegistrationStatus.WAITLISTED.value,
+                Registration.queue_seq <= registration.queue_seq,
+            )
+        )
+        out.waitlist_position = int(position or 0)
+    return out
+
+
+def admin_out(registration: Registration, user: User) -> RegistrationAdminOut:
+    return RegistrationAdminOut.model_validate(
+        {
+            **{
+                k: getattr(registration, k)
+                for k in RegistrationAdminOut.model_fields
+                if k != "user"
+            },
+            "user": PersonOut.model_validate(user),
+        }
+    )
+
+
+@router.post(
+    "/registrations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegistrationOut,
+    summary="Register for the event (a seat if one is free, else the waitlist)",
+    responses=WRITE_ERRORS,
+)
+async def register(body: RegistrationIn, session: SessionDep, access: EventDep) -> RegistrationOut:
+    registration = await service.register(session, access, answers=body.answers)
+    # No waitlist position here: the seat lock is held until commit, keep it short (GET .../me).
+    return RegistrationOut.model_validate(registration)
+
+
+@router.get(
+    "/registrations",
+    response_model=RegistrationPage,
+    summary="Registrations, filtered, sorted and paginated (organizers)",
+    responses=READ_ERRORS,
+)
+async def list_registrations(
+    session: SessionDep,
+    access: EventOrganizerDep,
+    status_: Annotated[StatusName | None, Query(alias="status")] = None,
+    checked_in: bool | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: SortName = "created",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> RegistrationPage:
+    rows, total = await service.list_for_organizer(
+        session,
+        access.event,
+        status=status_,
+        checked_in=checked_in,
+        q=q,
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    return RegistrationPage(
+        items=[admin_out(r, u) for r, u in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/registrations/export.csv",
+    summary="Export registrations as CSV, streamed (organizers; same filters as the list)",
+    responses={**READ_ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}},
+    response_class=StreamingResponse,
+)
+async def export_registrations(
+    request: Request,
+    access: EventOrganizerDep,
+    status_: Annotated[StatusName | None, Query(alias="status")] = None,
+    checked_in: bool | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> StreamingResponse:
+    filters: dict[str, Any] = {"status": status_, "checked_in": checked_in, "q": q}
+    lines = csv_io.export_lines(request.app.state.db.sessionmaker, access.event, filters)
+    filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}-registrations.csv"'},
+    )
+
+
+@router.post(
+    "/registrations/import",
+    response_model=ImportOut,
+    summary="Import participants from CSV (email,name[,status]); all or nothing unless partial",
+    description=(
+        "The body is the CSV file itself (`Content-Type: text/csv`, UTF-8, header row "
+        "`email,name[,status]`, at most 5 MB). Every row is validated first. Without "
+        "`partial=true`, any bad row refuses the whole import (422 `import_invalid` with "
+        "`details.errors`: row, column, message) and nothing is written; with `partial=true` the "
+        "good rows are imported and the bad ones are reported in `errors`. Missing users are "
+        "created without a password (unverified); seats are given in file order, then the "
+        "waitlist."
+    ),
+    responses=error_responses(401, 403, 404, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def import_registrations(
+    request: Request,
+    session: SessionDep,
+    access: EventOrganizerDep,
+    partial: bool = False,
+) -> ImportOut:
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > csv_io.MAX_IMPORT_BYTES:
+            raise PayloadTooLarge("The CSV file is larger than 5 MB; split it.")
+    report = await csv_io.import_rows(session, access, bytes(data), partial=partial)
+    return ImportOut.model_validate(report)
+
+
+@router.get(
+    "/registrations/me",
+    response_model=RegistrationOut,
+    summary="My registration for this event, with my check-in code",
+    responses=READ_ERRORS,
+)
+async def my_registration(session: SessionDep, access: EventDep) -> RegistrationOut:
+    return await own_out(session, await service.get_own(session, access))
+
+
+@router.get(
+    "/registrations/me/qr.svg",
+    summary="My check-in code as a QR code (SVG)",
+    responses={**READ_ERRORS, 200: {"content": {"image/svg+xml": {}}, "description": "SVG"}},
+    response_class=Response,
+)
+async def my_qr_code(session: SessionDep, access: EventDep) -> Response:
+    registration = await service.get_own(session, access)
+    if registration.status == RegistrationStatus.CANCELLED.value:
+        raise service.RegistrationNotFound
+    buffer = io.BytesIO()
+    segno.make(registration.checkin_code, error="m").save(
+        buffer, kind="svg", scale=8, border=2, xmldecl=False, title="Check-in code"
+    )
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@router.post(
+    "/registrations/me/cancel",
+    response_model=RegistrationOut,
+    summary="Cancel my registration (a freed seat goes to the first person waiting)",
+    responses=WRITE_ERRORS,
+)
+async def cancel_registration(session: SessionDep, access: EventDep) -> RegistrationOut:
+    return await own_out(session, await service.cancel(session, access))
+
+
+@router.delete(
+    "/registrations/{registration_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a registration (organizers; a freed seat goes to the waitlist)",
+    responses=WRITE_ERRORS,
+)
+async def remove_registration(
+    registration_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
+) -> Response:
+    await service.remove(session, access, registration_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/checkin",
+    response_model=CheckinOut,
+    summary="Check someone in by their code (organizers, volunteers); idempotent",
+    responses=WRITE_ERRORS,
+)
+async def check_in(body: CheckinIn, session: SessionDep, access: EventOrganizerDep) -> CheckinOut:
+    result = await service.check_in(session, access, body.code)
+    registration = result.registration
+    assert registration.checked_in_at is not None
+    return CheckinOut(
+        registration_id=registration.id,
+        user=PersonOut.model_validate(result.user),
+        checked_in_at=registration.checked_in_at,
+        checked_in_by_id=registration.checked_in_by_id,
+        already_checked_in=result.already,
+    )
+
+
+@mine.get(
+    "/registrations",
+    response_model=list[MyRegistrationOut],
+    summary="My registrations, in every organization",
+    responses=error_responses(401),
+)
+async def my_registrations(session: SessionDep, user: CurrentUserDep) -> list[MyRegistrationOut]:
+    return [
+        MyRegistrationOut(
+            id=registration.id,
+            status=registration.status,
+            checkin_code=registration.checkin_code,
+            created_at=registration.created_at,
+            org_slug=org.slug if org is not None else None,
+            event_slug=event.slug if event is not None else None,
+            event_name=event.name if event is not None else None,
+            starts_at=event.starts_at if event is not None else None,
+        )
+        for registration, event, org in await service.list_mine(session, user)
+    ]

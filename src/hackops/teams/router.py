@@ -1,0 +1,490 @@
+"""Teams and team finder API, under an event: `/organizations/{slug}/events/{event_slug}/...`.
+
+Who sees what: a team's basics are visible to the event's staff and its registered
+participants; member-only things (invitations, join requests, the join code) are 404 to others.
+Captain-only actions are 403 to the other members (they know the team) and 404 to non-members.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import error_responses
+from hackops.events.deps import EventDep
+from hackops.models import Team, TeamMember
+from hackops.teams import finder, service
+from hackops.teams.schemas import (
+    CaptainTransfer,
+    FinderProfileIn,
+    FinderProfileOut,
+    InvitationToken,
+    JoinByCode,
+    JoinRequestIn,
+    JoinRequestOut,
+    LeaveOut,
+    MemberOut,
+    MembershipOut,
+    PersonMatch,
+    PersonMatchPage,
+    TeamDetail,
+    TeamIn,
+    TeamInvitationIn,
+    TeamInvitationOut,
+    TeamMatch,
+    TeamMatchPage,
+    TeamOut,
+    TeamPage,
+    TeamUpdate,
+)
+from hackops.teams.service import TeamView
+
+router = APIRouter(
+    prefix="/organizations/{slug}/events/{event_slug}",
+    tags=["teams"],
+    route_class=TransactionalRoute,
+)
+
+READ_ERRORS = error_responses(401, 404, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+Limit = Annotated[int, Query(ge=1, le=finder.MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=10_000)]
+SearchText = Annotated[str, Query(max_length=200)]
+SkillFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+async def team_view(team_id: uuid.UUID, session: SessionDep, access: EventDep) -> TeamView:
+    return await service.load_team(session, access, team_id)
+
+
+TeamDep = Annotated[TeamView, Depends(team_view)]
+
+
+def team_out(team: Team, *, member: bool) -> TeamOut:
+    out = TeamOut.model_validate(team)
+    return out if member else out.model_copy(update={"join_code": None})
+
+
+async def team_detail(session: SessionDep, view: TeamView) -> TeamDetail:
+    members = await service.list_members(session, view.team)
+    return TeamDetail(
+        **team_out(view.team, member=view.is_member).model_dump(),
+        members=[
+            MemberOut(user_id=u.id, name=u.name, role=m.role, joined_at=m.joined_at)
+            for m, u in members
+        ],
+        my_role=view.membership.role if view.membership is not None else None,
+    )
+
+
+def membership_out(member: TeamMember) -> MembershipOut:
+    return MembershipOut.model_validate(member)
+
+
+# --- teams ---------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/teams",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TeamDetail,
+    summary="Create a team (you become its captain; you must be registered)",
+    responses=WRITE_ERRORS,
+)
+async def create_team(body: TeamIn, session: SessionDep, access: EventDep) -> TeamDetail:
+    team = await service.create_team(
+        session,
+        access,
+        name=body.name,
+        description=body.description,
+        recruiting=body.recruiting,
+        skills_wanted=body.skills_wanted,
+    )
+    return await team_detail(session, await service.load_team(session, access, team.id))
+
+
+@router.get(
+    "/teams",
+    response_model=TeamPage,
+    summary="The event's teams (participants and staff)",
+    responses=READ_ERRORS,
+)
+async def list_teams(
+    session: SessionDep,
+    access: EventDep,
+    recruiting: bool = False,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> TeamPage:
+    finder.require_finder_access(access)
+    teams = await service.list_teams(
+        session, access, recruiting_only=recruiting, limit=limit, offset=offset
+    )
+    return TeamPage(items=[team_out(t, member=False) for t in teams], limit=limit, offset=offset)
+
+
+@router.get(
+    "/teams/mine",
+    response_model=TeamDetail,
+    summary="My team in this event",
+    responses=READ_ERRORS,
+)
+async def get_my_team(session: SessionDep, access: EventDep) -> TeamDetail:
+    return await team_detail(session, await service.my_team(session, access))
+
+
+@router.post(
+    "/teams/join",
+    response_model=MembershipOut,
+    summary="Join a team with its code",
+    responses=WRITE_ERRORS,
+)
+async def join_by_code(body: JoinByCode, session: SessionDep, access: EventDep) -> MembershipOut:
+    return membership_out(await service.join_by_code(session, access, code=body.code))
+
+
+@router.post(
+    "/team-invitations/accept",
+    response_model=MembershipOut,
+    summary="Accept a team invitation with the token from the mail (the invited person)",
+    responses=WRITE_ERRORS,
+)
+async def accept_invitation(
+    body: InvitationToken, session: SessionDep, access: EventDep
+) -> MembershipOut:
+    return membership_out(await finder.accept_invitation(session, access, token=body.token))
+
+
+@router.post(
+    "/team-invitations/decline",
+    response_model=TeamInvitationOut,
+    summary="Decline a team invitation (the invited person)",
+    responses=WRITE_ERRORS,
+)
+async def decline_invitation(
+    body: InvitationToken, session: SessionDep, access: EventDep
+) -> TeamInvitationOut:
+    invitation = await finder.decline_invitation(session, access, token=body.token)
+    return TeamInvitationOut.model_validate(invitation)
+
+
+@router.get(
+    "/teams/{team_id}",
+    response_model=TeamDetail,
+    summary="A team and its members",
+    responses=READ_ERRORS,
+)
+async def get_team(session: SessionDep, view: TeamDep) -> TeamDetail:
+    return await team_detail(session, view)
+
+
+@router.patch(
+    "/teams/{team_id}",
+    response_model=TeamDetail,
+    summary="Rename, describe, recruiting flag, skills wanted (the captain)",
+    responses=WRITE_ERRORS,
+)
+async def update_team(body: TeamUpdate, session: SessionDep, view: TeamDep) -> TeamDetail:
+    await service.update_team(session, view, body.model_dump(exclude_unset=True))
+    return await team_detail(session, view)
+
+
+@router.post(
+    "/teams/{team_id}/leave",
+    response_model=LeaveOut,
+    summary="Leave the team (a captain transfers first, unless alone: then the team disbands)",
+    responses=WRITE_ERRORS,
+)
+async def leave_team(session: SessionDep, view: TeamDep) -> LeaveOut:
+    disbanded = await service.leave_team(session, view)
+    return LeaveOut(team_id=view.team.id, disbanded=disbanded)
+
+
+@router.post(
+    "/teams/{team_id}/captain",
+    response_model=TeamDetail,
+    summary="Make another member captain (the captain)",
+    responses=WRITE_ERRORS,
+)
+async def transfer_captain(body: CaptainTransfer, session: SessionDep, view: TeamDep) -> TeamDetail:
+    await service.transfer_captain(session, view, body.user_id)
+    return await team_detail(session, await service.load_team(session, view.access, view.team.id))
+
+
+@router.post(
+    "/teams/{team_id}/disband",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Disband the team (the captain; only without a submission)",
+    responses=WRITE_ERRORS,
+)
+async def disband_team(session: SessionDep, view: TeamDep) -> Response:
+    await service.disband_team(session, view)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/teams/{team_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member (the captain); their tasks are unassigned",
+    responses=WRITE_ERRORS,
+)
+async def remove_member(user_id: uuid.UUID, session: SessionDep, view: TeamDep) -> Response:
+    await service.remove_member(session, view, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- invitations and join requests ---------------------------------------------------------------
+
+
+@router.get(
+    "/teams/{team_id}/invitations",
+    response_model=list[TeamInvitationOut],
+    summary="Pending invitations (members)",
+    responses=READ_ERRORS,
+)
+async def list_invitations(session: SessionDep, view: TeamDep) -> list[TeamInvitationOut]:
+    return [
+        TeamInvitationOut.model_validate(i) for i in await finder.list_invitations(session, view)
+    ]
+
+
+@router.post(
+    "/teams/{team_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TeamInvitationOut,
+    summary="Invite someone by email or user id (the captain); valid 7 days, single use",
+    responses=WRITE_ERRORS,
+)
+async def create_invitation(
+    body: TeamInvitationIn, request: Request, session: SessionDep, view: TeamDep
+) -> TeamInvitationOut:
+    invitation = await finder.invite(
+        session,
+        view,
+        email=body.email,
+        user_id=body.user_id,
+        base_url=request.app.state.settings.base_url,
+    )
+    return TeamInvitationOut.model_validate(invitation)
+
+
+@router.delete(
+    "/teams/{team_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a pending invitation (the captain)",
+    responses=WRITE_ERRORS,
+)
+async def revoke_invitation(
+    invitation_id: uuid.UUID, session: SessionDep, view: TeamDep
+) -> Response:
+    await finder.revoke_invitation(session, view, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/teams/{team_id}/join-requests",
+    response_model=list[JoinRequestOut],
+    summary="Pending join requests (members)",
+    responses=READ_ERRORS,
+)
+async def list_join_requests(session: SessionDep, view: TeamDep) -> list[JoinRequestOut]:
+    return [
+        JoinRequestOut.model_validate(r) for r in await finder.list_join_requests(session, view)
+    ]
+
+
+@router.post(
+    "/teams/{team_id}/join-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JoinRequestOut,
+    summary="Ask to join a recruiting team",
+    responses=WRITE_ERRORS,
+)
+async def create_join_request(
+    body: JoinRequestIn, session: SessionDep, view: TeamDep
+) -> JoinRequestOut:
+    request = await finder.request_to_join(session, view, message=body.message)
+    return JoinRequestOut.model_validate(request)
+
+
+@router.post(
+    "/teams/{team_id}/join-requests/{request_id}/approve",
+    response_model=JoinRequestOut,
+    summary="Approve a join request: the person joins (the captain)",
+    responses=WRITE_ERRORS,
+)
+async def approve_join_request(
+    request_id: uuid.UUID, session: SessionDep, view: TeamDep
+) -> JoinRequestOut:
+    request = await finder.decide_join_request(session, view, request_id, approve=True)
+    return JoinRequestOut.model_validate(request)
+
+
+@router.post(
+    "/teams/{team_id}/join-requests/{request_id}/decline",
+    response_model=JoinRequestOut,
+    summary="Decline a join request (the captain)",
+    responses=WRITE_ERRORS,
+)
+async def decline_join_request(
+    request_id: uuid.UUID, session: SessionDep, view: TeamDep
+) -> JoinRequestOut:
+    request = await finder.decide_join_request(session, view, request_id, approve=False)
+    return JoinRequestOut.model_validate(request)
+
+
+@router.delete(
+    "/teams/{team_id}/join-requests/{request_id}",
+    response_model=JoinRequestOut,
+    summary="Withdraw my pending join request",
+    responses=WRITE_ERRORS,
+)
+async def withdraw_join_request(
+    request_id: uuid.UUID, session: SessionDep, view: TeamDep
+) -> JoinRequestOut:
+    request = await finder.withdraw_join_request(session, view, request_id)
+    return JoinRequestOut.model_validate(request)
+
+
+# --- the team finder -----------------------------------------------------------------------------
+
+
+def team_match(row: finder.TeamRow) -> TeamMatch:
+    return TeamMatch(
+        team=TeamOut(
+            id=row.id,
+            event_id=row.event_id,
+            name=row.name,
+            description=row.description,
+            captain_id=row.captain_id,
+            recruiting=row.recruiting,
+            skills_wanted=row.skills_wanted,
+            member_count=row.member_count,
+            max_members=row.max_members,
+            created_at=row.created_at,
+        ),
+        matching_skills=row.matching_skills,
+        overlap=len(row.matching_skills),
+        rank=row.rank,
+    )
+
+
+def person_match(row: finder.PersonRow) -> PersonMatch:
+    return PersonMatch(
+        user_id=row.user_id,
+        name=row.name,
+        skills=row.skills,
+        note=row.note,
+        matching_skills=row.matching_skills,
+        overlap=len(row.matching_skills),
+        rank=row.rank,
+    )
+
+
+@router.get(
+    "/finder/me",
+    response_model=FinderProfileOut,
+    summary="My team-finder profile (on my registration)",
+    responses=READ_ERRORS,
+)
+async def get_finder_profile(access: EventDep) -> FinderProfileOut:
+    registration = access.registration
+    if registration is None:
+        raise finder.FinderNotFound
+    return FinderProfileOut(
+        looking_for_team=registration.looking_for_team,
+        skills=registration.skills,
+        note=registration.finder_note,
+    )
+
+
+@router.patch(
+    "/finder/me",
+    response_model=FinderProfileOut,
+    summary="Say whether I look for a team, with which skills and a note",
+    responses=WRITE_ERRORS,
+)
+async def update_finder_profile(
+    body: FinderProfileIn, session: SessionDep, access: EventDep
+) -> FinderProfileOut:
+    registration = await finder.update_profile(session, access, body.model_dump(exclude_unset=True))
+    return FinderProfileOut(
+        looking_for_team=registration.looking_for_team,
+        skills=registration.skills,
+        note=registration.finder_note,
+    )
+
+
+@router.get(
+    "/finder/teams",
+    response_model=TeamMatchPage,
+    summary="Teams for me: ranked by skill overlap with my skills, then text relevance",
+    responses=READ_ERRORS,
+)
+async def find_teams(
+    session: SessionDep,
+    access: EventDep,
+    q: SearchText = "",
+    skill: SkillFilter = None,
+    recruiting: bool = True,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> TeamMatchPage:
+    rows = await finder.search_teams(
+        session,
+        access,
+        q=q.strip(),
+        skill=skill.strip().casefold() if skill else None,
+        recruiting_only=recruiting,
+        limit=limit,
+        offset=offset,
+    )
+    return TeamMatchPage(items=[team_match(r) for r in rows], limit=limit, offset=offset)
+
+
+@router.get(
+    "/finder/people",
+    response_model=PersonMatchPage,
+    summary="People looking for a team: ranked by overlap with my team's wanted skills",
+    responses=READ_ERRORS,
+)
+async def find_people(
+    session: SessionDep,
+    access: EventDep,
+    q: SearchText = "",
+    skill: SkillFilter = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> PersonMatchPage:
+    rows = await finder.search_people(
+        session,
+        access,
+        q=q.strip(),
+        skill=skill.strip().casefold() if skill else None,
+        limit=limit,
+        offset=offset,
+    )
+    return PersonMatchPage(items=[person_match(r) for r in rows], limit=limit, offset=offset)
+
+
+@router.get(
+    "/finder/suggestions/teams",
+    response_model=list[TeamMatch],
+    summary="Suggested teams for me (recruiting, a free seat, wanting my skills)",
+    responses=READ_ERRORS,
+)
+async def suggested_teams(session: SessionDep, access: EventDep) -> list[TeamMatch]:
+    return [team_match(r) for r in await finder.suggest_teams(session, access)]
+
+
+@router.get(
+    "/finder/suggestions/people",
+    response_model=list[PersonMatch],
+    summary="Suggested people for my team (looking, with skills my team wants)",
+    responses=READ_ERRORS,
+)
+async def suggested_people(session: SessionDep, access: EventDep) -> list[PersonMatch]:
+    return [person_match(r) for r in await finder.suggest_people(session, access)]

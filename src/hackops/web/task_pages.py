@@ -1,0 +1,392 @@
+"""Task board pages: a team's board and my own list, as three columns (todo, doing, done).
+
+Usable with the keyboard alone: every action is a plain form with a button (add, edit, move up,
+move down, change status, delete); after an action the page comes back focused on the task's
+card (`#task-<id>`, the card is focusable). No script is needed.
+
+Loading and authorizing is the API's: `load_event_access` + `tasks.service.load_team_board`, so
+only the team's current members see its board (everyone else gets the 404 page); signed-out
+visitors are sent to log in. Forms follow `org_pages` (savepoint, re-render with the message,
+flash + 303 on success) and are checked with the API's own input models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.actor import Actor
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError
+from hackops.events.deps import load_event_access
+from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
+from hackops.tasks import service
+from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
+from hackops.web.forms import (
+    Form,
+    all_or_nothing,
+    form_data,
+    kept,
+    redirect,
+    refuse,
+    render,
+    to_login,
+    validated,
+)
+from hackops.web.security import csrf_protect, flash
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+TEAM_BASE = "/orgs/{slug}/events/{event_slug}/teams/{team_id}/tasks"
+MY_BASE = "/tasks"
+FIELDS = ("title", "description", "priority", "status", "assignee_id", "due_date")
+STATUS_LABELS = {"todo": "To do", "doing": "Doing", "done": "Done"}
+ASSIGNEE_ERRORS: dict[type[AppError] | str, str] = {
+    "assignee_not_member": "assignee_id",
+    "assignee_not_self": "assignee_id",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """A board as a page shows it: where it lives, what to call it, who can be assigned."""
+
+    board: service.Board
+    base: str
+    heading: str
+    subheading: str
+    back: tuple[str, str] | None = None  # (address, label) of the page this board belongs to
+
+
+async def _team_page(
+    session: AsyncSession, actor: Actor, slug: str, event_slug: str, team_id: uuid.UUID
+) -> Page:
+    access = await load_event_access(session, actor, slug, event_slug)
+    board = await service.load_team_board(session, actor, access.event, team_id)
+    assert board.team is not None
+    return Page(
+        board=board,
+        base=TEAM_BASE.format(slug=slug, event_slug=event_slug, team_id=team_id),
+        heading=f"{board.team.name} · tasks",
+        subheading=access.event.name,
+        back=(f"/orgs/{slug}/events/{event_slug}/teams/{team_id}", f"Team {board.team.name}"),
+    )
+
+
+def _my_page(actor: Actor) -> Page:
+    assert actor.user is not None
+    return Page(
+        board=service.personal_board(actor.user.id),
+        base=MY_BASE,
+        heading="My tasks",
+        subheading="Only you can see this list.",
+    )
+
+
+async def _people(session: AsyncSession, page: Page, actor: Actor) -> list[tuple[str, str]]:
+    """(id, name) of whom a task can be assigned to."""
+    if page.board.team is None:
+        assert actor.user is not None
+        return [(str(actor.user.id), "Me")]
+    rows = await session.execute(
+        select(User.id, User.name, User.email)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == page.board.team.id)
+        .order_by(User.name, User.email)
+    )
+    return [(str(uid), name or email) for uid, name, email in rows]
+
+
+def _options(people: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    return {
+        "priority": [(p.value, p.value.capitalize()) for p in TaskPriority],
+        "status": list(STATUS_LABELS.items()),
+        "assignee": [("", "Nobody"), *people],
+    }
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    priority = query.get("priority", "")
+    assignee = query.get("assignee", "")
+    return {
+        "priority": priority if priority in {p.value for p in TaskPriority} else None,
+        "assignee": assignee,
+    }
+
+
+async def _board(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    page: Page,
+    *,
+    add: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    chosen = _filters(request)
+    assignee_id: uuid.UUID | None = None
+    if chosen["assignee"] not in ("", "none"):
+        try:
+            assignee_id = uuid.UUID(chosen["assignee"])
+        except ValueError:
+            chosen["assignee"] = ""
+    tasks, total = await service.list_tasks(
+        session,
+        page.board,
+        priority=TaskPriority(chosen["priority"]) if chosen["priority"] else None,
+        assignee_id=assignee_id,
+        unassigned=chosen["assignee"] == "none",
+        limit=MAX_PAGE,
+    )
+    people = await _people(session, page, actor)
+    columns = [
+        (status, STATUS_LABELS[status.value], [t for t in tasks if t.status == status.value])
+        for status in TaskStatus
+    ]
+    context = {
+        "page": page,
+        "columns": columns,
+        "total": total,
+        "shown": len(tasks),
+        "people": people,
+        "names": dict(people),
+        "status_labels": STATUS_LABELS,
+        "options": _options(people),
+        "chosen": chosen,
+        "add": add or Form(values={"priority": "medium", "status": "todo"}),
+    }
+    return render(request, "tasks/board.html", context, status_code=status_code)
+
+
+def _task_input(data: dict[str, str]) -> dict[str, Any]:
+    """Form fields as the API's JSON would carry them (empty selects and dates are null)."""
+    values: dict[str, Any] = {name: data.get(name, "") for name in FIELDS}
+    for name in ("assignee_id", "due_date"):
+        values[name] = values[name] or None
+    return values
+
+
+# --- actions shared by both boards -----------------------------------------------------------
+
+
+async def _create(request: Request, session: AsyncSession, actor: Actor, page: Page) -> Response:
+    data = await form_data(request)
+    form = Form(values=kept(data, *FIELDS))
+    body = validated(TaskIn, _task_input(data), form)
+    if body is None:
+        return await _board(request, session, actor, page, add=form, status_code=422)
+    try:
+        async with all_or_nothing(session):
+            task = await service.create_task(session, actor, page.board, **body.model_dump())
+    except AppError as exc:
+        code = refuse(form, exc, ASSIGNEE_ERRORS)
+        return await _board(request, session, actor, page, add=form, status_code=code)
+    flash(request, f"Added “{task.title}”.", "success")
+    return redirect(f"{page.base}#task-{task.id}")
+
+
+def _edit_page(
+    request: Request, page: Page, task: Task, form: Form, people: list[tuple[str, str]], code: int
+) -> Response:
+    context = {
+        "page": page,
+        "task": task,
+        "form": form,
+        "options": _options(people),
+    }
+    return render(request, "tasks/edit.html", context, status_code=code)
+
+
+def _task_values(task: Task) -> dict[str, str]:
+    return {
+        "title": task.title,
+        "description": task.description,
+        "priority": task.priority,
+        "status": task.status,
+        "assignee_id": str(task.assignee_id or ""),
+        "due_date": task.due_date.isoformat() if task.due_date else "",
+    }
+
+
+async def _edit_form(
+    request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
+) -> Response:
+    task = await service.get_task(session, page.board, task_id)
+    people = await _people(session, page, actor)
+    return _edit_page(request, page, task, Form(values=_task_values(task)), people, 200)
+
+
+async def _edit(
+    request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
+) -> Response:
+    task = await service.get_task(session, page.board, task_id)
+    data = await form_data(request)
+    form = Form(values=kept(data, *FIELDS))
+    body = validated(TaskUpdate, _task_input(data), form)
+    if body is None:
+        people = await _people(session, page, actor)
+        return _edit_page(request, page, task, form, people, 422)
+    try:
+        async with all_or_nothing(session):
+            await service.update_task(
+                session, actor, page.board, task, body.model_dump(exclude_unset=True)
+            )
+    except AppError as exc:
+        code = refuse(form, exc, ASSIGNEE_ERRORS)
+        await session.refresh(task)
+        people = await _people(session, page, actor)
+        return _edit_page(request, page, task, form, people, code)
+    flash(request, f"Saved “{task.title}”.", "success")
+    return redirect(f"{page.base}#task-{task.id}")
+
+
+async def _set_status(
+    request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
+) -> Response:
+    task = await service.get_task(session, page.board, task_id)
+    data = await form_data(request)
+    body = validated(TaskUpdate, {"status": data.get("status", "")}, Form())
+    if body is None or body.status is None:
+        flash(request, "Choose one of the statuses.", "error")
+        return redirect(f"{page.base}#task-{task.id}")
+    await service.update_task(session, actor, page.board, task, {"status": body.status})
+    flash(request, f"“{task.title}” is now in {STATUS_LABELS[body.status.value]}.", "success")
+    return redirect(f"{page.base}#task-{task.id}")
+
+
+async def _move(
+    request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
+) -> Response:
+    task = await service.get_task(session, page.board, task_id)
+    data = await form_data(request)
+    body = validated(TaskMove, {"direction": data.get("direction", "")}, Form())
+    if body is None or body.direction is None:
+        flash(request, "Move a task up or down.", "error")
+        return redirect(f"{page.base}#task-{task.id}")
+    await service.move_task(session, actor, page.board, task, direction=body.direction)
+    return redirect(f"{page.base}#task-{task.id}")
+
+
+async def _delete(
+    request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
+) -> Response:
+    task = await service.get_task(session, page.board, task_id)
+    title = task.title
+    await service.delete_task(session, actor, page.board, task)
+    flash(request, f"Deleted “{title}”.", "success")
+    return redirect(page.base)
+
+
+# --- a team's board --------------------------------------------------------------------------
+
+
+@router.get(TEAM_BASE, name="team_tasks")
+async def team_board(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    page = await _team_page(session, actor, slug, event_slug, team_id)
+    return await _board(request, session, actor, page)
+
+
+@router.post(TEAM_BASE)
+async def team_create(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    page = await _team_page(session, actor, slug, event_slug, team_id)
+    return await _create(request, session, actor, page)
+
+
+@router.api_route(TEAM_BASE + "/{task_id}/{action}", methods=["GET", "POST"])
+async def team_task_action(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    task_id: uuid.UUID,
+    action: str,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    page = await _team_page(session, actor, slug, event_slug, team_id)
+    return await _dispatch(request, session, actor, page, task_id, action)
+
+
+# --- my own list -----------------------------------------------------------------------------
+
+
+@router.get(MY_BASE, name="my_tasks")
+async def my_board(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    return await _board(request, session, actor, _my_page(actor))
+
+
+@router.post(MY_BASE)
+async def my_create(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    return await _create(request, session, actor, _my_page(actor))
+
+
+@router.api_route(MY_BASE + "/{task_id}/{action}", methods=["GET", "POST"])
+async def my_task_action(
+    task_id: uuid.UUID, action: str, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    return await _dispatch(request, session, actor, _my_page(actor), task_id, action)
+
+
+class PageNotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "There is no page at this address."
+
+
+async def _dispatch(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    page: Page,
+    task_id: uuid.UUID,
+    action: str,
+) -> Response:
+    """One route per board for the task actions: GET edit shows the form, POST does the rest."""
+    if request.method == "GET":
+        if action != "edit":
+            raise PageNotFound
+        return await _edit_form(request, session, actor, page, task_id)
+    handlers = {"edit": _edit, "status": _set_status, "move": _move, "delete": _delete}
+    handler = handlers.get(action)
+    if handler is None:
+        raise PageNotFound
+    return await handler(request, session, actor, page, task_id)

@@ -1,0 +1,371 @@
+"""Team pages: an event's teams area (my team, create, join by code, my finder profile, the
+finder both ways), a team's page (members, editing, invitations, join requests, captain
+transfer, leave, disband) and the page an invitation mail links to (accept or decline).
+
+Loading and authorizing is the API's (`load_event_access` + `teams.service.load_team`), and every
+action calls the same service function as the API route; a refusal comes back as a flash
+message on the page the form was on. Every action is a plain form with a button: usable with
+the keyboard alone, no script needed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError
+from hackops.events.deps import EventAccess, load_event_access
+from hackops.teams import finder, service
+from hackops.teams.schemas import (
+    FinderProfileIn,
+    JoinByCode,
+    JoinRequestIn,
+    TeamIn,
+    TeamInvitationIn,
+    TeamUpdate,
+)
+from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
+from hackops.web.security import csrf_protect, flash
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
+
+
+def _skills(raw: str) -> list[str]:
+    return [s for s in (part.strip() for part in raw.split(",")) if s]
+
+
+def _base(access: EventAccess) -> str:
+    return EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
+
+
+async def _act(
+    request: Request,
+    session: AsyncSession,
+    back: str,
+    action: Callable[[], Awaitable[Any]],
+    done: str,
+) -> Response:
+    """Run a service call in a savepoint; flash its result or its refusal, go back (303)."""
+    try:
+        async with all_or_nothing(session):
+            result = await action()
+    except AppError as exc:
+        flash(request, exc.message, "error")
+        return redirect(back)
+    flash(request, done, "success")
+    return redirect(result if isinstance(result, str) else back)
+
+
+def _checked(model: type[BaseModel], data: dict[str, Any], request: Request) -> Any:
+    form = Form()
+    parsed = validated(model, data, form)
+    if parsed is None:
+        message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
+        flash(request, message or "The form is not valid.", "error")
+    return parsed
+
+
+@router.get("/orgs/{slug}/events/{event_slug}/teams")
+async def teams_area(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    finder.require_finder_access(access)
+    q = request.query_params.get("q", "")[:200].strip()
+    skill = request.query_params.get("skill", "")[:64].strip().casefold() or None
+    my_team = None
+    if await service.current_team_id(session, access.event, actor.user.id) is not None:
+        my_team = (await service.my_team(session, access)).team
+    teams = await finder.search_teams(session, access, q=q, skill=skill)
+    people = await finder.search_people(session, access, q=q, skill=skill)
+    return render(
+        request,
+        "teams/area.html",
+        {
+            "access": access,
+            "base": _base(access),
+            "my_team": my_team,
+            "registration": access.registration,
+            "teams": teams,
+            "people": people,
+            "q": q,
+            "skill": skill or "",
+        },
+    )
+
+
+async def area_action(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    verb = request.url.path.rsplit("/", 1)[-1]
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    back = _base(access) + "/teams"
+    data = await form_data(request)
+    if verb == "create":
+        body = _checked(
+            TeamIn,
+            {
+                "name": data.get("name", ""),
+                "description": data.get("description", ""),
+                "skills_wanted": _skills(data.get("skills_wanted", "")),
+            },
+            request,
+        )
+        if body is None:
+            return redirect(back)
+
+        async def create() -> str:
+            team = await service.create_team(
+                session,
+                access,
+                name=body.name,
+                description=body.description,
+                skills_wanted=body.skills_wanted,
+            )
+            return f"{back}/{team.id}"
+
+        return await _act(request, session, back, create, "Team created.")
+    if verb == "join":
+        code = _checked(JoinByCode, {"code": data.get("code", "")}, request)
+        if code is None:
+            return redirect(back)
+        return await _act(
+            request,
+            session,
+            back,
+            lambda: service.join_by_code(session, access, code=code.code),
+            "You joined the team.",
+        )
+    profile = _checked(
+        FinderProfileIn,
+        {
+            "looking_for_team": data.get("looking_for_team") == "on",
+            "skills": _skills(data.get("skills", "")),
+            "note": data.get("note", ""),
+        },
+        request,
+    )
+    if profile is None:
+        return redirect(back)
+    changes = profile.model_dump(exclude_unset=True)
+    return await _act(
+        request,
+        session,
+        back,
+        lambda: finder.update_profile(session, access, changes),
+        "Finder profile saved.",
+    )
+
+
+@router.get("/orgs/{slug}/events/{event_slug}/teams/{team_id}")
+async def team_page(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    view = await service.load_team(session, access, team_id)
+    members = await service.list_members(session, view.team)
+    invitations = await finder.list_invitations(session, view) if view.is_member else []
+    requests = await finder.list_join_requests(session, view) if view.is_member else []
+    return render(
+        request,
+        "teams/show.html",
+        {
+            "view": view,
+            "team": view.team,
+            "base": f"{_base(access)}/teams/{team_id}",
+            "members": members,
+            "invitations": invitations,
+            "requests": requests,
+            "me": actor.user,
+        },
+    )
+
+
+async def team_action(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    verb = request.url.path.rsplit("/", 1)[-1]
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    view = await service.load_team(session, access, team_id)
+    back = f"{_base(access)}/teams/{team_id}"
+    data = await form_data(request)
+    try:
+        target_id = uuid.UUID(data.get("id", ""))
+    except ValueError:
+        target_id = uuid.UUID(int=0)  # matches nothing: the service says "not found"
+    if verb == "edit":
+        update = _checked(
+            TeamUpdate,
+            {
+                "name": data.get("name", ""),
+                "description": data.get("description", ""),
+                "recruiting": data.get("recruiting") == "on",
+                "skills_wanted": _skills(data.get("skills_wanted", "")),
+            },
+            request,
+        )
+        if update is None:
+            return redirect(back)
+        changes = update.model_dump(exclude_unset=True)
+        return await _act(
+            request, session, back, lambda: service.update_team(session, view, changes), "Saved."
+        )
+    if verb == "invite":
+        invite = _checked(TeamInvitationIn, {"email": data.get("email", "")}, request)
+        if invite is None:
+            return redirect(back)
+        base_url = request.app.state.settings.base_url
+        return await _act(
+            request,
+            session,
+            back,
+            lambda: finder.invite(
+                session, view, email=invite.email, user_id=None, base_url=base_url
+            ),
+            "Invitation sent.",
+        )
+    if verb == "request":
+        asked = _checked(JoinRequestIn, {"message": data.get("message", "")}, request)
+        if asked is None:
+            return redirect(back)
+        return await _act(
+            request,
+            session,
+            back,
+            lambda: finder.request_to_join(session, view, message=asked.message),
+            "Request sent to the captain.",
+        )
+    calls: dict[str, tuple[Callable[[], Awaitable[Any]], str]] = {
+        "revoke": (lambda: finder.revoke_invitation(session, view, target_id), "Revoked."),
+        "approve": (
+            lambda: finder.decide_join_request(session, view, target_id, approve=True),
+            "Approved: they are on the team.",
+        ),
+        "decline": (
+            lambda: finder.decide_join_request(session, view, target_id, approve=False),
+            "Declined.",
+        ),
+        "withdraw": (
+            lambda: finder.withdraw_join_request(session, view, target_id),
+            "Request withdrawn.",
+        ),
+        "captain": (
+            lambda: service.transfer_captain(session, view, target_id),
+            "Captain changed.",
+        ),
+        "remove": (lambda: service.remove_member(session, view, target_id), "Member removed."),
+        "leave": (lambda: _leave(view, session, _base(access) + "/teams"), "You left the team."),
+        "disband": (
+            lambda: _disband(view, session, _base(access) + "/teams"),
+            "The team is disbanded.",
+        ),
+    }
+    call, done = calls[verb]
+    return await _act(request, session, back, call, done)
+
+
+# One path per action (no `{verb}` parameter: it would also match the task board's paths).
+for _verb in ("create", "join", "profile"):
+    router.post(f"{EVENT_BASE}/teams/{_verb}")(area_action)
+for _verb in (
+    "edit",
+    "invite",
+    "revoke",
+    "request",
+    "approve",
+    "decline",
+    "withdraw",
+    "captain",
+    "remove",
+    "leave",
+    "disband",
+):
+    router.post(f"{EVENT_BASE}/teams/{{team_id}}/{_verb}")(team_action)
+
+
+async def _leave(view: service.TeamView, session: AsyncSession, area: str) -> str:
+    await service.leave_team(session, view)
+    return area
+
+
+async def _disband(view: service.TeamView, session: AsyncSession, area: str) -> str:
+    await service.disband_team(session, view)
+    return area
+
+
+@router.get("/orgs/{slug}/events/{event_slug}/team-invitations")
+async def invitation_page(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    token = request.query_params.get("token", "")[:200]
+    return render(
+        request,
+        "teams/invitation.html",
+        {"access": access, "base": _base(access), "token": token},
+    )
+
+
+@router.post("/orgs/{slug}/events/{event_slug}/team-invitations/{verb}")
+async def invitation_action(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    verb: Annotated[str, Path(pattern="^(accept|decline)$")],
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    token = (await form_data(request)).get("token", "")[:200]
+    area = _base(access) + "/teams"
+    back = f"{_base(access)}/team-invitations?token={token}"
+    if verb == "accept":
+
+        async def accept() -> str:
+            member = await finder.accept_invitation(session, access, token=token)
+            return f"{area}/{member.team_id}"
+
+        return await _act(request, session, back, accept, "Welcome to the team.")
+
+    async def decline() -> str:
+        await finder.decline_invitation(session, access, token=token)
+        return area
+
+    return await _act(request, session, back, decline, "Invitation declined.")

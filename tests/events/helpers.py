@@ -1,0 +1,64 @@
+"""Helpers for event tests: an organization with an organizer, events created through the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.models import Event
+from hackops.tenancy import set_tenant
+from tests.accounts.helpers import bearer, verified_user
+from tests.orgs.test_members import create_org, invite_and_join
+
+
+@dataclass
+class Org:
+    slug: str
+    owner: dict[str, str]  # auth headers
+    organizer: dict[str, str]
+    member: dict[str, str]
+
+    def events(self, path: str = "") -> str:
+        return f"/api/v1/organizations/{self.slug}/events{path}"
+
+
+async def org_with_staff(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Org:
+    owner = await verified_user(client, session, f"owner@{slug}.example.com")
+    await create_org(client, owner, slug)
+    organizer = await invite_and_join(
+        client, session, owner, slug, f"organizer@{slug}.example.com", "organizer"
+    )
+    member = await invite_and_join(
+        client, session, owner, slug, f"member@{slug}.example.com", "member"
+    )
+    return Org(slug, bearer(owner), bearer(organizer), bearer(member))
+
+
+async def make_event(
+    client: httpx2.AsyncClient, org: Org, slug: str = "hack", **fields: Any
+) -> dict[str, Any]:
+    body = {"slug": slug, "name": fields.pop("name", slug.title()), **fields}
+    response = await client.post(org.events(), headers=org.organizer, json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def publish(client: httpx2.AsyncClient, org: Org, slug: str = "hack") -> dict[str, Any]:
+    response = await client.post(org.events(f"/{slug}/publish"), headers=org.organizer)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def load_event(session: AsyncSession, slug: str) -> Event:
+    """The event with this slug, read past row-level security; the session's tenant becomes its
+    organization (as factories expect)."""
+    await session.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
+    event = await session.scalar(select(Event).where(Event.slug == slug))
+    await session.execute(text("SELECT set_config('hackops.platform_admin', '', true)"))
+    assert event is not None, slug
+    await set_tenant(session, event.org_id)
+    return event

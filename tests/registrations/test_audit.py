@@ -1,0 +1,71 @@
+"""Every write route of registrations and check-in records exactly one audit row."""
+
+from __future__ import annotations
+
+import httpx2
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from tests.accounts.helpers import bearer
+from tests.registrations.helpers import person, scene
+from tests.security.audit import EVENT, Recorder, owned_by
+
+
+async def test_registration_routes_write_exactly_one_audit_row(
+    client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
+) -> None:
+    s = await scene(session, capacity=5)
+    _, ada = await person(session)
+    _, bob = await person(session)
+    r = Recorder(client, connection)
+
+    await r.call(
+        "POST",
+        EVENT + "/registrations",
+        f"{s.base}/registrations",
+        expect="registration.created",
+        headers=bearer(ada),
+        json={},
+    )
+    mine = await r.call(
+        "POST",
+        EVENT + "/registrations",
+        f"{s.base}/registrations",
+        expect="registration.created",
+        headers=bearer(bob),
+        json={},
+    )
+    await r.call(
+        "POST",
+        EVENT + "/checkin",
+        f"{s.base}/checkin",
+        expect="registration.checked_in",
+        headers=bearer(s.organizer_token),
+        json={"code": mine.json()["checkin_code"]},
+    )
+    await r.call(
+        "POST",
+        EVENT + "/registrations/me/cancel",
+        f"{s.base}/registrations/me/cancel",
+        expect="registration.cancelled",
+        headers=bearer(ada),
+    )
+    await r.call(
+        "DELETE",
+        EVENT + "/registrations/{registration_id}",
+        f"{s.base}/registrations/{mine.json()['id']}",
+        expect="registration.removed",
+        headers=bearer(s.organizer_token),
+    )
+    await r.call(
+        "POST",
+        EVENT + "/registrations/import",
+        f"{s.base}/registrations/import?partial=true",
+        expect="registration.imported",
+        headers={**bearer(s.organizer_token), "Content-Type": "text/csv"},
+        content=b"email,name\nnew@example.com,New\nbad,Bad\n",
+    )
+
+    ours = {key for key in owned_by((EVENT,), excluding=()) if "registration" in key[1]}
+    ours |= {("post", EVENT + "/checkin")}
+    ours -= {("patch", EVENT + "/finder/me")}  # the team finder's
+    assert ours - r.covered == set()
