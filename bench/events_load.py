@@ -49,7 +49,7 @@ SKILLS = [
     "unity", "mobile", "swift",
 ]  # fmt: skip
 
-FINDER_PATH = "/api/v1/organizations/bench/events/event-01/finder/teams?skills=python&skills=react"
+FINDER_PATH = "/api/v1/organizations/bench/events/event-01/finder/teams?q=build"
 REGISTER_PATH = "/api/v1/organizations/bench/events/event-20/registrations"
 
 
