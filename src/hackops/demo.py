@@ -6,6 +6,10 @@ sign in at once; outside dev mode no account with a known password is ever made.
 
 from __future__ import annotations
 
+import secrets
+import uuid
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +17,18 @@ from hackops.accounts.admin import hasher_for
 from hackops.accounts.service import get_user_by_email
 from hackops.config import Settings
 from hackops.db import db_now
-from hackops.models import Membership, OrgRole, User
+from hackops.models import (
+    Event,
+    EventRoleGrant,
+    Membership,
+    OrgRole,
+    Registration,
+    Task,
+    Team,
+    TeamMember,
+    Track,
+    User,
+)
 from hackops.orgs.service import ensure_organization
 from hackops.tenancy import set_tenant
 
@@ -47,4 +62,109 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[tuple[str
         session.add(Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER.value))
         await session.flush()
     created.append(("sign in (dev only)", f"{DEMO_EMAIL} / {DEMO_PASSWORD}"))
+    event = await _demo_hackathon(session, org.id, user.id)
+    created.append(("running hackathon", f"{event.name} (/orgs/{org.slug}/events/{event.slug})"))
     return created
+
+
+DEMO_EVENT_SLUG = "demo-hack-2026"
+DEMO_TEAMS = (
+    ("Solar Sprinters", ["python", "hardware"], ["Wire the sensor board", "Pitch deck"]),
+    ("Study Buddies", ["react", "design"], ["Landing page", "User interviews", "Demo video"]),
+)
+
+
+async def _demo_hackathon(
+    session: AsyncSession, org_id: uuid.UUID, organizer_id: uuid.UUID
+) -> Event:
+    """A published hackathon in full swing: registrations, two teams and their task boards."""
+    existing = await session.scalar(
+        select(Event).where(Event.org_id == org_id, Event.slug == DEMO_EVENT_SLUG)
+    )
+    if existing is not None:
+        return existing
+    now = await db_now(session)
+    event = Event(
+        org_id=org_id,
+        slug=DEMO_EVENT_SLUG,
+        name="Demo Hack 2026",
+        tagline="48 hours to build something for your city",
+        description="Build for **climate** or **education**. Teams of up to 4.",
+        description_html="<p>Build for <strong>climate</strong> or <strong>education</strong>."
+        " Teams of up to 4.</p>",
+        registration_opens_at=now - timedelta(days=14),
+        registration_closes_at=now + timedelta(days=1),
+        starts_at=now - timedelta(days=1),
+        submissions_close_at=now + timedelta(days=2),
+        judging_closes_at=now + timedelta(days=4),
+        capacity=100,
+        team_min=1,
+        team_max=4,
+        published_at=now - timedelta(days=14),
+    )
+    session.add(event)
+    await session.flush()
+    for position, name in enumerate(("Climate", "Education")):
+        session.add(Track(org_id=org_id, event_id=event.id, name=name, position=position))
+    session.add(
+        EventRoleGrant(org_id=org_id, event_id=event.id, user_id=organizer_id, role="organizer")
+    )
+    for team_no, (team_name, skills, tasks) in enumerate(DEMO_TEAMS):
+        people = []
+        for member_no in range(3):
+            person = User(
+                email=f"participant{team_no * 3 + member_no + 1}@example.com",
+                name=f"Participant {team_no * 3 + member_no + 1}",
+                email_verified_at=now,
+                skills=skills,
+            )
+            session.add(person)
+            await session.flush()
+            session.add(
+                Registration(
+                    org_id=org_id,
+                    event_id=event.id,
+                    user_id=person.id,
+                    status="registered",
+                    checkin_code=secrets.token_hex(6).upper(),
+                    skills=skills,
+                )
+            )
+            people.append(person)
+        await session.flush()
+        team = Team(
+            org_id=org_id,
+            event_id=event.id,
+            name=team_name,
+            captain_id=people[0].id,
+            skills_wanted=skills,
+            join_code=secrets.token_hex(5).upper(),
+            max_members=4,
+        )
+        session.add(team)
+        await session.flush()
+        for index, person in enumerate(people):
+            session.add(
+                TeamMember(
+                    org_id=org_id,
+                    event_id=event.id,
+                    team_id=team.id,
+                    user_id=person.id,
+                    role="captain" if index == 0 else "member",
+                )
+            )
+        for position, title in enumerate(tasks):
+            session.add(
+                Task(
+                    org_id=org_id,
+                    team_id=team.id,
+                    title=title,
+                    position=(position + 1) * 1024,
+                    status="done" if position == 0 else "todo",
+                    assignee_id=people[position % 3].id,
+                    created_by_id=people[0].id,
+                )
+            )
+        await session.flush()
+    await session.refresh(event)
+    return event
