@@ -8,7 +8,7 @@ track belongs to the same event by the composite FK (event_id, track_id).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.credentials import normalize_email
 from hackops.actor import Actor
 from hackops.audit.service import record
-from hackops.errors import Conflict, NotFound
+from hackops.errors import AppError, Conflict, NotFound
 from hackops.events.service import EventArchived
 from hackops.models import Award, Event, EventRoleGrant, Track, User
+
+#: An event's child with a name and a display position: a track or an award.
+C = TypeVar("C", Track, Award)
 
 
 class TrackNotFound(NotFound):
@@ -76,23 +79,33 @@ async def _audit(
     )
 
 
-# --- tracks --------------------------------------------------------------------------------
-
-
-async def list_tracks(session: AsyncSession, event: Event) -> list[Track]:
+async def _list_children(session: AsyncSession, model: type[C], event: Event) -> list[C]:
+    """An event's tracks or awards, in their display order."""
     rows = await session.scalars(
-        select(Track).where(Track.event_id == event.id).order_by(Track.position, Track.name)
+        select(model).where(model.event_id == event.id).order_by(model.position, model.name)
     )
     return list(rows)
 
 
+async def _get_child(
+    session: AsyncSession, model: type[C], event: Event, ident: uuid.UUID, missing: type[AppError]
+) -> C:
+    """One track or award of this event (another event's is as absent as a made-up id)."""
+    child = await session.scalar(select(model).where(model.event_id == event.id, model.id == ident))
+    if child is None:
+        raise missing
+    return child
+
+
+# --- tracks --------------------------------------------------------------------------------
+
+
+async def list_tracks(session: AsyncSession, event: Event) -> list[Track]:
+    return await _list_children(session, Track, event)
+
+
 async def get_track(session: AsyncSession, event: Event, track_id: uuid.UUID) -> Track:
-    track = await session.scalar(
-        select(Track).where(Track.event_id == event.id, Track.id == track_id)
-    )
-    if track is None:
-        raise TrackNotFound
-    return track
+    return await _get_child(session, Track, event, track_id, TrackNotFound)
 
 
 async def _track_name_free(
@@ -148,19 +161,11 @@ async def delete_track(session: AsyncSession, actor: Actor, event: Event, track:
 
 
 async def list_awards(session: AsyncSession, event: Event) -> list[Award]:
-    rows = await session.scalars(
-        select(Award).where(Award.event_id == event.id).order_by(Award.position, Award.name)
-    )
-    return list(rows)
+    return await _list_children(session, Award, event)
 
 
 async def get_award(session: AsyncSession, event: Event, award_id: uuid.UUID) -> Award:
-    award = await session.scalar(
-        select(Award).where(Award.event_id == event.id, Award.id == award_id)
-    )
-    if award is None:
-        raise AwardNotFound
-    return award
+    return await _get_child(session, Award, event, award_id, AwardNotFound)
 
 
 async def create_award(
