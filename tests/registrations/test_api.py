@@ -11,8 +11,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.actor import SYSTEM
-from hackops.models import Event, OutboundEmail
+from hackops.models import Event, Membership, OutboundEmail
 from hackops.registrations.service import promote_waitlisted
+from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer
 from tests.helpers import count_queries, frozen_time
 from tests.registrations.helpers import NOW, as_admin, person, registered_count, scene, statuses
@@ -366,3 +367,24 @@ async def test_raising_capacity_through_the_api_promotes_the_waitlist(
     raised = await client.patch(s.base, headers=bearer(s.organizer_token), json={"capacity": 2})
     assert raised.status_code == 200, raised.text
     assert await statuses(session, s.event) == {"registered": 2, "waitlisted": 1}
+
+
+async def test_my_registrations_name_a_private_event_of_another_organization(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """Registered while invited (here: as an organization member), then listed from /me without
+    a tenant: the private event is readable to its registrant, and only to them."""
+    s = await scene(session, visibility="private")
+    user, token = await person(session)
+    await set_tenant(session, s.org.id)
+    session.add(Membership(org_id=s.org.id, user_id=user.id, role="member"))
+    await session.flush()
+    registered = await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
+    assert registered.status_code == 201, registered.text
+    mine = await client.get("/api/v1/me/registrations", headers=bearer(token))
+    assert mine.status_code == 200
+    [row] = mine.json()
+    assert (row["org_slug"], row["event_slug"]) == (s.org.slug, s.event.slug)
+    _, stranger = await person(session)
+    hidden = await client.get(s.base, headers=bearer(stranger))
+    assert hidden.status_code == 404

@@ -4,7 +4,8 @@ Who sees what:
 - a published public or unlisted event: everyone (unlisted ones are not listed anywhere);
 - a draft, archived-hidden or private event: the organization's organizers/admins/owners, the
   event's own roles (organizer, judge, mentor), platform admins — and, for a private event, the
-  people registered for it. Anyone else gets 404: existence never leaks.
+  organization's members and the people registered for it. Anyone else gets 404: existence
+  never leaks.
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ def _visible(access: EventAccess) -> bool:
         return False
     if event.visibility in (Visibility.PUBLIC.value, Visibility.UNLISTED.value):
         return True
-    return access.registration is not None  # private: invite-only
+    # Private: the organization's members (an internal hackathon) and the people an organizer
+    # registered (CSV import) or who registered while they were members.
+    return access.registration is not None or access.org_role is not None
 
 
 async def event_access(

@@ -63,6 +63,7 @@ from hackops.models import (
     Visibility,
     new_id,
 )
+from hackops.teams.release import release_member
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
 CODE_LENGTH = 12
@@ -303,6 +304,7 @@ async def _free(
         org_id=event.org_id,
         details={"event": event.slug, "user_id": str(registration.user_id)},
     )
+    await release_member(session, actor, event, registration.user_id, now=now)
     if previous in SEATED:
         event.registered_count -= 1  # what the trigger just did in the database
         await _promote(session, event, actor)
