@@ -38,9 +38,14 @@ from hackops.teams import router as teams_router
 from hackops.web import (
     account_pages,
     auth_pages,
+    dashboard_pages,
     dev_pages,
+    event_admin_pages,
+    event_content_pages,
     event_pages,
+    event_tracks_pages,
     org_pages,
+    registration_pages,
     task_pages,
     team_pages,
 )
@@ -152,6 +157,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(account_pages.router)
     app.include_router(org_pages.router)
     app.include_router(event_pages.router)
+    app.include_router(event_admin_pages.router)
+    app.include_router(event_content_pages.router)
+    app.include_router(event_tracks_pages.router)
+    app.include_router(registration_pages.router)
+    app.include_router(dashboard_pages.router)
     app.include_router(task_pages.router)
     app.include_router(team_pages.router)
     app.include_router(dev_pages.router)

@@ -1,22 +1,50 @@
 """Event pages: the public page of an event (description, dates in the event's time zone,
-tracks and awards). Loading and authorizing is `events.deps.load_event_access`, as for the API:
-a draft or private event is a 404 to whoever may not see it."""
+tracks and awards) with the registration form, and the participant's own registration (state,
+waitlist position, check-in code and its QR code, cancel).
+
+Loading and authorizing is `events.deps.load_event_access`, as for the API: a draft or private
+event is a 404 to whoever may not see it. Registering calls `registrations.service.register`
+with the answers checked by the event's questions (`validate_answers`, inside the service); a
+refusal comes back on the form, per question when it is about one, with the answers kept.
+Signed-out visitors are sent to log in and come back to the event.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.errors import AppError
 from hackops.events import children
-from hackops.events.deps import load_event_access
+from hackops.events.deps import EventAccess, load_event_access
 from hackops.events.lifecycle import registration_open, state_at
-from hackops.web.security import csrf_protect
+from hackops.events.questions import InvalidAnswers, Question, QuestionKind, questions_of
+from hackops.models import RegistrationStatus
+from hackops.registrations import service as registrations
+from hackops.registrations.router import own_out
+from hackops.registrations.schemas import RegistrationIn
+from hackops.teams.service import current_team_id, is_participant
+from hackops.web.forms import (
+    Form,
+    all_or_nothing,
+    fresh,
+    redirect,
+    refuse,
+    render,
+    to_login,
+    validated,
+    with_next,
+)
+from hackops.web.security import csrf_protect, flash
 
 router = APIRouter(
     route_class=TransactionalRoute,
@@ -25,20 +53,55 @@ router = APIRouter(
 )
 
 SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
+STATUS_LABELS = {
+    RegistrationStatus.REGISTERED.value: "registered",
+    RegistrationStatus.WAITLISTED.value: "on the waitlist",
+    RegistrationStatus.CANCELLED.value: "cancelled",
+    RegistrationStatus.CHECKED_IN.value: "checked in",
+}
 
 
-@router.get("/orgs/{slug}/events/{event_slug}", name="event")
-async def event_page(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
-    access = await load_event_access(session, actor, slug, event_slug)
-    event = access.event
-    now = await db_now(session)
-    zone = ZoneInfo(event.timezone)
+def event_url(access: EventAccess) -> str:
+    return EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
+
+
+def clock(zone_name: str) -> Callable[[datetime | None], str]:
+    """Format instants on the event's wall clock, with the zone's abbreviation."""
+    zone = ZoneInfo(zone_name)
 
     def when(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
+    return when
+
+
+def read_answers(questions: list[Question], submitted: FormData) -> dict[str, Any]:
+    """The form's fields (`answer-<id>`) as the API's `answers` would carry them."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        key = f"answer-{question.id}"
+        if question.kind is QuestionKind.CHECKBOX:
+            answers[question.id] = submitted.get(key) == "on"
+        elif question.kind is QuestionKind.MULTI_CHOICE:
+            answers[question.id] = [v for v in submitted.getlist(key) if isinstance(v, str)]
+        else:
+            value = submitted.get(key)
+            answers[question.id] = value if isinstance(value, str) else ""
+    return answers
+
+
+async def _event_page(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    *,
+    form: Form | None = None,
+    answers: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    event = access.event
+    now = await db_now(session)
     windows = [
         (label, getattr(event, field))
         for label, field in (
@@ -50,18 +113,121 @@ async def event_page(
         )
         if getattr(event, field) is not None
     ]
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request,
-        "events/show.html",
-        {
-            "org": access.org,
-            "event": event,
-            "state": state_at(event, now).value,
-            "open": registration_open(event, now),
-            "is_organizer": access.is_organizer,
-            "windows": windows,
-            "when": when,
-            "tracks": await children.list_tracks(session, event),
-            "awards": await children.list_awards(session, event),
-        },
-    )
+    registration = access.registration
+    active = registration is not None and registration.status != RegistrationStatus.CANCELLED
+    here = event_url(access)
+    full = event.capacity is not None and event.registered_count >= event.capacity
+    context = {
+        "org": access.org,
+        "event": event,
+        "state": state_at(event, now).value,
+        "open": registration_open(event, now),
+        "full": full,
+        "is_organizer": access.is_organizer,
+        "windows": windows,
+        "when": clock(event.timezone),
+        "tracks": await children.list_tracks(session, event),
+        "awards": await children.list_awards(session, event),
+        "base": here,
+        "signed_in": access.actor.user is not None,
+        "login_url": with_next("/login", here),
+        "registration": registration if active else None,
+        "status_labels": STATUS_LABELS,
+        "show_teams": access.is_staff or is_participant(access),
+        "questions": questions_of(event),
+        "form": form or Form(),
+        "answers": answers or {},
+    }
+    return render(request, "events/show.html", context, status_code=status_code)
+
+
+@router.get(EVENT_BASE, name="event")
+async def event_page(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    access = await load_event_access(session, actor, slug, event_slug)
+    return await _event_page(request, session, access)
+
+
+@router.post(EVENT_BASE + "/register")
+async def register(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    access = await load_event_access(session, actor, slug, event_slug)
+    if actor.user is None:
+        return redirect(with_next("/login", event_url(access)))
+    answers = read_answers(questions_of(access.event), await request.form())
+    form = Form()
+    body = validated(RegistrationIn, {"answers": answers}, form)
+    if body is None:
+        form.error = "The answers are not valid."
+        return await _event_page(
+            request, session, access, form=form, answers=answers, status_code=422
+        )
+    try:
+        async with all_or_nothing(session):
+            registration = await registrations.register(session, access, answers=body.answers)
+    except AppError as exc:
+        for obj in (access.event, access.registration):
+            if obj is not None:
+                await fresh(session, obj)
+        if isinstance(exc, InvalidAnswers) and isinstance(exc.details, list):
+            for item in exc.details:
+                question_id = str(item.get("field", "")).removeprefix("answers.")
+                form.errors.setdefault(question_id, str(item.get("message", "")).capitalize() + ".")
+            form.error = "Please correct the marked answers."
+            status = exc.status_code
+        else:
+            status = refuse(form, exc)
+        return await _event_page(
+            request, session, access, form=form, answers=answers, status_code=status
+        )
+    if registration.status == RegistrationStatus.WAITLISTED.value:
+        flash(request, "The event is full: you are on the waitlist.", "warning")
+    else:
+        flash(request, f"You are registered for {access.event.name}.", "success")
+    return redirect(event_url(access) + "/registration")
+
+
+@router.get(EVENT_BASE + "/registration", name="my_registration")
+async def my_registration(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    registration = await registrations.get_own(session, access)
+    out = await own_out(session, registration)
+    team_id = await current_team_id(session, access.event, actor.user.id)
+    here = event_url(access)
+    context = {
+        "org": access.org,
+        "event": access.event,
+        "registration": out,
+        "status_label": STATUS_LABELS.get(out.status, out.status),
+        "when": clock(access.event.timezone),
+        "base": here,
+        "team_url": f"{here}/teams/{team_id}" if team_id else None,
+        "qr_url": (
+            f"/api/v1/organizations/{access.org.slug}/events/{access.event.slug}"
+            "/registrations/me/qr.svg"
+        ),
+    }
+    return render(request, "registrations/mine.html", context)
+
+
+@router.post(EVENT_BASE + "/registration/cancel")
+async def cancel_registration(
+    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await load_event_access(session, actor, slug, event_slug)
+    try:
+        async with all_or_nothing(session):
+            await registrations.cancel(session, access)
+    except AppError as exc:
+        flash(request, exc.message, "error")
+        return redirect(event_url(access) + "/registration")
+    flash(request, "Your registration is cancelled.", "success")
+    return redirect(event_url(access))

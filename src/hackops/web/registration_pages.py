@@ -1,0 +1,276 @@
+"""Organizer pages of an event's registrations: the list (filter by state, search, pages),
+removing someone, the CSV export and import, and the check-in desk.
+
+Who may: the event's organizers (`event_admin_pages.organizer_event`, as the API's
+`EventOrganizerDep`); there is no volunteer role yet, so the desk is for organizers too.
+
+The check-in desk is built for a barcode scanner, which types the code and presses Enter: one
+autofocused field, and the answer (who, when, or "already checked in at ...") is rendered by the
+POST itself rather than after a redirect, so the next scan is one round trip away. Checking in
+is idempotent in the service, so a reload that re-posts changes nothing. A refused code is named
+in the message but not put back in the field: the scanner types the next code into it.
+
+The import runs in a savepoint: with an invalid file nothing is written, and the row-level report
+comes back on the page (with `partial`, the good rows are imported and the bad ones reported).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError
+from hackops.events.deps import EventAccess
+from hackops.models import RegistrationStatus
+from hackops.registrations import csv_io, service
+from hackops.registrations.schemas import CheckinIn
+from hackops.web.event_admin_pages import ADMIN, act, admin_base, admin_context, organizer_event
+from hackops.web.event_pages import STATUS_LABELS, clock
+from hackops.web.forms import Form, all_or_nothing, refuse, render, to_login, validated
+from hackops.web.security import csrf_protect
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+PAGE_SIZE = 50
+RECENT_CHECKINS = 15
+STATUS_OPTIONS = [("", "Any state")] + [
+    (s.value, STATUS_LABELS[s.value]) for s in RegistrationStatus
+]
+
+
+def _filters(status: str, q: str) -> dict[str, Any]:
+    return {
+        "status": status if status in {s.value for s in RegistrationStatus} else None,
+        "q": q.strip()[:200] or None,
+    }
+
+
+async def _list_page(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    *,
+    status: str = "",
+    q: str = "",
+    offset: int = 0,
+    report: csv_io.ImportReport | None = None,
+    import_form: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    filters = _filters(status, q)
+    rows, total = await service.list_for_organizer(
+        session, access.event, **filters, sort="created", limit=PAGE_SIZE, offset=offset
+    )
+    active = {k: v for k, v in filters.items() if v}
+
+    def page(start: int) -> str:
+        return "?" + urlencode({**active, "offset": start}) if start else "?" + urlencode(active)
+
+    base = admin_base(access) + "/registrations"
+    context = await admin_context(
+        session,
+        access,
+        "registrations",
+        rows=rows,
+        total=total,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        shown_to=offset + len(rows),
+        filters={"status": filters["status"] or "", "q": filters["q"] or ""},
+        status_options=STATUS_OPTIONS,
+        status_labels=STATUS_LABELS,
+        when=clock(access.event.timezone),
+        newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
+        older_url=page(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
+        export_url=base + "/export.csv" + ("?" + urlencode(active) if active else ""),
+        report=report,
+        import_form=import_form or Form(),
+    )
+    return render(request, "registrations/list.html", context, status_code=status_code)
+
+
+@router.get(ADMIN + "/registrations", name="event_registrations")
+async def registrations_page(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    return await _list_page(request, session, access, status=status, q=q, offset=offset)
+
+
+@router.post(ADMIN + "/registrations/{registration_id}/remove")
+async def remove_registration(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    registration_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    return await act(
+        request,
+        session,
+        admin_base(access) + "/registrations",
+        lambda: service.remove(session, access, registration_id),
+        "The registration is removed; a freed seat goes to the first person waiting.",
+    )
+
+
+@router.get(ADMIN + "/registrations/export.csv")
+async def export_registrations(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The API's export (same columns, same streaming reader), for a signed-in browser."""
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    filters = {**_filters(status, q), "checked_in": None}
+    lines = csv_io.export_lines(request.app.state.db.sessionmaker, access.event, filters)
+    filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}-registrations.csv"'},
+    )
+
+
+@router.post(ADMIN + "/registrations/import")
+async def import_registrations(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    submitted = await request.form()
+    upload = submitted.get("file")
+    partial = submitted.get("partial") == "on"
+    form = Form(values={"partial": "on" if partial else ""})
+    data = b""
+    if isinstance(upload, UploadFile):
+        data = await upload.read(csv_io.MAX_IMPORT_BYTES + 1)
+    if not data:
+        form.errors["file"] = "Choose a CSV file."
+    elif len(data) > csv_io.MAX_IMPORT_BYTES:
+        form.errors["file"] = "The file is larger than 5 MB; split it."
+    if form.errors:
+        return await _list_page(request, session, access, import_form=form, status_code=422)
+    try:
+        async with all_or_nothing(session):
+            report = await csv_io.import_rows(session, access, data, partial=partial)
+    except csv_io.ImportInvalid as exc:
+        errors = exc.details.get("errors", []) if isinstance(exc.details, dict) else []
+        refused = csv_io.ImportReport(errors=[csv_io.RowError(**e) for e in errors])
+        form.error = "Nothing was imported: fix the rows below, or tick “import the good rows”."
+        return await _list_page(
+            request, session, access, report=refused, import_form=form, status_code=422
+        )
+    except AppError as exc:
+        status = refuse(form, exc)
+        return await _list_page(request, session, access, import_form=form, status_code=status)
+    return await _list_page(request, session, access, report=report, import_form=form)
+
+
+# --- the check-in desk ------------------------------------------------------------------------
+
+
+async def _desk(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    *,
+    result: service.CheckIn | None = None,
+    form: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    recent, checked_in = await service.list_for_organizer(
+        session,
+        access.event,
+        checked_in=True,
+        sort="checked_in",
+        descending=True,
+        limit=RECENT_CHECKINS,
+    )
+    context = await admin_context(
+        session,
+        access,
+        "checkin",
+        result=result,
+        form=form or Form(),
+        recent=recent,
+        checked_in=checked_in,
+        when=clock(access.event.timezone),
+    )
+    return render(request, "registrations/checkin.html", context, status_code=status_code)
+
+
+@router.get(ADMIN + "/checkin", name="checkin_desk")
+async def checkin_desk(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    return await _desk(request, session, access)
+
+
+@router.post(ADMIN + "/checkin")
+async def check_in(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    raw = (await request.form()).get("code")
+    code = raw.strip() if isinstance(raw, str) else ""
+    form = Form()
+    body = validated(CheckinIn, {"code": code}, form)
+    if body is None:
+        form.errors.clear()
+        form.error = f"“{code}” is not a check-in code (they have 4 to 64 characters)."
+        form.values = {}  # the field is for the next scan
+        return await _desk(request, session, access, form=form, status_code=422)
+    try:
+        async with all_or_nothing(session):
+            result = await service.check_in(session, access, body.code)
+    except AppError as exc:
+        messages = {
+            service.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
+            " has it.",
+            service.NotSeated: f"Code {code} belongs to a registration without a seat"
+            " (waitlisted or cancelled): not checked in.",
+        }
+        status = refuse(form, exc)
+        form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
+        return await _desk(request, session, access, form=form, status_code=status)
+    return await _desk(request, session, access, result=result)
