@@ -1,0 +1,1 @@
+"""Judging mathematics: fair assignment, judge-effect normalisation, ranking and Crowd-BT."""
