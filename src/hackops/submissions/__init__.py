@@ -1,0 +1,1 @@
+"""Submissions: versions, files, the processing pipeline and duplicate detection."""
