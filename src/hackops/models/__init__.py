@@ -15,6 +15,22 @@ from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
 from hackops.models.organization import Organization
 from hackops.models.registration import SEATED, Registration, RegistrationStatus
+from hackops.models.submission import (
+    PIPELINE_ORDER,
+    DuplicateFlag,
+    FlagStatus,
+    LinkCheck,
+    PipelineStep,
+    PipelineStepName,
+    StepState,
+    Submission,
+    SubmissionBand,
+    SubmissionFile,
+    SubmissionFingerprint,
+    SubmissionStatus,
+    SubmissionVersion,
+    VersionText,
+)
 from hackops.models.task import PRIORITY_RANK, Task, TaskPriority, TaskStatus
 from hackops.models.team import JoinRequest, Team, TeamInvitation, TeamMember, TeamRole
 from hackops.models.user import (
@@ -41,9 +57,19 @@ TENANT_TABLES = (
     "team_invitations",
     "team_join_requests",
     "tasks",
+    "submissions",
+    "submission_versions",
+    "submission_files",
+    "pipeline_steps",
+    "version_texts",
+    "link_checks",
+    "submission_fingerprints",
+    "submission_bands",
+    "duplicate_flags",
 )
 
 __all__ = [
+    "PIPELINE_ORDER",
     "PRIORITY_RANK",
     "ROLE_RANK",
     "SEATED",
@@ -52,13 +78,16 @@ __all__ = [
     "AuthToken",
     "Award",
     "Base",
+    "DuplicateFlag",
     "Event",
     "EventMode",
     "EventRole",
     "EventRoleGrant",
+    "FlagStatus",
     "IdMixin",
     "Invitation",
     "JoinRequest",
+    "LinkCheck",
     "Membership",
     "OAuthIdentity",
     "OneTimePurpose",
@@ -66,9 +95,18 @@ __all__ = [
     "OrgRole",
     "Organization",
     "OutboundEmail",
+    "PipelineStep",
+    "PipelineStepName",
     "Registration",
     "RegistrationStatus",
     "SoftDeleteMixin",
+    "StepState",
+    "Submission",
+    "SubmissionBand",
+    "SubmissionFile",
+    "SubmissionFingerprint",
+    "SubmissionStatus",
+    "SubmissionVersion",
     "Task",
     "TaskPriority",
     "TaskStatus",
@@ -80,6 +118,7 @@ __all__ = [
     "TokenKind",
     "Track",
     "User",
+    "VersionText",
     "Visibility",
     "new_id",
 ]

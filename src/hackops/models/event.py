@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Computed,
     ForeignKey,
@@ -110,6 +111,14 @@ class Event(IdMixin, TimestampMixin, Base):
     published_at: Mapped[datetime | None] = mapped_column(default=None)
     results_published_at: Mapped[datetime | None] = mapped_column(default=None)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Submissions: file limits, late submissions (accepted and flagged), the public gallery.
+    file_max_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("26214400"))
+    file_max_count: Mapped[int] = mapped_column(server_default=text("10"))
+    file_types: Mapped[list[str]] = mapped_column(
+        ARRAY(String(16)), server_default="{pdf,png,jpeg,zip,mp4}"
+    )
+    late_submissions: Mapped[bool] = mapped_column(server_default=text("false"))
+    gallery_opened_at: Mapped[datetime | None] = mapped_column(default=None)
     search: Mapped[Any] = mapped_column(
         TSVECTOR,
         Computed(
