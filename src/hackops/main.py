@@ -33,6 +33,7 @@ from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
 from hackops.registrations import router as registrations_router
 from hackops.storage import make_store
+from hackops.submissions import router as submissions_router
 from hackops.tasks import router as tasks_router
 from hackops.teams import router as teams_router
 from hackops.web import (
@@ -148,6 +149,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         tasks_router.team_tasks,
         tasks_router.my_tasks,
         teams_router.router,
+        submissions_router.router,
+        submissions_router.downloads,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages_router)

@@ -90,6 +90,19 @@ AUDITED: dict[tuple[str, str], str] = {
     ("delete", EVENT + "/registrations/{registration_id}"): "registration.removed",
     ("post", EVENT + "/registrations/import"): "registration.imported",
     ("post", EVENT + "/checkin"): "registration.checked_in",
+    # Submissions (tests/submissions/test_audit.py).
+    ("patch", TEAM + "/submission"): "submission.updated",
+    ("post", TEAM + "/submission/submit"): "submission.submitted",
+    ("post", TEAM + "/submission/files"): "submission_file.added",
+    ("delete", TEAM + "/submission/files/{file_id}"): "submission_file.removed",
+    ("post", TEAM + "/submission/files/{file_id}/link"): "submission_file.link_issued",
+    ("post", EVENT + "/submissions/{submission_id}/decision"): "submission.decided",
+    ("post", EVENT + "/submissions/decisions"): "submission.decided",
+    ("post", EVENT + "/submissions/{submission_id}/reopen"): "submission.reopened",
+    ("post", EVENT + "/submissions/{submission_id}/pipeline/{step}/rerun"): "pipeline.rerun",
+    ("post", EVENT + "/duplicate-flags/{flag_id}/decision"): "duplicate_flag.decided",
+    ("post", EVENT + "/gallery/open"): "event.gallery_opened",
+    ("post", EVENT + "/gallery/close"): "event.gallery_closed",
 }
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.actor import Actor
 from hackops.events.lifecycle import teams_locked
 from hackops.models import Event, Team, TeamMember, TeamRole
-from hackops.teams.service import _disband, audit_team
+from hackops.teams.service import _disband, audit_team, has_submitted
 
 
 async def release_member(
@@ -56,6 +56,8 @@ async def release_member(
             .limit(1)
         )
         if successor is None:
+            if await has_submitted(session, team):
+                return None  # the project stays with its team
             await _disband(session, team)
             await audit_team(session, actor, "team.disbanded", team, details=details)
             return "disbanded"

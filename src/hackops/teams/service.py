@@ -41,6 +41,7 @@ from hackops.models import (
     Event,
     JoinRequest,
     Registration,
+    Submission,
     Team,
     TeamInvitation,
     TeamMember,
@@ -60,6 +61,11 @@ class TeamNotFound(NotFound):
 class MemberNotFound(NotFound):
     code = "team_member_not_found"
     message = "That person is not a member of this team."
+
+
+class TeamHasSubmission(Conflict):
+    code = "team_has_submission"
+    message = "This team has submitted a project; it cannot be disbanded."
 
 
 class NotCaptain(Forbidden):
@@ -496,8 +502,7 @@ async def transfer_captain(session: AsyncSession, view: TeamView, user_id: uuid.
 
 
 async def disband_team(session: AsyncSession, view: TeamView) -> None:
-    """Disband (the captain). Only without a submission: submissions do not exist yet, so there
-    is nothing to check here; the submissions issue adds the check (and a FK that refuses it)."""
+    """Disband (the captain). Only without a submitted project (`_disband` checks)."""
     require_captain(view)
     team, _ = await lock_for_change(session, view, captain=True)
     await _disband(session, team)
@@ -506,7 +511,10 @@ async def disband_team(session: AsyncSession, view: TeamView) -> None:
 
 async def _disband(session: AsyncSession, team: Team) -> None:
     """Members are removed (each is free to join another team), open invitations revoked and
-    pending requests declined; the team row stays, marked disbanded, for history."""
+    pending requests declined; the team row stays, marked disbanded, for history. A team that
+    has submitted its project cannot be disbanded (the submission refers to it)."""
+    if await has_submitted(session, team):
+        raise TeamHasSubmission
     now = await db_now(session)
     members = await session.scalars(select(TeamMember).where(TeamMember.team_id == team.id))
     for member in members:
@@ -528,3 +536,12 @@ async def _disband(session: AsyncSession, team: Team) -> None:
     team.disbanded_at = now
     team.recruiting = False
     await session.flush()
+
+
+async def has_submitted(session: AsyncSession, team: Team) -> bool:
+    count = await session.scalar(
+        select(Submission.version_count).where(
+            Submission.event_id == team.event_id, Submission.team_id == team.id
+        )
+    )
+    return bool(count)
