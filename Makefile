@@ -47,7 +47,7 @@ db-upgrade: $(STAMP) ## Apply migrations (DATABASE_URL, or the embedded database
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db upgrade
 
 db-downgrade: $(STAMP) ## Revert one migration
-	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db downgrade -1
+	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db downgrade -- -1
 
 db-current: $(STAMP) ## Show the database's revision
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db current
@@ -62,8 +62,9 @@ worker: $(STAMP) ## Run a background job worker on its own
 demo: $(STAMP) ## Load the demo data (idempotent)
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops demo
 
-bench: $(STAMP) ## HTTP baseline benchmark: HackOps vs a bare raw-driver app (bench/http_baseline.py)
+bench: $(STAMP) ## HTTP baseline benchmark (HackOps vs a bare raw-driver app) and the judging-quality simulation
 	$(BIN)/python bench/http_baseline.py
+	$(BIN)/python -m bench.judging_sim
 
 bench-events: $(STAMP) ## Team finder latency and registrations/s at scale (bench/events_load.py)
 	$(BIN)/python bench/events_load.py

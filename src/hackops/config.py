@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     mail_from: str = "HackOps <noreply@localhost>"
+    # Tests only: let the link checker fetch 127.0.0.1 (refused outside dev mode).
+    link_fetch_allow_loopback: bool = False
 
     @property
     def is_dev(self) -> bool:
@@ -152,6 +154,11 @@ class Settings(BaseSettings):
                 )
             if len(secret) < 32:
                 raise ValueError("SECRET_KEY must be at least 32 characters outside dev mode")
+            if self.link_fetch_allow_loopback:
+                raise ValueError(
+                    "LINK_FETCH_ALLOW_LOOPBACK opens the link checker to this machine; it is"
+                    " for tests in dev mode only"
+                )
         return self
 
     @property
