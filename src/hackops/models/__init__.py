@@ -11,6 +11,13 @@ from hackops.models.event import (
     Track,
     Visibility,
 )
+from hackops.models.judging import (
+    Criterion,
+    Evaluation,
+    EvaluationHistory,
+    JudgeAssignment,
+    JudgeConflict,
+)
 from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
 from hackops.models.organization import Organization
@@ -66,6 +73,11 @@ TENANT_TABLES = (
     "submission_fingerprints",
     "submission_bands",
     "duplicate_flags",
+    "judging_criteria",
+    "judge_conflicts",
+    "judge_assignments",
+    "evaluations",
+    "evaluation_history",
 )
 
 __all__ = [
@@ -78,7 +90,10 @@ __all__ = [
     "AuthToken",
     "Award",
     "Base",
+    "Criterion",
     "DuplicateFlag",
+    "Evaluation",
+    "EvaluationHistory",
     "Event",
     "EventMode",
     "EventRole",
@@ -87,6 +102,8 @@ __all__ = [
     "IdMixin",
     "Invitation",
     "JoinRequest",
+    "JudgeAssignment",
+    "JudgeConflict",
     "LinkCheck",
     "Membership",
     "OAuthIdentity",

@@ -1,0 +1,144 @@
+"""Judging: criteria, declared conflicts, judge assignments, evaluations and their history.
+
+Limits the database holds (migration 0006):
+- one evaluation per judge per submission (UNIQUE (judge_id, submission_id));
+- a conflicted judge never stores a score: a trigger on evaluations refuses a judge who is a
+  member of the submitting team, registered as a participant of the event, or has a declared
+  conflict with the team; it first locks the team row (FOR SHARE), and joining a team locks it
+  FOR UPDATE, so "judge joins the team" and "judge scores the team" are serialized;
+- when the conflict appears later (the judge joins the team), a trigger on team_members deletes
+  the judge's evaluations of that team and withdraws the assignments, in the same transaction;
+- every insert and update of an evaluation is copied to evaluation_history (trigger), with who
+  and when.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hackops.models.base import Base, IdMixin, TimestampMixin
+
+
+def _event_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["org_id", "event_id"], ["events.org_id", "events.id"], ondelete="CASCADE"
+    )
+
+
+class Criterion(IdMixin, Base):
+    __tablename__ = "judging_criteria"
+    __table_args__ = (
+        _event_fk(),
+        CheckConstraint("weight > 0 AND weight <= 100", name="weight_range"),
+        CheckConstraint("max_score BETWEEN 1 AND 100", name="max_score_range"),
+        CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
+        Index("ix_judging_criteria_event_id", "event_id"),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    track_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_tracks.id", ondelete="CASCADE"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(2000), server_default="")
+    weight: Mapped[float] = mapped_column(server_default=text("1"))
+    max_score: Mapped[int] = mapped_column(server_default=text("10"))
+    position: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class JudgeConflict(IdMixin, Base):
+    __tablename__ = "judge_conflicts"
+    __table_args__ = (
+        _event_fk(),
+        UniqueConstraint("event_id", "judge_id", "team_id"),
+        CheckConstraint("source IN ('judge', 'organizer')", name="source_valid"),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), server_default="")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+
+
+class JudgeAssignment(IdMixin, Base):
+    __tablename__ = "judge_assignments"
+    __table_args__ = (
+        _event_fk(),
+        UniqueConstraint("event_id", "judge_id", "submission_id"),
+        Index("ix_judge_assignments_judge_id", "judge_id", "event_id"),
+        CheckConstraint("state IN ('assigned', 'withdrawn')", name="state_valid"),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(16), server_default="assigned")
+    reason: Mapped[str] = mapped_column(String(300), server_default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+
+
+class Evaluation(IdMixin, TimestampMixin, Base):
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        _event_fk(),
+        UniqueConstraint("judge_id", "submission_id"),
+        Index("ix_evaluations_event_id_submission_id", "event_id", "submission_id"),
+        CheckConstraint("status IN ('draft', 'submitted')", name="status_valid"),
+        CheckConstraint("raw_score IS NULL OR raw_score BETWEEN 0 AND 100", name="raw_range"),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    scores: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    raw_score: Mapped[float | None] = mapped_column(default=None)
+    private_comment: Mapped[str] = mapped_column(Text, server_default="")
+    feedback: Mapped[str] = mapped_column(Text, server_default="")
+    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class EvaluationHistory(IdMixin, Base):
+    __tablename__ = "evaluation_history"
+    __table_args__ = (Index("ix_evaluation_history_evaluation_id", "evaluation_id"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    evaluation_id: Mapped[uuid.UUID]
+    judge_id: Mapped[uuid.UUID]
+    submission_id: Mapped[uuid.UUID]
+    scores: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    raw_score: Mapped[float | None]
+    private_comment: Mapped[str] = mapped_column(Text)
+    feedback: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[uuid.UUID | None]
+    changed_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
