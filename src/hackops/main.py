@@ -28,6 +28,7 @@ from hackops.errors import error_responses, install_error_handlers
 from hackops.events import children_router as event_children_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
+from hackops.judging import router as judging_router
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         teams_router.router,
         submissions_router.router,
         submissions_router.downloads,
+        judging_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages_router)

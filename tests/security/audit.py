@@ -103,6 +103,13 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/duplicate-flags/{flag_id}/decision"): "duplicate_flag.decided",
     ("post", EVENT + "/gallery/open"): "event.gallery_opened",
     ("post", EVENT + "/gallery/close"): "event.gallery_closed",
+    # Judging (tests/judging/test_api.py).
+    ("post", EVENT + "/criteria"): "criterion.created",
+    ("patch", EVENT + "/criteria/{criterion_id}"): "criterion.updated",
+    ("delete", EVENT + "/criteria/{criterion_id}"): "criterion.deleted",
+    ("post", EVENT + "/judging/conflicts"): "judge_conflict.declared",
+    ("post", EVENT + "/judging/assignments"): "judging.assigned",
+    ("put", EVENT + "/judging/submissions/{submission_id}/evaluation"): "evaluation.saved",
 }
 
 

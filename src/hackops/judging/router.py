@@ -1,0 +1,194 @@
+"""Judging API: criteria (organizers), conflicts (judges and organizers), assignment runs and
+the ranking (organizers), the judge's queue and evaluations. Scores and ranks reach no one but
+organizers and the judge who wrote them."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import error_responses
+from hackops.events.deps import EventDep, EventOrganizerDep
+from hackops.judging import ranking, service
+from hackops.judging.schemas import (
+    AssignIn,
+    AssignmentReportOut,
+    ConflictIn,
+    ConflictOut,
+    CriterionIn,
+    CriterionOut,
+    CriterionUpdate,
+    EvaluationIn,
+    EvaluationOut,
+    QueueItemOut,
+    QueueOut,
+    RankingItemOut,
+    RankingOut,
+)
+
+router = APIRouter(
+    prefix="/organizations/{slug}/events/{event_slug}",
+    tags=["judging"],
+    route_class=TransactionalRoute,
+)
+READ_ERRORS = error_responses(401, 403, 404, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+@router.get(
+    "/criteria",
+    response_model=list[CriterionOut],
+    summary="The judging criteria (organizers and judges)",
+    responses=READ_ERRORS,
+)
+async def list_criteria(session: SessionDep, access: EventDep) -> list[CriterionOut]:
+    if not access.is_organizer:
+        service.require_judge(access)
+    return [CriterionOut.model_validate(c) for c in await service.list_criteria(session, access)]
+
+
+@router.post(
+    "/criteria",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CriterionOut,
+    summary="Add a criterion (until the first score arrives)",
+    responses=WRITE_ERRORS,
+)
+async def create_criterion(
+    body: CriterionIn, session: SessionDep, access: EventOrganizerDep
+) -> CriterionOut:
+    criterion = await service.create_criterion(session, access, body.model_dump())
+    return CriterionOut.model_validate(criterion)
+
+
+@router.patch(
+    "/criteria/{criterion_id}",
+    response_model=CriterionOut,
+    summary="Edit a criterion (only its description once scores exist)",
+    responses=WRITE_ERRORS,
+)
+async def update_criterion(
+    criterion_id: uuid.UUID, body: CriterionUpdate, session: SessionDep, access: EventOrganizerDep
+) -> CriterionOut:
+    data = body.model_dump(exclude_unset=True, exclude_none=True)
+    criterion = await service.update_criterion(session, access, criterion_id, data)
+    return CriterionOut.model_validate(criterion)
+
+
+@router.delete(
+    "/criteria/{criterion_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a criterion (until the first score arrives)",
+    responses=WRITE_ERRORS,
+)
+async def delete_criterion(
+    criterion_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
+) -> Response:
+    await service.delete_criterion(session, access, criterion_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/judging/conflicts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConflictOut,
+    summary="Declare a conflict of interest (a judge for themselves; organizers for a judge)",
+    responses=WRITE_ERRORS,
+)
+async def declare_conflict(body: ConflictIn, session: SessionDep, access: EventDep) -> ConflictOut:
+    conflict = await service.declare_conflict(
+        session, access, team_id=body.team_id, judge_id=body.judge_id, reason=body.reason
+    )
+    return ConflictOut.model_validate(conflict)
+
+
+@router.post(
+    "/judging/assignments",
+    response_model=AssignmentReportOut,
+    summary="Assign k judges per eligible submission (keeps started work; deterministic seed)",
+    responses=WRITE_ERRORS,
+)
+async def run_assignment(
+    body: AssignIn, session: SessionDep, access: EventOrganizerDep
+) -> AssignmentReportOut:
+    report = await service.run_assignment(session, access, k=body.k, seed=body.seed)
+    return AssignmentReportOut.model_validate(report)
+
+
+@router.get(
+    "/judging/queue",
+    response_model=QueueOut,
+    summary="My judging queue and progress (judges)",
+    responses=READ_ERRORS,
+)
+async def my_queue(session: SessionDep, access: EventDep) -> QueueOut:
+    rows = await service.queue(session, access)
+    items = [
+        QueueItemOut(submission_id=s.id, title=s.title, status=e.status if e is not None else None)
+        for s, e in rows
+    ]
+    done = sum(1 for i in items if i.status == "submitted")
+    return QueueOut(done=done, total=len(items), items=items)
+
+
+@router.get(
+    "/judging/submissions/{submission_id}/evaluation",
+    response_model=EvaluationOut | None,
+    summary="My evaluation of a submission in my queue (judges)",
+    responses=READ_ERRORS,
+)
+async def my_evaluation(
+    submission_id: uuid.UUID, session: SessionDep, access: EventDep
+) -> EvaluationOut | None:
+    evaluation = await service.my_evaluation(session, access, submission_id)
+    return EvaluationOut.model_validate(evaluation) if evaluation is not None else None
+
+
+@router.put(
+    "/judging/submissions/{submission_id}/evaluation",
+    response_model=EvaluationOut,
+    summary="Save (draft) or submit my scores; editable until judging closes, kept in history",
+    responses=WRITE_ERRORS,
+)
+async def save_evaluation(
+    submission_id: uuid.UUID, body: EvaluationIn, session: SessionDep, access: EventDep
+) -> EvaluationOut:
+    evaluation = await service.evaluate(
+        session,
+        access,
+        submission_id,
+        scores=body.scores,
+        private_comment=body.private_comment,
+        feedback=body.feedback,
+        submit=body.submit,
+    )
+    return EvaluationOut.model_validate(evaluation)
+
+
+@router.get(
+    "/judging/ranking",
+    response_model=RankingOut,
+    summary="The ranking (organizers): normalized score and raw mean side by side",
+    responses=READ_ERRORS,
+)
+async def ranking_view(
+    session: SessionDep,
+    access: EventOrganizerDep,
+    method: ranking.Method = ranking.DEFAULT_METHOD,
+) -> RankingOut:
+    ranked, _ = await service.compute_ranking(session, access, method)
+    return RankingOut(
+        method=method.value if method is not ranking.Method.crowd_bt else "judge_effect",
+        items=[
+            RankingItemOut(
+                submission_id=uuid.UUID(str(item.submission_id)),
+                rank=item.rank,
+                score=item.score,
+                raw_mean=item.raw_mean,
+                evaluations=item.evaluations,
+            )
+            for item in ranked
+        ],
+    )

@@ -1,0 +1,562 @@
+"""Judging in the database: criteria, conflicts, assignment runs, rubric evaluations, ranking.
+
+- Judges are the people holding the event role `judge`.
+- Conflicts: automatic (member of the team; registered as a participant of the event) and
+  declared (by the judge, or by an organizer for a judge-team pair). A conflicted judge is never
+  assigned; the database refuses their scores (trigger) and removes them when the conflict
+  appears later; declaring a conflict withdraws the assignment and re-runs the assignment, which
+  keeps started work, so the submission gets a replacement judge.
+- Eligible submissions: submitted, under review or approved (latest version).
+- Criteria are editable until the first evaluation arrives; afterwards only descriptions.
+- An evaluation is a judge's scores per criterion; the raw score is the weighted mean of
+  score/max on 0..100. Drafts are saved freely; submitting needs every criterion scored. Edits
+  are allowed until judging closes; every write is kept in evaluation_history (trigger).
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.audit.service import record
+from hackops.errors import Conflict, Forbidden, NotFound
+from hackops.events.deps import EventAccess, EventNotFound
+from hackops.judging import ranking
+from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign, coverage
+from hackops.models import (
+    Criterion,
+    Evaluation,
+    EventRole,
+    EventRoleGrant,
+    JudgeAssignment,
+    JudgeConflict,
+    Registration,
+    Submission,
+    SubmissionStatus,
+    TeamMember,
+)
+
+ELIGIBLE = (
+    SubmissionStatus.SUBMITTED.value,
+    SubmissionStatus.UNDER_REVIEW.value,
+    SubmissionStatus.APPROVED.value,
+)
+
+
+class NotAJudge(Forbidden):
+    code = "not_a_judge"
+    message = "Only the event's judges can do this."
+
+
+class CriterionNotFound(NotFound):
+    code = "criterion_not_found"
+    message = "No such criterion."
+
+
+class CriteriaLocked(Conflict):
+    code = "criteria_locked"
+    message = "Scores have arrived: only criteria descriptions can change now."
+
+
+class NotAssigned(NotFound):
+    code = "assignment_not_found"
+    message = "This submission is not in your judging queue."
+
+
+class ConflictOfInterest(Conflict):
+    code = "conflict_of_interest"
+    message = "You have a conflict of interest with this team; you cannot judge it."
+
+
+class JudgingClosed(Conflict):
+    code = "judging_closed"
+    message = "Judging is closed for this event."
+
+
+class InvalidScores(Conflict):
+    code = "invalid_scores"
+    message = "The scores do not match this event's criteria."
+
+
+def require_judge(access: EventAccess) -> uuid.UUID:
+    user = access.actor.user
+    if user is None or EventRole.JUDGE.value not in access.event_roles:
+        if access.is_staff:
+            raise NotAJudge
+        raise EventNotFound
+    return user.id
+
+
+# --- criteria ------------------------------------------------------------------------------------
+
+
+async def list_criteria(session: AsyncSession, access: EventAccess) -> list[Criterion]:
+    rows = await session.scalars(
+        select(Criterion)
+        .where(Criterion.event_id == access.event.id)
+        .order_by(Criterion.position, Criterion.name)
+    )
+    return list(rows)
+
+
+async def _scores_exist(session: AsyncSession, access: EventAccess) -> bool:
+    return bool(
+        await session.scalar(
+            select(func.count()).where(Evaluation.event_id == access.event.id).limit(1)
+        )
+    )
+
+
+async def create_criterion(
+    session: AsyncSession, access: EventAccess, data: dict[str, Any]
+) -> Criterion:
+    if await _scores_exist(session, access):
+        raise CriteriaLocked
+    criterion = Criterion(org_id=access.event.org_id, event_id=access.event.id, **data)
+    session.add(criterion)
+    await session.flush()
+    await session.refresh(criterion)
+    await _audit(session, access, "criterion.created", criterion.id)
+    return criterion
+
+
+async def update_criterion(
+    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID, data: dict[str, Any]
+) -> Criterion:
+    criterion = await _criterion(session, access, criterion_id)
+    if set(data) - {"description"} and await _scores_exist(session, access):
+        raise CriteriaLocked
+    for name, value in data.items():
+        setattr(criterion, name, value)
+    await session.flush()
+    await session.refresh(criterion)
+    await _audit(session, access, "criterion.updated", criterion.id, fields=sorted(data))
+    return criterion
+
+
+async def delete_criterion(
+    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID
+) -> None:
+    criterion = await _criterion(session, access, criterion_id)
+    if await _scores_exist(session, access):
+        raise CriteriaLocked
+    await session.delete(criterion)
+    await session.flush()
+    await _audit(session, access, "criterion.deleted", criterion_id)
+
+
+async def _criterion(
+    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID
+) -> Criterion:
+    criterion = await session.scalar(
+        select(Criterion).where(Criterion.id == criterion_id, Criterion.event_id == access.event.id)
+    )
+    if criterion is None:
+        raise CriterionNotFound
+    return criterion
+
+
+async def _audit(
+    session: AsyncSession, access: EventAccess, action: str, resource_id: uuid.UUID, **details: Any
+) -> None:
+    await record(
+        session,
+        access.actor,
+        action,
+        resource_type=action.split(".")[0],
+        resource_id=resource_id,
+        org_id=access.event.org_id,
+        details={"event": access.event.slug, **details},
+    )
+
+
+# --- conflicts and assignment --------------------------------------------------------------------
+
+
+async def judges_of(session: AsyncSession, access: EventAccess) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(EventRoleGrant.user_id)
+        .where(
+            EventRoleGrant.event_id == access.event.id,
+            EventRoleGrant.role == EventRole.JUDGE.value,
+        )
+        .order_by(EventRoleGrant.user_id)
+    )
+    return list(rows)
+
+
+async def eligible_submissions(session: AsyncSession, access: EventAccess) -> list[Submission]:
+    rows = await session.scalars(
+        select(Submission)
+        .where(
+            Submission.event_id == access.event.id,
+            Submission.status.in_(ELIGIBLE),
+            Submission.version_count > 0,
+        )
+        .order_by(Submission.id)
+    )
+    return list(rows)
+
+
+async def conflicts_of(
+    session: AsyncSession, access: EventAccess, submissions: list[Submission]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """judge → submissions they may not see: membership, registration, declarations."""
+    event_id = access.event.id
+    by_team = {s.team_id: s.id for s in submissions}
+    judges = await judges_of(session, access)
+    out: dict[uuid.UUID, set[uuid.UUID]] = {j: set() for j in judges}
+    members = await session.execute(
+        select(TeamMember.user_id, TeamMember.team_id).where(
+            TeamMember.event_id == event_id, TeamMember.user_id.in_(judges)
+        )
+    )
+    declared = await session.execute(
+        select(JudgeConflict.judge_id, JudgeConflict.team_id).where(
+            JudgeConflict.event_id == event_id
+        )
+    )
+    for judge, team in [*members, *declared]:
+        if judge in out and team in by_team:
+            out[judge].add(by_team[team])
+    participants = await session.scalars(
+        select(Registration.user_id).where(
+            Registration.event_id == event_id,
+            Registration.user_id.in_(judges),
+            Registration.status.in_(("registered", "checked_in")),
+        )
+    )
+    for judge in participants:
+        out[judge] = {s.id for s in submissions}
+    return out
+
+
+@dataclass(frozen=True)
+class AssignmentReport:
+    assigned: int
+    withdrawn: int
+    submissions: int
+    judges: int
+    load_min: int
+    load_max: int
+    connected: bool
+    shortfalls: dict[str, int]
+
+
+def event_seed(access: EventAccess) -> int:
+    return zlib.crc32(access.event.id.bytes)
+
+
+async def run_assignment(
+    session: AsyncSession, access: EventAccess, *, k: int, seed: int | None = None
+) -> AssignmentReport:
+    """Assign k judges per eligible submission; started work (an evaluation exists) is kept,
+    the current plan is the starting point, so a re-run moves as little as possible."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"judging:{access.event.id}")))
+    )
+    submissions = await eligible_submissions(session, access)
+    conflicts = await conflicts_of(session, access, submissions)
+    current = list(
+        await session.execute(
+            select(JudgeAssignment.judge_id, JudgeAssignment.submission_id).where(
+                JudgeAssignment.event_id == access.event.id,
+                JudgeAssignment.state == "assigned",
+            )
+        )
+    )
+    started = set(
+        await session.execute(
+            select(Evaluation.judge_id, Evaluation.submission_id).where(
+                Evaluation.event_id == access.event.id
+            )
+        )
+    )
+    plan = assign(
+        [SubmissionSlot(s.id, frozenset(s.track_ids)) for s in submissions],
+        [JudgeSlot(j, conflicts=frozenset(c)) for j, c in conflicts.items()],
+        k=k,
+        seed=event_seed(access) if seed is None else seed,
+        keep=[(j, s) for j, s in current if (j, s) in started],
+        previous=[(j, s) for j, s in current],
+    )
+    wanted = {(j, s) for j, s in plan.pairs}
+    gone = [(j, s) for j, s in current if (j, s) not in wanted]
+    for judge_id, submission_id in gone:
+        await session.execute(
+            update(JudgeAssignment)
+            .where(
+                JudgeAssignment.event_id == access.event.id,
+                JudgeAssignment.judge_id == judge_id,
+                JudgeAssignment.submission_id == submission_id,
+            )
+            .values(state="withdrawn", reason="reassigned")
+        )
+    if wanted:
+        statement = pg_insert(JudgeAssignment).values(
+            [
+                {
+                    "org_id": access.event.org_id,
+                    "event_id": access.event.id,
+                    "judge_id": j,
+                    "submission_id": s,
+                    "state": "assigned",
+                }
+                for j, s in sorted(wanted, key=str)
+            ]
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["event_id", "judge_id", "submission_id"],
+                set_={"state": "assigned", "reason": ""},
+            )
+        )
+    cov = coverage(plan)
+    report = AssignmentReport(
+        assigned=len(wanted),
+        withdrawn=len(gone),
+        submissions=len(submissions),
+        judges=len(conflicts),
+        load_min=cov.load_min,
+        load_max=cov.load_max,
+        connected=cov.connected,
+        shortfalls={str(s): n for s, n in cov.shortfalls.items()},
+    )
+    await _audit(
+        session, access, "judging.assigned", access.event.id, k=k, assigned=report.assigned
+    )
+    return report
+
+
+async def declare_conflict(
+    session: AsyncSession,
+    access: EventAccess,
+    *,
+    team_id: uuid.UUID,
+    judge_id: uuid.UUID | None,
+    reason: str,
+) -> JudgeConflict:
+    """A judge declares their own conflict, or an organizer declares one for a judge. The
+    judge's assignment and evaluation of that team go, and the assignment is re-run."""
+    if judge_id is None or not access.is_organizer:
+        judge_id = require_judge(access)
+        source = "judge"
+    else:
+        source = "organizer"
+    user = access.actor.user
+    await session.execute(
+        pg_insert(JudgeConflict)
+        .values(
+            org_id=access.event.org_id,
+            event_id=access.event.id,
+            judge_id=judge_id,
+            team_id=team_id,
+            source=source,
+            reason=reason,
+            created_by=user.id if user else None,
+        )
+        .on_conflict_do_nothing(index_elements=["event_id", "judge_id", "team_id"])
+    )
+    conflict = await session.scalar(
+        select(JudgeConflict).where(
+            JudgeConflict.event_id == access.event.id,
+            JudgeConflict.judge_id == judge_id,
+            JudgeConflict.team_id == team_id,
+        )
+    )
+    if conflict is None:
+        raise NotFound
+    submission_ids = select(Submission.id).where(Submission.team_id == team_id)
+    await session.execute(
+        delete(Evaluation).where(
+            Evaluation.judge_id == judge_id, Evaluation.submission_id.in_(submission_ids)
+        )
+    )
+    await session.execute(
+        update(JudgeAssignment)
+        .where(
+            JudgeAssignment.judge_id == judge_id,
+            JudgeAssignment.submission_id.in_(submission_ids),
+        )
+        .values(state="withdrawn", reason="conflict of interest")
+    )
+    await _audit(session, access, "judge_conflict.declared", conflict.id, source=source)
+    if await session.scalar(
+        select(func.count()).where(
+            JudgeAssignment.event_id == access.event.id, JudgeAssignment.state == "assigned"
+        )
+    ):
+        k = await _current_k(session, access)
+        await run_assignment(session, access, k=k)
+    return conflict
+
+
+async def _current_k(session: AsyncSession, access: EventAccess) -> int:
+    per_submission = (
+        select(func.count().label("n"))
+        .where(JudgeAssignment.event_id == access.event.id)
+        .group_by(JudgeAssignment.submission_id)
+        .subquery()
+    )
+    return int(await session.scalar(select(func.max(per_submission.c.n))) or 3)
+
+
+# --- evaluations ---------------------------------------------------------------------------------
+
+
+async def queue(
+    session: AsyncSession, access: EventAccess
+) -> list[tuple[Submission, Evaluation | None]]:
+    judge_id = require_judge(access)
+    rows = await session.execute(
+        select(Submission, Evaluation)
+        .join(JudgeAssignment, JudgeAssignment.submission_id == Submission.id)
+        .outerjoin(
+            Evaluation,
+            (Evaluation.submission_id == Submission.id) & (Evaluation.judge_id == judge_id),
+        )
+        .where(
+            JudgeAssignment.event_id == access.event.id,
+            JudgeAssignment.judge_id == judge_id,
+            JudgeAssignment.state == "assigned",
+        )
+        .order_by(Submission.id)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def assigned_submission(
+    session: AsyncSession, access: EventAccess, submission_id: uuid.UUID
+) -> Submission:
+    """The submission if it is in the caller's queue (else 404, conflicts included)."""
+    judge_id = require_judge(access)
+    submission = await session.scalar(
+        select(Submission)
+        .join(JudgeAssignment, JudgeAssignment.submission_id == Submission.id)
+        .where(
+            Submission.id == submission_id,
+            JudgeAssignment.event_id == access.event.id,
+            JudgeAssignment.judge_id == judge_id,
+            JudgeAssignment.state == "assigned",
+        )
+    )
+    if submission is None:
+        raise NotAssigned
+    return submission
+
+
+def raw_score(criteria: list[Criterion], scores: dict[str, float]) -> float | None:
+    total_weight = sum(c.weight for c in criteria if str(c.id) in scores)
+    if not total_weight:
+        return None
+    value = sum(c.weight * scores[str(c.id)] / c.max_score for c in criteria if str(c.id) in scores)
+    return round(100 * value / total_weight, 4)
+
+
+async def evaluate(
+    session: AsyncSession,
+    access: EventAccess,
+    submission_id: uuid.UUID,
+    *,
+    scores: dict[uuid.UUID, float],
+    private_comment: str,
+    feedback: str,
+    submit: bool,
+) -> Evaluation:
+    submission = await assigned_submission(session, access, submission_id)
+    judge_id = require_judge(access)
+    now: datetime | None = await session.scalar(select(func.app_now()))
+    closes = access.event.judging_closes_at
+    if closes is not None and now is not None and now >= closes:
+        raise JudgingClosed
+    criteria = [
+        c
+        for c in await list_criteria(session, access)
+        if c.track_id is None or c.track_id in submission.track_ids
+    ]
+    known = {c.id: c for c in criteria}
+    for criterion_id, value in scores.items():
+        criterion = known.get(criterion_id)
+        if criterion is None or not 0 <= value <= criterion.max_score:
+            raise InvalidScores(details={"criterion_id": str(criterion_id)})
+    if submit and set(known) - set(scores):
+        raise InvalidScores("Score every criterion before submitting.")
+    stored = {str(k): v for k, v in scores.items()}
+    values = {
+        "scores": stored,
+        "raw_score": raw_score(criteria, stored),
+        "private_comment": private_comment,
+        "feedback": feedback,
+        "status": "submitted" if submit else "draft",
+        "submitted_at": now if submit else None,
+    }
+    try:
+        async with session.begin_nested():
+            evaluation = await session.scalar(
+                pg_insert(Evaluation)
+                .values(
+                    org_id=access.event.org_id,
+                    event_id=access.event.id,
+                    judge_id=judge_id,
+                    submission_id=submission.id,
+                    team_id=submission.team_id,
+                    **values,
+                )
+                .on_conflict_do_update(index_elements=["judge_id", "submission_id"], set_=values)
+                .returning(Evaluation)
+                .execution_options(populate_existing=True)
+            )
+    except IntegrityError as exc:
+        if "ck_evaluations_no_conflict" in str(exc.orig):
+            raise ConflictOfInterest from exc
+        raise
+    assert evaluation is not None
+    await _audit(session, access, "evaluation.saved", evaluation.id, status=values["status"])
+    return evaluation
+
+
+async def my_evaluation(
+    session: AsyncSession, access: EventAccess, submission_id: uuid.UUID
+) -> Evaluation | None:
+    await assigned_submission(session, access, submission_id)
+    return await session.scalar(
+        select(Evaluation).where(
+            Evaluation.submission_id == submission_id,
+            Evaluation.judge_id == require_judge(access),
+        )
+    )
+
+
+async def compute_ranking(
+    session: AsyncSession, access: EventAccess, method: ranking.Method
+) -> tuple[list[ranking.RankedItem], dict[uuid.UUID, float]]:
+    """The ranking by `method` and each submission's raw mean, for the side-by-side view."""
+    rows = await session.execute(
+        select(Evaluation.judge_id, Evaluation.submission_id, Evaluation.raw_score).where(
+            Evaluation.event_id == access.event.id,
+            Evaluation.status == "submitted",
+            Evaluation.raw_score.is_not(None),
+        )
+    )
+    evaluations = [ranking.Evaluation(j, s, float(v)) for j, s, v in rows if v is not None]
+    times = await session.execute(
+        select(Submission.id, Submission.submitted_at).where(
+            Submission.event_id == access.event.id, Submission.submitted_at.is_not(None)
+        )
+    )
+    submitted_at: dict[Any, datetime] = {i: t for i, t in times if t is not None}
+    if method is ranking.Method.crowd_bt:
+        method = ranking.DEFAULT_METHOD
+    ranked = ranking.compute(method, evaluations, submitted_at)
+    raw: dict[uuid.UUID, float] = {
+        uuid.UUID(str(item.submission_id)): item.raw_mean for item in ranked
+    }
+    return ranked, raw
