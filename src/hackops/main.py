@@ -33,6 +33,7 @@ from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
 from hackops.registrations import router as registrations_router
+from hackops.results import router as results_router
 from hackops.storage import make_store
 from hackops.submissions import router as submissions_router
 from hackops.tasks import router as tasks_router
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         submissions_router.router,
         submissions_router.downloads,
         judging_router.router,
+        results_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages_router)

@@ -110,6 +110,7 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/judging/conflicts"): "judge_conflict.declared",
     ("post", EVENT + "/judging/assignments"): "judging.assigned",
     ("put", EVENT + "/judging/submissions/{submission_id}/evaluation"): "evaluation.saved",
+    ("put", EVENT + "/results/awards/{award_id}/winners"): "award_winners.picked",
 }
 
 

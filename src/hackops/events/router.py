@@ -139,7 +139,9 @@ async def unpublish(session: SessionDep, access: EventOrganizerDep) -> EventOut:
     responses=WRITE_ERRORS,
 )
 async def publish_results(session: SessionDep, access: EventOrganizerDep) -> EventOut:
-    event = await service.publish_results(session, access.actor, access.event)
+    from hackops.results.service import publish  # results build on judging, which builds on events
+
+    event = await publish(session, access)
     return event_out(access.org.slug, event, await db_now(session))
 
 

@@ -22,6 +22,7 @@ from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
 from hackops.models.organization import Organization
 from hackops.models.registration import SEATED, Registration, RegistrationStatus
+from hackops.models.results import AwardWinner, EventResult
 from hackops.models.submission import (
     PIPELINE_ORDER,
     DuplicateFlag,
@@ -78,6 +79,8 @@ TENANT_TABLES = (
     "judge_assignments",
     "evaluations",
     "evaluation_history",
+    "award_winners",
+    "event_results",
 )
 
 __all__ = [
@@ -89,6 +92,7 @@ __all__ = [
     "AuditEntry",
     "AuthToken",
     "Award",
+    "AwardWinner",
     "Base",
     "Criterion",
     "DuplicateFlag",
@@ -96,6 +100,7 @@ __all__ = [
     "EvaluationHistory",
     "Event",
     "EventMode",
+    "EventResult",
     "EventRole",
     "EventRoleGrant",
     "FlagStatus",

@@ -1,0 +1,1 @@
+"""Results: winners per award, the frozen ranking, publication."""
