@@ -4,7 +4,8 @@
 - A conflicted judge never stores a score: a trigger on evaluations locks the team row FOR SHARE
   and refuses a judge who is on the team, registered as a participant, or declared conflicted;
   joining a team (which updates the team row) deletes that person's evaluations of the team and
-  withdraws their assignments, so the two orders of a race both end with no score by a member.
+  withdraws their assignments, so the two orders of a race both end with no score by a member;
+  registering as a participant (which updates the event row) does the same for the whole event.
 - Every write of an evaluation is copied to evaluation_history with who and when (trigger).
 
 Revision ID: 0006_judging
@@ -300,6 +301,8 @@ def upgrade() -> None:
         LANGUAGE plpgsql AS $$
         BEGIN
           SELECT team_id INTO NEW.team_id FROM submissions WHERE id = NEW.submission_id;
+          -- Serialize with registering (which updates the event row) and joining (the team row).
+          PERFORM 1 FROM events WHERE id = NEW.event_id FOR SHARE;
           PERFORM 1 FROM teams WHERE id = NEW.team_id FOR SHARE;
           IF EXISTS (SELECT 1 FROM team_members
                      WHERE team_id = NEW.team_id AND user_id = NEW.judge_id)
@@ -333,6 +336,20 @@ def upgrade() -> None:
           AFTER INSERT ON team_members
           FOR EACH ROW EXECUTE FUNCTION team_members_withdraw_judging();
 
+        CREATE FUNCTION registrations_withdraw_judging() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status IN ('registered', 'checked_in') THEN
+            DELETE FROM evaluations WHERE event_id = NEW.event_id AND judge_id = NEW.user_id;
+            UPDATE judge_assignments SET state = 'withdrawn', reason = 'registered as a participant'
+             WHERE event_id = NEW.event_id AND judge_id = NEW.user_id AND state = 'assigned';
+          END IF;
+          RETURN NULL;
+        END $$;
+        CREATE TRIGGER registrations_withdraw_judging
+          AFTER INSERT OR UPDATE OF status ON registrations
+          FOR EACH ROW EXECUTE FUNCTION registrations_withdraw_judging();
+
         CREATE FUNCTION evaluations_keep_history() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -360,6 +377,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER team_members_withdraw_judging ON team_members")
     op.execute("DROP FUNCTION team_members_withdraw_judging()")
+    op.execute("DROP TRIGGER registrations_withdraw_judging ON registrations")
+    op.execute("DROP FUNCTION registrations_withdraw_judging()")
     op.drop_index("ix_judge_assignments_judge_id", table_name="judge_assignments")
     op.drop_table("judge_assignments")
     op.drop_index("ix_evaluations_event_id_submission_id", table_name="evaluations")
