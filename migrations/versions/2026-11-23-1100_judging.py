@@ -33,6 +33,7 @@ NEW_TENANT_TABLES = (
     "judge_assignments",
     "evaluations",
     "evaluation_history",
+    "judging_versions",
 )
 
 
@@ -291,6 +292,42 @@ def upgrade() -> None:
     op.create_index(
         "ix_judge_assignments_judge_id", "judge_assignments", ["judge_id", "event_id"], unique=False
     )
+    op.create_table(
+        "judging_versions",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id", "event_id"],
+            ["events.org_id", "events.id"],
+            name=op.f("fk_judging_versions_org_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_judging_versions_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_judging_versions")),
+    )
+    op.execute(
+        """
+        CREATE FUNCTION evaluations_bump_version() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        DECLARE row evaluations%ROWTYPE;
+        BEGIN
+          IF TG_OP = 'DELETE' THEN row := OLD; ELSE row := NEW; END IF;
+          INSERT INTO judging_versions (event_id, org_id, version)
+          VALUES (row.event_id, row.org_id, 1)
+          ON CONFLICT (event_id) DO UPDATE SET version = judging_versions.version + 1;
+          RETURN NULL;
+        END $$;
+        CREATE TRIGGER evaluations_bump_version
+          AFTER INSERT OR UPDATE OR DELETE ON evaluations
+          FOR EACH ROW EXECUTE FUNCTION evaluations_bump_version();
+        """
+    )
     op.execute(
         "CREATE TRIGGER evaluations_set_updated_at BEFORE UPDATE ON evaluations"
         " FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
@@ -375,6 +412,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("judging_versions")
     op.execute("DROP TRIGGER team_members_withdraw_judging ON team_members")
     op.execute("DROP FUNCTION team_members_withdraw_judging()")
     op.execute("DROP TRIGGER registrations_withdraw_judging ON registrations")
@@ -390,3 +428,4 @@ def downgrade() -> None:
     op.drop_table("evaluation_history")
     op.execute("DROP FUNCTION evaluations_refuse_conflicts()")
     op.execute("DROP FUNCTION evaluations_keep_history()")
+    op.execute("DROP FUNCTION evaluations_bump_version()")

@@ -17,6 +17,7 @@ from hackops.models.judging import (
     EvaluationHistory,
     JudgeAssignment,
     JudgeConflict,
+    JudgingVersion,
 )
 from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
@@ -79,6 +80,7 @@ TENANT_TABLES = (
     "judge_assignments",
     "evaluations",
     "evaluation_history",
+    "judging_versions",
     "award_winners",
     "event_results",
 )
@@ -109,6 +111,7 @@ __all__ = [
     "JoinRequest",
     "JudgeAssignment",
     "JudgeConflict",
+    "JudgingVersion",
     "LinkCheck",
     "Membership",
     "OAuthIdentity",

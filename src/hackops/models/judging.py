@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -142,3 +143,20 @@ class EvaluationHistory(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(16))
     changed_by: Mapped[uuid.UUID | None]
     changed_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+
+
+class JudgingVersion(Base):
+    """A counter per event, bumped by a trigger in the transaction of every evaluation change:
+    leaderboard cache keys carry it, so a committed score change is a new key (transactional
+    invalidation) and an uncommitted one is never visible."""
+
+    __tablename__ = "judging_versions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "event_id"], ["events.org_id", "events.id"], ondelete="CASCADE"
+        ),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

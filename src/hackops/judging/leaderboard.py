@@ -1,0 +1,144 @@
+"""The organizers' live leaderboard: served from a cache, invalidated transactionally.
+
+Every evaluation change bumps `judging_versions.version` for its event in the same transaction
+(a trigger). The cache key is `hackops:lb:<org>:<event>:<version>`: a reader first reads the
+committed version (one indexed row), then the cache; a new score is a new key the moment it
+commits, and an uncommitted one can never be seen. Keys are scoped by organization and event, and
+the value holds nothing user-specific (organizers of an event all see the same board), so no
+one's data can land in another's response. Redis when configured, else a small in-process LRU.
+
+The stream (server-sent events) polls the version twice a second and sends the board when it
+changed, so a score shows within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.db import Database
+from hackops.events.deps import EventAccess
+from hackops.judging import ranking
+from hackops.judging.service import compute_ranking
+from hackops.models import JudgingVersion, Submission, Team
+from hackops.tenancy import set_tenant
+
+TTL_SECONDS = 3600
+POLL_SECONDS = 0.5
+
+
+class LocalCache:
+    """A bounded LRU for one process (used when REDIS_URL is not set)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.items: OrderedDict[str, bytes] = OrderedDict()
+
+    async def get(self, key: str) -> bytes | None:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes, ex: int) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+class Cache:
+    def __init__(self, redis: Redis | None, local: LocalCache) -> None:
+        self.redis = redis
+        self.local = local
+
+    async def get(self, key: str) -> bytes | None:
+        if self.redis is not None:
+            value = await self.redis.get(key)
+            if value is None:
+                return None
+            return value if isinstance(value, bytes) else str(value).encode()
+        return await self.local.get(key)
+
+    async def set(self, key: str, value: bytes) -> None:
+        if self.redis is not None:
+            await self.redis.set(key, value, ex=TTL_SECONDS)
+        else:
+            await self.local.set(key, value, ex=TTL_SECONDS)
+
+
+async def version_of(session: AsyncSession, access: EventAccess) -> int:
+    value = await session.scalar(
+        select(JudgingVersion.version).where(JudgingVersion.event_id == access.event.id)
+    )
+    return int(value or 0)
+
+
+def cache_key(access: EventAccess, version: int) -> str:
+    return f"hackops:lb:{access.event.org_id}:{access.event.id}:{version}"
+
+
+async def compute(session: AsyncSession, access: EventAccess, version: int) -> dict[str, Any]:
+    ranked, _ = await compute_ranking(session, access, ranking.DEFAULT_METHOD)
+    names = {
+        sid: (title, team)
+        for sid, title, team in await session.execute(
+            select(Submission.id, Submission.title, Team.name)
+            .join(Team, Team.id == Submission.team_id)
+            .where(Submission.event_id == access.event.id)
+        )
+    }
+    items = []
+    for item in ranked:
+        title, team = names.get(item.submission_id, ("", ""))  # type: ignore[call-overload]
+        items.append(
+            {
+                "rank": item.rank,
+                "submission_id": str(item.submission_id),
+                "title": title,
+                "team_name": team,
+                "score": round(item.score, 4),
+                "raw_mean": round(item.raw_mean, 4),
+                "evaluations": item.evaluations,
+            }
+        )
+    return {"version": version, "method": ranking.DEFAULT_METHOD.value, "items": items}
+
+
+async def read(session: AsyncSession, access: EventAccess, cache: Cache) -> bytes:
+    """The board as JSON bytes: from the cache for the committed version, else computed."""
+    version = await version_of(session, access)
+    key = cache_key(access, version)
+    cached = await cache.get(key)
+    if cached is not None:
+        return cached
+    body = json.dumps(await compute(session, access, version)).encode()
+    await cache.set(key, body)
+    return body
+
+
+async def stream(
+    database: Database, access: EventAccess, cache: Cache, *, polls: int | None = None
+) -> AsyncIterator[bytes]:
+    """Server-sent events: the board now, then each time the version changes."""
+    last = -1
+    count = 0
+    while polls is None or count < polls:
+        count += 1
+        async with database.transaction() as session:
+            await set_tenant(session, access.event.org_id)
+            version = await version_of(session, access)
+            if version != last:
+                body = await read(session, access, cache)
+                last = version
+                yield b"event: leaderboard\ndata: " + body + b"\n\n"
+            elif count % 30 == 0:
+                yield b": keep-alive\n\n"
+        await asyncio.sleep(POLL_SECONDS)
