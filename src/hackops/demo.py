@@ -64,6 +64,10 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[tuple[str
     created.append(("sign in (dev only)", f"{DEMO_EMAIL} / {DEMO_PASSWORD}"))
     event = await _demo_hackathon(session, org.id, user.id)
     created.append(("running hackathon", f"{event.name} (/orgs/{org.slug}/events/{event.slug})"))
+    from hackops.demo_judging import seed_judging  # builds on judging and results
+
+    for judged in await seed_judging(session, org.id, user.id):
+        created.append(("judging", f"{judged.name} (/orgs/{org.slug}/events/{judged.slug})"))
     return created
 
 

@@ -10,7 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from hackops.config import Environment, Settings
 from hackops.db import Database, db_now
 from hackops.demo import seed_demo
-from hackops.models import Event, Organization, Registration, Task, Team, TeamMember, User
+from hackops.models import (
+    Evaluation,
+    Event,
+    EventResult,
+    Organization,
+    Registration,
+    Task,
+    Team,
+    TeamMember,
+    User,
+)
 from tests.factories import create_organization
 from tests.helpers import frozen_time
 
@@ -65,14 +75,16 @@ async def test_demo_data_is_idempotent(session: AsyncSession, settings: Settings
         select(func.count()).select_from(Organization).where(Organization.slug == "demo")
     )
     assert count == 1
-    # The organizer and six participants; a running hackathon with two teams and five tasks.
-    assert await session.scalar(select(func.count()).select_from(User)) == 7
+    # The organizer and six participants; a running hackathon with two teams and five tasks;
+    # a judged event and a finished one (twelve participants, six teams, three judges each).
+    assert await session.scalar(select(func.count()).select_from(User)) == 37
     await session.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
     counts = [
         await session.scalar(select(func.count()).select_from(model))
-        for model in (Event, Registration, Team, TeamMember, Task)
+        for model in (Event, Registration, Team, TeamMember, Task, EventResult)
     ]
-    assert counts == [1, 6, 2, 6, 5]
+    assert counts == [3, 30, 14, 30, 5, 1]
+    assert await session.scalar(select(func.count()).select_from(Evaluation)) == 21
 
 
 async def test_demo_makes_no_known_password_account_outside_dev(
