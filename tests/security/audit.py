@@ -111,6 +111,9 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/judging/assignments"): "judging.assigned",
     ("put", EVENT + "/judging/submissions/{submission_id}/evaluation"): "evaluation.saved",
     ("put", EVENT + "/results/awards/{award_id}/winners"): "award_winners.picked",
+    ("post", EVENT + "/judging/pairwise/vote"): "pairwise.compared",
+    ("post", EVENT + "/judging/pairwise/skip"): "pairwise.skipped",
+    ("post", EVENT + "/judging/pairwise/undo"): "pairwise.undone",
 }
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.judging import leaderboard, ranking, service
+from hackops.judging import leaderboard, pairwise_service, ranking, service
 from hackops.judging.schemas import (
     AssignIn,
     AssignmentReportOut,
@@ -23,10 +23,12 @@ from hackops.judging.schemas import (
     CriterionUpdate,
     EvaluationIn,
     EvaluationOut,
+    PairOut,
     QueueItemOut,
     QueueOut,
     RankingItemOut,
     RankingOut,
+    VoteIn,
 )
 
 router = APIRouter(
@@ -181,7 +183,7 @@ async def ranking_view(
 ) -> RankingOut:
     ranked, _ = await service.compute_ranking(session, access, method)
     return RankingOut(
-        method=method.value if method is not ranking.Method.crowd_bt else "judge_effect",
+        method=method.value,
         items=[
             RankingItemOut(
                 submission_id=uuid.UUID(str(item.submission_id)),
@@ -228,3 +230,62 @@ async def leaderboard_stream(request: Request, access: EventOrganizerDep) -> Str
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def pair_out(session: SessionDep, access: EventDep) -> PairOut:
+    shown = await pairwise_service.current_pair(session, access)
+    if shown is None:
+        return PairOut(done=True)
+    return PairOut(
+        done=False,
+        first_id=shown.first.id,
+        first_title=shown.first.title,
+        first_table=shown.first_table,
+        second_id=shown.second.id,
+        second_title=shown.second.title,
+        second_table=shown.second_table,
+        comparisons=shown.comparisons,
+    )
+
+
+@router.get(
+    "/judging/pairwise",
+    response_model=PairOut,
+    summary="Pairwise mode: the pair to compare now (judges)",
+    responses=READ_ERRORS,
+)
+async def current_pair(session: SessionDep, access: EventDep) -> PairOut:
+    return await pair_out(session, access)
+
+
+@router.post(
+    "/judging/pairwise/vote",
+    response_model=PairOut,
+    summary="Pick the better of the two; returns the next pair",
+    responses=WRITE_ERRORS,
+)
+async def vote(body: VoteIn, session: SessionDep, access: EventDep) -> PairOut:
+    await pairwise_service.vote(session, access, body.winner_id)
+    return await pair_out(session, access)
+
+
+@router.post(
+    "/judging/pairwise/skip",
+    response_model=PairOut,
+    summary="Skip this pair (no judgment recorded); returns the next pair",
+    responses=WRITE_ERRORS,
+)
+async def skip(session: SessionDep, access: EventDep) -> PairOut:
+    await pairwise_service.skip(session, access)
+    return await pair_out(session, access)
+
+
+@router.post(
+    "/judging/pairwise/undo",
+    response_model=PairOut,
+    summary="Undo my last judgment of this session; its pair is shown again",
+    responses=WRITE_ERRORS,
+)
+async def undo(session: SessionDep, access: EventDep) -> PairOut:
+    await pairwise_service.undo(session, access)
+    return await pair_out(session, access)

@@ -111,3 +111,18 @@ class RankingItemOut(OutputModel):
 class RankingOut(OutputModel):
     method: str
     items: list[RankingItemOut]
+
+
+class VoteIn(InputModel):
+    winner_id: uuid.UUID
+
+
+class PairOut(OutputModel):
+    done: bool
+    first_id: uuid.UUID | None = None
+    first_title: str = ""
+    first_table: int | None = None
+    second_id: uuid.UUID | None = None
+    second_title: str = ""
+    second_table: int | None = None
+    comparisons: int = 0

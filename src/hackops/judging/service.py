@@ -553,9 +553,12 @@ async def compute_ranking(
         )
     )
     submitted_at: dict[Any, datetime] = {i: t for i, t in times if t is not None}
+    comparisons: list[Any] = []
     if method is ranking.Method.crowd_bt:
-        method = ranking.DEFAULT_METHOD
-    ranked = ranking.compute(method, evaluations, submitted_at)
+        from hackops.judging.pairwise_service import log_of  # it builds on this module
+
+        comparisons = await log_of(session, access)
+    ranked = ranking.compute(method, evaluations, submitted_at, comparisons=comparisons)
     raw: dict[uuid.UUID, float] = {
         uuid.UUID(str(item.submission_id)): item.raw_mean for item in ranked
     }

@@ -18,6 +18,8 @@ from hackops.models.judging import (
     JudgeAssignment,
     JudgeConflict,
     JudgingVersion,
+    PairwiseCurrent,
+    PairwiseEntry,
 )
 from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
@@ -81,6 +83,8 @@ TENANT_TABLES = (
     "evaluations",
     "evaluation_history",
     "judging_versions",
+    "pairwise_entries",
+    "pairwise_current",
     "award_winners",
     "event_results",
 )
@@ -120,6 +124,8 @@ __all__ = [
     "OrgRole",
     "Organization",
     "OutboundEmail",
+    "PairwiseCurrent",
+    "PairwiseEntry",
     "PipelineStep",
     "PipelineStepName",
     "Registration",

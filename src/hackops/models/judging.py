@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     String,
     Text,
@@ -160,3 +161,48 @@ class JudgingVersion(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class PairwiseEntry(IdMixin, Base):
+    """One pairwise judgment (or skip), in order. The Crowd-BT state is replayed from these;
+    undo marks an entry undone (kept, audited)."""
+
+    __tablename__ = "pairwise_entries"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "event_id"], ["events.org_id", "events.id"], ondelete="CASCADE"
+        ),
+        Index("ix_pairwise_entries_event_id_seq", "event_id", "seq"),
+        CheckConstraint("kind IN ('comparison', 'skip')", name="kind_valid"),
+        CheckConstraint("first_id <> second_id", name="distinct_items"),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
+    judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    first_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    second_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    undone: Mapped[bool] = mapped_column(server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+
+
+class PairwiseCurrent(Base):
+    """The pair a judge is looking at now (busy items for the others)."""
+
+    __tablename__ = "pairwise_current"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "event_id"], ["events.org_id", "events.id"], ondelete="CASCADE"
+        ),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    judge_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    first_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    second_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    shown_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
