@@ -29,6 +29,7 @@ from hackops.events import children_router as event_children_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
 from hackops.judging import router as judging_router
+from hackops.judging import voting
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         submissions_router.downloads,
         judging_router.router,
         results_router.router,
+        voting.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages_router)

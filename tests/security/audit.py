@@ -114,6 +114,7 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/judging/pairwise/vote"): "pairwise.compared",
     ("post", EVENT + "/judging/pairwise/skip"): "pairwise.skipped",
     ("post", EVENT + "/judging/pairwise/undo"): "pairwise.undone",
+    ("post", EVENT + "/votes"): "vote.cast",
 }
 
 

@@ -52,6 +52,7 @@ from hackops.models.user import (
     TokenKind,
     User,
 )
+from hackops.models.voting import OVERALL, PublicVote
 
 #: Tables that carry org_id: row-level security applies to each (a catalog test checks).
 TENANT_TABLES = (
@@ -85,11 +86,13 @@ TENANT_TABLES = (
     "judging_versions",
     "pairwise_entries",
     "pairwise_current",
+    "public_votes",
     "award_winners",
     "event_results",
 )
 
 __all__ = [
+    "OVERALL",
     "PIPELINE_ORDER",
     "PRIORITY_RANK",
     "ROLE_RANK",
@@ -128,6 +131,7 @@ __all__ = [
     "PairwiseEntry",
     "PipelineStep",
     "PipelineStepName",
+    "PublicVote",
     "Registration",
     "RegistrationStatus",
     "SoftDeleteMixin",

@@ -119,6 +119,9 @@ class Event(IdMixin, TimestampMixin, Base):
     )
     late_submissions: Mapped[bool] = mapped_column(server_default=text("false"))
     gallery_opened_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Public voting window (none: no public voting).
+    voting_opens_at: Mapped[datetime | None] = mapped_column(default=None)
+    voting_closes_at: Mapped[datetime | None] = mapped_column(default=None)
     search: Mapped[Any] = mapped_column(
         TSVECTOR,
         Computed(
