@@ -437,3 +437,41 @@ async def test_event_roles(client: httpx2.AsyncClient, session: AsyncSession) ->
     revoked = await client.delete(f"{roles}/{granted.json()['id']}", headers=org.organizer)
     assert revoked.status_code == 204
     assert (await client.get(org.events("/hack"), headers=judge)).status_code == 404
+
+
+async def test_submission_and_voting_settings(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    org = await org_with_staff(client, session, "subs")
+    await make_event(client, org, "hack")
+    changed = await client.patch(
+        org.events("/hack"),
+        headers=org.owner,
+        json={
+            "file_max_bytes": 5_000_000,
+            "file_max_count": 3,
+            "file_types": ["pdf", "zip"],
+            "late_submissions": True,
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["file_max_bytes"], body["file_types"], body["late_submissions"]) == (
+        5_000_000,
+        ["pdf", "zip"],
+        True,
+    )
+    for bad in ({"file_types": ["exe"]}, {"file_types": []}, {"file_max_count": None}):
+        assert (
+            await client.patch(org.events("/hack"), headers=org.owner, json=bad)
+        ).status_code == 422
+    backwards = await client.patch(
+        org.events("/hack"),
+        headers=org.owner,
+        json={
+            "voting_opens_at": "2030-01-02T00:00:00Z",
+            "voting_closes_at": "2030-01-01T00:00:00Z",
+        },
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["error"]["details"][0]["field"] == "voting_closes_at"

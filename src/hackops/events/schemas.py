@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
@@ -106,6 +106,15 @@ class EventUpdate(InputModel):
     visibility: Visibility | None = None
     allowed_email_domains: Domains | None = None
     questions: Questions | None = None
+    # Submissions: file limits, late submissions; public voting window.
+    file_max_bytes: Annotated[int, Field(ge=1024, le=2 * 1024**3)] | None = None
+    file_max_count: Annotated[int, Field(ge=0, le=50)] | None = None
+    file_types: (
+        Annotated[list[Literal["pdf", "png", "jpeg", "zip", "mp4"]], Field(min_length=1)] | None
+    ) = None
+    late_submissions: bool | None = None
+    voting_opens_at: Moment | None = None
+    voting_closes_at: Moment | None = None
 
     @field_validator(
         "name",
@@ -121,6 +130,10 @@ class EventUpdate(InputModel):
         "visibility",
         "allowed_email_domains",
         "questions",
+        "file_max_bytes",
+        "file_max_count",
+        "file_types",
+        "late_submissions",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -169,6 +182,13 @@ class EventOut(OutputModel):
     visibility: str
     allowed_email_domains: list[str]
     questions: list[dict[str, Any]]
+    file_max_bytes: int
+    file_max_count: int
+    file_types: list[str]
+    late_submissions: bool
+    voting_opens_at: datetime | None
+    voting_closes_at: datetime | None
+    gallery_opened_at: datetime | None
     published_at: datetime | None
     results_published_at: datetime | None
     archived_at: datetime | None

@@ -100,6 +100,7 @@ def check_event(event: Event) -> None:
                     "message": "must be after submissions_close_at plus grace_minutes",
                 }
             )
+    after("voting_closes_at", "voting_opens_at")
     if event.team_min > event.team_max:
         problems.append({"field": "team_max", "message": "must be at least team_min"})
     if event.mode != EventMode.ONLINE.value and not event.venue:
