@@ -10,7 +10,7 @@ PORT   ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint fmt typecheck db-upgrade db-downgrade db-revision db-current \
-        worker demo bench bench-events clean
+        worker demo bench bench-events bench-similarity clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench: $(STAMP) ## HTTP baseline benchmark (HackOps vs a bare raw-driver app) an
 
 bench-events: $(STAMP) ## Team finder latency and registrations/s at scale (bench/events_load.py)
 	$(BIN)/python bench/events_load.py
+
+bench-similarity: $(STAMP) ## Duplicate detection: recall/precision on a generated corpus with planted near-duplicates
+	$(BIN)/python -m bench.similarity_eval
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
