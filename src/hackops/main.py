@@ -50,6 +50,7 @@ from hackops.web import (
     event_tracks_pages,
     org_pages,
     registration_pages,
+    results_pages,
     task_pages,
     team_pages,
 )
@@ -166,6 +167,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(account_pages.router)
     app.include_router(org_pages.router)
     app.include_router(event_pages.router)
+    # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
+    app.include_router(results_pages.router)
     app.include_router(event_admin_pages.router)
     app.include_router(event_content_pages.router)
     app.include_router(event_tracks_pages.router)
