@@ -468,6 +468,10 @@ LIFECYCLE: dict[str, tuple[Callable[..., Awaitable[Event]], str]] = {
     "publish": (service.publish, "The event is published."),
     "unpublish": (service.unpublish, "The event is back to draft."),
     "archive": (service.archive, "The event is archived; it is read-only now."),
+    "publish-results": (
+        service.publish_results,
+        "The results are published: the results page and the winners are public now.",
+    ),
 }
 
 
@@ -477,7 +481,14 @@ async def lifecycle_action(
     if actor.user is None:
         return to_login(request)
     access = await organizer_event(session, actor, slug, event_slug)
-    call, done = LIFECYCLE[request.url.path.rsplit("/", 1)[-1]]
+    verb = request.url.path.rsplit("/", 1)[-1]
+    call, done = LIFECYCLE[verb]
+    if verb == "publish-results":  # freezes the ranking and winners too (results domain)
+        from hackops.results.service import publish
+
+        return await act(
+            request, session, admin_base(access), lambda: publish(session, access), done
+        )
     return await act(
         request,
         session,
@@ -497,4 +508,6 @@ def lifecycle_buttons(state: str) -> list[tuple[str, str]]:
         return []
     if state == EventState.DRAFT.value:
         return [("publish", "Publish"), ("archive", "Archive")]
+    if state == EventState.JUDGING.value:
+        return [("publish-results", "Publish results"), ("archive", "Archive")]
     return [("unpublish", "Back to draft"), ("archive", "Archive")]
