@@ -48,6 +48,7 @@ from hackops.web import (
     event_content_pages,
     event_pages,
     event_tracks_pages,
+    judging_pages,
     org_pages,
     registration_pages,
     results_pages,
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(dashboard_pages.router)
     app.include_router(task_pages.router)
     app.include_router(team_pages.router)
+    app.include_router(judging_pages.router)
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)

@@ -32,6 +32,8 @@ from hackops.tenancy import set_tenant
 
 TTL_SECONDS = 3600
 POLL_SECONDS = 0.5
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
 
 
 class LocalCache:
@@ -81,11 +83,13 @@ async def version_of(session: AsyncSession, access: EventAccess) -> int:
     return int(value or 0)
 
 
-def cache_key(access: EventAccess, version: int) -> str:
-    return f"hackops:lb:{access.event.org_id}:{access.event.id}:{version}"
+def cache_key(access: EventAccess, version: int, limit: int) -> str:
+    return f"hackops:lb:{access.event.org_id}:{access.event.id}:{version}:{limit}"
 
 
-async def compute(session: AsyncSession, access: EventAccess, version: int) -> dict[str, Any]:
+async def compute(
+    session: AsyncSession, access: EventAccess, version: int, limit: int = DEFAULT_LIMIT
+) -> dict[str, Any]:
     ranked, _ = await compute_ranking(session, access, ranking.DEFAULT_METHOD)
     names = {
         sid: (title, team)
@@ -96,7 +100,7 @@ async def compute(session: AsyncSession, access: EventAccess, version: int) -> d
         )
     }
     items = []
-    for item in ranked:
+    for item in ranked[:limit]:
         title, team = names.get(item.submission_id, ("", ""))  # type: ignore[call-overload]
         items.append(
             {
@@ -109,17 +113,25 @@ async def compute(session: AsyncSession, access: EventAccess, version: int) -> d
                 "evaluations": item.evaluations,
             }
         )
-    return {"version": version, "method": ranking.DEFAULT_METHOD.value, "items": items}
+    return {
+        "version": version,
+        "method": ranking.DEFAULT_METHOD.value,
+        "ranked": len(ranked),
+        "items": items,
+    }
 
 
-async def read(session: AsyncSession, access: EventAccess, cache: Cache) -> bytes:
-    """The board as JSON bytes: from the cache for the committed version, else computed."""
+async def read(
+    session: AsyncSession, access: EventAccess, cache: Cache, limit: int = DEFAULT_LIMIT
+) -> bytes:
+    """The board (top `limit`) as JSON bytes: from the cache for the committed version, else
+    computed once."""
     version = await version_of(session, access)
-    key = cache_key(access, version)
+    key = cache_key(access, version, limit)
     cached = await cache.get(key)
     if cached is not None:
         return cached
-    body = json.dumps(await compute(session, access, version)).encode()
+    body = json.dumps(await compute(session, access, version, limit)).encode()
     await cache.set(key, body)
     return body
 

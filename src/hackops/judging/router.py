@@ -5,8 +5,9 @@ organizers and the judge who wrote them."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from hackops.db import SessionDep, TransactionalRoute
@@ -212,9 +213,12 @@ def board_cache(request: Request) -> leaderboard.Cache:
     responses={**READ_ERRORS, 200: {"content": {"application/json": {}}}},
 )
 async def leaderboard_view(
-    request: Request, session: SessionDep, access: EventOrganizerDep
+    request: Request,
+    session: SessionDep,
+    access: EventOrganizerDep,
+    limit: Annotated[int, Query(ge=1, le=leaderboard.MAX_LIMIT)] = leaderboard.DEFAULT_LIMIT,
 ) -> Response:
-    body = await leaderboard.read(session, access, board_cache(request))
+    body = await leaderboard.read(session, access, board_cache(request), limit)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 

@@ -41,6 +41,7 @@ from hackops.models import (
     Registration,
     Submission,
     SubmissionStatus,
+    Team,
     TeamMember,
 )
 
@@ -351,6 +352,13 @@ async def declare_conflict(
         source = "judge"
     else:
         source = "organizer"
+        if judge_id not in await judges_of(session, access):
+            raise NotFound("That person is not a judge of this event.", code="judge_not_found")
+    team_known = await session.scalar(
+        select(Team.id).where(Team.id == team_id, Team.event_id == access.event.id)
+    )
+    if team_known is None:
+        raise NotFound("No such team in this event.", code="team_not_found")
     user = access.actor.user
     await session.execute(
         pg_insert(JudgeConflict)
@@ -487,7 +495,7 @@ async def evaluate(
         criterion = known.get(criterion_id)
         if criterion is None or not 0 <= value <= criterion.max_score:
             raise InvalidScores(details={"criterion_id": str(criterion_id)})
-    if submit and set(known) - set(scores):
+    if submit and (not known or set(known) - set(scores)):
         raise InvalidScores("Score every criterion before submitting.")
     stored = {str(k): v for k, v in scores.items()}
     values = {
