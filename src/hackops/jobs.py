@@ -32,7 +32,7 @@ QUEUES = ("default", "notifications", "processing")
 #: 2, 4, 8, 16 s between the five attempts.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
-TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks"]
+TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks", "hackops.submissions.pipeline"]
 
 queue_app = App(connector=PsycopgConnector(), import_paths=TASK_MODULES)
 
