@@ -64,7 +64,8 @@ def seed(url: str) -> None:
             WITH u AS (SELECT id, row_number() OVER (ORDER BY email) n FROM users),
                  e AS (SELECT * FROM events)
             INSERT INTO registrations (id, org_id, event_id, user_id, status, checkin_code)
-            SELECT gen_random_uuid(), e.org_id, e.id, u.id, 'registered', upper(substr(md5(u.id::text), 1, 12))
+            SELECT gen_random_uuid(), e.org_id, e.id, u.id, 'registered',
+                   upper(substr(md5(u.id::text), 1, 12))
             FROM u, e WHERE u.n <= {SUBMISSIONS}
             """
         )

@@ -48,10 +48,13 @@ from hackops.web import (
     event_content_pages,
     event_pages,
     event_tracks_pages,
+    gallery_pages,
     judging_pages,
     org_pages,
     registration_pages,
     results_pages,
+    review_pages,
+    submission_pages,
     task_pages,
     team_pages,
 )
@@ -177,6 +180,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(dashboard_pages.router)
     app.include_router(task_pages.router)
     app.include_router(team_pages.router)
+    app.include_router(submission_pages.router)
+    app.include_router(review_pages.router)
+    app.include_router(gallery_pages.router)
     app.include_router(judging_pages.router)
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

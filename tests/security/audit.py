@@ -99,7 +99,9 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/submissions/{submission_id}/decision"): "submission.decided",
     ("post", EVENT + "/submissions/decisions"): "submission.decided",
     ("post", EVENT + "/submissions/{submission_id}/reopen"): "submission.reopened",
-    ("post", EVENT + "/submissions/{submission_id}/pipeline/{step}/rerun"): "pipeline.rerun",
+    ("post", EVENT + "/submissions/{submission_id}/pipeline/{step}/rerun"): (
+        "submission.pipeline_rerun"
+    ),
     ("post", EVENT + "/duplicate-flags/{flag_id}/decision"): "duplicate_flag.decided",
     ("post", EVENT + "/gallery/open"): "event.gallery_opened",
     ("post", EVENT + "/gallery/close"): "event.gallery_closed",

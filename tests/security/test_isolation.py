@@ -8,17 +8,22 @@ the test fails until it knows how to fill the route's ids and body).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from hackops.models import Event
 from tests.accounts.helpers import bearer
 from tests.security.world import ROLES, Tenant, build_tenant, example
 
 #: Routes whose {slug} is public by design (an organization's public profile).
 PUBLIC = {("get", "/api/v1/organizations/{slug}")}
+#: Routes that take a signed capability instead of an id: whoever holds a valid link may use it
+#: until it expires (tests/submissions/test_file_links.py covers forged, expired and foreign ones).
+CAPABILITY = {("get", "/api/v1/files/{token}")}
 #: Platform-admin routes: refused (403) to everyone else, whatever the id.
 PLATFORM_ADMIN_PREFIX = "/api/v1/admin/"
 
@@ -38,6 +43,11 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "task_id": tenant.task_id,
         "request_id": tenant.join_request_id,
         "registration_id": tenant.registration_id,
+        "submission_id": tenant.submission_id,
+        "file_id": tenant.file_id,
+        "flag_id": tenant.flag_id,
+        "criterion_id": tenant.criterion_id,
+        "step": "validate_files",
     }
 
     def one(match: re.Match[str]) -> str:
@@ -65,6 +75,28 @@ async def snapshot(connection: AsyncConnection, slug: str) -> list[Any]:
             SELECT 'token', t.id::text || coalesce(t.revoked_at::text, '') FROM auth_tokens t
               JOIN org_memberships m ON m.user_id = t.user_id
               JOIN organizations o ON o.id = m.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'event', e.id::text || coalesce(e.gallery_opened_at::text, '') FROM events e
+              JOIN organizations o ON o.id = e.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'submission', x.id::text || x.status || x.version_count || x.title
+                   || coalesce(x.reopened_until::text, '') || x.decision_reason
+              FROM submissions x JOIN organizations o ON o.id = x.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'file', f.id::text || coalesce(f.deleted_at::text, '') FROM submission_files f
+              JOIN organizations o ON o.id = f.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'flag', d.id::text || d.status FROM duplicate_flags d
+              JOIN organizations o ON o.id = d.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'step', p.id::text || p.state || p.attempts FROM pipeline_steps p
+              JOIN organizations o ON o.id = p.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'jobs', count(*)::text FROM procrastinate_jobs j
+              JOIN organizations o ON o.id::text = j.args->>'org_id' WHERE o.slug = :s
+            UNION ALL
+            SELECT 'audit', count(*)::text FROM audit_log a
+              JOIN organizations o ON o.id = a.org_id WHERE o.slug = :s
             ORDER BY 1, 2
             """
         ),
@@ -87,7 +119,7 @@ async def test_no_role_of_a_reaches_anything_of_b(
         (method, path, op)
         for path, ops in spec["paths"].items()
         for method, op in ops.items()
-        if "{" in path and (method, path) not in PUBLIC
+        if "{" in path and (method, path) not in PUBLIC | CAPABILITY
     ]
     assert len(routes) >= 9
 
@@ -122,4 +154,60 @@ async def test_no_role_of_a_reaches_anything_of_b(
                 assert response.status_code == 404, (role, method, url, response.text)
 
     assert not [o for o in outcomes if 200 <= o[3] < 300]
+    assert await snapshot(connection, b.slug) == before
+
+
+async def test_outsiders_of_a_team_reach_none_of_its_submission_routes(
+    client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection, app: Any
+) -> None:
+    """A participant of the same event in another team, and an anonymous visitor, on every
+    submission route filled with the team's own ids: 404 (401 for the visitor), nothing
+    changes. Organizers of other organizations are in the matrix above."""
+    b = await build_tenant(client, session, "tenant-sub")
+    # Published and open, so that the event itself lets everyone in: the team's and the
+    # organizers' own checks are what is under test.
+    await session.execute(
+        update(Event)
+        .where(Event.slug == b.event_slug)
+        .values(published_at=datetime.now(UTC) - timedelta(days=1), visibility="public")
+    )
+    team_view = fill(
+        "/api/v1/organizations/{slug}/events/{event_slug}/teams/{team_id}/submission", b, "member"
+    )
+    organizer_view = fill(
+        "/api/v1/organizations/{slug}/events/{event_slug}/submissions/{submission_id}",
+        b,
+        "organizer",
+    )
+    # The ids are right: the team and the organization's organizer do reach them.
+    mine = await client.get(team_view, headers=bearer(b.tokens["member"]))
+    assert mine.status_code == 200, mine.text
+    assert (
+        await client.get(organizer_view, headers=bearer(b.tokens["organizer"]))
+    ).status_code == 200
+    before = await snapshot(connection, b.slug)
+    spec = app.openapi()
+    components = spec.get("components", {}).get("schemas", {})
+    routes = [
+        (method, path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if "submissions" in op.get("tags", []) and (method, path) not in CAPABILITY
+    ]
+    assert len(routes) >= 20
+    for who, headers in (("rival", bearer(b.rival_token)), ("anonymous", {})):
+        for method, path, op in routes:
+            url = fill(path, b, "member")
+            content = op.get("requestBody", {}).get("content", {})
+            kwargs: dict[str, Any] = {}
+            if "application/json" in content:
+                kwargs["json"] = example(content["application/json"]["schema"], components)
+            elif "application/octet-stream" in content:
+                kwargs["content"] = b"%PDF-1.4\n%%EOF\n"
+                kwargs["params"] = {"name": "mine.pdf"}
+            response = await client.request(method.upper(), url, headers=headers, **kwargs)
+            allowed = (404,) if who == "rival" else (401, 404)
+            assert response.status_code in allowed, (who, method, url, response.text)
+            if response.status_code == 404:
+                assert response.json()["error"]["code"].endswith("not_found"), response.text
     assert await snapshot(connection, b.slug) == before

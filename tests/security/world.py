@@ -12,20 +12,28 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import (
+    Criterion,
+    DuplicateFlag,
     Event,
     JoinRequest,
     OAuthIdentity,
     Organization,
     Registration,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
+    SubmissionVersion,
     Task,
     Team,
     TeamMember,
     User,
 )
+from hackops.submissions.pipeline import start_pipeline
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
 from tests.factories import create_event, create_registration, create_team
 from tests.orgs.test_members import create_org, invite_and_join
+from tests.teams.helpers import person
 
 ROLES = ("owner", "admin", "organizer", "member")
 
@@ -47,6 +55,11 @@ class Tenant:
     award_id: str = ""
     grant_id: str = ""
     registration_id: str = ""  # the member's registration for event_slug
+    submission_id: str = ""  # the team's submission (one version, its pipeline steps, a file)
+    file_id: str = ""
+    flag_id: str = ""  # a duplicate flag between the team's submission and the rival's
+    criterion_id: str = ""  # a judging criterion of event_slug
+    rival_token: str = ""  # a participant of event_slug in another team (not an org member)
 
 
 async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Tenant:
@@ -90,6 +103,7 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     await add_team_with_task(session, tenant)
     await add_join_request(session, tenant)
     await note_registration(session, tenant)
+    await add_submissions(session, tenant)
     return tenant
 
 
@@ -202,6 +216,70 @@ async def note_registration(session: AsyncSession, tenant: Tenant) -> None:
     )
     assert registration is not None
     tenant.registration_id = str(registration)
+
+
+async def add_submissions(session: AsyncSession, tenant: Tenant) -> None:
+    """The team's submitted project (a version with its pipeline steps and job, a file), a rival
+    team of the same event with its own submission, an open duplicate flag between the two, and
+    a judging criterion (database rows: the routes under test only read or change them)."""
+    team = await session.get_one(Team, uuid.UUID(tenant.team_id))
+    event = await session.get_one(Event, team.event_id)
+    await set_tenant(session, team.org_id)
+    rival, tenant.rival_token = await person(session, email=f"rival@{tenant.slug}.example.com")
+    await create_registration(session, event, rival)
+    rival_team = await create_team(session, event, rival)
+    ours = await _submitted(session, team, f"{tenant.slug} greenhouse")
+    theirs = await _submitted(session, rival_team, f"{tenant.slug} greenhouse again")
+    file = SubmissionFile(
+        org_id=team.org_id,
+        event_id=event.id,
+        team_id=team.id,
+        submission_id=ours.id,
+        storage_key=f"org/{team.org_id}/event/{event.id}/team/{team.id}/{uuid.uuid4()}",
+        name="pitch.pdf",
+        content_type="application/pdf",
+        kind="pdf",
+        size=1234,
+        sha256="0" * 64,
+    )
+    flag = DuplicateFlag(
+        org_id=team.org_id,
+        event_id=event.id,
+        submission_id=ours.id,
+        other_submission_id=theirs.id,
+        kind="text",
+        score=0.93,
+    )
+    criterion = Criterion(org_id=team.org_id, event_id=event.id, name="Impact")
+    session.add_all([file, flag, criterion])
+    await session.flush()
+    tenant.submission_id, tenant.file_id = str(ours.id), str(file.id)
+    tenant.flag_id, tenant.criterion_id = str(flag.id), str(criterion.id)
+
+
+async def _submitted(session: AsyncSession, team: Team, title: str) -> Submission:
+    submission = Submission(
+        org_id=team.org_id,
+        event_id=team.event_id,
+        team_id=team.id,
+        title=title,
+        status=SubmissionStatus.SUBMITTED.value,
+    )
+    session.add(submission)
+    await session.flush()
+    version = SubmissionVersion(
+        org_id=team.org_id,
+        event_id=team.event_id,
+        submission_id=submission.id,
+        number=1,
+        snapshot={"title": title},
+    )
+    session.add(version)
+    await session.flush()
+    submission.version_count, submission.latest_version_id = 1, version.id
+    await start_pipeline(session, version)
+    await session.flush()
+    return submission
 
 
 def example(schema: dict[str, Any], components: dict[str, Any]) -> Any:

@@ -28,6 +28,7 @@ from hackops.submissions.downloads import (
     verify_download,
 )
 from hackops.submissions.filekinds import FileRejected
+from hackops.submissions.files import delete_file as delete_object
 from hackops.submissions.files import (
     inspect_file_async,
     put_file,
@@ -195,17 +196,23 @@ async def upload_file(
             )
     except FileRejected as exc:
         raise refused(exc) from exc
-    file = await service.attach_file(
-        session,
-        view,
-        storage_key=key,
-        name=display,
-        kind=inspection.kind.value,
-        content_type=inspection.content_type,
-        size=inspection.size,
-        sha256=inspection.sha256,
-        details=dict(inspection.details),
-    )
+    try:
+        file = await service.attach_file(
+            session,
+            view,
+            storage_key=key,
+            name=display,
+            kind=inspection.kind.value,
+            content_type=inspection.content_type,
+            size=inspection.size,
+            sha256=inspection.sha256,
+            details=dict(inspection.details),
+        )
+    except AppError:
+        # Refused under the lock (the last slot went to a concurrent upload, or submissions
+        # closed meanwhile): no row will ever point at the stored object.
+        await delete_object(request.app.state.store, key)
+        raise
     return FileOut.model_validate(file)
 
 

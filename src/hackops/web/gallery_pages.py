@@ -1,0 +1,158 @@
+"""The public gallery of an event's approved projects: search (full text), filter by track and
+technology, sort, pages; a project's page with its links, public files and team.
+
+Visible to everyone once an organizer opens it on a published, non-private event (organizers see
+it before, as a preview); until then it is the 404 page (`submissions.review.gallery_visible`).
+No sign-in is needed: the event itself is loaded with `load_event_access` as for its public page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.events.children import list_tracks
+from hackops.events.deps import load_event_access
+from hackops.submissions import review, service
+from hackops.submissions.filekinds import human_size
+from hackops.submissions.router import signed_link
+from hackops.web.event_pages import clock
+from hackops.web.forms import redirect, render
+from hackops.web.security import csrf_protect
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+GALLERY = "/orgs/{slug}/events/{event_slug}/gallery"
+PAGE_SIZE = 24
+SORT_OPTIONS = [
+    ("title", "Title"),
+    ("submitted", "Newest first"),
+    ("-submitted", "Oldest first"),
+    ("relevance", "Best match (with a search)"),
+]
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@router.get(GALLERY, name="gallery")
+async def gallery_page(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    access = await load_event_access(session, actor, slug, event_slug)
+    params = request.query_params
+    q = params.get("q", "")[:200].strip()
+    track = params.get("track", "")
+    track_id = _uuid(track)
+    technology = params.get("technology", "")[:64].strip()
+    sort = params.get("sort", "title")
+    if sort not in {v for v, _ in SORT_OPTIONS}:
+        sort = "title"
+    raw_offset = params.get("offset", "0")
+    offset = min(int(raw_offset), 100_000) if raw_offset.isdigit() else 0
+    rows = await review.gallery(
+        session,
+        access,
+        q=q or None,
+        track_id=track_id,
+        technology=technology or None,
+        sort=sort,
+        limit=PAGE_SIZE + 1,
+        offset=offset,
+    )
+    tracks = await list_tracks(session, access.event)
+    active = {
+        "q": q,
+        "track": str(track_id) if track_id else "",
+        "technology": technology,
+        "sort": "" if sort == "title" else sort,
+    }
+    active = {k: v for k, v in active.items() if v}
+
+    def page(start: int) -> str:
+        return "?" + urlencode({**active, **({"offset": start} if start else {})})
+
+    base = GALLERY.format(slug=access.org.slug, event_slug=access.event.slug)
+    context = {
+        "access": access,
+        "org": access.org,
+        "event": access.event,
+        "base": base,
+        "event_url": base.removesuffix("/gallery"),
+        "rows": rows[:PAGE_SIZE],
+        "filters": {"q": q, "track": active.get("track", ""), "technology": technology},
+        "sort": sort,
+        "sort_options": SORT_OPTIONS,
+        "tracks": tracks,
+        "track_names": {t.id: t.name for t in tracks},
+        "closed_preview": access.event.gallery_opened_at is None,
+        "newer_url": page(max(offset - PAGE_SIZE, 0)) if offset else None,
+        "older_url": page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
+    }
+    return render(request, "submissions/gallery.html", context)
+
+
+@router.get(GALLERY + "/{submission_id}", name="gallery_project")
+async def project_page(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    access = await load_event_access(session, actor, slug, event_slug)
+    submission, team_name, members, files = await review.gallery_project(
+        session, access, submission_id
+    )
+    tracks = await list_tracks(session, access.event)
+    base = GALLERY.format(slug=access.org.slug, event_slug=access.event.slug)
+    context = {
+        "access": access,
+        "org": access.org,
+        "event": access.event,
+        "base": base,
+        "submission": submission,
+        "team_name": team_name,
+        "members": members,
+        "files": files,
+        "track_names": {t.id: t.name for t in tracks},
+        "size": human_size,
+        "closed_preview": access.event.gallery_opened_at is None,
+        "when": clock(access.event.timezone),
+    }
+    return render(request, "submissions/gallery_project.html", context)
+
+
+@router.get(GALLERY + "/{submission_id}/files/{file_id}")
+async def public_file(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    file_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    """A public file of a project in the gallery: a fresh signed link, followed at once."""
+    access = await load_event_access(session, actor, slug, event_slug)
+    _, _, _, files = await review.gallery_project(session, access, submission_id)
+    file = next((f for f in files if f.id == file_id), None)
+    if file is None:
+        raise service.FileNotFound
+    return redirect(signed_link(request, file).url)

@@ -1,0 +1,432 @@
+"""The organizers' submission pages: the review queue (filters by state, track, open duplicate
+flags, failed processing, search; bulk approve / reject with a reason), one submission (content,
+versions, files, processing with a re-run per step, decision, reopening, duplicate flags side by
+side with dismiss / confirm), and opening or closing the public gallery.
+
+Who may: the event's organizers (`event_admin_pages.organizer_event`, as the API's
+`EventOrganizerDep`): participants and the public get the 404 page, judges and mentors 403. Every
+change calls the same `submissions.review` function as the API, in a savepoint; the result or
+the refusal is flashed on the page the form was on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError
+from hackops.events.children import list_tracks
+from hackops.events.deps import EventAccess
+from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
+from hackops.submissions import review, service
+from hackops.submissions.filekinds import human_size
+from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
+from hackops.teams.service import load_team
+from hackops.web.event_admin_pages import (
+    ADMIN,
+    admin_base,
+    admin_context,
+    local_value,
+    organizer_event,
+    parse_local,
+)
+from hackops.web.event_pages import clock
+from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
+from hackops.web.security import csrf_protect, flash
+from hackops.web.submission_pages import (
+    STATUS_LABELS,
+    STEP_STATE_LABELS,
+    failed_links,
+    page_url,
+    pipeline_steps,
+    processing,
+    step_label,
+    user_names,
+)
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+QUEUE = ADMIN + "/submissions"
+ONE = QUEUE + "/{submission_id}"
+PAGE_SIZE = 50
+DECIDED = [s for s in SubmissionStatus if s is not SubmissionStatus.DRAFT]
+STATE_OPTIONS = [("", "Any state")] + [(s.value, STATUS_LABELS[s.value]) for s in DECIDED]
+DECISION_OPTIONS = [(s.value, STATUS_LABELS[s.value]) for s in DECIDED if s.value != "submitted"]
+YES_NO_OPTIONS = [("", "Either"), ("yes", "Yes"), ("no", "No")]
+SORT_OPTIONS = [
+    ("submitted", "Newest first"),
+    ("-submitted", "Oldest first"),
+    ("title", "Title"),
+]
+FLAG_KINDS = {"text": "similar text", "file": "identical file"}
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def queue_filters(request: Request) -> dict[str, str]:
+    """The queue's filters from the query string; unknown values are dropped, not refused."""
+    params = request.query_params
+    status = params.get("status", "")
+    track = params.get("track", "")
+    sort = params.get("sort", "")
+    return {
+        "status": status if status in {v for v, _ in STATE_OPTIONS} else "",
+        "track": track if _uuid(track) else "",
+        "flagged": params.get("flagged", "") if params.get("flagged") in ("yes", "no") else "",
+        "failed": params.get("failed", "") if params.get("failed") in ("yes", "no") else "",
+        "q": params.get("q", "")[:200].strip(),
+        "sort": sort if sort in {v for v, _ in SORT_OPTIONS} else "submitted",
+    }
+
+
+def _offset(request: Request) -> int:
+    raw = request.query_params.get("offset", "0")
+    return min(int(raw), 100_000) if raw.isdigit() else 0
+
+
+async def _act(
+    request: Request, session: AsyncSession, back: str, action: Callable[[], Awaitable[str]]
+) -> Response:
+    """Run the service call in a savepoint; flash what it says or its refusal; go back (303)."""
+    try:
+        async with all_or_nothing(session):
+            done = await action()
+    except AppError as exc:
+        flash(request, exc.message, "error")
+        return redirect(back)
+    flash(request, done, "success")
+    return redirect(back)
+
+
+def _checked(model: type[Any], data: dict[str, Any], request: Request) -> Any:
+    form = Form()
+    parsed = validated(model, data, form)
+    if parsed is None:
+        message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
+        flash(request, message or "The form is not valid.", "error")
+    return parsed
+
+
+def _back(access: EventAccess, data: dict[str, str]) -> str:
+    """Back to the queue page the form was on (its filters kept), never anywhere else."""
+    queue = admin_base(access) + "/submissions"
+    # Re-encoded, so whatever was posted can only ever be this page's query string.
+    query = urlencode(parse_qsl(data.get("back_query", "")[:2000]))
+    return f"{queue}?{query}" if query else queue
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+@router.get(QUEUE, name="review_queue")
+async def queue_page(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    filters = queue_filters(request)
+    offset = _offset(request)
+    rows = await review.review_queue(
+        session,
+        access,
+        status=filters["status"] or None,
+        track_id=_uuid(filters["track"]) if filters["track"] else None,
+        flagged=_yes_no(filters["flagged"]),
+        pipeline_failed=_yes_no(filters["failed"]),
+        q=filters["q"] or None,
+        sort=filters["sort"],
+        limit=PAGE_SIZE + 1,
+        offset=offset,
+    )
+    tracks = await list_tracks(session, access.event)
+    active = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "submitted")}
+
+    def page(start: int) -> str:
+        return "?" + urlencode({**active, **({"offset": start} if start else {})})
+
+    context = await admin_context(
+        session,
+        access,
+        "submissions",
+        rows=rows[:PAGE_SIZE],
+        filters=filters,
+        back_query=urlencode({**active, **({"offset": offset} if offset else {})}),
+        state_options=STATE_OPTIONS,
+        yes_no=YES_NO_OPTIONS,
+        sort_options=SORT_OPTIONS,
+        status_labels=STATUS_LABELS,
+        tracks=tracks,
+        track_names={t.id: t.name for t in tracks},
+        newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
+        older_url=page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
+        gallery_url=admin_base(access).removesuffix("/admin") + "/gallery",
+        when=clock(access.event.timezone),
+    )
+    return render(request, "submissions/review_queue.html", context)
+
+
+@router.post(QUEUE + "/decide")
+async def decide_many(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    data = await form_data(request)
+    back = _back(access, data)
+    ids = [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
+    if not ids:
+        flash(request, "Tick the submissions to decide first.", "error")
+        return redirect(back)
+    body = _checked(
+        BulkDecisionIn,
+        {"submission_ids": ids, "status": data.get("status", ""), "reason": data.get("reason", "")},
+        request,
+    )
+    if body is None:
+        return redirect(back)
+
+    async def decide() -> str:
+        count = await review.decide(
+            session, access, body.submission_ids, status=body.status, reason=body.reason
+        )
+        label = STATUS_LABELS[body.status]
+        return f"{count} {'submission' if count == 1 else 'submissions'} marked {label}."
+
+    return await _act(request, session, back, decide)
+
+
+@router.post(ADMIN + "/gallery/{verb}")
+async def gallery_switch(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    verb: Annotated[str, Path(pattern="^(open|close)$")],
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    back = _back(access, await form_data(request))
+
+    async def switch() -> str:
+        await review.set_gallery(session, access, open_=verb == "open")
+        if verb == "open":
+            return "The gallery is open: approved projects are public."
+        return "The gallery is closed."
+
+    return await _act(request, session, back, switch)
+
+
+# --- one submission ----------------------------------------------------------------------------
+
+
+async def _flag_sides(
+    session: AsyncSession, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Submission, str, Event]]:
+    """Both sides of the flags (the other one may be in an earlier event), in one query."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Submission, Team.name, Event)
+        .join(Team, Team.id == Submission.team_id)
+        .join(Event, Event.id == Submission.event_id)
+        .where(Submission.id.in_(ids))
+    )
+    return {row[0].id: (row[0], row[1], row[2]) for row in rows}
+
+
+@router.get(ONE, name="review_submission")
+async def submission_page(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    submission = await review.get_for_organizer(session, access, submission_id)
+    view = await load_team(session, access, submission.team_id)
+    tracks = await list_tracks(session, access.event)
+    versions = await service.versions(session, submission)
+    steps = await pipeline_steps(session, submission)
+    flags = await review.list_flags(
+        session, access, submission_id=submission.id, limit=50, offset=0
+    )
+    sides = await _flag_sides(
+        session, {f.submission_id for f in flags} | {f.other_submission_id for f in flags}
+    )
+    here = admin_base(access) + f"/submissions/{submission.id}"
+    busy = processing(steps)
+    context = await admin_context(
+        session,
+        access,
+        "submissions",
+        submission=submission,
+        team=view.team,
+        team_url=page_url(view).removesuffix("/submission"),
+        files_url=page_url(view) + "/files",
+        here=here,
+        rerun_base=here + "/pipeline" if submission.latest_version_id else None,
+        files=await service.list_files(session, submission),
+        versions=versions,
+        names=await user_names(session, (v.submitted_by for v in versions)),
+        steps=steps,
+        processing=busy,
+        failed_links=await failed_links(session, submission),
+        flags=flags,
+        sides=sides,
+        flag_kinds=FLAG_KINDS,
+        track_names={t.id: t.name for t in tracks},
+        status_labels=STATUS_LABELS,
+        state_labels=STEP_STATE_LABELS,
+        decision_options=DECISION_OPTIONS,
+        step_label=step_label,
+        size=human_size,
+        reopen_value=local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
+        when=clock(access.event.timezone),
+    )
+    headers = {"Refresh": "3"} if busy else None
+    return render(request, "submissions/review_show.html", context, headers=headers)
+
+
+@router.post(ONE + "/decision")
+async def decide_one(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    here = admin_base(access) + f"/submissions/{submission_id}"
+    data = await form_data(request)
+    body = _checked(
+        DecisionIn, {"status": data.get("status", ""), "reason": data.get("reason", "")}, request
+    )
+    if body is None:
+        return redirect(here)
+
+    async def decide() -> str:
+        await review.decide(
+            session, access, [submission_id], status=body.status, reason=body.reason
+        )
+        return f"The submission is marked {STATUS_LABELS[body.status]}."
+
+    return await _act(request, session, here, decide)
+
+
+@router.post(ONE + "/reopen")
+async def reopen(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    here = admin_base(access) + f"/submissions/{submission_id}"
+    raw = (await form_data(request)).get("until", "")
+    try:
+        until = parse_local(raw, ZoneInfo(access.event.timezone))
+    except ValueError as exc:
+        message = str(exc) if "exist" in str(exc) else "A date and time like 2031-06-04T09:30."
+        flash(request, f"Reopen until: {message}", "error")
+        return redirect(here)
+
+    async def reopen_it() -> str:
+        await review.reopen(session, access, submission_id, until=until)
+        return "The submission is back to draft: the team can change it and submit again."
+
+    return await _act(request, session, here, reopen_it)
+
+
+@router.post(ONE + "/pipeline/{step}/rerun")
+async def rerun(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    step: PipelineStepName,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    here = admin_base(access) + f"/submissions/{submission_id}"
+
+    async def rerun_it() -> str:
+        from hackops.submissions.pipeline import rerun_step
+
+        submission = await review.get_for_organizer(session, access, submission_id)
+        if submission.latest_version_id is None:
+            raise review.NotSubmitted
+        await rerun_step(session, access.actor, submission, step)
+        return f"{step_label(step.value)} runs again."
+
+    return await _act(request, session, here, rerun_it)
+
+
+@router.post(ONE + "/flags/{flag_id}")
+async def decide_flag(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    submission_id: uuid.UUID,
+    flag_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    here = admin_base(access) + f"/submissions/{submission_id}"
+    data = await form_data(request)
+    body = _checked(
+        FlagDecisionIn, {"status": data.get("status", ""), "note": data.get("note", "")}, request
+    )
+    if body is None:
+        return redirect(here)
+    done = {"dismissed": "dismissed", "confirmed": "confirmed", "open": "opened again"}
+
+    async def decide() -> str:
+        await review.decide_flag(session, access, flag_id, status=body.status, note=body.note)
+        return f"The flag is {done[body.status]}."
+
+    return await _act(request, session, here, decide)

@@ -1,0 +1,479 @@
+"""The team's submission page: the working copy (text, links, technologies, tracks), files
+(multipart upload, remove, signed downloads), submit, the versions, the organizer's decision,
+and the processing of the latest version with the links that could not be checked.
+
+Loading and authorizing is the API's (`load_event_access` + `teams.service.load_team`, then
+`submissions.service.can_see`): the team's members edit; the event's organizers and judges see
+it read-only; anyone else gets the 404 page. Every action calls the same service function as the
+API, in a savepoint; a refused form comes back with its message and input.
+
+"Live" processing status without script: while a step of the latest version is queued, running
+or retrying, the page is served with a `Refresh: 3` header, so the browser reloads it every
+3 seconds until the pipeline settles. A page upload is a multipart form: Starlette has parsed
+the part to its own temporary file before we see it, so the event's size limit is enforced on
+what we keep (`spool_upload_file`), while the raw-body API endpoint stops a large transfer early.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.actor import Actor
+from hackops.audit.service import record
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError
+from hackops.events.children import list_tracks
+from hackops.events.deps import load_event_access
+from hackops.events.lifecycle import submissions_deadline
+from hackops.models import (
+    LinkCheck,
+    PipelineStep,
+    PipelineStepName,
+    StepState,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
+    User,
+)
+from hackops.submissions import service
+from hackops.submissions.downloads import safe_display_name
+from hackops.submissions.filekinds import FileKind, FileRejected, human_size
+from hackops.submissions.files import (
+    delete_file,
+    inspect_file_async,
+    put_file,
+    spool_upload_file,
+    storage_key,
+)
+from hackops.submissions.router import signed_link
+from hackops.submissions.schemas import SubmissionIn
+from hackops.teams.service import TeamView, load_team
+from hackops.web.event_pages import clock
+from hackops.web.forms import (
+    Form,
+    all_or_nothing,
+    form_data,
+    kept,
+    redirect,
+    refuse,
+    render,
+    to_login,
+    validated,
+)
+from hackops.web.security import csrf_protect, flash
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
+PAGE = EVENT_BASE + "/teams/{team_id}/submission"
+REFRESH_SECONDS = 3
+ACTIVE_STATES = frozenset(
+    {StepState.QUEUED.value, StepState.RUNNING.value, StepState.RETRYING.value}
+)
+FORM_FIELDS = (
+    "title",
+    "tagline",
+    "description",
+    "repository_url",
+    "demo_url",
+    "video_url",
+    "technologies",
+)
+STATUS_LABELS = {
+    SubmissionStatus.DRAFT.value: "draft",
+    SubmissionStatus.SUBMITTED.value: "submitted",
+    SubmissionStatus.UNDER_REVIEW.value: "under review",
+    SubmissionStatus.APPROVED.value: "approved",
+    SubmissionStatus.REJECTED.value: "rejected",
+    SubmissionStatus.DISQUALIFIED.value: "disqualified",
+}
+STEP_LABELS = {
+    PipelineStepName.VALIDATE_FILES.value: "File validation",
+    PipelineStepName.EXTRACT_TEXT.value: "Text extraction",
+    PipelineStepName.FETCH_LINKS.value: "Link checking",
+    PipelineStepName.SIMILARITY.value: "Similarity check",
+}
+STEP_STATE_LABELS = {
+    StepState.QUEUED.value: "queued",
+    StepState.RUNNING.value: "running",
+    StepState.RETRYING.value: "retrying",
+    StepState.DONE.value: "done",
+    StepState.FAILED.value: "failed",
+}
+
+
+# --- shared with the organizer pages -----------------------------------------------------------
+
+
+def page_url(view: TeamView) -> str:
+    access = view.access
+    return (
+        EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
+        + f"/teams/{view.team.id}/submission"
+    )
+
+
+def technologies_of(raw: str) -> list[str]:
+    return [t for t in (part.strip() for part in raw.split(",")) if t]
+
+
+def step_label(step: str) -> str:
+    return STEP_LABELS.get(step, step.replace("_", " ").capitalize())
+
+
+async def pipeline_steps(
+    session: AsyncSession, submission: Submission | None
+) -> list[PipelineStep]:
+    """The steps of the latest version, in pipeline order (none before the first submit)."""
+    if submission is None or submission.latest_version_id is None:
+        return []
+    from hackops.submissions.pipeline import pipeline_status
+
+    return await pipeline_status(session, submission.id)
+
+
+def processing(steps: Iterable[PipelineStep]) -> bool:
+    return any(step.state in ACTIVE_STATES for step in steps)
+
+
+async def failed_links(session: AsyncSession, submission: Submission | None) -> list[LinkCheck]:
+    """The latest version's links that could not be checked (the team can fix them in time)."""
+    if submission is None or submission.latest_version_id is None:
+        return []
+    rows = await session.scalars(
+        select(LinkCheck)
+        .where(
+            LinkCheck.submission_id == submission.id,
+            LinkCheck.version_id == submission.latest_version_id,
+            LinkCheck.status != "ok",
+        )
+        .order_by(LinkCheck.url)
+    )
+    return list(rows)
+
+
+async def user_names(session: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[Any, str]:
+    """Names of the people who submitted versions, in one query."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {row[0]: row[1] or "Someone" for row in rows}
+
+
+def deadline_of(view: TeamView, submission: Submission | None) -> datetime | None:
+    event = view.access.event
+    if submission is not None:
+        return service.deadline_for(event, submission).at
+    return submissions_deadline(event) if event.submissions_close_at is not None else None
+
+
+def accept_attribute(event_types: Iterable[str]) -> str:
+    kinds = [k for k in FileKind if k.value in set(event_types)] or list(FileKind)
+    return ",".join(ext for kind in kinds for ext in kind.extensions)
+
+
+@dataclass
+class Refusal:
+    """Where a refused action's message goes when the page is rendered again."""
+
+    form: Form | None = None
+    checked: frozenset[str] | None = None
+    upload_error: str | None = None
+
+
+def values_of(submission: Submission | None) -> dict[str, str]:
+    if submission is None:
+        return {}
+    return {
+        "title": submission.title,
+        "tagline": submission.tagline,
+        "description": submission.description,
+        "repository_url": submission.repository_url or "",
+        "demo_url": submission.demo_url or "",
+        "video_url": submission.video_url or "",
+        "technologies": ", ".join(submission.technologies),
+    }
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+async def load(
+    session: AsyncSession, actor: Actor, slug: str, event_slug: str, team_id: uuid.UUID
+) -> TeamView:
+    """The team, for whoever may see its submission (members, organizers, judges); else 404."""
+    access = await load_event_access(session, actor, slug, event_slug)
+    view = await load_team(session, access, team_id)
+    if not service.can_see(view):
+        raise service.SubmissionNotFound
+    return view
+
+
+async def _page(
+    request: Request,
+    session: AsyncSession,
+    view: TeamView,
+    refusal: Refusal | None = None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    refusal = refusal or Refusal()
+    event = view.access.event
+    submission = await service.find(session, view)
+    tracks = await list_tracks(session, event)
+    files = await service.list_files(session, submission) if submission else []
+    versions = await service.versions(session, submission) if submission else []
+    steps = await pipeline_steps(session, submission)
+    busy = processing(steps)
+    checked = refusal.checked
+    if checked is None:
+        checked = frozenset(str(t) for t in submission.track_ids) if submission else frozenset()
+    editable = view.is_member and (submission is None or submission.status in service.EDITABLE)
+    policy = service.policy_for(event)
+    context = {
+        "view": view,
+        "access": view.access,
+        "event": event,
+        "team": view.team,
+        "submission": submission,
+        "here": page_url(view),
+        "team_url": page_url(view).removesuffix("/submission"),
+        "form": refusal.form or Form(values=values_of(submission)),
+        "checked": checked,
+        "upload_error": refusal.upload_error,
+        "tracks": tracks,
+        "track_names": {t.id: t.name for t in tracks},
+        "files": files,
+        "versions": versions,
+        "names": await user_names(session, (v.submitted_by for v in versions)),
+        "steps": steps,
+        "processing": busy,
+        "refresh_seconds": REFRESH_SECONDS,
+        "failed_links": await failed_links(session, submission),
+        "editable": editable,
+        "deadline": deadline_of(view, submission),
+        "status_labels": STATUS_LABELS,
+        "state_labels": STEP_STATE_LABELS,
+        "step_label": step_label,
+        "size": human_size,
+        "max_size": human_size(policy.max_bytes),
+        "max_files": policy.max_files,
+        "allowed_types": policy.allowed_labels(),
+        "accept": accept_attribute(event.file_types),
+        "when": clock(event.timezone),
+    }
+    headers = {"Refresh": str(REFRESH_SECONDS)} if busy else None
+    return render(
+        request, "submissions/team.html", context, status_code=status_code, headers=headers
+    )
+
+
+@router.get(PAGE, name="team_submission")
+async def submission_page(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+    return await _page(request, session, view)
+
+
+@router.post(PAGE + "/save")
+async def save(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+    data = await form_data(request)
+    track_ids = [t for t in (await request.form()).getlist("track_ids") if isinstance(t, str)]
+    form = Form(values=kept(data, *FORM_FIELDS))
+    refusal = Refusal(form=form, checked=frozenset(track_ids))
+    raw: dict[str, Any] = {name: data.get(name, "") for name in FORM_FIELDS}
+    for name in ("title", "tagline"):
+        raw[name] = raw[name].strip()
+    for name in ("repository_url", "demo_url", "video_url"):
+        raw[name] = raw[name].strip() or None
+    raw["technologies"] = technologies_of(raw["technologies"])
+    raw["track_ids"] = track_ids
+    body = validated(SubmissionIn, raw, form)
+    if body is None:
+        return await _page(request, session, view, refusal, status_code=422)
+    try:
+        async with all_or_nothing(session):
+            await service.update(session, view, body)
+    except AppError as exc:
+        status = refuse(form, exc, {service.UnknownTrack: "track_ids"})
+        return await _page(request, session, view, refusal, status_code=status)
+    flash(request, "Saved.", "success")
+    return redirect(page_url(view))
+
+
+@router.post(PAGE + "/files")
+async def upload(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    """Spool, inspect (type from the bytes, structure), store, then record on the submission."""
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+    part = (await request.form()).get("file")
+    if not isinstance(part, UploadFile) or not part.filename:
+        refusal = Refusal(upload_error="Choose a file to upload.")
+        return await _page(request, session, view, refusal, status_code=422)
+    try:
+        async with all_or_nothing(session):
+            policy = await service.prepare_upload(session, view)
+    except AppError as exc:
+        refusal = Refusal(upload_error=exc.message)
+        return await _page(request, session, view, refusal, status_code=exc.status_code)
+    name = safe_display_name(part.filename)
+    event = view.access.event
+    store = request.app.state.store
+    try:
+        with await spool_upload_file(part, max_bytes=policy.max_bytes) as spooled:
+            inspection = await inspect_file_async(spooled, declared_name=name, policy=policy)
+            key = storage_key(event.org_id, event.id, view.team.id)
+            await put_file(store, key, spooled.file, content_type=inspection.content_type)
+    except FileRejected as exc:
+        status = 413 if exc.code == "file_too_large" else 422
+        return await _page(
+            request, session, view, Refusal(upload_error=exc.message), status_code=status
+        )
+    try:
+        async with all_or_nothing(session):
+            await service.attach_file(
+                session,
+                view,
+                storage_key=key,
+                name=name,
+                kind=inspection.kind.value,
+                content_type=inspection.content_type,
+                size=inspection.size,
+                sha256=inspection.sha256,
+                details=dict(inspection.details),
+            )
+    except AppError as exc:
+        await delete_file(store, key)  # refused under the lock: keep no orphan object
+        refusal = Refusal(upload_error=exc.message)
+        return await _page(request, session, view, refusal, status_code=exc.status_code)
+    flash(request, f"Uploaded “{name}”.", "success")
+    return redirect(page_url(view))
+
+
+async def _act(
+    request: Request,
+    session: AsyncSession,
+    view: TeamView,
+    action: Callable[[], Awaitable[str]],
+) -> Response:
+    """A button's action in a savepoint: flash what it says or its refusal, back to the page."""
+    try:
+        async with all_or_nothing(session):
+            done = await action()
+    except AppError as exc:
+        flash(request, exc.message, "error")
+        return redirect(page_url(view))
+    flash(request, done, "success")
+    return redirect(page_url(view))
+
+
+@router.post(PAGE + "/files/{file_id}/remove")
+async def remove(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    file_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+
+    async def remove_file() -> str:
+        await service.remove_file(session, view, file_id)
+        return "The file is removed."
+
+    return await _act(request, session, view, remove_file)
+
+
+@router.post(PAGE + "/submit")
+async def submit(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+
+    async def submit_version() -> str:
+        version = await service.submit(session, view)
+        late = " (late)" if version.late else ""
+        return f"Version {version.number} is submitted{late}; processing has started."
+
+    return await _act(request, session, view, submit_version)
+
+
+@router.get(PAGE + "/files/{file_id}")
+async def download(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    file_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    """A fresh signed link (valid 15 minutes, audited as the API's), followed at once."""
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+    file: SubmissionFile = await service.get_file(session, view, file_id)
+    await record(
+        session,
+        view.access.actor,
+        "submission_file.link_issued",
+        resource_type="submission_file",
+        resource_id=file.id,
+        org_id=file.org_id,
+        details={"team_id": str(file.team_id)},
+    )
+    return redirect(signed_link(request, file).url)
