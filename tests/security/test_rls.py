@@ -71,7 +71,7 @@ SEED_EVENT_ROWS = (
     "INSERT INTO events (id, org_id, slug, name) VALUES (:event, :org, :slug, :slug)",
     "INSERT INTO event_tracks (id, org_id, event_id, name) VALUES (:track, :org, :event, 'T')",
     "INSERT INTO event_awards (id, org_id, event_id, track_id, name)"
-    " VALUES (gen_random_uuid(), :org, :event, :track, 'A')",
+    " VALUES (:award, :org, :event, :track, 'A')",
     "INSERT INTO event_roles (id, org_id, event_id, user_id, role)"
     " VALUES (gen_random_uuid(), :org, :event, :user, 'judge')",
     "INSERT INTO registrations (id, org_id, event_id, user_id, status, checkin_code)"
@@ -87,6 +87,49 @@ SEED_EVENT_ROWS = (
     " VALUES (gen_random_uuid(), :org, :event, :team, :user)",
     "INSERT INTO tasks (id, org_id, team_id, title, position, created_by_id)"
     " VALUES (gen_random_uuid(), :org, :team, 'Task', 1, :user)",
+    # Submissions, judging, results, voting (a second team's project for the pairs).
+    "INSERT INTO teams (id, org_id, event_id, name, captain_id, join_code, max_members)"
+    " VALUES (:team2, :org, :event, 'Team 2', :user, :slug || '2', 5)",
+    "INSERT INTO submissions (id, org_id, event_id, team_id, status, version_count)"
+    " VALUES (:sub, :org, :event, :team, 'submitted', 1),"
+    " (:sub2, :org, :event, :team2, 'submitted', 1)",
+    "INSERT INTO submission_versions (id, org_id, event_id, submission_id, number, snapshot)"
+    " VALUES (:version, :org, :event, :sub, 1, '{}')",
+    "INSERT INTO submission_files (id, org_id, event_id, team_id, submission_id, storage_key,"
+    " name, content_type, kind, size, sha256) VALUES (gen_random_uuid(), :org, :event, :team,"
+    " :sub, :slug || '/key', 'f.pdf', 'application/pdf', 'pdf', 1, repeat('a', 64))",
+    "INSERT INTO pipeline_steps (id, org_id, event_id, submission_id, version_id, step)"
+    " VALUES (gen_random_uuid(), :org, :event, :sub, :version, 'similarity')",
+    "INSERT INTO version_texts (id, org_id, version_id, source, content)"
+    " VALUES (gen_random_uuid(), :org, :version, 'description', 'x')",
+    "INSERT INTO link_checks (id, org_id, submission_id, version_id, url, status)"
+    " VALUES (gen_random_uuid(), :org, :sub, :version, 'https://example.com', 'ok')",
+    "INSERT INTO submission_fingerprints (version_id, org_id, event_id, submission_id, minhash,"
+    " shingles, shingle_count) VALUES (:version, :org, :event, :sub, '{}', '{}', 0)",
+    "INSERT INTO submission_bands (version_id, band, org_id, event_id, submission_id, hash)"
+    " VALUES (:version, 0, :org, :event, :sub, 1)",
+    "INSERT INTO duplicate_flags (id, org_id, event_id, submission_id, other_submission_id,"
+    " kind, score) VALUES (gen_random_uuid(), :org, :event, :sub, :sub2, 'text', 0.9)",
+    "INSERT INTO judging_criteria (id, org_id, event_id, name)"
+    " VALUES (gen_random_uuid(), :org, :event, 'C')",
+    "INSERT INTO judge_conflicts (id, org_id, event_id, judge_id, team_id, source)"
+    " VALUES (gen_random_uuid(), :org, :event, :judge, :team2, 'organizer')",
+    "INSERT INTO judge_assignments (id, org_id, event_id, judge_id, submission_id)"
+    " VALUES (gen_random_uuid(), :org, :event, :judge, :sub)",
+    # (its triggers also write evaluation_history and judging_versions)
+    "INSERT INTO evaluations (id, org_id, event_id, judge_id, submission_id, team_id)"
+    " VALUES (gen_random_uuid(), :org, :event, :judge, :sub, :team)",
+    "INSERT INTO pairwise_entries (id, org_id, event_id, judge_id, kind, first_id, second_id)"
+    " VALUES (gen_random_uuid(), :org, :event, :judge, 'comparison', :sub, :sub2)",
+    "INSERT INTO pairwise_current (event_id, judge_id, org_id, first_id, second_id)"
+    " VALUES (:event, :judge, :org, :sub, :sub2)",
+    "INSERT INTO award_winners (id, org_id, event_id, award_id, submission_id)"
+    " VALUES (gen_random_uuid(), :org, :event, :award, :sub)",
+    "INSERT INTO event_results (event_id, org_id, method, ranking, winners)"
+    " VALUES (:event, :org, 'judge_effect', '[]', '[]')",
+    "INSERT INTO public_votes (id, org_id, event_id, track_key, user_id, submission_id)"
+    " VALUES (gen_random_uuid(), :org, :event, '00000000-0000-0000-0000-000000000000', :user,"
+    " :sub)",
 )
 
 
@@ -129,9 +172,20 @@ async def two_tenants(
                 ),
                 {"org": org, "user": user},
             )
+            judge = uuid.uuid4()
+            await conn.execute(
+                text("INSERT INTO users (id, email) VALUES (:id, :email)"),
+                {"id": judge, "email": f"judge-{slug}@example.com"},
+            )
             ids = {
                 "org": org,
                 "user": user,
+                "judge": judge,
+                "team2": uuid.uuid4(),
+                "sub": uuid.uuid4(),
+                "sub2": uuid.uuid4(),
+                "version": uuid.uuid4(),
+                "award": uuid.uuid4(),
                 "event": uuid.uuid4(),
                 "track": uuid.uuid4(),
                 "team": uuid.uuid4(),
@@ -158,7 +212,8 @@ async def test_no_tenant_set_means_no_rows(
         assert await counts(conn) == zero  # a fresh connection
         await conn.commit()
         await conn.execute(text("SELECT set_config('hackops.org_id', :a, true)"), {"a": str(a)})
-        assert await counts(conn) == dict.fromkeys(TENANT_TABLES, 1)  # serving tenant A
+        seen = await counts(conn)  # serving tenant A: its rows of every table, B's none
+        assert seen == {t: 2 if t in ("submissions", "teams") else 1 for t in TENANT_TABLES}
         await conn.commit()
         assert await counts(conn) == zero  # the same connection, next transaction
 
