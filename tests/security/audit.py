@@ -95,6 +95,7 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", TEAM + "/submission/submit"): "submission.submitted",
     ("post", TEAM + "/submission/files"): "submission_file.added",
     ("delete", TEAM + "/submission/files/{file_id}"): "submission_file.removed",
+    ("patch", TEAM + "/submission/files/{file_id}"): "submission_file.visibility_changed",
     ("post", TEAM + "/submission/files/{file_id}/link"): "submission_file.link_issued",
     ("post", EVENT + "/submissions/{submission_id}/decision"): "submission.decided",
     ("post", EVENT + "/submissions/decisions"): "submission.decided",

@@ -224,6 +224,10 @@ async def test_organizers_review_decide_reopen_and_open_the_gallery(
 ) -> None:
     s, team, url = await scene(session)
     await fill(client, s, url)
+    upload = await client.post(
+        url + "/files", params={"name": "pitch.pdf"}, headers=s.auth("alice"), content=pdf_bytes()
+    )
+    file_id = upload.json()["id"]
     draft_id = (await client.get(url, headers=s.auth("alice"))).json()["id"]
     queue = f"{s.base}/submissions"
     assert (await client.get(queue, headers=s.auth("olga"))).json()["items"] == []
@@ -275,6 +279,18 @@ async def test_organizers_review_decide_reopen_and_open_the_gallery(
     assert [p["title"] for p in public] == ["Fixed"]
     project = await client.get(f"{gallery}/{draft_id}")
     assert project.json()["members"] == ["Alice", "Bob"]
+    assert project.json()["files"] == []  # files are private until the team shows them
+    shown = await client.patch(
+        url + f"/files/{file_id}", headers=s.auth("bob"), json={"public": True}
+    )
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["public"] is True
+    public_files = (await client.get(f"{gallery}/{draft_id}")).json()["files"]
+    assert [f["name"] for f in public_files] == ["pitch.pdf"]
+    outsider = await client.patch(
+        url + f"/files/{file_id}", headers=s.auth("carol"), json={"public": False}
+    )
+    assert outsider.status_code == 404
     assert (await client.get(gallery, params={"technology": "cobol"})).json()["items"] == []
 
 

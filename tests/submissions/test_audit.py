@@ -40,6 +40,13 @@ async def test_submission_routes_write_exactly_one_audit_row(
         f"{url}/files/{file['id']}/link",
         headers=alice,
     )
+    await r.call(
+        "PATCH",
+        SUBMISSION + "/files/{file_id}",
+        f"{url}/files/{file['id']}",
+        headers=alice,
+        json={"public": True},
+    )
     await r.call("POST", SUBMISSION + "/submit", url + "/submit", headers=s.auth("bob"))
     await r.call(
         "DELETE", SUBMISSION + "/files/{file_id}", f"{url}/files/{file['id']}", headers=alice
@@ -105,5 +112,5 @@ async def test_submission_routes_write_exactly_one_audit_row(
     ours = owned_by(
         (SUBMISSION, REVIEW, EVENT + "/duplicate-flags", EVENT + "/gallery"), excluding=()
     )
-    assert len(ours) == 12
+    assert len(ours) == 13
     assert r.covered == ours, ours - r.covered

@@ -42,6 +42,7 @@ from hackops.submissions.schemas import (
     DecisionIn,
     DownloadLinkOut,
     FileOut,
+    FileVisibilityIn,
     FlagDecisionIn,
     FlagOut,
     GalleryItemOut,
@@ -234,6 +235,19 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 async def delete_file(file_id: uuid.UUID, session: SessionDep, view: TeamDep) -> Response:
     await service.remove_file(session, view, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch(
+    BASE + "/files/{file_id}",
+    response_model=FileOut,
+    summary="Show a file in the public gallery, or hide it (members)",
+    responses=WRITE_ERRORS,
+)
+async def file_visibility(
+    file_id: uuid.UUID, body: FileVisibilityIn, session: SessionDep, view: TeamDep
+) -> FileOut:
+    file = await service.set_file_public(session, view, file_id, public=body.public)
+    return FileOut.model_validate(file)
 
 
 @router.post(

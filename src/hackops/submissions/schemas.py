@@ -45,6 +45,10 @@ class SubmissionIn(InputModel):
         return [t for t in seen if t]
 
 
+class FileVisibilityIn(InputModel):
+    public: bool
+
+
 class FileOut(OutputModel):
     id: uuid.UUID
     name: str
@@ -53,6 +57,7 @@ class FileOut(OutputModel):
     size: int
     sha256: str
     details: dict[str, Any]
+    public: bool = False
     created_at: datetime
 
 

@@ -379,6 +379,39 @@ async def get_file(session: AsyncSession, view: TeamView, file_id: uuid.UUID) ->
     return file
 
 
+async def set_file_public(
+    session: AsyncSession, view: TeamView, file_id: uuid.UUID, *, public: bool
+) -> SubmissionFile:
+    """A member shows a file in the public gallery (or hides it again). Allowed after the
+    deadline: it changes what visitors see, not what was submitted or judged."""
+    require_member(view)
+    submission = await get(session, view)
+    file = await session.scalar(
+        select(SubmissionFile)
+        .where(
+            SubmissionFile.id == file_id,
+            SubmissionFile.submission_id == submission.id,
+            SubmissionFile.deleted_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if file is None:
+        raise FileNotFound
+    file.public = public
+    await session.flush()
+    await record(
+        session,
+        view.access.actor,
+        "submission_file.visibility_changed",
+        resource_type="submission_file",
+        resource_id=file.id,
+        org_id=submission.org_id,
+        details={"team_id": str(view.team.id), "public": public},
+    )
+    await session.refresh(file)
+    return file
+
+
 async def remove_file(session: AsyncSession, view: TeamView, file_id: uuid.UUID) -> None:
     """Take a file off the working copy. The object stays while a version refers to it."""
     submission, now = await lock(session, view)
