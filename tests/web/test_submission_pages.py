@@ -268,6 +268,11 @@ async def test_uploads_downloads_refusals_and_removal(
 
     use_session(client, s.tokens["bob"])
     file_id = links[0][0].rsplit("/", 1)[1]
+    shown = await post(client, url, f"{url}/files/{file_id}/visibility", {"public": "on"})
+    assert await flashed(client, shown) == ("success", "pitch.pdf is shown in the gallery.")
+    assert "Hide from gallery" in (await client.get(url)).text
+    hidden = await post(client, url, f"{url}/files/{file_id}/visibility", {"public": "off"})
+    assert await flashed(client, hidden) == ("success", "pitch.pdf is hidden from the gallery.")
     removed = await post(client, url, f"{url}/files/{file_id}/remove")
     assert await flashed(client, removed) == ("success", "The file is removed.")
     assert "pitch.pdf" not in (await client.get(url)).text

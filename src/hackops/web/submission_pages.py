@@ -268,6 +268,7 @@ async def _page(
         "refresh_seconds": REFRESH_SECONDS,
         "failed_links": await failed_links(session, submission),
         "editable": editable,
+        "is_member": view.is_member,
         "deadline": deadline_of(view, submission),
         "status_labels": STATUS_LABELS,
         "state_labels": STEP_STATE_LABELS,
@@ -429,6 +430,29 @@ async def remove(
         return "The file is removed."
 
     return await _act(request, session, view, remove_file)
+
+
+@router.post(PAGE + "/files/{file_id}/visibility")
+async def visibility(
+    request: Request,
+    slug: SlugPath,
+    event_slug: SlugPath,
+    team_id: uuid.UUID,
+    file_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    """Show a file in the public gallery, or hide it again."""
+    if actor.user is None:
+        return to_login(request)
+    view = await load(session, actor, slug, event_slug, team_id)
+    public = (await form_data(request)).get("public") == "on"
+
+    async def change() -> str:
+        file = await service.set_file_public(session, view, file_id, public=public)
+        return f"{file.name} is {'shown in' if public else 'hidden from'} the gallery."
+
+    return await _act(request, session, view, change)
 
 
 @router.post(PAGE + "/submit")
