@@ -116,3 +116,23 @@ async def test_nothing_reveals_scores_before_publishing(
         assert [w["award"] for w in body["winners"]] == ["Grand prize"]
         assert body["ranking"][0]["rank"] == 1
         assert len(body["ranking"]) == 3
+
+
+async def test_organizers_export_scores_and_results(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    world = await scored_event(client, session)
+    s = world["stage"]
+    as_json = await client.get(f"{s.base}/results/export.json", headers=s.auth("olga"))
+    assert as_json.status_code == 200
+    body = as_json.json()
+    assert [r["rank"] for r in body["ranking"]] == [1, 2, 3]
+    assert len(body["evaluations"]) == 9
+    assert SENTINEL_SCORE in [e["raw_score"] for e in body["evaluations"]]
+    as_csv = await client.get(f"{s.base}/results/export.csv", headers=s.auth("olga"))
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.headers["content-disposition"].startswith("attachment;")
+    assert as_csv.text.splitlines()[0] == "rank,submission_id,title,team,score,raw_mean,evaluations"
+    for who in ("p0", "judge0", "otto", "anonymous"):
+        hidden = await client.get(f"{s.base}/results/export.csv", headers=s.auth(who))
+        assert hidden.status_code in (403, 404), who

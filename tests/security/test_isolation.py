@@ -48,6 +48,7 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "flag_id": tenant.flag_id,
         "criterion_id": tenant.criterion_id,
         "step": "validate_files",
+        "fmt": "json",
     }
 
     def one(match: re.Match[str]) -> str:

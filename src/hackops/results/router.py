@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Response
 from pydantic import Field
+from sqlalchemy import select
 
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
+from hackops.judging import ranking
+from hackops.judging.service import compute_ranking
+from hackops.models import Evaluation, Submission, Team, User
 from hackops.results import service
 from hackops.schemas import InputModel, OutputModel
 
@@ -54,3 +61,90 @@ async def pick(
 ) -> ResultsOut:
     await service.pick_winners(session, access, award_id, body.submission_ids)
     return ResultsOut.model_validate(await service.preview(session, access))
+
+
+def _cell(value: object) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: defuse them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@router.get(
+    "/results/export.{fmt}",
+    summary="Export the ranking and every evaluation, CSV or JSON (organizers)",
+    responses={
+        **error_responses(401, 403, 404, 422),
+        200: {"content": {"text/csv": {}, "application/json": {}}},
+    },
+)
+async def export(
+    fmt: Annotated[str, Path(pattern="^(csv|json)$")],
+    session: SessionDep,
+    access: EventOrganizerDep,
+) -> Response:
+    """The current ranking (judge effect, raw mean beside it) and the evaluations behind it:
+    judge, submission, team, raw score, per-criterion scores, status, when."""
+    ranked, _ = await compute_ranking(session, access, ranking.DEFAULT_METHOD)
+    titles = {
+        sid: (title, team)
+        for sid, title, team in await session.execute(
+            select(Submission.id, Submission.title, Team.name)
+            .join(Team, Team.id == Submission.team_id)
+            .where(Submission.event_id == access.event.id)
+        )
+    }
+    rows = await session.execute(
+        select(Evaluation, User.email)
+        .join(User, User.id == Evaluation.judge_id)
+        .where(Evaluation.event_id == access.event.id)
+        .order_by(Evaluation.submission_id, User.email)
+    )
+    evaluations = [
+        {
+            "submission_id": str(e.submission_id),
+            "judge": email,
+            "raw_score": e.raw_score,
+            "scores": e.scores,
+            "status": e.status,
+            "submitted_at": e.submitted_at.isoformat() if e.submitted_at else None,
+        }
+        for e, email in rows
+    ]
+    ranking_rows = [
+        {
+            "rank": item.rank,
+            "submission_id": str(item.submission_id),
+            "title": titles.get(item.submission_id, ("", ""))[0],  # type: ignore[call-overload]
+            "team": titles.get(item.submission_id, ("", ""))[1],  # type: ignore[call-overload]
+            "score": round(item.score, 4),
+            "raw_mean": round(item.raw_mean, 4),
+            "evaluations": item.evaluations,
+        }
+        for item in ranked
+    ]
+    name = f"{access.event.slug}-results.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    if fmt == "json":
+        body = json.dumps(
+            {
+                "method": ranking.DEFAULT_METHOD.value,
+                "ranking": ranking_rows,
+                "evaluations": evaluations,
+            }
+        )
+        return Response(body, media_type="application/json", headers=headers)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rank", "submission_id", "title", "team", "score", "raw_mean", "evaluations"])
+    for row in ranking_rows:
+        writer.writerow([_cell(v) for v in row.values()])
+    writer.writerow([])
+    writer.writerow(["submission_id", "judge", "raw_score", "scores", "status", "submitted_at"])
+    for ev in evaluations:
+        writer.writerow(
+            [
+                _cell(ev[k] if k != "scores" else json.dumps(ev[k]))
+                for k in ("submission_id", "judge", "raw_score", "scores", "status", "submitted_at")
+            ]
+        )
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
