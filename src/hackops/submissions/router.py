@@ -14,7 +14,6 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from obstore.exceptions import NotFoundError
 
-from hackops.audit.service import record
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError, PayloadTooLarge, ValidationFailed, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
@@ -260,15 +259,7 @@ async def file_link(
     file_id: uuid.UUID, request: Request, session: SessionDep, view: TeamDep
 ) -> DownloadLinkOut:
     file = await service.get_file(session, view, file_id)
-    await record(
-        session,
-        view.access.actor,
-        "submission_file.link_issued",
-        resource_type="submission_file",
-        resource_id=file.id,
-        org_id=file.org_id,
-        details={"team_id": str(file.team_id)},
-    )
+    await service.record_link_issued(session, view.access.actor, file)
     return signed_link(request, file)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
 from hackops.events.children import list_tracks
@@ -377,6 +378,19 @@ async def get_file(session: AsyncSession, view: TeamView, file_id: uuid.UUID) ->
     if file is None:
         raise FileNotFound
     return file
+
+
+async def record_link_issued(session: AsyncSession, actor: Actor, file: SubmissionFile) -> None:
+    """Every signed download link is audited (API, team page, judge page alike)."""
+    await record(
+        session,
+        actor,
+        "submission_file.link_issued",
+        resource_type="submission_file",
+        resource_id=file.id,
+        org_id=file.org_id,
+        details={"team_id": str(file.team_id)},
+    )
 
 
 async def set_file_public(

@@ -24,7 +24,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.audit.service import record
 from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import AppError
 from hackops.events import children
@@ -331,15 +330,7 @@ async def open_file(
     file = next((f for f in files if f.id == file_id), None)
     if file is None:
         raise submissions.FileNotFound
-    await record(
-        session,
-        access.actor,
-        "submission_file.link_issued",
-        resource_type="submission_file",
-        resource_id=file.id,
-        org_id=file.org_id,
-        details={"team_id": str(file.team_id)},
-    )
+    await submissions.record_link_issued(session, access.actor, file)
     return redirect(signed_link(request, file).url)
 
 

@@ -30,7 +30,6 @@ from starlette.datastructures import UploadFile
 
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
-from hackops.audit.service import record
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.events.children import list_tracks
@@ -491,13 +490,5 @@ async def download(
         return to_login(request)
     view = await load(session, actor, slug, event_slug, team_id)
     file: SubmissionFile = await service.get_file(session, view, file_id)
-    await record(
-        session,
-        view.access.actor,
-        "submission_file.link_issued",
-        resource_type="submission_file",
-        resource_id=file.id,
-        org_id=file.org_id,
-        details={"team_id": str(file.team_id)},
-    )
+    await service.record_link_issued(session, view.access.actor, file)
     return redirect(signed_link(request, file).url)
