@@ -282,15 +282,15 @@ async def export_lines(
             registration, user = row[0], row[1]
             yield line(
                 [
-                    _cell(user.email),
-                    _cell(user.name),
+                    spreadsheet_cell(user.email),
+                    spreadsheet_cell(user.name),
                     registration.status,
                     registration.queue_seq,
                     timestamp(registration.created_at),
                     timestamp(registration.checked_in_at),
                     registration.checkin_code,
                     registration.source,
-                    _cell(_answers(registration.answers)),
+                    spreadsheet_cell(_answers(registration.answers)),
                 ]
             )
 
@@ -301,6 +301,8 @@ def _answers(answers: dict[str, Any]) -> str:
     )
 
 
-def _cell(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: defuse them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def spreadsheet_cell(value: object) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: defuse them (every CSV
+    export uses this)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -19,6 +19,7 @@ from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging import ranking
 from hackops.judging.service import compute_ranking
 from hackops.models import Evaluation, Submission, Team, User
+from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
 from hackops.schemas import InputModel, OutputModel
 
@@ -61,12 +62,6 @@ async def pick(
 ) -> ResultsOut:
     await service.pick_winners(session, access, award_id, body.submission_ids)
     return ResultsOut.model_validate(await service.preview(session, access))
-
-
-def _cell(value: object) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: defuse them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get(
@@ -137,13 +132,13 @@ async def export(
     writer = csv.writer(out)
     writer.writerow(["rank", "submission_id", "title", "team", "score", "raw_mean", "evaluations"])
     for row in ranking_rows:
-        writer.writerow([_cell(v) for v in row.values()])
+        writer.writerow([spreadsheet_cell(v) for v in row.values()])
     writer.writerow([])
     writer.writerow(["submission_id", "judge", "raw_score", "scores", "status", "submitted_at"])
     for ev in evaluations:
         writer.writerow(
             [
-                _cell(ev[k] if k != "scores" else json.dumps(ev[k]))
+                spreadsheet_cell(ev[k] if k != "scores" else json.dumps(ev[k]))
                 for k in ("submission_id", "judge", "raw_score", "scores", "status", "submitted_at")
             ]
         )
