@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
 from hackops.events.deps import EventAccess
+from hackops.events.search import escape_like
 from hackops.models import (
     DuplicateFlag,
     FlagStatus,
@@ -141,17 +142,13 @@ async def review_queue(
         query = query.where(
             or_(
                 Submission.search.op("@@")(func.websearch_to_tsquery("english", q)),
-                Team.name.ilike(f"%{_escape_like(q)}%", escape="\\"),
+                Team.name.ilike(f"%{escape_like(q)}%", escape="\\"),
             )
         )
     rows = await session.execute(
         query.order_by(*SORTS.get(sort, SORTS["submitted"])).limit(limit).offset(offset)
     )
     return [ReviewRow(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def decide(
