@@ -116,9 +116,14 @@ SEED_EVENT_ROWS = (
     " VALUES (gen_random_uuid(), :org, :event, :judge, :team2, 'organizer')",
     "INSERT INTO judge_assignments (id, org_id, event_id, judge_id, submission_id)"
     " VALUES (gen_random_uuid(), :org, :event, :judge, :sub)",
-    # (its triggers also write evaluation_history and judging_versions)
+    # (its triggers also write evaluation_history, judging_versions and judging_changes)
     "INSERT INTO evaluations (id, org_id, event_id, judge_id, submission_id, team_id)"
     " VALUES (gen_random_uuid(), :org, :event, :judge, :sub, :team)",
+    "INSERT INTO judging_flags (id, org_id, event_id, submission_id, judge_id, reason)"
+    " VALUES (gen_random_uuid(), :org, :event, :sub, :judge, 'broken')",
+    "INSERT INTO event_role_invitations (id, org_id, event_id, email, role, token_hash,"
+    " expires_at) VALUES (gen_random_uuid(), :org, :event, 'j@example.com', 'judge',"
+    " md5(:slug) || md5(:slug), now() + interval '1 day')",
     "INSERT INTO pairwise_entries (id, org_id, event_id, judge_id, kind, first_id, second_id)"
     " VALUES (gen_random_uuid(), :org, :event, :judge, 'comparison', :sub, :sub2)",
     "INSERT INTO pairwise_current (event_id, judge_id, org_id, first_id, second_id)"

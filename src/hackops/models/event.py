@@ -110,6 +110,8 @@ class Event(IdMixin, TimestampMixin, Base):
     )
     published_at: Mapped[datetime | None] = mapped_column(default=None)
     results_published_at: Mapped[datetime | None] = mapped_column(default=None)
+    # After publishing: the per-criterion breakdown (judges anonymized) on the results pages.
+    results_show_breakdown: Mapped[bool] = mapped_column(server_default=text("false"))
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
     # Submissions: file limits, late submissions (accepted and flagged), the public gallery.
     file_max_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("26214400"))

@@ -206,3 +206,95 @@ class PairwiseCurrent(Base):
     first_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     second_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     shown_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+
+
+class JudgingChange(Base):
+    """The evaluation change log: one row per evaluation write, numbered by the event's judging
+    version (written by the same trigger that bumps it, so versions and rows commit together and
+    in order). The live leaderboard applies the rows after the version it last saw instead of
+    reloading every evaluation. `raw_score` is NULL when the evaluation no longer counts (a draft,
+    or deleted)."""
+
+    __tablename__ = "judging_changes"
+    __table_args__ = (_event_fk(),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    judge_id: Mapped[uuid.UUID]
+    submission_id: Mapped[uuid.UUID]
+    raw_score: Mapped[float | None]
+
+
+class JudgingFlag(IdMixin, Base):
+    """A judge flags a submission to the organizers (broken, code of conduct, ...); an organizer
+    resolves it with a note. One open flag per judge per submission."""
+
+    __tablename__ = "judging_flags"
+    __table_args__ = (
+        _event_fk(),
+        CheckConstraint(
+            "reason IN ('broken', 'code_of_conduct', 'ineligible', 'other')", name="reason_valid"
+        ),
+        CheckConstraint("status IN ('open', 'resolved')", name="status_valid"),
+        Index("ix_judging_flags_event_id_status", "event_id", "status"),
+        Index(
+            "uq_judging_flags_open_per_judge",
+            "judge_id",
+            "submission_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(String(2000), server_default="")
+    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution: Mapped[str] = mapped_column(String(2000), server_default="")
+
+
+class EventRoleInvitation(IdMixin, Base):
+    """An invitation to an event role (judge, mentor, organizer) sent by email to someone who may
+    have no account yet: the link (its SHA-256 stored) signs them in — creating the account with
+    the address verified — and grants the role. One pending invitation per event, email and role."""
+
+    __tablename__ = "event_role_invitations"
+    __table_args__ = (
+        _event_fk(),
+        CheckConstraint("role IN ('organizer', 'judge', 'mentor')", name="role_valid"),
+        Index(
+            "uq_event_role_invitations_pending",
+            "event_id",
+            "email",
+            "role",
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -72,6 +72,7 @@ class AuthToken(IdMixin, Base):
 class OneTimePurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
+    SIGN_IN = "sign_in"  # a magic link for invited judges/mentors who have no password
 
 
 class OneTimeToken(IdMixin, Base):
@@ -80,7 +81,9 @@ class OneTimeToken(IdMixin, Base):
 
     __tablename__ = "one_time_tokens"
     __table_args__ = (
-        CheckConstraint("purpose IN ('verify_email', 'reset_password')", name="purpose_valid"),
+        CheckConstraint(
+            "purpose IN ('verify_email', 'reset_password', 'sign_in')", name="purpose_valid"
+        ),
         Index("ix_one_time_tokens_user_id_purpose", "user_id", "purpose"),
     )
 
