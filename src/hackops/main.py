@@ -28,8 +28,8 @@ from hackops.errors import error_responses, install_error_handlers
 from hackops.events import children_router as event_children_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
+from hackops.judging import leaderboard_router, voting
 from hackops.judging import router as judging_router
-from hackops.judging import voting
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         submissions_router.router,
         submissions_router.downloads,
         judging_router.router,
+        leaderboard_router.router,
         results_router.router,
         voting.router,
     ):
