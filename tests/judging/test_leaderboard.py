@@ -53,3 +53,75 @@ async def test_local_cache_is_bounded() -> None:
         await cache.set(f"k{n}", json.dumps(n).encode(), ex=60)
     assert list(cache.items) == ["k3", "k4"]
     assert await cache.get("k0") is None
+
+
+async def test_incremental_board_follows_the_full_fit(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """Each score change is applied from the change log (no reload); the board's order and
+    scores stay those of a full judge-effect fit, including a score withdrawn to a draft."""
+    s, _, _ = await judged_event(session, teams=6, judges=4)
+    criteria = await add_criteria(client, s)
+    await client.post(f"{s.base}/judging/assignments", headers=s.auth("olga"), json={"k": 3})
+    url = f"{s.base}/judging/leaderboard"
+    marks = iter([3, 9, 5, 7, 2, 8, 6, 4, 10, 1, 7, 5, 9, 3, 6, 8, 2, 4])
+    versions = []
+    for n in range(4):
+        judge = f"judge{n}"
+        queue = (await client.get(f"{s.base}/judging/queue", headers=s.auth(judge))).json()
+        for item in queue["items"]:
+            mark = next(marks)
+            response = await client.put(
+                f"{s.base}/judging/submissions/{item['submission_id']}/evaluation",
+                headers=s.auth(judge),
+                json={"scores": {criteria[0]: mark, criteria[1]: 10 - mark // 2}, "submit": True},
+            )
+            assert response.status_code == 200, response.text
+            board = (await client.get(url, headers=s.auth("olga"))).json()
+            versions.append(board["version"])
+    # Withdraw one submitted score (back to a draft): it stops counting.
+    queue = (await client.get(f"{s.base}/judging/queue", headers=s.auth("judge0"))).json()
+    first = queue["items"][0]["submission_id"]
+    await client.put(
+        f"{s.base}/judging/submissions/{first}/evaluation",
+        headers=s.auth("judge0"),
+        json={"scores": {criteria[0]: 1}, "submit": False},
+    )
+    board = (await client.get(url, headers=s.auth("olga"))).json()
+    full = (await client.get(f"{s.base}/judging/ranking", headers=s.auth("olga"))).json()
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert board["ranked"] == len(full["items"])
+    assert [i["submission_id"] for i in board["items"]] == [
+        i["submission_id"] for i in full["items"]
+    ]
+    for mine, theirs in zip(board["items"], full["items"], strict=True):
+        assert mine["evaluations"] == theirs["evaluations"]
+        assert abs(mine["raw_mean"] - theirs["raw_mean"]) < 1e-3
+        assert abs(mine["score"] - theirs["score"]) < 1.0  # held hyperparameters drift little
+    state = leaderboard.REGISTRY.boards[(s.org.id, s.event.id)]
+    assert state.version == board["version"]
+    assert sum(1 for _, sub in state.scores if str(sub) == first) == 2  # judge0's left
+
+
+async def test_board_solve_with_kept_hyperparameters_equals_the_full_fit() -> None:
+    import random
+    import uuid
+
+    import numpy as np
+
+    from hackops.judging import ranking
+
+    rng = random.Random(7)
+    subs = [uuid.uuid4() for _ in range(60)]
+    judges = [uuid.uuid4() for _ in range(8)]
+    evaluations = [
+        ranking.Evaluation(judges[(n * 3 + k) % 8], sub, rng.uniform(20, 90) + 5 * (k - 1))
+        for n, sub in enumerate(subs)
+        for k in range(3)
+    ]
+    fit = ranking.judge_effect(evaluations)
+    data = ranking._data(evaluations)
+    weight = np.array([fit.weights[j] for j in data.judges])
+    quality = ranking.solve_judge_effect(data, weight, fit.ridge_offset)
+    for i, sub in enumerate(data.submissions):
+        assert abs(quality[i] - fit.items[sub].score) < 1e-9

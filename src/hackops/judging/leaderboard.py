@@ -25,9 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.db import Database
 from hackops.events.deps import EventAccess
-from hackops.judging import ranking
-from hackops.judging.service import compute_ranking
-from hackops.models import JudgingVersion, Submission, Team
+from hackops.judging import live
+from hackops.models import JudgingVersion
 from hackops.tenancy import set_tenant
 
 TTL_SECONDS = 3600
@@ -87,52 +86,39 @@ def cache_key(access: EventAccess, version: int, limit: int) -> str:
     return f"hackops:lb:{access.event.org_id}:{access.event.id}:{version}:{limit}"
 
 
+REGISTRY = live.Registry()
+
+
 async def compute(
     session: AsyncSession, access: EventAccess, version: int, limit: int = DEFAULT_LIMIT
 ) -> dict[str, Any]:
-    ranked, _ = await compute_ranking(session, access, ranking.DEFAULT_METHOD)
-    names = {
-        sid: (title, team)
-        for sid, title, team in await session.execute(
-            select(Submission.id, Submission.title, Team.name)
-            .join(Team, Team.id == Submission.team_id)
-            .where(Submission.event_id == access.event.id)
-        )
-    }
-    items = []
-    for item in ranked[:limit]:
-        title, team = names.get(item.submission_id, ("", ""))  # type: ignore[call-overload]
-        items.append(
-            {
-                "rank": item.rank,
-                "submission_id": str(item.submission_id),
-                "title": title,
-                "team_name": team,
-                "score": round(item.score, 4),
-                "raw_mean": round(item.raw_mean, 4),
-                "evaluations": item.evaluations,
-            }
-        )
-    return {
-        "version": version,
-        "method": ranking.DEFAULT_METHOD.value,
-        "ranked": len(ranked),
-        "items": items,
-    }
+    """The board at the committed `version` (or newer), from this process's live state."""
+    event = access.event
+    async with REGISTRY.lock(event.org_id, event.id):
+        board = await REGISTRY.board_at(session, event.org_id, event.id, version)
+        return board.board(limit)
 
 
 async def read(
     session: AsyncSession, access: EventAccess, cache: Cache, limit: int = DEFAULT_LIMIT
 ) -> bytes:
     """The board (top `limit`) as JSON bytes: from the cache for the committed version, else
-    computed once."""
+    brought up to date incrementally (one writer per event; the others then find the cache)."""
     version = await version_of(session, access)
     key = cache_key(access, version, limit)
     cached = await cache.get(key)
     if cached is not None:
         return cached
-    body = json.dumps(await compute(session, access, version, limit)).encode()
+    event = access.event
+    async with REGISTRY.lock(event.org_id, event.id):
+        cached = await cache.get(key)
+        if cached is not None:
+            return cached
+        board = await REGISTRY.board_at(session, event.org_id, event.id, version)
+        body = json.dumps(board.board(limit)).encode()
     await cache.set(key, body)
+    if board.version != version:
+        await cache.set(cache_key(access, board.version, limit), body)
     return body
 
 

@@ -88,15 +88,25 @@ class JudgeEffectFit:
     noise_sd: dict[JudgeId, float]  # per-judge residual SD (shrunk towards the pooled one)
     offset_sd: float  # estimated spread of the judges' leniency (0 when not estimable)
     components: tuple[frozenset[SubmissionId], ...]  # submissions per connected component
+    # The hyperparameters of the final solve (scale=False): the weight of each judge's scores
+    # and the ridge on the offsets. `solve_judge_effect` with these reproduces `items`.
+    weights: dict[JudgeId, float]
+    ridge_offset: float
 
 
 @dataclass(frozen=True, slots=True)
-class _Data:
+class Data:
+    """Evaluations as arrays: `sub[i]`, `judge[i]` index `submissions` and `judges`; `x[i]` is
+    the raw score. Every listed submission and judge has at least one evaluation."""
+
     submissions: list[SubmissionId]
     judges: list[JudgeId]
     sub: Ints
     judge: Ints
     x: Floats
+
+
+_Data = Data
 
 
 def _data(evaluations: Iterable[Evaluation]) -> _Data:
@@ -244,6 +254,32 @@ def _fit(
 def judge_effect(
     evaluations: Iterable[Evaluation], *, scale: bool = False, reweight: bool = True
 ) -> JudgeEffectFit:
+    """`fit_judge_effect` of the evaluations (see there)."""
+    return fit_judge_effect(_data(evaluations), scale=scale, reweight=reweight)
+
+
+def components(data: Data) -> tuple[Ints, Ints]:
+    """Connected-component labels of the submissions and of the judges."""
+    sub_label, judge_label, _ = _components(data)
+    return sub_label, judge_label
+
+
+def solve_judge_effect(
+    data: Data, weight: Floats, ridge_offset: float, labels: tuple[Ints, Ints] | None = None
+) -> Floats:
+    """The final step of `fit_judge_effect` alone (scale=False): quality per submission (in
+    `data.submissions` order, on the 0..100 scale) for given judge weights and offset ridge.
+
+    The live leaderboard keeps the hyperparameters of the last full fit and re-solves only this
+    after a score changes: one sparse elimination, no re-estimation (bench/leaderboard_load.py
+    reports how far that drifts from a full refit)."""
+    if labels is None:
+        labels = components(data)
+    u, _, _ = _fit(data, weight, ridge_offset, None, labels)
+    return np.asarray(u + data.x.mean(), dtype=np.float64)
+
+
+def fit_judge_effect(data: Data, *, scale: bool = False, reweight: bool = True) -> JudgeEffectFit:
     """Fit score = quality + judge offset (x judge scale) + judge noise; scores = quality.
 
     Estimation, empirical Bayes in three steps, all closed-form or tiny dense solves:
@@ -267,9 +303,8 @@ def judge_effect(
     why they are reported. With no residual degrees of freedom (e.g. one evaluation per
     submission) offsets are not estimable and the fit is the raw mean.
     """
-    data = _data(evaluations)
     if not data.submissions:
-        return JudgeEffectFit({}, {}, {}, {}, 0.0, ())
+        return JudgeEffectFit({}, {}, {}, {}, 0.0, (), {}, 0.0)
     sub_label, judge_label, n_comp = _components(data)
     labels = (sub_label, judge_label)
     n, n_s, n_j = len(data.x), len(data.submissions), len(data.judges)
@@ -286,6 +321,7 @@ def judge_effect(
     y = data.x - data.x.mean()
     noise_var = np.full(n_j, float(np.var(data.x)) or 1.0)
     tau_b = 0.0
+    final_weight, final_ridge = ones, _TINY_RIDGE
     if dof > 0:
         for _ in range(2):
             resid = y - b[data.judge] - a[data.judge] * u[data.sub]
@@ -317,9 +353,10 @@ def judge_effect(
             var_a = noise_var[ok] / spread[ok]
             tau_a_sq = max(float(np.mean((a[ok] - 1.0) ** 2 - var_a)) if ok.any() else 0.0, 1e-6)
             ridge_scale = 1.0 / tau_a_sq
-        u, b, a = _fit(data, 1.0 / noise_var, 1.0 / tau_b_sq, ridge_scale, labels)
+        final_weight, final_ridge = 1.0 / noise_var, 1.0 / tau_b_sq
+        u, b, a = _fit(data, final_weight, final_ridge, ridge_scale, labels)
     quality = u + data.x.mean()
-    components = tuple(
+    parts = tuple(
         frozenset(s for i, s in enumerate(data.submissions) if sub_label[i] == c)
         for c in range(n_comp)
     )
@@ -329,7 +366,9 @@ def judge_effect(
         scales={j: float(a[i]) for i, j in enumerate(data.judges)},
         noise_sd={j: math.sqrt(float(noise_var[i])) for i, j in enumerate(data.judges)},
         offset_sd=tau_b,
-        components=components,
+        components=parts,
+        weights={j: float(final_weight[i]) for i, j in enumerate(data.judges)},
+        ridge_offset=final_ridge,
     )
 
 

@@ -1,0 +1,210 @@
+"""The live leaderboard's state per event, kept in this process and updated incrementally.
+
+A full build loads every counted evaluation and the event's judging version in one statement (one
+snapshot), fits the judge-effect model (`ranking.fit_judge_effect`) and keeps its
+hyperparameters: each judge's weight and the ridge on the offsets. After a score changes, the
+rows of `judging_changes` between the version the state has and the committed one are applied
+to the arrays (commits are in version order: the version row is locked until commit) and only the
+final solve runs again with the kept hyperparameters (`ranking.solve_judge_effect`, ~2 ms for
+15,000 evaluations); the hyperparameters are re-estimated once `REESTIMATE_SHARE` of the
+evaluations have changed since the last estimation. The ranking uses the same keys as
+`ranking.rank`. The official ranking (organizers' ranking page, publishing) always fits in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.judging import ranking
+
+REESTIMATE_SHARE = 0.05  # re-estimate the hyperparameters after this share of changes
+RELOAD_SHARE = 0.25  # more changes than this since the state's version: build afresh
+MAX_EVENTS = 32  # states kept per process (least recently used dropped)
+
+Pair = tuple[uuid.UUID, uuid.UUID]  # (judge, submission)
+
+_FULL = text(
+    "SELECT v.version, e.judge_id, e.submission_id, e.raw_score"
+    " FROM (SELECT coalesce(max(version), 0) AS version FROM judging_versions"
+    "       WHERE event_id = :event) v"
+    " LEFT JOIN evaluations e ON e.event_id = :event AND e.status = 'submitted'"
+    "  AND e.raw_score IS NOT NULL"
+)
+_CHANGES = text(
+    "SELECT version, judge_id, submission_id, raw_score FROM judging_changes"
+    " WHERE event_id = :event AND version > :since AND version <= :until ORDER BY version"
+)
+_NAMES = text(
+    "SELECT s.id, s.title, t.name, s.submitted_at FROM submissions s"
+    " JOIN teams t ON t.id = s.team_id WHERE s.event_id = :event"
+)
+
+
+@dataclass
+class EventBoard:
+    org_id: uuid.UUID
+    event_id: uuid.UUID
+    version: int = -1
+    scores: dict[Pair, float] = field(default_factory=dict)
+    names: dict[Any, tuple[str, str, float]] = field(default_factory=dict)
+    weights: dict[Any, float] = field(default_factory=dict)
+    ridge: float = 1.0
+    changed_since_fit: int = 0
+    fitted_at: int = -1  # the version whose hyperparameters are in use
+    items: list[dict[str, Any]] = field(default_factory=list)  # the whole ranking, in order
+
+    async def build(self, session: AsyncSession) -> None:
+        rows = (await session.execute(_FULL, {"event": self.event_id})).all()
+        self.version = int(rows[0][0]) if rows else 0
+        self.scores = {(j, s): float(x) for _, j, s, x in rows if j is not None}
+        await self._load_names(session)
+        self._refit()
+
+    async def advance(self, session: AsyncSession, version: int) -> None:
+        """Bring the state to the committed `version` (a newer or equal one)."""
+        if self.version < 0 or version < self.version:
+            await self.build(session)
+            return
+        if version == self.version:
+            return
+        rows = (
+            await session.execute(
+                _CHANGES, {"event": self.event_id, "since": self.version, "until": version}
+            )
+        ).all()
+        if len(rows) > RELOAD_SHARE * max(len(self.scores), 100):
+            await self.build(session)
+            return
+        for _, judge, submission, raw in rows:
+            if raw is None:
+                self.scores.pop((judge, submission), None)
+            else:
+                self.scores[(judge, submission)] = float(raw)
+        self.version = version
+        self.changed_since_fit += len(rows)
+        if any(s not in self.names for _, s in self.scores):
+            await self._load_names(session)
+        if self.changed_since_fit >= max(1.0, REESTIMATE_SHARE * len(self.scores)):
+            self._refit()
+        else:
+            self._solve()
+
+    async def _load_names(self, session: AsyncSession) -> None:
+        self.names = {
+            sid: (title or "", team or "", _epoch(at))
+            for sid, title, team, at in await session.execute(_NAMES, {"event": self.event_id})
+        }
+
+    def _data(self) -> ranking.Data:
+        subs: dict[uuid.UUID, int] = {}
+        judges: dict[uuid.UUID, int] = {}
+        sub = np.fromiter(
+            (subs.setdefault(s, len(subs)) for _, s in self.scores), np.intp, len(self.scores)
+        )
+        judge = np.fromiter(
+            (judges.setdefault(j, len(judges)) for j, _ in self.scores), np.intp, len(self.scores)
+        )
+        x = np.fromiter(self.scores.values(), np.float64, len(self.scores))
+        return ranking.Data(list(subs), list(judges), sub, judge, x)
+
+    def _refit(self) -> None:
+        data = self._data()
+        fit = ranking.fit_judge_effect(data)
+        self.weights, self.ridge = fit.weights, fit.ridge_offset
+        self.changed_since_fit = 0
+        self.fitted_at = self.version
+        quality = np.array([fit.items[s].score for s in data.submissions], dtype=np.float64)
+        self._rank(data, quality)
+
+    def _solve(self) -> None:
+        data = self._data()
+        if not data.submissions:
+            self.items = []
+            return
+        known = list(self.weights.values())
+        default = float(np.median(known)) if known else 1.0
+        weight = np.array([self.weights.get(j, default) for j in data.judges], dtype=np.float64)
+        self._rank(data, ranking.solve_judge_effect(data, weight, self.ridge))
+
+    def _rank(self, data: ranking.Data, quality: ranking.Floats) -> None:
+        """Order as `ranking.rank`: score, more evaluations, higher raw mean, earlier submission,
+        then first appearance."""
+        n_s = len(data.submissions)
+        if not n_s:
+            self.items = []
+            return
+        count = np.bincount(data.sub, minlength=n_s)
+        mean = np.bincount(data.sub, data.x, n_s) / count
+        when = np.array(
+            [self.names.get(s, ("", "", math.inf))[2] for s in data.submissions], np.float64
+        )
+        order = np.lexsort(
+            (np.arange(n_s), when, -np.round(mean, 6), -count, -np.round(quality, 6))
+        )
+        self.items = []
+        for rank, i in enumerate(order.tolist(), start=1):
+            sid = data.submissions[i]
+            title, team, _ = self.names.get(sid, ("", "", math.inf))
+            self.items.append(
+                {
+                    "rank": rank,
+                    "submission_id": str(sid),
+                    "title": title,
+                    "team_name": team,
+                    "score": round(float(quality[i]), 4),
+                    "raw_mean": round(float(mean[i]), 4),
+                    "evaluations": int(count[i]),
+                }
+            )
+
+    def board(self, limit: int) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "method": ranking.DEFAULT_METHOD.value,
+            "ranked": len(self.items),
+            "items": self.items[:limit],
+            "hyperparameters_from_version": self.fitted_at,
+        }
+
+
+def _epoch(at: datetime | None) -> float:
+    return at.timestamp() if at is not None else math.inf
+
+
+class Registry:
+    """The states of this process, one per (organization, event), with a lock each so that many
+    readers of a new version cause one update."""
+
+    def __init__(self, size: int = MAX_EVENTS) -> None:
+        self.size = size
+        self.boards: OrderedDict[Pair, EventBoard] = OrderedDict()
+        self.locks: dict[Pair, asyncio.Lock] = {}
+
+    def lock(self, org_id: uuid.UUID, event_id: uuid.UUID) -> asyncio.Lock:
+        return self.locks.setdefault((org_id, event_id), asyncio.Lock())
+
+    async def board_at(
+        self, session: AsyncSession, org_id: uuid.UUID, event_id: uuid.UUID, version: int
+    ) -> EventBoard:
+        """The event's state at the committed `version` (call under `lock`)."""
+        key = (org_id, event_id)
+        board = self.boards.get(key)
+        if board is None:
+            board = EventBoard(org_id, event_id)
+            self.boards[key] = board
+            while len(self.boards) > self.size:
+                dropped, _ = self.boards.popitem(last=False)
+                self.locks.pop(dropped, None)
+        self.boards.move_to_end(key)
+        await board.advance(session, version)
+        return board
