@@ -178,10 +178,10 @@ async def in_process(url: str) -> dict[str, float]:
         state = leaderboard.REGISTRY.boards[(org.id, event.id)]
         fresh = live.EventBoard(org.id, event.id)
         await fresh.build(session)
-        scores = {i["submission_id"]: i["score"] for i in fresh.items}
-        drift = max(abs(i["score"] - scores[i["submission_id"]]) for i in state.items)
-        top = {i["submission_id"] for i in fresh.items[:100]}
-        overlap = len(top & {i["submission_id"] for i in state.items[:100]})
+        scores = {i["submission_id"]: i["score"] for i in fresh.rows(10_000)}
+        drift = max(abs(i["score"] - scores[i["submission_id"]]) for i in state.rows(10_000))
+        top = {i["submission_id"] for i in fresh.rows(10_000)[:100]}
+        overlap = len(top & {i["submission_id"] for i in state.rows(10_000)[:100]})
         await session.rollback()
     await engine.dispose()
     return {

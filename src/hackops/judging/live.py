@@ -61,7 +61,14 @@ class EventBoard:
     ridge: float = 1.0
     changed_since_fit: int = 0
     fitted_at: int = -1  # the version whose hyperparameters are in use
-    items: list[dict[str, Any]] = field(default_factory=list)  # the whole ranking, in order
+    # The arrays of the last solve (rebuilt when a pair appears or goes; a changed score of a
+    # known pair is written in place) and the ranking as arrays: rows are built per request.
+    data: ranking.Data | None = None
+    position: dict[Pair, int] = field(default_factory=dict)
+    order: Any = None
+    quality: Any = None
+    mean: Any = None
+    count: Any = None
 
     async def build(self, session: AsyncSession) -> None:
         rows = (await session.execute(_FULL, {"event": self.event_id})).all()
@@ -86,10 +93,17 @@ class EventBoard:
             await self.build(session)
             return
         for _, judge, submission, raw in rows:
+            pair = (judge, submission)
             if raw is None:
-                self.scores.pop((judge, submission), None)
+                if self.scores.pop(pair, None) is not None:
+                    self.data = None
             else:
-                self.scores[(judge, submission)] = float(raw)
+                self.scores[pair] = float(raw)
+                where = self.position.get(pair)
+                if where is None or self.data is None:
+                    self.data = None
+                else:
+                    self.data.x[where] = float(raw)
         self.version = version
         self.changed_since_fit += len(rows)
         if any(s not in self.names for _, s in self.scores):
@@ -106,6 +120,8 @@ class EventBoard:
         }
 
     def _data(self) -> ranking.Data:
+        if self.data is not None:
+            return self.data
         subs: dict[uuid.UUID, int] = {}
         judges: dict[uuid.UUID, int] = {}
         sub = np.fromiter(
@@ -115,9 +131,12 @@ class EventBoard:
             (judges.setdefault(j, len(judges)) for j, _ in self.scores), np.intp, len(self.scores)
         )
         x = np.fromiter(self.scores.values(), np.float64, len(self.scores))
-        return ranking.Data(list(subs), list(judges), sub, judge, x)
+        self.position = {pair: i for i, pair in enumerate(self.scores)}
+        self.data = ranking.Data(list(subs), list(judges), sub, judge, x)
+        return self.data
 
     def _refit(self) -> None:
+        self.data = None
         data = self._data()
         fit = ranking.fit_judge_effect(data)
         self.weights, self.ridge = fit.weights, fit.ridge_offset
@@ -129,7 +148,7 @@ class EventBoard:
     def _solve(self) -> None:
         data = self._data()
         if not data.submissions:
-            self.items = []
+            self.order = None
             return
         known = list(self.weights.values())
         default = float(np.median(known)) if known else 1.0
@@ -141,38 +160,45 @@ class EventBoard:
         then first appearance."""
         n_s = len(data.submissions)
         if not n_s:
-            self.items = []
+            self.order = None
             return
         count = np.bincount(data.sub, minlength=n_s)
         mean = np.bincount(data.sub, data.x, n_s) / count
         when = np.array(
             [self.names.get(s, ("", "", math.inf))[2] for s in data.submissions], np.float64
         )
-        order = np.lexsort(
+        self.order = np.lexsort(
             (np.arange(n_s), when, -np.round(mean, 6), -count, -np.round(quality, 6))
         )
-        self.items = []
-        for rank, i in enumerate(order.tolist(), start=1):
-            sid = data.submissions[i]
+        self.quality, self.mean, self.count = quality, mean, count
+
+    def rows(self, limit: int) -> list[dict[str, Any]]:
+        """The first `limit` rows of the ranking."""
+        if self.order is None or self.data is None:
+            return []
+        rows = []
+        for rank, i in enumerate(self.order[:limit].tolist(), start=1):
+            sid = self.data.submissions[i]
             title, team, _ = self.names.get(sid, ("", "", math.inf))
-            self.items.append(
+            rows.append(
                 {
                     "rank": rank,
                     "submission_id": str(sid),
                     "title": title,
                     "team_name": team,
-                    "score": round(float(quality[i]), 4),
-                    "raw_mean": round(float(mean[i]), 4),
-                    "evaluations": int(count[i]),
+                    "score": round(float(self.quality[i]), 4),
+                    "raw_mean": round(float(self.mean[i]), 4),
+                    "evaluations": int(self.count[i]),
                 }
             )
+        return rows
 
     def board(self, limit: int) -> dict[str, Any]:
         return {
             "version": self.version,
             "method": ranking.DEFAULT_METHOD.value,
-            "ranked": len(self.items),
-            "items": self.items[:limit],
+            "ranked": 0 if self.order is None else len(self.order),
+            "items": self.rows(limit),
             "hyperparameters_from_version": self.fitted_at,
         }
 
