@@ -29,6 +29,7 @@ def check(case: Any) -> None:
         assert {"code", "message", "details"} <= set(body["error"])
 
 
+@pytest.mark.timeout(600)  # 40 examples for each of ~200 operations against a live server
 def test_api_operations_honour_their_contract(live_server: str) -> None:
     schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -89,7 +89,8 @@ async def test_incremental_board_follows_the_full_fit(
     )
     board = (await client.get(url, headers=s.auth("olga"))).json()
     full = (await client.get(f"{s.base}/judging/ranking", headers=s.auth("olga"))).json()
-    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert versions == sorted(versions)
+    assert len(set(versions)) == len(versions)
     assert board["ranked"] == len(full["items"])
     assert [i["submission_id"] for i in board["items"]] == [
         i["submission_id"] for i in full["items"]
