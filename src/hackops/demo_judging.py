@@ -30,6 +30,7 @@ from hackops.models import (
     TeamMember,
     User,
 )
+from hackops.results import frozen
 from hackops.results.service import default_winners
 
 PROJECTS = (
@@ -39,6 +40,12 @@ PROJECTS = (
     ("Compost Map", "Where to drop food waste near you"),
     ("Quiet Rooms", "Find a free study room on campus now"),
     ("Heat Shade", "Cool walking routes on hot days"),
+)
+FEEDBACK = (
+    "Clear problem and a working demo. Next: test it with the people who need it.",
+    "Great pitch; the data pipeline needs error handling before a real launch.",
+    "",
+    "Strong idea. Show numbers on how many people it would reach.",
 )
 
 
@@ -220,12 +227,14 @@ async def _event(
             raw_score=raw_score(criteria, {k: float(v) for k, v in scores.items()}),
             status="submitted",
             submitted_at=closed + timedelta(days=1),
+            feedback=rng.choice(FEEDBACK),
+            private_comment="Demo: a note only organizers read.",
         )
         session.add(evaluation)
         evaluations.append(evaluation)
     await session.flush()
     if status == "approved":
-        await _publish(session, event, submissions, evaluations, judging_closes)
+        await _publish(session, event, submissions, evaluations, criteria, judging_closes)
     return event
 
 
@@ -234,8 +243,27 @@ async def _publish(
     event: Event,
     submissions: list[Submission],
     evaluations: list[Evaluation],
+    criteria: list[Criterion],
     when: datetime,
 ) -> None:
+    """Freeze results as `results.service.publish` would, with the breakdown shown."""
+    infos = [frozen.CriterionInfo(str(c.id), c.name, c.max_score) for c in criteria]
+    salt = secrets.token_hex(16)
+
+    def details(submission_id: object) -> dict[str, object]:
+        mine = [
+            frozen.ScoredEvaluation(
+                str(e.judge_id),
+                str(e.submission_id),
+                {k: float(v) for k, v in e.scores.items()},
+                e.feedback,
+            )
+            for e in evaluations
+            if e.submission_id == submission_id
+        ]
+        breakdown, feedback = frozen.breakdown_and_feedback(str(submission_id), mine, infos, salt)
+        return {"breakdown": breakdown, "feedback": feedback}
+
     ranked = ranking.compute(
         ranking.DEFAULT_METHOD,
         [
@@ -253,9 +281,11 @@ async def _publish(
             "title": titles[item.submission_id].title,  # type: ignore[index]
             "team_name": teams.get(titles[item.submission_id].team_id, ""),  # type: ignore[index]
             "track_ids": [],
+            "tracks": [],
             "score": round(item.score, 4),
             "raw_mean": round(item.raw_mean, 4),
             "evaluations": item.evaluations,
+            **details(item.submission_id),
         }
         for item in ranked
     ]
@@ -275,4 +305,5 @@ async def _publish(
         )
     )
     event.results_published_at = when
+    event.results_show_breakdown = True
     await session.flush()

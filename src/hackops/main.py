@@ -26,9 +26,10 @@ from hackops.config import Settings, get_settings
 from hackops.db import Database
 from hackops.errors import error_responses, install_error_handlers
 from hackops.events import children_router as event_children_router
+from hackops.events import role_invitations_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
-from hackops.judging import leaderboard_router, voting
+from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
@@ -47,7 +48,9 @@ from hackops.web import (
     event_admin_pages,
     event_content_pages,
     event_pages,
+    event_roles_pages,
     event_tracks_pages,
+    flag_pages,
     gallery_pages,
     judging_pages,
     org_pages,
@@ -152,6 +155,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         events_router.router,
         events_router.public,
         event_children_router.router,
+        role_invitations_router.router,
+        role_invitations_router.accept_router,
         registrations_router.router,
         registrations_router.mine,
         tasks_router.team_tasks,
@@ -160,6 +165,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         submissions_router.router,
         submissions_router.downloads,
         judging_router.router,
+        flags_router.router,
         leaderboard_router.router,
         results_router.router,
         voting.router,
@@ -176,6 +182,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(results_pages.router)
     app.include_router(event_admin_pages.router)
     app.include_router(event_content_pages.router)
+    app.include_router(event_roles_pages.router)
     app.include_router(event_tracks_pages.router)
     app.include_router(registration_pages.router)
     app.include_router(dashboard_pages.router)
@@ -185,6 +192,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(review_pages.router)
     app.include_router(gallery_pages.router)
     app.include_router(judging_pages.router)
+    app.include_router(flag_pages.router)
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)

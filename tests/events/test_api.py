@@ -409,8 +409,9 @@ async def test_event_roles(client: httpx2.AsyncClient, session: AsyncSession) ->
     unknown = await client.post(
         roles, headers=org.organizer, json={"email": "nobody@example.com", "role": "mentor"}
     )
-    assert unknown.status_code == 404
-    assert unknown.json()["error"]["code"] == "user_not_found"
+    # No account: an invitation instead (tests/events/test_role_invitations.py).
+    assert unknown.status_code == 202, unknown.text
+    assert (unknown.json()["email"], unknown.json()["status"]) == ("nobody@example.com", "invited")
     helper_grant = await client.post(
         roles, headers=org.owner, json={"email": "helper@example.com", "role": "organizer"}
     )

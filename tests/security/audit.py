@@ -56,8 +56,16 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/awards"): "award.created",
     ("patch", EVENT + "/awards/{award_id}"): "award.updated",
     ("delete", EVENT + "/awards/{award_id}"): "award.deleted",
+    # For an address without an account, POST /roles invites instead (202,
+    # "event_role_invitation.created"); granting or revoking a judge after the assignment has run
+    # adds the re-balance's "judging.assigned" (tests/judging/test_rebalance.py).
     ("post", EVENT + "/roles"): "event_role.granted",
     ("delete", EVENT + "/roles/{grant_id}"): "event_role.revoked",
+    # Role invitations (tests/events/test_role_invitations.py). Accepting without being signed
+    # in also writes "user.registered" (a new account) and "session_token.created".
+    ("delete", EVENT + "/role-invitations/{invitation_id}"): "event_role_invitation.revoked",
+    ("post", EVENT + "/role-invitations/{invitation_id}/resend"): "event_role_invitation.resent",
+    ("post", "/api/v1/events/invitations/accept"): "event_role_invitation.accepted",
     # Task boards: a team's board and my own list (tests/tasks/test_audit.py).
     ("post", TEAM_TASKS): "task.created",
     ("patch", TEAM_TASKS + "/{task_id}"): "task.updated",
@@ -118,6 +126,10 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/judging/pairwise/skip"): "pairwise.skipped",
     ("post", EVENT + "/judging/pairwise/undo"): "pairwise.undone",
     ("post", EVENT + "/votes"): "vote.cast",
+    # Judges' flags to the organizers (tests/judging/test_flags.py).
+    ("post", EVENT + "/judging/submissions/{submission_id}/flags"): "judging_flag.created",
+    ("post", EVENT + "/judging/flags/{flag_id}/resolve"): "judging_flag.resolved",
+    ("post", EVENT + "/judging/flags/{flag_id}/withdraw"): "judging_flag.withdrawn",
 }
 
 

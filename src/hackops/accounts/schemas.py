@@ -104,3 +104,7 @@ class ApiTokenCreated(SessionOut):
 class Accepted(OutputModel):
     status: Literal["accepted"] = "accepted"
     message: str
+
+
+class SignInLinkIn(InputModel):
+    email: Email

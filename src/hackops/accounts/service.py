@@ -298,9 +298,11 @@ async def request_verification(
     )
 
 
-async def _consume_one_time_token(
+async def consume_one_time_token(
     session: AsyncSession, raw: str, purpose: OneTimePurpose
 ) -> tuple[OneTimeToken, User]:
+    """Spend a single-use token of this purpose: 400 `invalid_token` when it is unknown, used,
+    superseded, expired, for an address the account no longer has, or the account is disabled."""
     row = (
         await session.execute(
             select(OneTimeToken, User, func.app_now())
@@ -321,7 +323,7 @@ async def _consume_one_time_token(
 
 
 async def verify_email(session: AsyncSession, actor: Actor, raw: str) -> User:
-    _, user = await _consume_one_time_token(session, raw, OneTimePurpose.VERIFY_EMAIL)
+    _, user = await consume_one_time_token(session, raw, OneTimePurpose.VERIFY_EMAIL)
     user.email_verified_at = await db_now(session)
     await record(
         session,
@@ -358,7 +360,7 @@ async def request_password_reset(
 async def reset_password(
     session: AsyncSession, actor: Actor, services: Services, *, token: str, new_password: str
 ) -> User:
-    _, user = await _consume_one_time_token(session, token, OneTimePurpose.RESET_PASSWORD)
+    _, user = await consume_one_time_token(session, token, OneTimePurpose.RESET_PASSWORD)
     check_new_password(new_password, email=user.email)
     await _set_password(session, services, user, new_password)
     await _revoke_all(session, user)

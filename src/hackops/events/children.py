@@ -3,11 +3,16 @@
 Children are always looked up by (event_id, id): an id from another event, or another tenant,
 is simply not found. Name uniqueness of tracks is `uq_event_tracks_event_id_name`; an award's
 track belongs to the same event by the composite FK (event_id, track_id).
+
+Roles go to accounts; an address without one gets an invitation instead
+(`events.role_invitations`). Granting or revoking the judge role re-balances an existing
+assignment run in the same transaction (`judging.rebalance`).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -18,7 +23,8 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.errors import AppError, Conflict, NotFound
 from hackops.events.service import EventArchived
-from hackops.models import Award, Event, EventRoleGrant, Track, User
+from hackops.judging.rebalance import Rebalance, after_judge_added, after_judge_removed
+from hackops.models import Award, Event, EventRole, EventRoleGrant, Track, User
 
 #: An event's child with a name and a display position: a track or an award.
 C = TypeVar("C", Track, Award)
@@ -37,11 +43,6 @@ class AwardNotFound(NotFound):
 class RoleGrantNotFound(NotFound):
     code = "role_grant_not_found"
     message = "No such role in this event."
-
-
-class UserNotFound(NotFound):
-    code = "user_not_found"
-    message = "No account uses that email address."
 
 
 class TrackNameTaken(Conflict):
@@ -209,6 +210,16 @@ async def delete_award(session: AsyncSession, actor: Actor, event: Event, award:
 # --- roles ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Granted:
+    """A role given to someone with an account; `rebalance` is what granting the judge role did
+    to an existing assignment run (None: no run, or not a judge)."""
+
+    grant: EventRoleGrant
+    user: User
+    rebalance: Rebalance | None
+
+
 async def list_role_grants(
     session: AsyncSession, event: Event
 ) -> list[tuple[EventRoleGrant, User]]:
@@ -221,16 +232,25 @@ async def list_role_grants(
     return [(grant, user) for grant, user in rows]
 
 
-async def grant_role(
-    session: AsyncSession, actor: Actor, event: Event, *, email: str, role: str
-) -> tuple[EventRoleGrant, User]:
-    """Give someone with an account a role in this event (org organizers and up)."""
-    _writable(event)
-    user = await session.scalar(
+async def find_account(session: AsyncSession, email: str) -> User | None:
+    """The account using this address (422 if it is not an address), or None."""
+    return await session.scalar(
         select(User).where(User.email == normalize_email(email), User.deleted_at.is_(None))
     )
-    if user is None:
-        raise UserNotFound
+
+
+async def grant_role(
+    session: AsyncSession,
+    actor: Actor,
+    event: Event,
+    user: User,
+    role: str,
+    *,
+    details: dict[str, Any] | None = None,
+) -> Granted:
+    """Give an account a role in this event. A new judge joins an existing assignment run
+    (re-balanced in this transaction, `judging.rebalance`)."""
+    _writable(event)
     existing = await session.scalar(
         select(EventRoleGrant.id).where(
             EventRoleGrant.event_id == event.id,
@@ -251,14 +271,19 @@ async def grant_role(
         "event_role",
         grant.id,
         event,
-        {"user_id": str(user.id), "role": role},
+        {"user_id": str(user.id), "role": role, **(details or {})},
     )
-    return grant, user
+    rebalance = None
+    if role == EventRole.JUDGE.value:
+        rebalance = await after_judge_added(session, actor, event)
+    return Granted(grant, user, rebalance)
 
 
 async def revoke_role(
     session: AsyncSession, actor: Actor, event: Event, grant_id: uuid.UUID
-) -> None:
+) -> Rebalance | None:
+    """Take a role back. A judge's unstarted reviews go to the others; their submitted
+    evaluations stay and count (`judging.rebalance`)."""
     grant = await session.scalar(
         select(EventRoleGrant).where(
             EventRoleGrant.event_id == event.id, EventRoleGrant.id == grant_id
@@ -277,3 +302,6 @@ async def revoke_role(
         event,
         {"user_id": str(grant.user_id), "role": grant.role},
     )
+    if grant.role != EventRole.JUDGE.value:
+        return None
+    return await after_judge_removed(session, actor, event, grant.user_id)

@@ -1,6 +1,7 @@
 """An event's tracks, awards and roles. Tracks and awards are readable by whoever can see the
 event; changing them takes an organizer. Roles are granted and revoked by organization
-organizers and up (an event-level organizer cannot hand out roles)."""
+organizers and up (an event-level organizer cannot hand out roles); pending invitations of
+addresses without an account: `role_invitations_router`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
+from fastapi.responses import JSONResponse
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.accounts.deps import ServicesDep
+from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import error_responses
-from hackops.events import children
+from hackops.events import children, role_invitations
 from hackops.events.deps import EventAccess, EventDep, EventOrganizerDep
+from hackops.events.role_invitation_schemas import RoleInvitationOut, invitation_out
 from hackops.events.schemas import (
     AwardIn,
     AwardOut,
@@ -23,7 +27,7 @@ from hackops.events.schemas import (
     TrackOut,
     TrackUpdate,
 )
-from hackops.models import EventRoleGrant, OrgRole, User
+from hackops.models import EventRoleGrant, EventRoleInvitation, OrgRole, User
 from hackops.orgs.service import InsufficientRole, rank
 
 router = APIRouter(prefix="/organizations", tags=["events"], route_class=TransactionalRoute)
@@ -153,22 +157,36 @@ async def list_roles(session: SessionDep, access: EventOrganizerDep) -> list[Rol
     EVENT + "/roles",
     status_code=status.HTTP_201_CREATED,
     response_model=RoleGrantOut,
-    responses=WRITE_ERRORS,
+    responses={
+        **WRITE_ERRORS,
+        **error_responses(429),
+        202: {
+            "model": RoleInvitationOut,
+            "description": "No account uses the address: an invitation was mailed instead",
+        },
+    },
 )
 async def grant_role(
-    body: RoleGrantIn, session: SessionDep, access: OrgOrganizerEventDep
-) -> RoleGrantOut:
-    """Grant an event role to someone with an account, by email (organization organizers+)."""
-    grant, user = await children.grant_role(
-        session, access.actor, access.event, email=body.email, role=body.role.value
+    body: RoleGrantIn, session: SessionDep, access: OrgOrganizerEventDep, services: ServicesDep
+) -> RoleGrantOut | JSONResponse:
+    """Grant an event role by email (organization organizers+). An account gets it at once and
+    a notice mail (201); an address without an account gets an invitation link (202), which
+    signs its owner in and grants the role (`POST /api/v1/events/invitations/accept`). A new
+    judge joins an existing assignment run (re-balanced)."""
+    outcome = await role_invitations.grant_or_invite(
+        session, access, services, email=body.email, role=body.role.value
     )
-    return grant_out(grant, user)
+    if isinstance(outcome, EventRoleInvitation):
+        out = invitation_out(outcome, await db_now(session))
+        return JSONResponse(out.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    return grant_out(outcome.grant, outcome.user)
 
 
 @router.delete(EVENT + "/roles/{grant_id}", status_code=NO_CONTENT, responses=WRITE_ERRORS)
 async def revoke_role(
     grant_id: uuid.UUID, session: SessionDep, access: OrgOrganizerEventDep
 ) -> Response:
-    """Revoke an event role (organization organizers+)."""
+    """Revoke an event role (organization organizers+). A judge's unstarted reviews go to the
+    other judges (re-balanced); their submitted evaluations stay and count."""
     await children.revoke_role(session, access.actor, access.event, grant_id)
     return Response(status_code=NO_CONTENT)

@@ -115,6 +115,8 @@ class EventUpdate(InputModel):
     late_submissions: bool | None = None
     voting_opens_at: Moment | None = None
     voting_closes_at: Moment | None = None
+    # Published results: show each project's per-criterion scores, judges anonymized.
+    results_show_breakdown: bool | None = None
 
     @field_validator(
         "name",
@@ -134,6 +136,7 @@ class EventUpdate(InputModel):
         "file_max_count",
         "file_types",
         "late_submissions",
+        "results_show_breakdown",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -191,6 +194,7 @@ class EventOut(OutputModel):
     gallery_opened_at: datetime | None
     published_at: datetime | None
     results_published_at: datetime | None
+    results_show_breakdown: bool
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime

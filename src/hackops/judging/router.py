@@ -172,17 +172,26 @@ async def save_evaluation(
 @router.get(
     "/judging/ranking",
     response_model=RankingOut,
-    summary="The ranking (organizers): normalized score and raw mean side by side",
+    summary="The ranking, overall or per track (organizers): normalized score and raw mean",
     responses=READ_ERRORS,
 )
 async def ranking_view(
     session: SessionDep,
     access: EventOrganizerDep,
     method: ranking.Method = ranking.DEFAULT_METHOD,
+    track_id: uuid.UUID | None = None,
 ) -> RankingOut:
-    ranked, _ = await service.compute_ranking(session, access, method)
+    """Overall, or one track's own ranking (`track_id`: ranks 1..n over the track's projects,
+    scored by the event-wide fit; another event's or a made-up track is 404)."""
+    if track_id is None:
+        ranked, _ = await service.compute_ranking(session, access, method)
+    else:
+        from hackops.results.tracks import track_ranking  # results build on judging
+
+        ranked = await track_ranking(session, access, method, track_id)
     return RankingOut(
         method=method.value,
+        track_id=track_id,
         items=[
             RankingItemOut(
                 submission_id=uuid.UUID(str(item.submission_id)),

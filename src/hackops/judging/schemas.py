@@ -110,6 +110,7 @@ class RankingItemOut(OutputModel):
 
 class RankingOut(OutputModel):
     method: str
+    track_id: uuid.UUID | None = None  # None: the overall ranking
     items: list[RankingItemOut]
 
 

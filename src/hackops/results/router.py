@@ -1,4 +1,5 @@
-"""Results API: the published results (public once published), winner picks (organizers)."""
+"""Results API: the published results (public once published), a submission's place in them,
+the team's feedback (its members, once published), winner picks and exports (organizers)."""
 
 from __future__ import annotations
 
@@ -6,39 +7,30 @@ import csv
 import io
 import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
-from pydantic import Field
 from sqlalchemy import select
 
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
+from hackops.events.children import list_tracks
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging import ranking
 from hackops.judging.service import compute_ranking
 from hackops.models import Evaluation, Submission, Team, User
 from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
-from hackops.schemas import InputModel, OutputModel
+from hackops.results.schemas import ResultsOut, StandingOut, TeamFeedbackOut, WinnersIn
+from hackops.results.tracks import rank_in_track, submission_facts
+from hackops.teams.router import TeamDep
 
 router = APIRouter(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["results"],
     route_class=TransactionalRoute,
 )
-
-
-class ResultsOut(OutputModel):
-    method: str | None
-    published_at: datetime | None
-    ranking: list[dict[str, Any]]
-    winners: list[dict[str, Any]]
-
-
-class WinnersIn(InputModel):
-    submission_ids: Annotated[list[uuid.UUID], Field(max_length=50)]
+RANKING_COLUMNS = ("rank", "submission_id", "title", "team", "score", "raw_mean", "evaluations")
 
 
 @router.get(
@@ -65,8 +57,31 @@ async def pick(
 
 
 @router.get(
+    "/results/submissions/{submission_id}",
+    response_model=StandingOut,
+    summary="A submission's awards and places in the published results (everyone, once published)",
+    responses=error_responses(401, 404, 422),
+)
+async def submission_standing(
+    submission_id: uuid.UUID, session: SessionDep, access: EventDep
+) -> StandingOut:
+    return StandingOut.model_validate(await service.public_standing(session, access, submission_id))
+
+
+@router.get(
+    "/teams/{team_id}/submission/feedback",
+    response_model=TeamFeedbackOut,
+    summary="The judges' feedback to the team, anonymized (its members, once published)",
+    responses=error_responses(401, 404, 422),
+)
+async def team_feedback(session: SessionDep, view: TeamDep) -> TeamFeedbackOut:
+    return TeamFeedbackOut.model_validate(await service.team_feedback(session, view))
+
+
+@router.get(
     "/results/export.{fmt}",
-    summary="Export the ranking and every evaluation, CSV or JSON (organizers)",
+    summary="Export the ranking (overall and per track) and every evaluation, CSV or JSON "
+    "(organizers)",
     responses={
         **error_responses(401, 403, 404, 422),
         200: {"content": {"text/csv": {}, "application/json": {}}},
@@ -77,8 +92,9 @@ async def export(
     session: SessionDep,
     access: EventOrganizerDep,
 ) -> Response:
-    """The current ranking (judge effect, raw mean beside it) and the evaluations behind it:
-    judge, submission, team, raw score, per-criterion scores, status, when."""
+    """The current ranking (judge effect, raw mean beside it), each track's own ranking, and
+    the evaluations behind them: judge, submission, team, raw score, per-criterion scores,
+    status, when."""
     ranked, _ = await compute_ranking(session, access, ranking.DEFAULT_METHOD)
     titles = {
         sid: (title, team)
@@ -105,17 +121,30 @@ async def export(
         }
         for e, email in rows
     ]
-    ranking_rows = [
-        {
+
+    def row_of(item: ranking.RankedItem) -> dict[str, Any]:
+        title, team = titles.get(item.submission_id, ("", ""))  # type: ignore[call-overload]
+        return {
             "rank": item.rank,
             "submission_id": str(item.submission_id),
-            "title": titles.get(item.submission_id, ("", ""))[0],  # type: ignore[call-overload]
-            "team": titles.get(item.submission_id, ("", ""))[1],  # type: ignore[call-overload]
+            "title": title,
+            "team": team,
             "score": round(item.score, 4),
             "raw_mean": round(item.raw_mean, 4),
             "evaluations": item.evaluations,
         }
-        for item in ranked
+
+    ranking_rows = [row_of(item) for item in ranked]
+    tracks_of, submitted_at = await submission_facts(session, access.event.id)
+    per_track: list[dict[str, Any]] = [
+        {
+            "track_id": str(track.id),
+            "name": track.name,
+            "ranking": [
+                row_of(item) for item in rank_in_track(ranked, tracks_of, submitted_at, track.id)
+            ],
+        }
+        for track in await list_tracks(session, access.event)
     ]
     name = f"{access.event.slug}-results.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
@@ -124,15 +153,22 @@ async def export(
             {
                 "method": ranking.DEFAULT_METHOD.value,
                 "ranking": ranking_rows,
+                "tracks": per_track,
                 "evaluations": evaluations,
             }
         )
         return Response(body, media_type="application/json", headers=headers)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["rank", "submission_id", "title", "team", "score", "raw_mean", "evaluations"])
+    writer.writerow(RANKING_COLUMNS)
     for row in ranking_rows:
-        writer.writerow([spreadsheet_cell(v) for v in row.values()])
+        writer.writerow([spreadsheet_cell(row[k]) for k in RANKING_COLUMNS])
+    writer.writerow([])
+    writer.writerow(["track", *RANKING_COLUMNS])
+    for section in per_track:
+        for track_row in section["ranking"]:
+            cells = [section["name"], *(track_row[k] for k in RANKING_COLUMNS)]
+            writer.writerow([spreadsheet_cell(v) for v in cells])
     writer.writerow([])
     writer.writerow(["submission_id", "judge", "raw_score", "scores", "status", "submitted_at"])
     for ev in evaluations:

@@ -1,4 +1,5 @@
-"""Sign-in pages: sign up, log in and out, email verification and password reset.
+"""Sign-in pages: sign up, log in and out, email verification, password reset, and sign-in
+links by email for accounts without a password (`accounts.magic_link`).
 
 They call the same services as the API; form handling is in `hackops.web.forms`.
 """
@@ -11,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from hackops.accounts import service
+from hackops.accounts import magic_link, service
 from hackops.accounts.credentials import InvalidEmail, WeakPassword
 from hackops.accounts.deps import (
     ActorDep,
@@ -27,6 +28,7 @@ from hackops.accounts.schemas import (
     RegisterIn,
     ResetConfirmIn,
     ResetRequestIn,
+    SignInLinkIn,
     TokenIn,
 )
 from hackops.actor import Actor
@@ -83,6 +85,7 @@ def _entry_page(
     """The sign-up or log-in page: the form, where to go next, the provider buttons."""
     context = {
         "form": form,
+        "link_form": Form(),  # the log-in page's "email me a sign-in link"
         "next_path": next_path,
         "providers": oauth_providers(settings_of(request)),
     }
@@ -303,4 +306,78 @@ async def confirm_password_reset(
         "Your password is changed and every session was signed out. Log in with the new one.",
         "success",
     )
+    return response
+
+
+# --- sign-in links by email (accounts without a password) -------------------------------------
+
+
+def _link_page(
+    request: Request,
+    form: Form,
+    token: str | None,
+    next_path: str | None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    context = {"form": form, "token": token, "next_path": next_path}
+    return render(
+        request, "account/sign_in_link.html", context, status_code=status_code, headers=headers
+    )
+
+
+@router.get("/sign-in-link", name="sign_in_link")
+async def sign_in_link_form(
+    request: Request, token: str | None = None, next: str | None = None
+) -> Response:
+    # Never sign in on GET: mail scanners open links; only the person pressing the button counts.
+    return _link_page(request, Form(), (token or "")[:200] or None, safe_next(next))
+
+
+@router.post("/sign-in-link")
+async def request_sign_in_link(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    next_path = safe_next(data.get("next"))
+    form = Form(values=kept(data, "email"))
+    body = validated(SignInLinkIn, kept_all(data, "email"), form)
+    if body is None:
+        return _link_page(request, form, None, next_path, 422)
+    try:
+        async with all_or_nothing(session):
+            await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
+            await magic_link.request_link(
+                session, actor, services, email=body.email, next_path=next_path
+            )
+    except AppError as exc:
+        status = refuse(form, exc)
+        return _link_page(request, form, None, next_path, status, retry_headers(exc))
+    flash(request, magic_link.ANSWER, "info")
+    return redirect(with_next("/login", next_path))
+
+
+@router.post("/sign-in-link/confirm")
+async def confirm_sign_in_link(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    next_path = safe_next(data.get("next"))
+    form = Form()
+    body = validated(TokenIn, kept_all(data, "token"), form)
+    if body is None:
+        form.error = "This link is incomplete; open the link from the email again."
+        return _link_page(request, form, None, next_path, 400)
+    try:
+        async with all_or_nothing(session):
+            previous = current_token(request)
+            if previous is not None and actor.user is not None:
+                await service.revoke_token(session, actor, actor.user, previous.id)
+            raw, user = await magic_link.sign_in(session, actor, services, token=body.token)
+    except AppError as exc:
+        status = refuse(form, exc)
+        return _link_page(request, form, None, next_path, status)
+    response = redirect(next_path or DEFAULT_AFTER_LOGIN)
+    set_session_cookie(response, raw, settings_of(request))
+    flash(request, f"Welcome back, {user.name or user.email}.", "success")
     return response

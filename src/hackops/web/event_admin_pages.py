@@ -77,6 +77,7 @@ SETTINGS_FIELDS = (
     "team_max",
     "visibility",
     "allowed_email_domains",
+    "results_show_breakdown",
 )
 SETTINGS_HINTS = {
     "capacity": "A whole number from 0 to 1,000,000, or empty for no limit.",
@@ -319,6 +320,7 @@ def settings_values(event: Event) -> dict[str, str]:
         "team_max": str(event.team_max),
         "visibility": event.visibility,
         "allowed_email_domains": ", ".join(event.allowed_email_domains or []),
+        "results_show_breakdown": "on" if event.results_show_breakdown else "",
     }
 
 
@@ -358,6 +360,7 @@ def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {name: data.get(name, "") for name in SETTINGS_FIELDS}
     values["capacity"] = values["capacity"].strip() or None
     values["waitlist_enabled"] = data.get("waitlist_enabled") == "on"
+    values["results_show_breakdown"] = data.get("results_show_breakdown") == "on"
     values["allowed_email_domains"] = [
         d for d in re.split(r"[\s,;]+", values["allowed_email_domains"]) if d
     ]

@@ -1,5 +1,5 @@
-"""Event admin pages, continued: custom registration questions and event roles (tracks and
-awards: `event_tracks_pages`).
+"""Event admin pages, continued: custom registration questions (tracks and awards:
+`event_tracks_pages`; event roles and invitations: `event_roles_pages`).
 
 Same rules as `event_admin_pages` (organizers only, the API's services and input models, the
 form comes back with the message and the input). Questions are the event's JSON list: a change
@@ -11,7 +11,6 @@ organizers editing at once cannot lose each other's question. A question keeps i
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -21,15 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError, NotFound
-from hackops.events import children, service
-from hackops.events.children_router import org_organizer_access
+from hackops.events import service
 from hackops.events.deps import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
-from hackops.events.schemas import EventUpdate, RoleGrantIn
-from hackops.models import EventRole
+from hackops.events.schemas import EventUpdate
 from hackops.web.event_admin_pages import (
     ADMIN,
-    act,
     admin_base,
     admin_context,
     organizer_event,
@@ -62,12 +58,7 @@ KIND_OPTIONS = [
     (QuestionKind.MULTI_CHOICE.value, "Several choices"),
     (QuestionKind.CHECKBOX.value, "Checkbox (yes / no)"),
 ]
-ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in EventRole]
 QUESTION_FIELDS = ("label", "kind", "required", "options")
-ROLE_ERRORS: dict[type[AppError] | str, str] = {
-    children.UserNotFound: "email",
-    children.RoleAlreadyGranted: "email",
-}
 
 
 class QuestionNotFound(NotFound):
@@ -281,84 +272,3 @@ async def delete_question(
     else:
         flash(request, f"Question “{removed.label}” removed.", "success")
     return redirect(admin_base(access) + "/questions")
-
-
-# --- roles ------------------------------------------------------------------------------------
-
-
-async def _roles_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    form: Form | None = None,
-    status_code: int = 200,
-) -> Response:
-    context = await admin_context(
-        session,
-        access,
-        "roles",
-        grants=await children.list_role_grants(session, access.event),
-        role_options=ROLE_OPTIONS,
-        form=form or Form(values={"role": EventRole.JUDGE.value}),
-    )
-    return render(request, "events/admin/roles.html", context, status_code=status_code)
-
-
-@router.get(ADMIN + "/roles", name="event_roles")
-async def event_roles(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
-    return await _roles_page(request, session, access)
-
-
-@router.post(ADMIN + "/roles")
-async def grant_role(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await org_organizer_access(await organizer_event(session, actor, slug, event_slug))
-    data = await form_data(request)
-    form = Form(values=kept(data, "email", "role"))
-    body = validated(
-        RoleGrantIn,
-        {"email": data.get("email", ""), "role": data.get("role", "")},
-        form,
-        hints={"role": "Choose one of the roles.", "email": "An email address."},
-    )
-    if body is None:
-        return await _roles_page(request, session, access, form, 422)
-    try:
-        async with all_or_nothing(session):
-            _, user = await children.grant_role(
-                session, actor, access.event, email=body.email, role=body.role.value
-            )
-    except AppError as exc:
-        status = refuse(form, exc, ROLE_ERRORS)
-        return await _roles_page(request, session, access, form, status)
-    flash(request, f"{user.name or user.email} is now {body.role.value} of this event.", "success")
-    return redirect(admin_base(access) + "/roles")
-
-
-@router.post(ADMIN + "/roles/{grant_id}/revoke")
-async def revoke_role(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    grant_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await org_organizer_access(await organizer_event(session, actor, slug, event_slug))
-    return await act(
-        request,
-        session,
-        admin_base(access) + "/roles",
-        lambda: children.revoke_role(session, actor, access.event, grant_id),
-        "The role is revoked.",
-    )

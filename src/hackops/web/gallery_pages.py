@@ -19,6 +19,8 @@ from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
+from hackops.results import frozen
+from hackops.results import service as results
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.router import signed_link
@@ -122,11 +124,15 @@ async def project_page(
     )
     tracks = await list_tracks(session, access.event)
     base = GALLERY.format(slug=access.org.slug, event_slug=access.event.slug)
+    # Awards and podium places once results are published (None before: nothing is shown).
+    standing = await results.submission_standing(session, access.event, submission.id)
     context = {
         "access": access,
         "org": access.org,
         "event": access.event,
         "base": base,
+        "shown": {"standing": standing, "results_url": base.removesuffix("/gallery") + "/results"},
+        "placements": frozen.podium(standing["placements"]) if standing else [],
         "submission": submission,
         "team_name": team_name,
         "members": members,

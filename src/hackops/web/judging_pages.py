@@ -1,7 +1,8 @@
 """Judging pages: a judge's queue (progress, declaring a conflict), the scoring page (the
 project's content, files and extracted data; a number field per criterion; draft, or submit and
-go to the next unscored project) and the organizers' judging admin (criteria, assignment runs
-with their report, judge-team conflicts, the ranking: normalized score and raw mean side by side).
+go to the next unscored project; the judge's flags to the organizers, posted to `flag_pages`)
+and the organizers' judging admin (criteria, assignment runs with their report, judge-team
+conflicts, the ranking: normalized score and raw mean side by side, a link to the flags).
 
 Authorizing is the services' (`require_judge`, `assigned_submission`: an unassigned or conflicted
 project is the 404 page) and `organizer_access` (404 to the public, 403 to judges and mentors).
@@ -28,7 +29,7 @@ from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
-from hackops.judging import ranking, service
+from hackops.judging import flags, ranking, service
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate, EvaluationIn
 from hackops.models import (
     Criterion,
@@ -210,6 +211,8 @@ async def _scoring_page(
     submission: Submission,
     form: Form | None = None,
     status_code: int = 200,
+    *,
+    flag_form: Form | None = None,
 ) -> Response:
     rows = await service.queue(session, access)
     mine = next((e for s, e in rows if s.id == submission.id), None)
@@ -230,6 +233,10 @@ async def _scoring_page(
         "total": len(rows),
         "done": _done(rows),
         "closed": await _judging_closed(session, access),
+        # Flagging the project to the organizers (web/flag_pages.py takes the posts).
+        "flags": await flags.own_flags(session, access, submission),
+        "flag_form": flag_form or Form(),
+        "flag_reasons": [("", "Choose a reason"), *flags.REASON_LABELS.items()],
     }
     return render(request, "judging/score.html", context, status_code=status_code)
 
@@ -406,6 +413,7 @@ async def _admin_page(
         method=method.value,
         ranked=ranked,
         number=number,
+        open_flags=await flags.count_open(session, access),
     )
     return render(request, "judging/admin.html", context, status_code=status_code)
 

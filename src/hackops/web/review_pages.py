@@ -1,7 +1,8 @@
 """The organizers' submission pages: the review queue (filters by state, track, open duplicate
 flags, failed processing, search; bulk approve / reject with a reason), one submission (content,
 versions, files, processing with a re-run per step, decision, reopening, duplicate flags side by
-side with dismiss / confirm), and opening or closing the public gallery.
+side with dismiss / confirm, judges' flags with their resolve forms), and opening or closing the
+public gallery. The queue counts each project's open judges' flags next to its duplicate flags.
 
 Who may: the event's organizers (`event_admin_pages.organizer_event`, as the API's
 `EventOrganizerDep`): participants and the public get the 404 page, judges and mentors 403. Every
@@ -27,6 +28,7 @@ from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.events.children import list_tracks
 from hackops.events.deps import EventAccess
+from hackops.judging import flags as judge_flags
 from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
@@ -186,6 +188,9 @@ async def queue_page(
         older_url=page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
         gallery_url=admin_base(access).removesuffix("/admin") + "/gallery",
         when=clock(access.event.timezone),
+        judge_flags=await judge_flags.open_counts(
+            session, access, [row.submission.id for row in rows[:PAGE_SIZE]]
+        ),
     )
     return render(request, "submissions/review_queue.html", context)
 
@@ -314,6 +319,12 @@ async def submission_page(
         size=human_size,
         reopen_value=local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
         when=clock(access.event.timezone),
+        # What judges flagged about it (resolved in web/flag_pages.py, back to this page).
+        judge_flags=await judge_flags.list_flags(
+            session, access, submission_id=submission.id, limit=50
+        ),
+        judge_flags_url=admin_base(access) + "/judging/flags",
+        reasons=judge_flags.SHORT_LABELS,
     )
     headers = {"Refresh": "3"} if busy else None
     return render(request, "submissions/review_show.html", context, headers=headers)

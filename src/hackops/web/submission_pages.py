@@ -45,6 +45,7 @@ from hackops.models import (
     SubmissionStatus,
     User,
 )
+from hackops.results import service as results
 from hackops.submissions import service
 from hackops.submissions.downloads import safe_display_name
 from hackops.submissions.filekinds import FileKind, FileRejected, human_size
@@ -246,7 +247,10 @@ async def _page(
         checked = frozenset(str(t) for t in submission.track_ids) if submission else frozenset()
     editable = view.is_member and (submission is None or submission.status in service.EDITABLE)
     policy = service.policy_for(event)
+    shown = await results.team_results(session, view)  # None until results are published
     context = {
+        "shown": shown,
+        "placements": shown["standing"]["placements"] if shown and shown["standing"] else [],
         "view": view,
         "access": view.access,
         "event": event,

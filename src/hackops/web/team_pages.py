@@ -23,6 +23,8 @@ from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access
+from hackops.results import frozen
+from hackops.results import service as results
 from hackops.teams import finder, service
 from hackops.teams.schemas import (
     FinderProfileIn,
@@ -192,10 +194,14 @@ async def team_page(
     members = await service.list_members(session, view.team)
     invitations = await finder.list_invitations(session, view) if view.is_member else []
     requests = await finder.list_join_requests(session, view) if view.is_member else []
+    shown = await results.team_results(session, view)  # None until results are published
+    standing = shown["standing"] if shown else None
     return render(
         request,
         "teams/show.html",
         {
+            "shown": shown,
+            "placements": frozen.podium(standing["placements"]) if standing else [],
             "view": view,
             "team": view.team,
             "base": f"{_base(access)}/teams/{team_id}",

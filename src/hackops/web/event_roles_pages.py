@@ -1,0 +1,308 @@
+"""Event roles pages: the admin tab (who organizes, judges and mentors; granting by email, which
+invites an address without an account; pending invitations with resend and revoke) and the page
+an invitation link opens (accepting it: the magic-link sign-in).
+
+Same rules as `event_admin_pages`: the tab is for the event's organizers; granting, revoking and
+handling invitations take an organization organizer (`children_router.org_organizer_access`, as
+the API). The accept page never acts on GET (mail scanners open links): its button POSTs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import ActorDep, ServicesDep, get_actor, set_session_cookie
+from hackops.actor import Actor
+from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.errors import AppError
+from hackops.events import children, role_invitations
+from hackops.events.children_router import org_organizer_access
+from hackops.events.deps import EventAccess
+from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
+from hackops.events.schemas import RoleGrantIn
+from hackops.judging.rebalance import Rebalance
+from hackops.models import EventRole, EventRoleInvitation
+from hackops.web.event_admin_pages import act, admin_base, admin_context, organizer_event
+from hackops.web.forms import (
+    Form,
+    all_or_nothing,
+    form_data,
+    kept,
+    redirect,
+    refuse,
+    render,
+    settings_of,
+    to_login,
+    validated,
+    with_next,
+)
+from hackops.web.security import csrf_protect, flash
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
+ADMIN = "/orgs/{slug}/events/{event_slug}/admin"
+ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in EventRole]
+ROLE_ERRORS: dict[type[AppError] | str, str] = {
+    children.RoleAlreadyGranted: "email",
+    role_invitations.InvitationPending: "email",
+    "invalid_email": "email",
+}
+
+
+def rebalanced(outcome: Rebalance | None) -> str:
+    """A sentence for the flash when granting or revoking re-balanced the assignment."""
+    if outcome is None or outcome.report is None:
+        return ""
+    report = outcome.report
+    return (
+        f" The judging assignment is re-balanced: {report.assigned} reviews,"
+        f" {report.load_min} to {report.load_max} per judge."
+    )
+
+
+# --- the admin tab ------------------------------------------------------------------------------
+
+
+async def _roles_page(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    form: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = await admin_context(
+        session,
+        access,
+        "roles",
+        grants=await children.list_role_grants(session, access.event),
+        invitations=await role_invitations.list_invitations(session, access.event),
+        now=await db_now(session),
+        role_options=ROLE_OPTIONS,
+        form=form or Form(values={"role": EventRole.JUDGE.value}),
+    )
+    return render(request, "events/admin/roles.html", context, status_code=status_code)
+
+
+@router.get(ADMIN + "/roles", name="event_roles")
+async def event_roles(
+    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await organizer_event(session, actor, slug, event_slug)
+    return await _roles_page(request, session, access)
+
+
+async def _granting(session: AsyncSession, actor: Actor, slug: str, event_slug: str) -> EventAccess:
+    return await org_organizer_access(await organizer_event(session, actor, slug, event_slug))
+
+
+@router.post(ADMIN + "/roles")
+async def grant_role(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    services: ServicesDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await _granting(session, actor, slug, event_slug)
+    data = await form_data(request)
+    form = Form(values=kept(data, "email", "role"))
+    body = validated(
+        RoleGrantIn,
+        {"email": data.get("email", ""), "role": data.get("role", "")},
+        form,
+        hints={"role": "Choose one of the roles.", "email": "An email address."},
+    )
+    if body is None:
+        return await _roles_page(request, session, access, form, 422)
+    try:
+        async with all_or_nothing(session):
+            outcome = await role_invitations.grant_or_invite(
+                session, access, services, email=body.email, role=body.role.value
+            )
+    except AppError as exc:
+        status = refuse(form, exc, ROLE_ERRORS)
+        return await _roles_page(request, session, access, form, status)
+    if isinstance(outcome, EventRoleInvitation):
+        message = (
+            f"No account uses {outcome.email} yet: we sent an invitation to be"
+            f" {body.role.value} (valid 7 days). Its link creates the account and signs them in."
+        )
+    else:
+        who = outcome.user.name or outcome.user.email
+        message = f"{who} is now {body.role.value} of this event. We told them by email."
+        message += rebalanced(outcome.rebalance)
+    flash(request, message, "success")
+    return redirect(admin_base(access) + "/roles")
+
+
+@router.post(ADMIN + "/roles/{grant_id}/revoke")
+async def revoke_role(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    grant_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await _granting(session, actor, slug, event_slug)
+    back = admin_base(access) + "/roles"
+    try:
+        async with all_or_nothing(session):
+            outcome = await children.revoke_role(session, actor, access.event, grant_id)
+    except AppError as exc:
+        flash(request, exc.message, "error")
+        return redirect(back)
+    flash(request, "The role is revoked." + rebalanced(outcome), "success")
+    return redirect(back)
+
+
+@router.post(ADMIN + "/roles/invitations/{invitation_id}/resend")
+async def resend_invitation(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    invitation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    services: ServicesDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await _granting(session, actor, slug, event_slug)
+    return await act(
+        request,
+        session,
+        admin_base(access) + "/roles",
+        lambda: role_invitations.resend_invitation(session, access, services, invitation_id),
+        "The invitation is sent again, valid 7 days; the previous link no longer works.",
+    )
+
+
+@router.post(ADMIN + "/roles/invitations/{invitation_id}/revoke")
+async def revoke_invitation(
+    slug: SlugPath,
+    event_slug: SlugPath,
+    invitation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Response:
+    if actor.user is None:
+        return to_login(request)
+    access = await _granting(session, actor, slug, event_slug)
+    return await act(
+        request,
+        session,
+        admin_base(access) + "/roles",
+        lambda: role_invitations.revoke_invitation(session, actor, access.event, invitation_id),
+        "The invitation is revoked; its link no longer works.",
+    )
+
+
+# --- accepting an invitation --------------------------------------------------------------------
+
+ACCEPT = role_invitations.ACCEPT_PATH
+INCOMPLETE = "This invitation link is incomplete; open the link from the email again."
+
+
+def _accept_page(
+    request: Request,
+    context: dict[str, Any],
+    form: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    page = {"form": form or Form(), "mode": "error", "found": None, **context}
+    return render(request, "events/accept_role.html", page, status_code=status_code)
+
+
+async def _accept_context(
+    session: AsyncSession, actor: Actor, org: str, token: str
+) -> tuple[dict[str, Any], AppError | None]:
+    """What the page shows for this link and this visitor, or why the link cannot be used."""
+    here = ACCEPT + "?" + urlencode({"org": org, "token": token})
+    context: dict[str, Any] = {"org_slug": org, "token": token, "here": here}
+    try:
+        found = await role_invitations.find(session, org_slug=org, token=token)
+    except AppError as exc:
+        return context, exc
+    context["found"] = found
+    context["login_url"] = with_next("/login", here)
+    user = actor.user
+    if user is not None and user.email != found.invitation.email:
+        return context, role_invitations.InvitationForAnotherAddress()
+    account = found.account
+    if user is None and account is not None:
+        if not account.is_active:
+            return context, role_invitations.AccountDisabled()
+        if account.password_hash is not None:
+            context["mode"] = "login"
+            return context, None
+    context["mode"] = "confirm"
+    context["new_account"] = user is None and account is None
+    return context, None
+
+
+@router.get(ACCEPT, name="accept_role_invitation")
+async def accept_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    org: Annotated[str, Query(max_length=63)] = "",
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    if not (org and token):
+        return _accept_page(request, {}, Form(error=INCOMPLETE), 400)
+    context, problem = await _accept_context(session, actor, org, token)
+    if problem is not None:
+        return _accept_page(request, context, Form(error=problem.message), problem.status_code)
+    return _accept_page(request, context)
+
+
+@router.post(ACCEPT)
+async def accept(
+    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+) -> Response:
+    data = await form_data(request)
+    org, token = data.get("org", "")[:63], data.get("token", "")[:200]
+    form = Form(values=kept(data, "name"))
+    body = validated(RoleInvitationAcceptIn, kept(data, "org", "token", "name"), form)
+    if body is None:
+        if "name" in form.errors and org and token:
+            context, _ = await _accept_context(session, actor, org, token)
+            return _accept_page(request, context, form, 422)
+        return _accept_page(request, {}, Form(error=INCOMPLETE), 400)
+    try:
+        async with all_or_nothing(session):
+            accepted = await role_invitations.accept(
+                session, actor, services, org_slug=body.org, token=body.token, name=body.name
+            )
+    except AppError as exc:
+        status = refuse(form, exc)
+        context, _ = await _accept_context(session, actor, org, token)
+        mode = "login" if context.get("mode") == "login" else "error"
+        return _accept_page(request, {**context, "mode": mode}, form, status)
+    role = accepted.grant.role
+    response = redirect(role_invitations.landing_path(accepted.org, accepted.event, role))
+    if accepted.session_token is not None:
+        set_session_cookie(response, accepted.session_token, settings_of(request))
+    welcome = "Welcome to HackOps! " if accepted.account_created else ""
+    flash(request, f"{welcome}You are now {role} of {accepted.event.name}.", "success")
+    return response
