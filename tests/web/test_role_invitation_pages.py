@@ -193,7 +193,7 @@ async def test_a_link_for_another_address_or_a_password_account(
     assert "log in first" in alert_of(posted)
     await log_in(client, "max@example.org")
     signed_in = await client.get(url)
-    assert "You are signed in as max@example.org" in text_of(signed_in)
+    assert "You are signed in as <strong>max@example.org</strong>" in signed_in.text
     joined = await submit(client, url, ACCEPT, org=s.org.slug, token=token)
     assert joined.status_code == 303, joined.text
     assert joined.headers["location"] == f"/orgs/{s.org.slug}/events/{s.event.slug}/judging"

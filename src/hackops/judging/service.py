@@ -410,7 +410,7 @@ async def declare_conflict(
 async def _current_k(session: AsyncSession, access: EventAccess) -> int:
     per_submission = (
         select(func.count().label("n"))
-        .where(JudgeAssignment.event_id == access.event.id)
+        .where(JudgeAssignment.event_id == access.event.id, JudgeAssignment.state == "assigned")
         .group_by(JudgeAssignment.submission_id)
         .subquery()
     )
