@@ -138,10 +138,12 @@ async def unpublish(session: SessionDep, access: EventOrganizerDep) -> EventOut:
     summary="Publish the results, once submissions have closed (organizers)",
     responses=WRITE_ERRORS,
 )
-async def publish_results(session: SessionDep, access: EventOrganizerDep) -> EventOut:
+async def publish_results(
+    request: Request, session: SessionDep, access: EventOrganizerDep
+) -> EventOut:
     from hackops.results.service import publish  # results build on judging, which builds on events
 
-    event = await publish(session, access)
+    event = await publish(session, access, request.app.state.settings.base_url)
     return event_out(access.org.slug, event, await db_now(session))
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.jobs import job_settings
 from hackops.mail.service import queue_email
 from hackops.models import Event, Organization, Submission, TeamMember, User
 from hackops.results import frozen
@@ -34,9 +33,10 @@ async def mail_participants(
     event: Event,
     rows: Sequence[Mapping[str, Any]],
     winners: Sequence[Mapping[str, Any]],
+    base_url: str,
 ) -> int:
     """Queue one mail per team member; returns how many."""
-    link = f"{job_settings().base_url.rstrip('/')}/orgs/{org.slug}/events/{event.slug}/results"
+    link = f"{base_url.rstrip('/')}/orgs/{org.slug}/events/{event.slug}/results"
     submission_of = dict(
         (
             await session.execute(

@@ -267,7 +267,7 @@ async def pick_winners(
     return rows
 
 
-async def publish(session: AsyncSession, access: EventAccess) -> Event:
+async def publish(session: AsyncSession, access: EventAccess, base_url: str) -> Event:
     """Publish (the events lifecycle checks the state), freeze the results, mail everyone."""
     event = await events_service.publish_results(session, access.actor, access.event)
     # A fresh salt per event: the judges' numbers cannot be recomputed from ids (frozen.py).
@@ -282,7 +282,9 @@ async def publish(session: AsyncSession, access: EventAccess) -> Event:
         )
     )
     await session.flush()
-    await mail_participants(session, access.org, event, result["ranking"], result["winners"])
+    await mail_participants(
+        session, access.org, event, result["ranking"], result["winners"], base_url
+    )
     return event
 
 

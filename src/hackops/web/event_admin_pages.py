@@ -489,8 +489,9 @@ async def lifecycle_action(
     if verb == "publish-results":  # freezes the ranking and winners too (results domain)
         from hackops.results.service import publish
 
+        base_url = request.app.state.settings.base_url
         return await act(
-            request, session, admin_base(access), lambda: publish(session, access), done
+            request, session, admin_base(access), lambda: publish(session, access, base_url), done
         )
     return await act(
         request,
