@@ -17,7 +17,6 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -87,16 +86,6 @@ def cache_key(access: EventAccess, version: int, limit: int) -> str:
 
 
 REGISTRY = live.Registry()
-
-
-async def compute(
-    session: AsyncSession, access: EventAccess, version: int, limit: int = DEFAULT_LIMIT
-) -> dict[str, Any]:
-    """The board at the committed `version` (or newer), from this process's live state."""
-    event = access.event
-    async with REGISTRY.lock(event.org_id, event.id):
-        board = await REGISTRY.board_at(session, event.org_id, event.id, version)
-        return board.board(limit)
 
 
 async def read(
