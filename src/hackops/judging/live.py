@@ -65,6 +65,8 @@ class EventBoard:
     # known pair is written in place) and the ranking as arrays: rows are built per request.
     data: ranking.Data | None = None
     position: dict[Pair, int] = field(default_factory=dict)
+    labels: tuple[ranking.Ints, ranking.Ints] | None = None  # components of `data`'s graph
+    when: Any = None  # submission times in `data.submissions` order
     order: Any = None
     quality: Any = None
     mean: Any = None
@@ -92,6 +94,7 @@ class EventBoard:
         if len(rows) > RELOAD_SHARE * max(len(self.scores), 100):
             await self.build(session)
             return
+        unnamed = False
         for _, judge, submission, raw in rows:
             pair = (judge, submission)
             if raw is None:
@@ -99,6 +102,7 @@ class EventBoard:
                     self.data = None
             else:
                 self.scores[pair] = float(raw)
+                unnamed = unnamed or submission not in self.names
                 where = self.position.get(pair)
                 if where is None or self.data is None:
                     self.data = None
@@ -106,7 +110,7 @@ class EventBoard:
                     self.data.x[where] = float(raw)
         self.version = version
         self.changed_since_fit += len(rows)
-        if any(s not in self.names for _, s in self.scores):
+        if unnamed:
             await self._load_names(session)
         if self.changed_since_fit >= max(1.0, REESTIMATE_SHARE * len(self.scores)):
             self._refit()
@@ -118,6 +122,7 @@ class EventBoard:
             sid: (title or "", team or "", _epoch(at))
             for sid, title, team, at in await session.execute(_NAMES, {"event": self.event_id})
         }
+        self.when = None
 
     def _data(self) -> ranking.Data:
         if self.data is not None:
@@ -133,6 +138,7 @@ class EventBoard:
         x = np.fromiter(self.scores.values(), np.float64, len(self.scores))
         self.position = {pair: i for i, pair in enumerate(self.scores)}
         self.data = ranking.Data(list(subs), list(judges), sub, judge, x)
+        self.labels, self.when = None, None
         return self.data
 
     def _refit(self) -> None:
@@ -153,7 +159,9 @@ class EventBoard:
         known = list(self.weights.values())
         default = float(np.median(known)) if known else 1.0
         weight = np.array([self.weights.get(j, default) for j in data.judges], dtype=np.float64)
-        self._rank(data, ranking.solve_judge_effect(data, weight, self.ridge))
+        if self.labels is None:
+            self.labels = ranking.components(data)
+        self._rank(data, ranking.solve_judge_effect(data, weight, self.ridge, self.labels))
 
     def _rank(self, data: ranking.Data, quality: ranking.Floats) -> None:
         """Order as `ranking.rank`: score, more evaluations, higher raw mean, earlier submission,
@@ -164,11 +172,12 @@ class EventBoard:
             return
         count = np.bincount(data.sub, minlength=n_s)
         mean = np.bincount(data.sub, data.x, n_s) / count
-        when = np.array(
-            [self.names.get(s, ("", "", math.inf))[2] for s in data.submissions], np.float64
-        )
+        if self.when is None:
+            self.when = np.array(
+                [self.names.get(s, ("", "", math.inf))[2] for s in data.submissions], np.float64
+            )
         self.order = np.lexsort(
-            (np.arange(n_s), when, -np.round(mean, 6), -count, -np.round(quality, 6))
+            (np.arange(n_s), self.when, -np.round(mean, 6), -count, -np.round(quality, 6))
         )
         self.quality, self.mean, self.count = quality, mean, count
 
