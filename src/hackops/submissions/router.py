@@ -17,7 +17,9 @@ from obstore.exceptions import NotFoundError
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError, PayloadTooLarge, ValidationFailed, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.models import PipelineStepName, Submission, SubmissionFile
+from hackops.models import Event, PipelineStepName, Submission, SubmissionFile
+from hackops.results.schemas import StandingOut
+from hackops.results.service import submission_standing
 from hackops.submissions import review, service
 from hackops.submissions.downloads import (
     DEFAULT_LINK_SECONDS,
@@ -87,9 +89,15 @@ def refused(exc: FileRejected) -> AppError:
     return FileRefused(exc.message, code=exc.code)
 
 
-async def submission_out(session: SessionDep, submission: Submission) -> SubmissionOut:
+async def submission_out(
+    session: SessionDep, submission: Submission, event: Event
+) -> SubmissionOut:
+    """The submission with its files and, once results are published, its standing in them
+    (`results.service.submission_standing`: None before publishing, the publish gate)."""
     out = SubmissionOut.model_validate(submission)
     out.files = [FileOut.model_validate(f) for f in await service.list_files(session, submission)]
+    standing = await submission_standing(session, event, submission.id)
+    out.standing = None if standing is None else StandingOut.model_validate(standing)
     return out
 
 
@@ -100,7 +108,7 @@ async def submission_out(session: SessionDep, submission: Submission) -> Submiss
     responses=READ_ERRORS,
 )
 async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
-    return await submission_out(session, await service.get(session, view))
+    return await submission_out(session, await service.get(session, view), view.access.event)
 
 
 @router.patch(
@@ -110,7 +118,8 @@ async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
     responses=WRITE_ERRORS,
 )
 async def edit_submission(body: SubmissionIn, session: SessionDep, view: TeamDep) -> SubmissionOut:
-    return await submission_out(session, await service.update(session, view, body))
+    submission = await service.update(session, view, body)
+    return await submission_out(session, submission, view.access.event)
 
 
 @router.post(
@@ -385,9 +394,8 @@ async def review_queue(
 async def organizer_view(
     submission_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
 ) -> SubmissionOut:
-    return await submission_out(
-        session, await review.get_for_organizer(session, access, submission_id)
-    )
+    submission = await review.get_for_organizer(session, access, submission_id)
+    return await submission_out(session, submission, access.event)
 
 
 @router.post(
@@ -400,9 +408,8 @@ async def decide(
     submission_id: uuid.UUID, body: DecisionIn, session: SessionDep, access: EventOrganizerDep
 ) -> SubmissionOut:
     await review.decide(session, access, [submission_id], status=body.status, reason=body.reason)
-    return await submission_out(
-        session, await review.get_for_organizer(session, access, submission_id)
-    )
+    submission = await review.get_for_organizer(session, access, submission_id)
+    return await submission_out(session, submission, access.event)
 
 
 @router.post(
@@ -431,9 +438,8 @@ async def reopen(
 ) -> SubmissionOut:
     if body.until is not None and body.until.tzinfo is None:
         raise ValidationFailed("`until` needs a time zone offset.")
-    return await submission_out(
-        session, await review.reopen(session, access, submission_id, until=body.until)
-    )
+    submission = await review.reopen(session, access, submission_id, until=body.until)
+    return await submission_out(session, submission, access.event)
 
 
 @router.post(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
+from hackops.results.schemas import StandingOut
 from hackops.schemas import InputModel, OutputModel
 from hackops.submissions.links import validate_submission_url
 
@@ -84,6 +85,13 @@ class SubmissionOut(OutputModel):
     created_at: datetime
     updated_at: datetime
     files: list[FileOut] = []
+    standing: StandingOut | None = Field(
+        default=None,
+        description="Its awards and places in the published results, as "
+        "`GET …/results/submissions/{submission_id}` gives them. Null until the event's results "
+        "are published (nothing of scores, ranks or winners shows before), and when the "
+        "submission has no place in them.",
+    )
 
 
 class VersionOut(OutputModel):

@@ -2,7 +2,8 @@
 project's content, files and extracted data; a number field per criterion; draft, or submit and
 go to the next unscored project; the judge's flags to the organizers, posted to `flag_pages`)
 and the organizers' judging admin (criteria, assignment runs with their report, judge-team
-conflicts, the ranking: normalized score and raw mean side by side, a link to the flags).
+conflicts, the ranking: normalized score and raw mean side by side, overall or per track
+(`ranking_pages`), a link to the flags).
 
 Authorizing is the services' (`require_judge`, `assigned_submission`: an unassigned or conflicted
 project is the 404 page) and `organizer_access` (404 to the public, 403 to judges and mentors).
@@ -29,7 +30,7 @@ from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
-from hackops.judging import flags, ranking, service
+from hackops.judging import flags, service
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate, EvaluationIn
 from hackops.models import (
     Criterion,
@@ -56,6 +57,7 @@ from hackops.web.forms import (
     to_login,
     validated,
 )
+from hackops.web.ranking_pages import ranking_section
 from hackops.web.security import csrf_protect, flash
 
 router = APIRouter(
@@ -69,11 +71,6 @@ EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 JUDGING = EVENT_BASE + "/judging"
 ADMIN = EVENT_BASE + "/admin/judging"
 CRITERION_FIELDS = ("name", "description", "weight", "max_score", "position", "track_id")
-METHODS = [
-    (ranking.Method.judge_effect.value, "Judge effect (corrects lenient and harsh judges)"),
-    (ranking.Method.zscore.value, "Z-score per judge"),
-    (ranking.Method.raw_mean.value, "Raw mean (no correction)"),
-]
 CRITERION_HINTS = {
     "weight": "A number above 0, at most 100.",
     "max_score": "A whole number from 1 to 100.",
@@ -373,10 +370,9 @@ async def _admin_page(
     status_code: int = 200,
     **forms: Any,
 ) -> Response:
-    value = request.query_params.get("method", "")
-    method = next((ranking.Method(v) for v, _ in METHODS if v == value), ranking.DEFAULT_METHOD)
     tracks = await children.list_tracks(session, access.event)
-    ranked, _ = await service.compute_ranking(session, access, method)
+    # The method and track of the ranking (ranking_pages): 404 for a track not of this event.
+    shown = await ranking_section(session, access, request.query_params, tracks)
     criteria = await service.list_criteria(session, access)
     edit = request.query_params.get("edit")
     editing = forms.get("editing") or next((c for c in criteria if str(c.id) == edit), None)
@@ -409,9 +405,7 @@ async def _admin_page(
                 .order_by(JudgeConflict.created_at.desc(), JudgeConflict.id)
             )
         ),
-        methods=METHODS,
-        method=method.value,
-        ranked=ranked,
+        **shown,
         number=number,
         open_flags=await flags.count_open(session, access),
     )
