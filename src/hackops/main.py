@@ -53,6 +53,7 @@ from hackops.web import (
     flag_pages,
     gallery_pages,
     judging_pages,
+    leaderboard_pages,
     org_pages,
     registration_pages,
     results_pages,
@@ -142,6 +143,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health_router)
+    # The live leaderboard's JSON board is polled by every organizer's screen during judging:
+    # matched first (its path is specific, nothing else can match it).
+    app.include_router(leaderboard_router.board_router, prefix=API_PREFIX)
     # API routers are included flat (not under one parent router): route matching walks fewer
     # levels, measured with bench/http_baseline.py.
     for api_router in (
@@ -193,6 +197,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(gallery_pages.router)
     app.include_router(judging_pages.router)
     app.include_router(flag_pages.router)
+    app.include_router(leaderboard_pages.router)
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)

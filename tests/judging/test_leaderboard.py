@@ -16,6 +16,8 @@ from tests.judging.test_api import add_criteria, judged_event
 async def test_the_board_follows_every_score_and_is_for_organizers_only(
     client: httpx2.AsyncClient, session: AsyncSession, app: Any
 ) -> None:
+    # A cache of this test's own (the app is shared by the run): only this event's keys in it.
+    app.state.leaderboard_cache = leaderboard.Cache(None, leaderboard.LocalCache())
     s, _, _ = await judged_event(session, teams=3, judges=3)
     criteria = await add_criteria(client, s)
     await client.post(f"{s.base}/judging/assignments", headers=s.auth("olga"), json={"k": 3})

@@ -34,7 +34,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _credentials(request: Request) -> tuple[str | None, bool]:
+def credentials(request: Request) -> tuple[str | None, bool]:
     """(raw token, came from the cookie)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -44,21 +44,26 @@ def _credentials(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
+def invalid_token() -> Unauthorized:
+    """A bearer token that is unknown, expired or revoked (a bad cookie is just anonymous)."""
+    return Unauthorized(
+        "The token is invalid, expired or revoked.",
+        code="invalid_token",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
 async def get_actor(request: Request, session: SessionDep) -> Actor:
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
-    raw, from_cookie = _credentials(request)
+    raw, from_cookie = credentials(request)
     user: User | None = None
     token: AuthToken | None = None
     if raw:
         resolved = await service.resolve_token(session, raw)
         if resolved is None and not from_cookie:
-            raise Unauthorized(
-                "The token is invalid, expired or revoked.",
-                code="invalid_token",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+            raise invalid_token()
         if resolved is not None:
             token, user = resolved
     if token is not None and request.method not in SAFE_METHODS:

@@ -7,6 +7,11 @@ commits, and an uncommitted one can never be seen. Keys are scoped by organizati
 the value holds nothing user-specific (organizers of an event all see the same board), so no
 one's data can land in another's response. Redis when configured, else a small in-process LRU.
 
+Reads of the JSON board first pass `gate()`: one statement (the `leaderboard_gate` SQL function,
+migration 0011) that resolves the caller's token, checks that they organize the event with the
+same rules as the request path, sets the tenant and actor, and returns the committed version. A
+cache hit is then served without the ORM; a miss runs the normal request path (`read`).
+
 The stream (server-sent events) polls the version twice a second and sends the board when it
 changed, so a score shows within a second.
 """
@@ -15,13 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.accounts.credentials import digest
 from hackops.db import Database
 from hackops.events.deps import EventAccess
 from hackops.judging import live
@@ -81,8 +89,49 @@ async def version_of(session: AsyncSession, access: EventAccess) -> int:
     return int(value or 0)
 
 
-def cache_key(access: EventAccess, version: int, limit: int) -> str:
-    return f"hackops:lb:{access.event.org_id}:{access.event.id}:{version}:{limit}"
+def cache_key(org_id: uuid.UUID, event_id: uuid.UUID, version: int, limit: int) -> str:
+    return f"hackops:lb:{org_id}:{event_id}:{version}:{limit}"
+
+
+_GATE = text(
+    "SELECT o_outcome, o_org_id, o_event_id, o_version"
+    " FROM leaderboard_gate(:token, :bearer, :org, :event)"
+)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What `leaderboard_gate` decided: `ok` (with the event and its committed version),
+    `invalid_token` (a bearer token that does not resolve), `forbidden` (staff who do not
+    organize) or `not_found`."""
+
+    outcome: str
+    org_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = None
+    version: int = 0
+
+    def key(self, limit: int) -> str | None:
+        if self.outcome != "ok" or self.org_id is None or self.event_id is None:
+            return None
+        return cache_key(self.org_id, self.event_id, self.version, limit)
+
+
+async def gate(
+    session: AsyncSession, raw_token: str | None, bearer: bool, org_slug: str, event_slug: str
+) -> Gate:
+    """Authenticate and authorize an organizer's read of the board in one statement."""
+    row = (
+        await session.execute(
+            _GATE,
+            {
+                "token": digest(raw_token) if raw_token else None,
+                "bearer": bearer,
+                "org": org_slug,
+                "event": event_slug,
+            },
+        )
+    ).one()
+    return Gate(row[0], row[1], row[2], int(row[3] or 0))
 
 
 REGISTRY = live.Registry()
@@ -94,11 +143,11 @@ async def read(
     """The board (top `limit`) as JSON bytes: from the cache for the committed version, else
     brought up to date incrementally (one writer per event; the others then find the cache)."""
     version = await version_of(session, access)
-    key = cache_key(access, version, limit)
+    event = access.event
+    key = cache_key(event.org_id, event.id, version, limit)
     cached = await cache.get(key)
     if cached is not None:
         return cached
-    event = access.event
     async with REGISTRY.lock(event.org_id, event.id):
         cached = await cache.get(key)
         if cached is not None:
@@ -107,7 +156,7 @@ async def read(
         body = json.dumps(board.board(limit)).encode()
     await cache.set(key, body)
     if board.version != version:
-        await cache.set(cache_key(access, board.version, limit), body)
+        await cache.set(cache_key(event.org_id, event.id, board.version, limit), body)
     return body
 
 

@@ -1,16 +1,28 @@
 """The organizers' live leaderboard: a JSON board served from the cache and a server-sent-events
-stream that sends it again within a second of a score."""
+stream that sends it again within a second of a score.
+
+The JSON board is read by many organizers' screens at once, so its route skips the dependency
+chain: `leaderboard.gate` authenticates and authorizes in one statement and a cache hit is
+answered from there; a miss (a new version) takes the normal path (`get_actor`,
+`load_event_access`, `organizer_access`) in the same transaction."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.accounts.deps import credentials, get_actor, invalid_token
+from hackops.db import Database, TransactionalRoute
 from hackops.errors import error_responses
-from hackops.events.deps import EventOrganizerDep
+from hackops.events.deps import (
+    EventNotFound,
+    EventOrganizerDep,
+    NotAnOrganizer,
+    load_event_access,
+    organizer_access,
+)
 from hackops.judging import leaderboard
 
 router = APIRouter(
@@ -18,7 +30,10 @@ router = APIRouter(
     tags=["judging"],
     route_class=TransactionalRoute,
 )
+# The JSON board's route manages its own transaction (see the module's docstring).
+board_router = APIRouter(prefix="/organizations/{slug}/events/{event_slug}", tags=["judging"])
 READ_ERRORS = error_responses(401, 403, 404, 422)
+Slug = Annotated[str, Path(min_length=1, max_length=63)]
 
 
 def board_cache(request: Request) -> leaderboard.Cache:
@@ -30,18 +45,36 @@ def board_cache(request: Request) -> leaderboard.Cache:
     return cache
 
 
-@router.get(
+@board_router.get(
     "/judging/leaderboard",
     summary="Live leaderboard (organizers), served from a cache invalidated on every score",
     responses={**READ_ERRORS, 200: {"content": {"application/json": {}}}},
 )
 async def leaderboard_view(
     request: Request,
-    session: SessionDep,
-    access: EventOrganizerDep,
+    slug: Slug,
+    event_slug: Slug,
     limit: Annotated[int, Query(ge=1, le=leaderboard.MAX_LIMIT)] = leaderboard.DEFAULT_LIMIT,
 ) -> Response:
-    body = await leaderboard.read(session, access, board_cache(request), limit)
+    cache = board_cache(request)
+    database: Database = request.app.state.db
+    raw, from_cookie = credentials(request)
+    async with database.transaction() as session:
+        gate = await leaderboard.gate(session, raw, not from_cookie, slug, event_slug)
+        if gate.outcome == "invalid_token":
+            raise invalid_token()
+        if gate.outcome == "forbidden":
+            raise NotAnOrganizer
+        key = gate.key(limit)
+        if key is None:
+            raise EventNotFound
+        body = await cache.get(key)
+        if body is None:
+            actor = await get_actor(request, session)
+            access = await organizer_access(
+                await load_event_access(session, actor, slug, event_slug)
+            )
+            body = await leaderboard.read(session, access, cache, limit)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 

@@ -1,0 +1,67 @@
+"""The organizers' live leaderboard page: the board as a table rendered on the server (it works
+without JavaScript: reload for newer scores), kept current by our own `static/leaderboard.js`,
+which follows the API's server-sent-events stream and re-renders the table body on each
+`leaderboard` event, with a "live" / "reconnecting" status in an aria-live region and the time of
+the last update.
+
+The board is read exactly as the API reads it (`judging.leaderboard.read`, the same cache), so the
+page, the JSON and the stream show the same rows. Who may: as the API (`organizer_access`): the
+public gets the 404 page, judges and mentors the 403 page; signed-out visitors are sent to log
+in first, as on every other organizer page. The page's Content-Security-Policy allows scripts
+from this site only, so the script is a static file and the stream's address is a data attribute.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from hackops.accounts.deps import get_actor
+from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.events.deps import EventAccess
+from hackops.judging import leaderboard
+from hackops.judging.leaderboard_router import board_cache
+from hackops.web.event_admin_pages import admin_base, admin_context
+from hackops.web.forms import render, to_login
+from hackops.web.judging_pages import ADMIN, OrganizerPage
+from hackops.web.security import csrf_protect
+
+router = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+LEADERBOARD = ADMIN + "/leaderboard"
+API_BOARD = "/api/v1/organizations/{slug}/events/{event_slug}/judging/leaderboard"
+
+
+def stream_url(access: EventAccess) -> str:
+    return API_BOARD.format(slug=access.org.slug, event_slug=access.event.slug) + "/stream"
+
+
+@router.get(LEADERBOARD, name="judging_leaderboard")
+async def leaderboard_page(
+    request: Request, session: SessionDep, access: OrganizerPage
+) -> Response:
+    if access is None:
+        return to_login(request)
+    board: dict[str, Any] = json.loads(
+        await leaderboard.read(session, access, board_cache(request))
+    )
+    context = await admin_context(
+        session,
+        access,
+        "judging",
+        page=admin_base(access) + "/judging/leaderboard",
+        board=board,
+        limit=leaderboard.DEFAULT_LIMIT,
+        stream_url=stream_url(access),
+        rendered_at=await db_now(session),
+    )
+    return render(
+        request, "judging/leaderboard.html", context, headers={"Cache-Control": "no-store"}
+    )
