@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     database_pool_size: Annotated[int, Field(ge=1, le=500)] = 20
     database_max_overflow: Annotated[int, Field(ge=0, le=500)] = 10
     database_pool_pre_ping: bool = True
+    # Raw-driver connections (autocommit) for the hottest one-statement reads (the live
+    # leaderboard's gate); 0 turns them off and those reads go through the ORM session.
+    database_read_pool_size: Annotated[int, Field(ge=0, le=100)] = 10
     redis_url: str | None = None
     storage_url: str | None = None
     data_dir: Path = Path(".hackops")

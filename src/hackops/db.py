@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -39,6 +40,11 @@ class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     extensions: frozenset[str] = field(default_factory=frozenset)
+    # The raw driver's pool for one-statement hot reads (`open_reads`); None: not opened (tests
+    # that bind every session to one rolled-back connection never open it).
+    reads: AsyncConnectionPool | None = None
+    reads_url: str | None = None
+    reads_size: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -50,7 +56,34 @@ class Database:
             pool_timeout=10,
             connect_args={"connect_timeout": 5, "application_name": "hackops"},
         )
-        return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
+        return cls(
+            engine=engine,
+            sessionmaker=make_sessionmaker(engine),
+            reads_url=settings.libpq_url,
+            reads_size=settings.database_read_pool_size,
+        )
+
+    async def open_reads(self) -> bool:
+        """Open the raw-driver pool (autocommit: each statement is its own transaction, so a
+        one-statement read costs one round trip). Connections are made in the background.
+        False when there is nothing to open (turned off, already open, or bound for tests)."""
+        if self.reads is not None or not self.reads_url or self.reads_size < 1:
+            return False
+        self.reads = AsyncConnectionPool(
+            self.reads_url,
+            min_size=1,
+            max_size=self.reads_size,
+            timeout=10,
+            kwargs={"autocommit": True, "connect_timeout": 5, "application_name": "hackops-reads"},
+            open=False,
+        )
+        await self.reads.open(wait=False)
+        return True
+
+    async def close_reads(self) -> None:
+        if self.reads is not None:
+            await self.reads.close()
+            self.reads = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -77,6 +110,7 @@ class Database:
         return self.extensions
 
     async def dispose(self) -> None:
+        await self.close_reads()
         await self.engine.dispose()
 
 

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             base_url=settings.base_url,
             session_lifetime=timedelta(days=settings.session_lifetime_days),
         )
+        opened_reads = await db.open_reads()
         try:
             await db.detect_extensions()
         except Exception as exc:  # the app starts while the database is down; /health/ready says so
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await app.state.redis.aclose()
         if database is None:
             await db.dispose()
+        elif opened_reads:
+            await db.close_reads()
         jobs.bind_database(None)
 
     app = FastAPI(

@@ -14,10 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import digest, new_secret
+from hackops.config import Settings
+from hackops.db import Database
+from hackops.main import create_app
 from hackops.models import AuthToken, EventRoleGrant, Membership, Organization
 from hackops.tenancy import set_tenant
 from tests.factories import create_event, create_organization, create_registration, create_user
@@ -112,10 +116,11 @@ def outcome(response: httpx2.Response) -> tuple[int, str | None]:
     return response.status_code, code
 
 
-async def test_the_gate_decides_as_the_request_path_for_every_caller(
-    client: httpx2.AsyncClient, session: AsyncSession
-) -> None:
-    w = await world(session)
+async def compare_with_the_request_path(
+    client: httpx2.AsyncClient, w: World
+) -> dict[tuple[int, str | None], int]:
+    """Every caller x every target, cold then warm: the board's answer equals the ranking
+    route's (status and error code). Returns how often each answer was seen."""
     callers: list[tuple[str, dict[str, str], dict[str, str]]] = [("anonymous", {}, {})]
     for name, raw in w.tokens.items():
         callers.append((f"{name} (bearer)", {"Authorization": f"Bearer {raw}"}, {}))
@@ -144,6 +149,40 @@ async def test_the_gate_decides_as_the_request_path_for_every_caller(
     # owner, admin, organizer, event organizer and platform admin on the three events, plus the
     # platform admin and the other organization's owner on that organization's event.
     assert seen[(200, None)] == 2 * 2 * (5 * 3 + 2)
+    return seen
+
+
+async def test_the_gate_decides_as_the_request_path_for_every_caller(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """In a test's rolled-back transaction: the gate runs in the request's session."""
+    await compare_with_the_request_path(client, await world(session))
+
+
+@pytest.mark.slow
+async def test_the_raw_pool_gate_decides_as_the_request_path(
+    settings: Settings, committed_db: Database
+) -> None:
+    """With committed data the app opens its raw-driver read pool and the gate runs there
+    (autocommit, one round trip); same answers for the whole matrix, and a value the driver
+    refuses (NUL) falls back to the session path's clear error."""
+    app = create_app(settings, database=committed_db)
+    async with app.router.lifespan_context(app):
+        assert committed_db.reads is not None
+        async with committed_db.transaction() as session:
+            w = await world(session)
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            before = committed_db.reads.get_stats().get("requests_num", 0)
+            await compare_with_the_request_path(client, w)
+            assert committed_db.reads.get_stats().get("requests_num", 0) > before
+            org_slug, _ = w.targets[0]
+            nul = await client.get(
+                f"/api/v1/organizations/{org_slug}/events/pub%00lic/judging/leaderboard",
+                headers={"Authorization": f"Bearer {w.tokens['organizer']}"},
+            )
+            assert 400 <= nul.status_code < 500, nul.text
+    assert committed_db.reads is None  # closed with the app
 
 
 async def test_a_hit_touches_the_token_and_sets_the_tenant_like_the_request_path(

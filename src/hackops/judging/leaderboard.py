@@ -24,7 +24,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
+import structlog
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 from redis.asyncio import Redis
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +39,8 @@ from hackops.events.deps import EventAccess
 from hackops.judging import live
 from hackops.models import JudgingVersion
 from hackops.tenancy import set_tenant
+
+log = structlog.get_logger("hackops.leaderboard")
 
 TTL_SECONDS = 3600
 POLL_SECONDS = 0.5
@@ -93,10 +99,9 @@ def cache_key(org_id: uuid.UUID, event_id: uuid.UUID, version: int, limit: int) 
     return f"hackops:lb:{org_id}:{event_id}:{version}:{limit}"
 
 
-_GATE = text(
-    "SELECT o_outcome, o_org_id, o_event_id, o_version"
-    " FROM leaderboard_gate(:token, :bearer, :org, :event)"
-)
+_GATE_COLUMNS = "SELECT o_outcome, o_org_id, o_event_id, o_version FROM leaderboard_gate"
+_GATE = text(f"{_GATE_COLUMNS}(:token, :bearer, :org, :event)")
+_GATE_RAW = f"{_GATE_COLUMNS}(%(token)s, %(bearer)s, %(org)s, %(event)s)"
 
 
 @dataclass(frozen=True)
@@ -116,21 +121,49 @@ class Gate:
         return cache_key(self.org_id, self.event_id, self.version, limit)
 
 
+def _gate_params(
+    raw_token: str | None, bearer: bool, org_slug: str, event_slug: str
+) -> dict[str, Any]:
+    return {
+        "token": digest(raw_token) if raw_token else None,
+        "bearer": bearer,
+        "org": org_slug,
+        "event": event_slug,
+    }
+
+
 async def gate(
     session: AsyncSession, raw_token: str | None, bearer: bool, org_slug: str, event_slug: str
 ) -> Gate:
     """Authenticate and authorize an organizer's read of the board in one statement."""
-    row = (
-        await session.execute(
-            _GATE,
-            {
-                "token": digest(raw_token) if raw_token else None,
-                "bearer": bearer,
-                "org": org_slug,
-                "event": event_slug,
-            },
-        )
-    ).one()
+    params = _gate_params(raw_token, bearer, org_slug, event_slug)
+    row = (await session.execute(_GATE, params)).one()
+    return Gate(row[0], row[1], row[2], int(row[3] or 0))
+
+
+async def gate_on_pool(
+    pool: AsyncConnectionPool,
+    raw_token: str | None,
+    bearer: bool,
+    org_slug: str,
+    event_slug: str,
+) -> Gate | None:
+    """`gate` on the raw driver's autocommit pool: one round trip, no ORM. None when the pool
+    cannot answer (a value the driver refuses, the database away, the pool busy): the caller
+    then takes the session path, which reports such problems as every other route does."""
+    if "\x00" in f"{raw_token or ''}{org_slug}{event_slug}":
+        return None
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                _GATE_RAW, _gate_params(raw_token, bearer, org_slug, event_slug)
+            )
+            row = await cursor.fetchone()
+    except (psycopg.Error, PoolTimeout, PoolClosed) as exc:
+        log.warning("leaderboard_gate_pool_unavailable", error=str(exc))
+        return None
+    if row is None:
+        return None
     return Gate(row[0], row[1], row[2], int(row[3] or 0))
 
 
