@@ -7,9 +7,12 @@ import json
 from typing import Any
 
 import httpx2
+import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.judging import leaderboard
+from hackops.models import JudgingVersion
 from tests.judging.test_api import add_criteria, judged_event
 
 
@@ -128,3 +131,62 @@ async def test_board_solve_with_kept_hyperparameters_equals_the_full_fit() -> No
     quality = ranking.solve_judge_effect(data, weight, fit.ridge_offset)
     for i, sub in enumerate(data.submissions):
         assert abs(quality[i] - fit.items[sub].score) < 1e-9
+
+
+async def test_background_reestimation_brings_the_board_to_the_full_fit(
+    client: httpx2.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change too small for an in-line re-estimation is solved with the kept hyperparameters,
+    then re-estimated in a worker thread: afterwards the board is the full fit's, and the
+    refined board is handed on for the cache (same version, better hyperparameters)."""
+    from hackops.judging import live
+
+    monkeypatch.setattr(live, "REFIT_DELAY_SECONDS", 0.0)
+    s, _, _ = await judged_event(session, teams=10, judges=4)
+    criteria = await add_criteria(client, s)
+    await client.post(f"{s.base}/judging/assignments", headers=s.auth("olga"), json={"k": 3})
+    marks = iter(range(1000))
+    for n in range(4):
+        judge = f"judge{n}"
+        queue = (await client.get(f"{s.base}/judging/queue", headers=s.auth(judge))).json()
+        for item in queue["items"]:
+            mark = (next(marks) * 7 + n * 3) % 11
+            await client.put(
+                f"{s.base}/judging/submissions/{item['submission_id']}/evaluation",
+                headers=s.auth(judge),
+                json={"scores": {criteria[0]: mark, criteria[1]: 10 - mark}, "submit": True},
+            )
+    board = live.EventBoard(s.org.id, s.event.id)
+    await board.build(session)
+    assert len(board.scores) == 30
+    handed: list[int] = []
+
+    async def record(state: live.EventBoard) -> None:
+        handed.append(state.version)
+
+    board.on_refit = record
+    queue = (await client.get(f"{s.base}/judging/queue", headers=s.auth("judge1"))).json()
+    changed = queue["items"][0]["submission_id"]
+    response = await client.put(
+        f"{s.base}/judging/submissions/{changed}/evaluation",
+        headers=s.auth("judge1"),
+        json={"scores": {criteria[0]: 0, criteria[1]: 0}, "submit": True},
+    )
+    assert response.status_code == 200, response.text
+    version = int(
+        await session.scalar(
+            select(JudgingVersion.version).where(JudgingVersion.event_id == s.event.id)
+        )
+        or 0
+    )
+    await board.advance(session, version)
+    assert board.fitted_at < version  # solved with the kept hyperparameters...
+    assert board.refit_task is not None
+    await board.refit_task  # ...then re-estimated in the background
+    assert board.fitted_at == version
+    assert handed == [version]
+    full = live.EventBoard(s.org.id, s.event.id)
+    await full.build(session)
+    for mine, theirs in zip(board.rows(100), full.rows(100), strict=True):
+        assert mine["submission_id"] == theirs["submission_id"]
+        assert abs(mine["score"] - theirs["score"]) < 1e-6

@@ -22,7 +22,7 @@ import asyncio
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,11 +186,25 @@ async def read(
         if cached is not None:
             return cached
         board = await REGISTRY.board_at(session, event.org_id, event.id, version)
+        board.limits.add(limit)
+        board.on_refit = _republisher(cache)
         body = json.dumps(board.board(limit)).encode()
     await cache.set(key, body)
     if board.version != version:
         await cache.set(cache_key(event.org_id, event.id, board.version, limit), body)
     return body
+
+
+def _republisher(cache: Cache) -> Callable[[live.EventBoard], Awaitable[None]]:
+    """After a background re-estimation of an unchanged version: its refined boards replace the
+    cached ones (same key: the same committed scores, better hyperparameters)."""
+
+    async def republish(board: live.EventBoard) -> None:
+        for limit in sorted(board.limits):
+            key = cache_key(board.org_id, board.event_id, board.version, limit)
+            await cache.set(key, json.dumps(board.board(limit)).encode())
+
+    return republish
 
 
 async def stream(

@@ -6,9 +6,14 @@ hyperparameters: each judge's weight and the ridge on the offsets. After a score
 rows of `judging_changes` between the version the state has and the committed one are applied
 to the arrays (commits are in version order: the version row is locked until commit) and only the
 final solve runs again with the kept hyperparameters (`ranking.solve_judge_effect`, ~2 ms for
-15,000 evaluations); the hyperparameters are re-estimated once `REESTIMATE_SHARE` of the
-evaluations have changed since the last estimation. The ranking uses the same keys as
-`ranking.rank`. The official ranking (organizers' ranking page, publishing) always fits in full.
+15,000 evaluations). The hyperparameters are then re-estimated off the request path: a second
+after a change, a full fit of a copy of the arrays in a worker thread (one at a time per event,
+again while changes keep coming); its result is used from the next change on, and when nothing
+changed meanwhile the board is re-solved at once and handed to `on_refit` (the cache is
+overwritten for that version). If changes outpace that, a re-estimation
+runs in line once `REESTIMATE_SHARE` of the evaluations changed since the last one. The ranking
+uses the same keys as `ranking.rank`. The official ranking (organizers' ranking page,
+publishing) always fits in full.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import math
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +35,7 @@ from hackops.judging import ranking
 
 REESTIMATE_SHARE = 0.05  # re-estimate the hyperparameters after this share of changes
 RELOAD_SHARE = 0.25  # more changes than this since the state's version: build afresh
+REFIT_DELAY_SECONDS = 1.0  # a background re-estimation starts this long after a change
 MAX_EVENTS = 32  # states kept per process (least recently used dropped)
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (judge, submission)
@@ -71,6 +78,9 @@ class EventBoard:
     quality: Any = None
     mean: Any = None
     count: Any = None
+    refit_task: asyncio.Task[None] | None = None
+    limits: set[int] = field(default_factory=set)  # the board sizes readers asked for
+    on_refit: Callable[[EventBoard], Awaitable[None]] | None = None
 
     async def build(self, session: AsyncSession) -> None:
         rows = (await session.execute(_FULL, {"event": self.event_id})).all()
@@ -116,6 +126,37 @@ class EventBoard:
             self._refit()
         else:
             self._solve()
+            self._refit_in_background()
+
+    def _refit_in_background(self) -> None:
+        """Re-estimate the hyperparameters soon, off the request path (one task per event)."""
+        if self.refit_task is None or self.refit_task.done():
+            self.refit_task = asyncio.get_running_loop().create_task(self._refit_later())
+
+    async def _refit_later(self) -> None:
+        # Let a burst of scores land first: the fit then runs on the newest arrays and no
+        # incremental update waits for the interpreter while the thread fits.
+        await asyncio.sleep(REFIT_DELAY_SECONDS)
+        data = self._data()
+        if not data.submissions or self.changed_since_fit == 0:
+            return
+        copy = ranking.Data(
+            list(data.submissions), list(data.judges), data.sub.copy(), data.judge.copy(),
+            data.x.copy(),
+        )  # fmt: skip
+        version, counted = self.version, self.changed_since_fit
+        fit = await asyncio.to_thread(ranking.fit_judge_effect, copy)
+        if version < self.fitted_at:  # an in-line re-estimation got further meanwhile
+            return
+        self.weights, self.ridge = fit.weights, fit.ridge_offset
+        self.changed_since_fit = max(0, self.changed_since_fit - counted)
+        self.fitted_at = version
+        if self.version != version:  # changed meanwhile: those changes get their own fit
+            self.refit_task = asyncio.get_running_loop().create_task(self._refit_later())
+        elif self.order is not None:
+            self._solve()
+            if self.on_refit is not None:
+                await self.on_refit(self)
 
     async def _load_names(self, session: AsyncSession) -> None:
         self.names = {
