@@ -13,7 +13,7 @@ import httpx2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import Registration
+from hackops.models import EventRoleGrant, Registration
 from hackops.web.security import CSRF_COOKIE
 from tests.factories import create_registration, create_team, create_user
 from tests.teams.helpers import Stage, person, stage
@@ -216,6 +216,31 @@ async def test_my_events_lists_registrations_teams_and_events_i_organize(
     assert f'href="{public(s)}/admin">Manage' in organizing.text
     assert "organization organizer" in organizing.text
     assert "You have not registered for any event yet." in organizing.text
+
+
+async def test_my_events_lists_events_where_i_only_hold_a_role(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """A judge invited to one event of an organization she is not a member of (a draft event,
+    even) finds it under "My events"; a role elsewhere or someone else's role is not shown."""
+    s = await stage(session)
+    draft = await stage(session, published_at=None)
+    judge, token = await person(session, email=f"judge-{s.org.slug}@example.org", name="Jude")
+    for event, role in ((s.event, "judge"), (draft.event, "mentor")):
+        await as_tenant(session, event.org_id)
+        session.add(
+            EventRoleGrant(org_id=event.org_id, event_id=event.id, user_id=judge.id, role=role)
+        )
+        await session.flush()
+    use_session(client, token)
+    page = await client.get("/me/events")
+    assert page.status_code == 200
+    assert f'href="{public(s)}"' in page.text
+    assert f'href="{public(draft)}"' in page.text
+    assert "judge" in page.text and "mentor" in page.text
+    assert f'href="{public(s)}/admin">Manage' not in page.text  # judging is not organizing
+    use_session(client, s.tokens["alice"])
+    assert f'href="{public(draft)}"' not in (await client.get("/me/events")).text
 
 
 # --- the organizer's registrations ------------------------------------------------------------
