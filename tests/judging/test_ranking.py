@@ -163,6 +163,20 @@ def test_non_finite_scores_are_refused() -> None:
         raw_mean([Evaluation("a", "x", float("nan"))])
 
 
+def test_scores_equal_to_a_hundredth_of_a_point_are_a_tie() -> None:
+    """The judge-effect fit can split equal raw scores by ten-thousandths (offsets estimated from
+    noise): that is a tie, decided by more evaluations, not by the noise."""
+    items = [
+        Scored("one-judge-a", 90.0005, 90.0, 1),
+        Scored("one-judge-b", 90.0, 90.0, 1),
+        Scored("two-judges", 89.9998, 90.0, 2),
+        Scored("clearly-lower", 89.98, 95.0, 3),
+    ]
+    submitted_at = {i.submission_id: T0 for i in items}
+    ranked = [r.submission_id for r in rank(items, submitted_at)]
+    assert ranked == ["two-judges", "one-judge-a", "one-judge-b", "clearly-lower"]
+
+
 def test_tie_breaks_evaluations_then_raw_mean_then_time_then_input_order() -> None:
     items = [
         Scored("late", 70.0, 60.0, 3),

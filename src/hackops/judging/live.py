@@ -218,7 +218,13 @@ class EventBoard:
                 [self.names.get(s, ("", "", math.inf))[2] for s in data.submissions], np.float64
             )
         self.order = np.lexsort(
-            (np.arange(n_s), self.when, -np.round(mean, 6), -count, -np.round(quality, 6))
+            (
+                np.arange(n_s),
+                self.when,
+                -np.round(mean, ranking.TIE_DECIMALS),
+                -count,
+                -np.round(quality, ranking.TIE_DECIMALS),
+            )
         )
         self.quality, self.mean, self.count = quality, mean, count
 

@@ -393,10 +393,17 @@ def crowd_bt(comparisons: Iterable[pairwise.LogEntry]) -> dict[SubmissionId, Sco
     }
 
 
+# Scores (0..100) that agree to this many decimals are a tie, and the tie-breaks decide: the
+# judge-effect fit can separate equal raw scores by a few ten-thousandths of a point (judge
+# offsets estimated from noise), which is no evidence that one project is better.
+TIE_DECIMALS = 2
+
+
 def rank(
     items: Iterable[Scored], submitted_at: Mapping[SubmissionId, datetime]
 ) -> list[RankedItem]:
-    """Ranks 1..n by score, then more evaluations, higher raw mean, earlier submission, input."""
+    """Ranks 1..n by score (to `TIE_DECIMALS`), then more evaluations, higher raw mean, earlier
+    submission, input order."""
     listed = list(items)
     times = sorted(
         {submitted_at[i.submission_id] for i in listed if i.submission_id in submitted_at}
@@ -406,9 +413,9 @@ def rank(
     def key(item: Scored) -> tuple[float, int, float, int]:
         when = submitted_at.get(item.submission_id)
         return (
-            -round(item.score, 6),
+            -round(item.score, TIE_DECIMALS),
             -item.evaluations,
-            -round(item.raw_mean, 6),
+            -round(item.raw_mean, TIE_DECIMALS),
             time_rank[when] if when is not None else len(times),
         )
 
