@@ -26,7 +26,7 @@ from hackops.config import Settings, get_settings
 from hackops.db import Database
 from hackops.errors import error_responses, install_error_handlers
 from hackops.events import children_router as event_children_router
-from hackops.events import role_invitations_router
+from hackops.events import my_roles, role_invitations_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
 from hackops.judging import flags_router, leaderboard_router, voting
@@ -166,6 +166,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         role_invitations_router.accept_router,
         registrations_router.router,
         registrations_router.mine,
+        my_roles.router,
         tasks_router.team_tasks,
         tasks_router.my_tasks,
         teams_router.router,

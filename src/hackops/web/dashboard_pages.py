@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.events.lifecycle import state_at
+from hackops.events.my_roles import list_my_roles
 from hackops.models import (
     Event,
     EventRole,
@@ -107,28 +108,6 @@ async def _visit(
     return _Org(teams, roles, {event.id: event for event in events})
 
 
-async def _role_organizations(
-    session: AsyncSession, user: User, *, exclude: set[uuid.UUID]
-) -> list[Organization]:
-    """Organizations where the person holds an event role (judge, mentor, event organizer)
-    without being a member or registrant: an invited judge's event is listed too."""
-    await set_tenant(session, None)
-    org_ids = set(
-        await session.scalars(
-            select(EventRoleGrant.org_id).where(EventRoleGrant.user_id == user.id).distinct()
-        )
-    )
-    if not org_ids - exclude:
-        return []
-    return list(
-        await session.scalars(
-            select(Organization).where(
-                Organization.id.in_(org_ids - exclude), Organization.deleted_at.is_(None)
-            )
-        )
-    )
-
-
 def _order(entry: Entry) -> tuple[bool, bool, float, str]:
     """Cancelled last; otherwise by start (soonest first), undated events after dated ones."""
     cancelled = entry.registration is not None and entry.registration.status == "cancelled"
@@ -148,8 +127,8 @@ async def my_events(request: Request, session: SessionDep, actor: ActorDep) -> R
     for _, _, org in mine:
         if org is not None:
             orgs.setdefault(org.id, org)
-    for org in await _role_organizations(session, user, exclude=set(orgs)):
-        orgs[org.id] = org
+    for _, _, org in await list_my_roles(session, user):  # an invited judge: no membership
+        orgs.setdefault(org.id, org)
     visits = {
         org_id: await _visit(
             session,
