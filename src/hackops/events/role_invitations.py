@@ -418,6 +418,23 @@ async def find(session: AsyncSession, *, org_slug: str, token: str, lock: bool =
     return Found(org, event, invitation, account)
 
 
+async def _new_account(session: AsyncSession, email: str, name: str, now: Any) -> tuple[User, bool]:
+    """The invited address's account, made now (verified, no password). Another invitation to
+    the same new address accepted at the same moment may make it first: the unique email waits
+    for that transaction, and then its account is the one used (not a 409)."""
+    user = User(email=email, name=name.strip(), email_verified_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError:
+        existing = await session.scalar(select(User).where(User.email == email))
+        if existing is None:
+            raise
+        return existing, False
+    return user, True
+
+
 async def accept(
     session: AsyncSession,
     actor: Actor,
@@ -438,17 +455,16 @@ async def accept(
         if actor.user.email != invitation.email:
             raise InvitationForAnotherAddress
         user = actor.user
-    elif found.account is not None:
-        user = found.account
+    else:
+        if found.account is not None:
+            user = found.account
+        else:
+            user, created = await _new_account(session, invitation.email, name, now)
         if not user.is_active:
             raise AccountDisabled
         if user.password_hash is not None:
             raise SignInRequired
-    else:
-        user = User(email=invitation.email, name=name.strip(), email_verified_at=now)
-        session.add(user)
-        await session.flush()
-        created = True
+    if created:
         await record(
             session,
             Actor(user, actor.ip, actor.user_agent),
