@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.db import db_now
 from hackops.judging import ranking
 from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign
-from hackops.judging.service import raw_score
+from hackops.judging.evaluations import raw_score
 from hackops.models import (
     Award,
     Criterion,

@@ -6,7 +6,7 @@ Lifecycle of a flag (`judging_flags` row):
     (none) ──flag──► open ──resolve (organizer, with a note)──► resolved
                        └────withdraw (the judge who flagged)────► resolved ("withdrawn")
 
-- Flagging needs the project in the judge's queue (`service.assigned_submission`: a project not
+- Flagging needs the project in the judge's queue (`evaluations.assigned_submission`: a project not
   assigned to them, or one they are conflicted with, is 404 — conflicts never leak). The reason
   is one of `FlagReason`; a note (at most 2000 characters) is required for a code-of-conduct
   report and for "other". One OPEN flag per judge per project: the partial unique index
@@ -37,7 +37,8 @@ from sqlalchemy.orm import aliased
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound, ValidationFailed
 from hackops.events.deps import EventAccess
-from hackops.judging.service import assigned_submission, require_judge
+from hackops.judging.evaluations import assigned_submission
+from hackops.judging.service import require_judge
 from hackops.mail.service import queue_email
 from hackops.models import JudgingFlag, Submission, Team, User
 

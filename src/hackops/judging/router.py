@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response, status
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.judging import pairwise_service, ranking, service
+from hackops.judging import evaluations, pairwise_service, ranking, service
 from hackops.judging.schemas import (
     AssignIn,
     AssignmentReportOut,
@@ -126,7 +126,7 @@ async def run_assignment(
     responses=READ_ERRORS,
 )
 async def my_queue(session: SessionDep, access: EventDep) -> QueueOut:
-    rows = await service.queue(session, access)
+    rows = await evaluations.queue(session, access)
     items = [
         QueueItemOut(submission_id=s.id, title=s.title, status=e.status if e is not None else None)
         for s, e in rows
@@ -144,7 +144,7 @@ async def my_queue(session: SessionDep, access: EventDep) -> QueueOut:
 async def my_evaluation(
     submission_id: uuid.UUID, session: SessionDep, access: EventDep
 ) -> EvaluationOut | None:
-    evaluation = await service.my_evaluation(session, access, submission_id)
+    evaluation = await evaluations.my_evaluation(session, access, submission_id)
     return EvaluationOut.model_validate(evaluation) if evaluation is not None else None
 
 
@@ -157,7 +157,7 @@ async def my_evaluation(
 async def save_evaluation(
     submission_id: uuid.UUID, body: EvaluationIn, session: SessionDep, access: EventDep
 ) -> EvaluationOut:
-    evaluation = await service.evaluate(
+    evaluation = await evaluations.evaluate(
         session,
         access,
         submission_id,
@@ -184,7 +184,7 @@ async def ranking_view(
     """Overall, or one track's own ranking (`track_id`: ranks 1..n over the track's projects,
     scored by the event-wide fit; another event's or a made-up track is 404)."""
     if track_id is None:
-        ranked, _ = await service.compute_ranking(session, access, method)
+        ranked, _ = await evaluations.compute_ranking(session, access, method)
     else:
         from hackops.results.tracks import track_ranking  # results build on judging
 

@@ -1,4 +1,4 @@
-"""Judging in the database: criteria, conflicts, assignment runs, rubric evaluations, ranking.
+"""Judging in the database: criteria, conflicts of interest and assignment runs.
 
 - Judges are the people holding the event role `judge`.
 - Conflicts: automatic (member of the team; registered as a participant of the event) and
@@ -8,9 +8,8 @@
   keeps started work, so the submission gets a replacement judge.
 - Eligible submissions: submitted, under review or approved (latest version).
 - Criteria are editable until the first evaluation arrives; afterwards only descriptions.
-- An evaluation is a judge's scores per criterion; the raw score is the weighted mean of
-  score/max on 0..100. Drafts are saved freely; submitting needs every criterion scored. Edits
-  are allowed until judging closes; every write is kept in evaluation_history (trigger).
+
+The judge's queue, evaluations and the ranking built from them are in `evaluations`.
 """
 
 from __future__ import annotations
@@ -18,18 +17,15 @@ from __future__ import annotations
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
 from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.events.deps import EventAccess, EventNotFound
-from hackops.judging import ranking
 from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign, coverage
 from hackops.models import (
     Criterion,
@@ -67,24 +63,9 @@ class CriteriaLocked(Conflict):
     message = "Scores have arrived: only criteria descriptions can change now."
 
 
-class NotAssigned(NotFound):
-    code = "assignment_not_found"
-    message = "This submission is not in your judging queue."
-
-
-class ConflictOfInterest(Conflict):
-    code = "conflict_of_interest"
-    message = "You have a conflict of interest with this team; you cannot judge it."
-
-
-class JudgingClosed(Conflict):
+class JudgingClosed(Conflict):  # raised by both rubric scoring and pairwise voting
     code = "judging_closed"
     message = "Judging is closed for this event."
-
-
-class InvalidScores(Conflict):
-    code = "invalid_scores"
-    message = "The scores do not match this event's criteria."
 
 
 def require_judge(access: EventAccess) -> uuid.UUID:
@@ -125,7 +106,7 @@ async def create_criterion(
     session.add(criterion)
     await session.flush()
     await session.refresh(criterion)
-    await _audit(session, access, "criterion.created", criterion.id)
+    await audit_judging(session, access, "criterion.created", criterion.id)
     return criterion
 
 
@@ -139,7 +120,7 @@ async def update_criterion(
         setattr(criterion, name, value)
     await session.flush()
     await session.refresh(criterion)
-    await _audit(session, access, "criterion.updated", criterion.id, fields=sorted(data))
+    await audit_judging(session, access, "criterion.updated", criterion.id, fields=sorted(data))
     return criterion
 
 
@@ -151,7 +132,7 @@ async def delete_criterion(
         raise CriteriaLocked
     await session.delete(criterion)
     await session.flush()
-    await _audit(session, access, "criterion.deleted", criterion_id)
+    await audit_judging(session, access, "criterion.deleted", criterion_id)
 
 
 async def _criterion(
@@ -165,9 +146,10 @@ async def _criterion(
     return criterion
 
 
-async def _audit(
+async def audit_judging(
     session: AsyncSession, access: EventAccess, action: str, resource_id: uuid.UUID, **details: Any
 ) -> None:
+    """Audit a judging change in this event (criteria, conflicts, assignment, evaluations)."""
     await record(
         session,
         access.actor,
@@ -331,7 +313,7 @@ async def run_assignment(
         connected=cov.connected,
         shortfalls={str(s): n for s, n in cov.shortfalls.items()},
     )
-    await _audit(
+    await audit_judging(
         session, access, "judging.assigned", access.event.id, k=k, assigned=report.assigned
     )
     return report
@@ -396,7 +378,7 @@ async def declare_conflict(
         )
         .values(state="withdrawn", reason="conflict of interest")
     )
-    await _audit(session, access, "judge_conflict.declared", conflict.id, source=source)
+    await audit_judging(session, access, "judge_conflict.declared", conflict.id, source=source)
     if await session.scalar(
         select(func.count()).where(
             JudgeAssignment.event_id == access.event.id, JudgeAssignment.state == "assigned"
@@ -415,159 +397,3 @@ async def _current_k(session: AsyncSession, access: EventAccess) -> int:
         .subquery()
     )
     return int(await session.scalar(select(func.max(per_submission.c.n))) or 3)
-
-
-# --- evaluations ---------------------------------------------------------------------------------
-
-
-async def queue(
-    session: AsyncSession, access: EventAccess
-) -> list[tuple[Submission, Evaluation | None]]:
-    judge_id = require_judge(access)
-    rows = await session.execute(
-        select(Submission, Evaluation)
-        .join(JudgeAssignment, JudgeAssignment.submission_id == Submission.id)
-        .outerjoin(
-            Evaluation,
-            (Evaluation.submission_id == Submission.id) & (Evaluation.judge_id == judge_id),
-        )
-        .where(
-            JudgeAssignment.event_id == access.event.id,
-            JudgeAssignment.judge_id == judge_id,
-            JudgeAssignment.state == "assigned",
-        )
-        .order_by(Submission.id)
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
-async def assigned_submission(
-    session: AsyncSession, access: EventAccess, submission_id: uuid.UUID
-) -> Submission:
-    """The submission if it is in the caller's queue (else 404, conflicts included)."""
-    judge_id = require_judge(access)
-    submission = await session.scalar(
-        select(Submission)
-        .join(JudgeAssignment, JudgeAssignment.submission_id == Submission.id)
-        .where(
-            Submission.id == submission_id,
-            JudgeAssignment.event_id == access.event.id,
-            JudgeAssignment.judge_id == judge_id,
-            JudgeAssignment.state == "assigned",
-        )
-    )
-    if submission is None:
-        raise NotAssigned
-    return submission
-
-
-def raw_score(criteria: list[Criterion], scores: dict[str, float]) -> float | None:
-    total_weight = sum(c.weight for c in criteria if str(c.id) in scores)
-    if not total_weight:
-        return None
-    value = sum(c.weight * scores[str(c.id)] / c.max_score for c in criteria if str(c.id) in scores)
-    return round(100 * value / total_weight, 4)
-
-
-async def evaluate(
-    session: AsyncSession,
-    access: EventAccess,
-    submission_id: uuid.UUID,
-    *,
-    scores: dict[uuid.UUID, float],
-    private_comment: str,
-    feedback: str,
-    submit: bool,
-) -> Evaluation:
-    submission = await assigned_submission(session, access, submission_id)
-    judge_id = require_judge(access)
-    now: datetime | None = await session.scalar(select(func.app_now()))
-    closes = access.event.judging_closes_at
-    if closes is not None and now is not None and now >= closes:
-        raise JudgingClosed
-    criteria = [
-        c
-        for c in await list_criteria(session, access)
-        if c.track_id is None or c.track_id in submission.track_ids
-    ]
-    known = {c.id: c for c in criteria}
-    for criterion_id, value in scores.items():
-        criterion = known.get(criterion_id)
-        if criterion is None or not 0 <= value <= criterion.max_score:
-            raise InvalidScores(details={"criterion_id": str(criterion_id)})
-    if submit and (not known or set(known) - set(scores)):
-        raise InvalidScores("Score every criterion before submitting.")
-    stored = {str(k): v for k, v in scores.items()}
-    values = {
-        "scores": stored,
-        "raw_score": raw_score(criteria, stored),
-        "private_comment": private_comment,
-        "feedback": feedback,
-        "status": "submitted" if submit else "draft",
-        "submitted_at": now if submit else None,
-    }
-    try:
-        async with session.begin_nested():
-            evaluation = await session.scalar(
-                pg_insert(Evaluation)
-                .values(
-                    org_id=access.event.org_id,
-                    event_id=access.event.id,
-                    judge_id=judge_id,
-                    submission_id=submission.id,
-                    team_id=submission.team_id,
-                    **values,
-                )
-                .on_conflict_do_update(index_elements=["judge_id", "submission_id"], set_=values)
-                .returning(Evaluation)
-                .execution_options(populate_existing=True)
-            )
-    except IntegrityError as exc:
-        if "ck_evaluations_no_conflict" in str(exc.orig):
-            raise ConflictOfInterest from exc
-        raise
-    assert evaluation is not None
-    await _audit(session, access, "evaluation.saved", evaluation.id, status=values["status"])
-    return evaluation
-
-
-async def my_evaluation(
-    session: AsyncSession, access: EventAccess, submission_id: uuid.UUID
-) -> Evaluation | None:
-    await assigned_submission(session, access, submission_id)
-    return await session.scalar(
-        select(Evaluation).where(
-            Evaluation.submission_id == submission_id,
-            Evaluation.judge_id == require_judge(access),
-        )
-    )
-
-
-async def compute_ranking(
-    session: AsyncSession, access: EventAccess, method: ranking.Method
-) -> tuple[list[ranking.RankedItem], dict[uuid.UUID, float]]:
-    """The ranking by `method` and each submission's raw mean, for the side-by-side view."""
-    rows = await session.execute(
-        select(Evaluation.judge_id, Evaluation.submission_id, Evaluation.raw_score).where(
-            Evaluation.event_id == access.event.id,
-            Evaluation.status == "submitted",
-            Evaluation.raw_score.is_not(None),
-        )
-    )
-    evaluations = [ranking.Evaluation(j, s, float(v)) for j, s, v in rows if v is not None]
-    times = await session.execute(
-        select(Submission.id, Submission.submitted_at).where(
-            Submission.event_id == access.event.id, Submission.submitted_at.is_not(None)
-        )
-    )
-    submitted_at: dict[Any, datetime] = {i: t for i, t in times if t is not None}
-    comparisons: list[Any] = []
-    if method is ranking.Method.crowd_bt:
-        from hackops.judging.pairwise_service import log_of  # it builds on this module
-
-        comparisons = await log_of(session, access)
-    ranked = ranking.compute(method, evaluations, submitted_at, comparisons=comparisons)
-    raw: dict[uuid.UUID, float] = {
-        uuid.UUID(str(item.submission_id)): item.raw_mean for item in ranked
-    }
-    return ranked, raw

@@ -17,7 +17,7 @@ from hackops.errors import error_responses
 from hackops.events.children import list_tracks
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging import ranking
-from hackops.judging.service import compute_ranking
+from hackops.judging.evaluations import compute_ranking
 from hackops.models import Evaluation, Submission, Team, User
 from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service

@@ -31,7 +31,8 @@ from hackops.events import service as events_service
 from hackops.events.children import list_awards, list_tracks
 from hackops.events.deps import EventAccess
 from hackops.judging import ranking
-from hackops.judging.service import compute_ranking, list_criteria
+from hackops.judging.evaluations import compute_ranking
+from hackops.judging.service import list_criteria
 from hackops.models import (
     Award,
     AwardWinner,

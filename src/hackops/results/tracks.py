@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.events.children import get_track
 from hackops.events.deps import EventAccess
 from hackops.judging import ranking
-from hackops.judging.service import compute_ranking
+from hackops.judging.evaluations import compute_ranking
 from hackops.models import Submission
 
 

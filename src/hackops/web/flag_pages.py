@@ -2,7 +2,7 @@
 a note) or withdraws their open flag; organizers read the event's flags (open first, filter by
 state) and resolve each with a note the judge reads — here, or from the project's review page.
 
-Who may: the judge's posts go through `service.assigned_submission` (an unassigned or conflicted
+Who may: the judge's posts go through `evaluations.assigned_submission` (an unassigned or conflicted
 project is the 404 page), the organizers' pages through `organizer_access` (404 to the public,
 403 to judges and mentors), as the rest of the judging pages. Input is checked with the API's
 own models; the service runs in a savepoint. A refused flag re-renders the scoring page with the
@@ -21,7 +21,7 @@ from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
-from hackops.judging import flags, service
+from hackops.judging import evaluations, flags
 from hackops.judging.flags_schemas import FlagIn, ResolveIn
 from hackops.web.event_admin_pages import act, admin_base, admin_context
 from hackops.web.event_pages import clock
@@ -74,7 +74,7 @@ async def flag_project(
 ) -> Response:
     if access is None:
         return to_login(request)
-    submission = await service.assigned_submission(session, access, submission_id)
+    submission = await evaluations.assigned_submission(session, access, submission_id)
     data = await form_data(request)
     form = Form(values=kept(data, "reason", "note"))
     body = validated(FlagIn, kept(data, "reason", "note"), form, FLAG_HINTS)
@@ -114,7 +114,7 @@ async def withdraw_flag(
 ) -> Response:
     if access is None:
         return to_login(request)
-    submission = await service.assigned_submission(session, access, submission_id)
+    submission = await evaluations.assigned_submission(session, access, submission_id)
     return await act(
         request,
         session,

@@ -30,7 +30,7 @@ from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
-from hackops.judging import flags, service
+from hackops.judging import evaluations, flags, service
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate, EvaluationIn
 from hackops.models import (
     Criterion,
@@ -43,7 +43,7 @@ from hackops.models import (
     VersionText,
 )
 from hackops.submissions import service as submissions
-from hackops.submissions.router import signed_link
+from hackops.submissions.files_router import signed_link
 from hackops.web.event_admin_pages import act, admin_context
 from hackops.web.forms import (
     Form,
@@ -133,7 +133,7 @@ def _done(rows: list[tuple[Submission, Evaluation | None]]) -> int:
 async def judging_queue(request: Request, session: SessionDep, access: PageAccess) -> Response:
     if access is None:
         return to_login(request)
-    rows = await service.queue(session, access)
+    rows = await evaluations.queue(session, access)
     context = {
         "access": access,
         "base": _event_url(access) + "/judging",
@@ -151,7 +151,7 @@ async def declare_my_conflict(
 ) -> Response:
     if access is None:
         return to_login(request)
-    submission = await service.assigned_submission(session, access, submission_id)
+    submission = await evaluations.assigned_submission(session, access, submission_id)
     reason = (await form_data(request)).get("reason", "").strip()[:500]  # the field's maxlength
     return await act(
         request,
@@ -168,7 +168,7 @@ async def declare_my_conflict(
 
 
 def _criteria_of(criteria: list[Criterion], submission: Submission) -> list[Criterion]:
-    """The criteria that apply to this project (as `service.evaluate` counts them)."""
+    """The criteria that apply to this project (as `evaluations.evaluate` counts them)."""
     return [c for c in criteria if c.track_id is None or c.track_id in submission.track_ids]
 
 
@@ -211,7 +211,7 @@ async def _scoring_page(
     *,
     flag_form: Form | None = None,
 ) -> Response:
-    rows = await service.queue(session, access)
+    rows = await evaluations.queue(session, access)
     mine = next((e for s, e in rows if s.id == submission.id), None)
     criteria = _criteria_of(await service.list_criteria(session, access), submission)
     links, texts = await _extracted(session, submission)
@@ -244,7 +244,7 @@ async def scoring_form(
 ) -> Response:
     if access is None:
         return to_login(request)
-    submission = await service.assigned_submission(session, access, submission_id)
+    submission = await evaluations.assigned_submission(session, access, submission_id)
     return await _scoring_page(request, session, access, submission)
 
 
@@ -278,7 +278,7 @@ async def save_scores(
 ) -> Response:
     if access is None:
         return to_login(request)
-    submission = await service.assigned_submission(session, access, submission_id)
+    submission = await evaluations.assigned_submission(session, access, submission_id)
     criteria = _criteria_of(await service.list_criteria(session, access), submission)
     data = await form_data(request)
     submit = data.get("action") != "draft"
@@ -292,7 +292,7 @@ async def save_scores(
         return await _scoring_page(request, session, access, submission, form, 422)
     try:
         async with all_or_nothing(session):
-            await service.evaluate(
+            await evaluations.evaluate(
                 session,
                 access,
                 submission.id,
@@ -313,7 +313,7 @@ async def save_scores(
     if not submit:
         flash(request, f"Draft saved for “{submission.title}”.", "success")
         return redirect(f"{here}/{submission.id}")
-    following = next_unscored(await service.queue(session, access), after=submission.id)
+    following = next_unscored(await evaluations.queue(session, access), after=submission.id)
     flash(request, f"Scores submitted for “{submission.title}”.", "success")
     return redirect(f"{here}/{following.id}" if following is not None else here)
 
@@ -329,7 +329,7 @@ async def open_file(
     """A file of a project in my queue: a fresh signed link (audited as the API's), followed."""
     if access is None:
         return to_login(request)
-    submission = await service.assigned_submission(session, access, submission_id)
+    submission = await evaluations.assigned_submission(session, access, submission_id)
     files = await submissions.list_files(session, submission)
     file = next((f for f in files if f.id == file_id), None)
     if file is None:

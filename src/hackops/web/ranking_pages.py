@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.events.children import TrackNotFound
 from hackops.events.deps import EventAccess
-from hackops.judging import ranking, service
+from hackops.judging import evaluations, ranking
 from hackops.models import Track
 from hackops.results.tracks import track_ranking
 
@@ -56,7 +56,7 @@ async def ranking_section(
     method = chosen_method(params.get("method", ""))
     track = chosen_track(params.get("track", ALL_PROJECTS).strip(), tracks)
     if track is None:
-        ranked, _ = await service.compute_ranking(session, access, method)
+        ranked, _ = await evaluations.compute_ranking(session, access, method)
     else:
         ranked = await track_ranking(session, access, method, track.id)
     return {
