@@ -23,7 +23,7 @@ from hackops.results import frozen
 from hackops.results import service as results
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
-from hackops.submissions.router import signed_link
+from hackops.submissions.files_router import signed_link
 from hackops.web.event_pages import clock
 from hackops.web.forms import redirect, render
 from hackops.web.security import csrf_protect

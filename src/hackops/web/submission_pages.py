@@ -56,7 +56,7 @@ from hackops.submissions.files import (
     spool_upload_file,
     storage_key,
 )
-from hackops.submissions.router import signed_link
+from hackops.submissions.files_router import signed_link
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.service import TeamView, load_team
 from hackops.web.event_pages import clock

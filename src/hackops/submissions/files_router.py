@@ -1,0 +1,219 @@
+"""Submission files API: the team's streamed upload, removal and gallery visibility of a file,
+and signed download links (issued here, redeemed by `downloads` at `/files/{token}`).
+
+`router` carries no prefix and no tags: `submissions.router` includes it, so its routes sit under
+that router's event prefix with its `submissions` tag, and main.py (which registers
+`submissions.router.router` and `.downloads`) needs no change."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from obstore.exceptions import NotFoundError
+
+from hackops.db import SessionDep, TransactionalRoute
+from hackops.errors import AppError, PayloadTooLarge, error_responses
+from hackops.models import SubmissionFile
+from hackops.submissions import service
+from hackops.submissions.downloads import (
+    DEFAULT_LINK_SECONDS,
+    content_disposition,
+    safe_display_name,
+    sign_download,
+    verify_download,
+)
+from hackops.submissions.filekinds import FileRejected
+from hackops.submissions.files import delete_file as delete_object
+from hackops.submissions.files import (
+    inspect_file_async,
+    put_file,
+    spool_upload,
+    storage_key,
+    stream_file,
+)
+from hackops.submissions.schemas import DownloadLinkOut, FileOut, FileVisibilityIn
+from hackops.teams.router import TeamDep
+
+router = APIRouter(route_class=TransactionalRoute)
+downloads = APIRouter(tags=["submissions"], route_class=TransactionalRoute)
+
+READ_ERRORS = error_responses(401, 404, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+UPLOAD_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422)
+FILES = "/teams/{team_id}/submission/files"
+
+
+class FileRefused(AppError):
+    """A file the event does not accept (type, structure, name); the code says which check."""
+
+    status_code = 422
+    code = "file_refused"
+
+
+def refused(exc: FileRejected) -> AppError:
+    if exc.code == "file_too_large":
+        return PayloadTooLarge(exc.message, code=exc.code)
+    return FileRefused(exc.message, code=exc.code)
+
+
+@router.post(
+    FILES,
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileOut,
+    summary="Upload a file: the request body is the file; `name` gives its name",
+    responses=UPLOAD_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def upload_file(
+    request: Request,
+    session: SessionDep,
+    view: TeamDep,
+    name: Annotated[str, Query(min_length=1, max_length=5000)],
+) -> FileOut:
+    """Streamed to a spool file (RAM for the first MiB, then disk) while counting and hashing;
+    refused as soon as more bytes arrive than the event allows, whatever Content-Length said."""
+    policy = await service.prepare_upload(session, view)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > policy.max_bytes:
+        raise refused(FileRejected("file_too_large", _too_large(policy.max_bytes)))
+    display = safe_display_name(name)
+    try:
+        with await spool_upload(_body(request), max_bytes=policy.max_bytes) as spooled:
+            inspection = await inspect_file_async(spooled, declared_name=display, policy=policy)
+            event = view.access.event
+            key = storage_key(event.org_id, event.id, view.team.id)
+            await put_file(
+                request.app.state.store, key, spooled.file, content_type=inspection.content_type
+            )
+    except FileRejected as exc:
+        raise refused(exc) from exc
+    try:
+        file = await service.attach_file(
+            session,
+            view,
+            storage_key=key,
+            name=display,
+            kind=inspection.kind.value,
+            content_type=inspection.content_type,
+            size=inspection.size,
+            sha256=inspection.sha256,
+            details=dict(inspection.details),
+        )
+    except AppError:
+        # Refused under the lock (the last slot went to a concurrent upload, or submissions
+        # closed meanwhile): no row will ever point at the stored object.
+        await delete_object(request.app.state.store, key)
+        raise
+    return FileOut.model_validate(file)
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"The file is larger than this event's limit of {max_bytes} bytes."
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        yield chunk
+
+
+@router.delete(
+    FILES + "/{file_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a file from the working copy",
+    responses=WRITE_ERRORS,
+)
+async def delete_file(file_id: uuid.UUID, session: SessionDep, view: TeamDep) -> Response:
+    await service.remove_file(session, view, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch(
+    FILES + "/{file_id}",
+    response_model=FileOut,
+    summary="Show a file in the public gallery, or hide it (members)",
+    responses=WRITE_ERRORS,
+)
+async def file_visibility(
+    file_id: uuid.UUID, body: FileVisibilityIn, session: SessionDep, view: TeamDep
+) -> FileOut:
+    file = await service.set_file_public(session, view, file_id, public=body.public)
+    return FileOut.model_validate(file)
+
+
+@router.post(
+    FILES + "/{file_id}/link",
+    response_model=DownloadLinkOut,
+    summary="A download link for a file, valid 15 minutes (team, organizers, judges)",
+    responses=READ_ERRORS,
+)
+async def file_link(
+    file_id: uuid.UUID, request: Request, session: SessionDep, view: TeamDep
+) -> DownloadLinkOut:
+    file = await service.get_file(session, view, file_id)
+    await service.record_link_issued(session, view.access.actor, file)
+    return signed_link(request, file)
+
+
+def signed_link(request: Request, file: SubmissionFile) -> DownloadLinkOut:
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    now = time.time()
+    token = sign_download(secret, file.storage_key, filename=file.name, now=now)
+    return DownloadLinkOut(
+        url=f"/api/v1/files/{token}",
+        expires_at=datetime.fromtimestamp(now, UTC) + timedelta(seconds=DEFAULT_LINK_SECONDS),
+    )
+
+
+@downloads.get(
+    "/files/{token}",
+    summary="Download a file with a signed link (attachment; expires)",
+    responses={**error_responses(404, 410), 200: {"content": {"application/octet-stream": {}}}},
+    response_class=StreamingResponse,
+)
+async def download(
+    token: Annotated[str, Path(min_length=1, max_length=4000)], request: Request
+) -> StreamingResponse:
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    try:
+        grant = verify_download(secret, token)
+    except FileRejected as exc:
+        if exc.code == "link_expired":
+            raise LinkExpired(exc.message) from exc
+        raise LinkInvalid(exc.message) from exc
+    try:
+        stream = await stream_file(request.app.state.store, grant.key)
+    except (FileNotFoundError, NotFoundError) as exc:
+        raise LinkInvalid from exc
+
+    return StreamingResponse(
+        stream,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition(grant.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+class LinkExpired(AppError):
+    status_code = 410
+    code = "link_expired"
+    message = "This download link has expired; open the file again for a new one."
+
+
+class LinkInvalid(AppError):
+    status_code = 404
+    code = "link_invalid"
+    message = "This download link is not valid."
