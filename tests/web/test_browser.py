@@ -25,6 +25,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+def note_failed_request(page: Any, request: Any) -> None:
+    """A request that got no response is a problem, except one the browser cancelled itself
+    because the page navigated away first (`net::ERR_ABORTED`, e.g. the favicon mid-load)."""
+    if "ERR_ABORTED" not in str(request.failure):
+        page.problems.append(f"request failed: {request.url} {request.failure}")
+
+
 @pytest.fixture
 async def page(tmp_path: Path) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
@@ -45,10 +52,7 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
             ),
         )
         page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
-        page.on(
-            "requestfailed",
-            lambda req: page.problems.append(f"request failed: {req.url} {req.failure}"),
-        )
+        page.on("requestfailed", lambda req: note_failed_request(page, req))
         try:
             yield page
         finally:

@@ -18,7 +18,7 @@ import pytest
 
 from tests.accounts.helpers import PASSWORD
 from tests.conftest import chromium_path
-from tests.web.test_browser import CHROMIUM_ARGS
+from tests.web.test_browser import CHROMIUM_ARGS, note_failed_request
 
 pytestmark = pytest.mark.browser
 
@@ -50,10 +50,7 @@ async def person(browser: Any) -> Any:
         ),
     )
     page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
-    page.on(
-        "requestfailed",
-        lambda req: page.problems.append(f"request failed: {req.url} {req.failure}"),
-    )
+    page.on("requestfailed", lambda req: note_failed_request(page, req))
     return page
 
 
