@@ -248,6 +248,21 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+@pytest.fixture(autouse=True)
+async def no_live_boards_across_tests() -> AsyncIterator[None]:
+    """The live leaderboard keeps per-process state and schedules background re-estimations: a
+    test's boards and pending refits end with it (no state or thread work leaks into the next
+    test, e.g. into another test's memory measurement)."""
+    yield
+    from hackops.judging import leaderboard
+
+    for board in leaderboard.REGISTRY.boards.values():
+        if board.refit_task is not None and not board.refit_task.done():
+            board.refit_task.cancel()
+    leaderboard.REGISTRY.boards.clear()
+    leaderboard.REGISTRY.locks.clear()
+
+
 # --- the application ----------------------------------------------------------------------
 
 
