@@ -16,7 +16,7 @@ from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep
 from hackops.models import Team, TeamMember
-from hackops.teams import finder, service
+from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     CaptainTransfer,
     FinderProfileIn,
@@ -155,7 +155,7 @@ async def join_by_code(body: JoinByCode, session: SessionDep, access: EventDep) 
 async def accept_invitation(
     body: InvitationToken, session: SessionDep, access: EventDep
 ) -> MembershipOut:
-    return membership_out(await finder.accept_invitation(session, access, token=body.token))
+    return membership_out(await recruiting.accept_invitation(session, access, token=body.token))
 
 
 @router.post(
@@ -167,7 +167,7 @@ async def accept_invitation(
 async def decline_invitation(
     body: InvitationToken, session: SessionDep, access: EventDep
 ) -> TeamInvitationOut:
-    invitation = await finder.decline_invitation(session, access, token=body.token)
+    invitation = await recruiting.decline_invitation(session, access, token=body.token)
     return TeamInvitationOut.model_validate(invitation)
 
 
@@ -247,7 +247,8 @@ async def remove_member(user_id: uuid.UUID, session: SessionDep, view: TeamDep) 
 )
 async def list_invitations(session: SessionDep, view: TeamDep) -> list[TeamInvitationOut]:
     return [
-        TeamInvitationOut.model_validate(i) for i in await finder.list_invitations(session, view)
+        TeamInvitationOut.model_validate(i)
+        for i in await recruiting.list_invitations(session, view)
     ]
 
 
@@ -261,7 +262,7 @@ async def list_invitations(session: SessionDep, view: TeamDep) -> list[TeamInvit
 async def create_invitation(
     body: TeamInvitationIn, request: Request, session: SessionDep, view: TeamDep
 ) -> TeamInvitationOut:
-    invitation = await finder.invite(
+    invitation = await recruiting.invite(
         session,
         view,
         email=body.email,
@@ -280,7 +281,7 @@ async def create_invitation(
 async def revoke_invitation(
     invitation_id: uuid.UUID, session: SessionDep, view: TeamDep
 ) -> Response:
-    await finder.revoke_invitation(session, view, invitation_id)
+    await recruiting.revoke_invitation(session, view, invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -292,7 +293,7 @@ async def revoke_invitation(
 )
 async def list_join_requests(session: SessionDep, view: TeamDep) -> list[JoinRequestOut]:
     return [
-        JoinRequestOut.model_validate(r) for r in await finder.list_join_requests(session, view)
+        JoinRequestOut.model_validate(r) for r in await recruiting.list_join_requests(session, view)
     ]
 
 
@@ -306,7 +307,7 @@ async def list_join_requests(session: SessionDep, view: TeamDep) -> list[JoinReq
 async def create_join_request(
     body: JoinRequestIn, session: SessionDep, view: TeamDep
 ) -> JoinRequestOut:
-    request = await finder.request_to_join(session, view, message=body.message)
+    request = await recruiting.request_to_join(session, view, message=body.message)
     return JoinRequestOut.model_validate(request)
 
 
@@ -319,7 +320,7 @@ async def create_join_request(
 async def approve_join_request(
     request_id: uuid.UUID, session: SessionDep, view: TeamDep
 ) -> JoinRequestOut:
-    request = await finder.decide_join_request(session, view, request_id, approve=True)
+    request = await recruiting.decide_join_request(session, view, request_id, approve=True)
     return JoinRequestOut.model_validate(request)
 
 
@@ -332,7 +333,7 @@ async def approve_join_request(
 async def decline_join_request(
     request_id: uuid.UUID, session: SessionDep, view: TeamDep
 ) -> JoinRequestOut:
-    request = await finder.decide_join_request(session, view, request_id, approve=False)
+    request = await recruiting.decide_join_request(session, view, request_id, approve=False)
     return JoinRequestOut.model_validate(request)
 
 
@@ -345,7 +346,7 @@ async def decline_join_request(
 async def withdraw_join_request(
     request_id: uuid.UUID, session: SessionDep, view: TeamDep
 ) -> JoinRequestOut:
-    request = await finder.withdraw_join_request(session, view, request_id)
+    request = await recruiting.withdraw_join_request(session, view, request_id)
     return JoinRequestOut.model_validate(request)
 
 

@@ -16,7 +16,7 @@ Where each limit is held:
   409 `teams_locked`.
 
 Lock order, always: the person's registration, then the team row, then invitations/requests.
-Invitations and join requests live in finder.py (recruiting), with the team finder.
+Invitations and join requests live in recruiting.py; the team finder in finder.py.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access
 from hackops.results import frozen
 from hackops.results import service as results
-from hackops.teams import finder, service
+from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     FinderProfileIn,
     JoinByCode,
@@ -192,8 +192,8 @@ async def team_page(
     access = await load_event_access(session, actor, slug, event_slug)
     view = await service.load_team(session, access, team_id)
     members = await service.list_members(session, view.team)
-    invitations = await finder.list_invitations(session, view) if view.is_member else []
-    requests = await finder.list_join_requests(session, view) if view.is_member else []
+    invitations = await recruiting.list_invitations(session, view) if view.is_member else []
+    requests = await recruiting.list_join_requests(session, view) if view.is_member else []
     shown = await results.team_results(session, view)  # None until results are published
     standing = shown["standing"] if shown else None
     return render(
@@ -258,7 +258,7 @@ async def team_action(
             request,
             session,
             back,
-            lambda: finder.invite(
+            lambda: recruiting.invite(
                 session, view, email=invite.email, user_id=None, base_url=base_url
             ),
             "Invitation sent.",
@@ -271,21 +271,21 @@ async def team_action(
             request,
             session,
             back,
-            lambda: finder.request_to_join(session, view, message=asked.message),
+            lambda: recruiting.request_to_join(session, view, message=asked.message),
             "Request sent to the captain.",
         )
     calls: dict[str, tuple[Callable[[], Awaitable[Any]], str]] = {
-        "revoke": (lambda: finder.revoke_invitation(session, view, target_id), "Revoked."),
+        "revoke": (lambda: recruiting.revoke_invitation(session, view, target_id), "Revoked."),
         "approve": (
-            lambda: finder.decide_join_request(session, view, target_id, approve=True),
+            lambda: recruiting.decide_join_request(session, view, target_id, approve=True),
             "Approved: they are on the team.",
         ),
         "decline": (
-            lambda: finder.decide_join_request(session, view, target_id, approve=False),
+            lambda: recruiting.decide_join_request(session, view, target_id, approve=False),
             "Declined.",
         ),
         "withdraw": (
-            lambda: finder.withdraw_join_request(session, view, target_id),
+            lambda: recruiting.withdraw_join_request(session, view, target_id),
             "Request withdrawn.",
         ),
         "captain": (
@@ -365,13 +365,13 @@ async def invitation_action(
     if verb == "accept":
 
         async def accept() -> str:
-            member = await finder.accept_invitation(session, access, token=token)
+            member = await recruiting.accept_invitation(session, access, token=token)
             return f"{area}/{member.team_id}"
 
         return await _act(request, session, back, accept, "Welcome to the team.")
 
     async def decline() -> str:
-        await finder.decline_invitation(session, access, token=token)
+        await recruiting.decline_invitation(session, access, token=token)
         return area
 
     return await _act(request, session, back, decline, "Invitation declined.")

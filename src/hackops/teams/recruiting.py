@@ -1,0 +1,318 @@
+"""Recruiting: the two ways a match from the team finder becomes a membership, invitations from
+a team (by email or user id, a single-use emailed token) and join requests from a person.
+
+Both end in `service.add_member`, which holds the team's limits (see service.py). Lock order there
+and here: registration, team, then the invitation or request. Closing either writes one audit row
+(`_settle`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops.actor import Actor
+from hackops.db import db_now
+from hackops.errors import Conflict, Forbidden, NotFound
+from hackops.events.deps import EventAccess
+from hackops.mail.service import queue_email
+from hackops.models import JoinRequest, Team, TeamInvitation, TeamMember, User
+from hackops.teams.service import (
+    AlreadyInATeam,
+    TeamFull,
+    TeamView,
+    add_member,
+    audit_team,
+    current_team_id,
+    flush_or_conflict,
+    lock_registration,
+    require_captain,
+    require_member,
+    require_unlocked,
+    signed_in,
+)
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class JoinRequestNotFound(NotFound):
+    code = "join_request_not_found"
+    message = "No such pending join request."
+
+
+class InvitationNotFound(NotFound):
+    code = "team_invitation_not_found"
+    message = "This invitation does not exist, was already used or revoked, or has expired."
+
+
+async def _settle(
+    session: AsyncSession,
+    actor: Actor,
+    team: Team,
+    item: TeamInvitation | JoinRequest,
+    status: str,
+    **details: str,
+) -> None:
+    """Close a pending invitation or join request with `status`; one audit row."""
+    item.status = status
+    item.decided_at = await db_now(session)
+    await session.flush()
+    kind = "team_invitation" if isinstance(item, TeamInvitation) else "join_request"
+    await audit_team(
+        session,
+        actor,
+        f"{kind}.{status}",
+        team,
+        resource_type=kind,
+        resource_id=item.id,
+        details=dict(details),
+    )
+
+
+async def invite(
+    session: AsyncSession,
+    view: TeamView,
+    *,
+    email: str | None,
+    user_id: uuid.UUID | None,
+    base_url: str,
+) -> TeamInvitation:
+    """The captain invites someone by email or by user id; the mail carries a single-use token
+    (only its hash is stored), valid for 7 days."""
+    require_captain(view)
+    access, team = view.access, view.team
+    await require_unlocked(session, access.event)
+    if user_id is not None:
+        invited = await session.get(User, user_id)
+        if invited is None or invited.deleted_at is not None:
+            raise NotFound("No such user.", code="user_not_found")
+        address = invited.email
+    else:
+        address = normalize_email(email or "")
+        invited = await session.scalar(select(User).where(User.email == address))
+    if invited is not None and await current_team_id(session, access.event, invited.id) == team.id:
+        raise Conflict("That person is already on this team.", code="already_member")
+    if team.member_count >= team.max_members:
+        raise TeamFull
+    now = await db_now(session)
+    pending = await session.scalar(
+        select(TeamInvitation.id).where(
+            TeamInvitation.team_id == team.id,
+            TeamInvitation.email == address,
+            TeamInvitation.status == "pending",
+            TeamInvitation.expires_at > now,
+        )
+    )
+    if pending is not None:
+        raise Conflict(
+            "That person already has a pending invitation to this team.",
+            code="team_invitation_pending",
+        )
+    raw, hashed = new_secret()
+    inviter = signed_in(access)
+    invitation = TeamInvitation(
+        org_id=team.org_id,
+        event_id=team.event_id,
+        team_id=team.id,
+        email=address,
+        invited_user_id=invited.id if invited is not None else None,
+        token_hash=hashed,
+        invited_by_id=inviter.id,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    session.add(invitation)
+    await session.flush()
+    await session.refresh(invitation)
+    event_path = f"/orgs/{access.org.slug}/events/{access.event.slug}"
+    link = f"{base_url}{event_path}/team-invitations?token={raw}"
+    await queue_email(
+        session,
+        to=address,
+        subject=f"Join team {team.name} at {access.event.name}",
+        body=(
+            f"{inviter.name or inviter.email} invited you to join the team {team.name} at "
+            f"{access.event.name}.\n\nAccept or decline within 7 days:\n\n{link}\n\n"
+            "You need to be registered for the event to join.\n"
+        ),
+        user_id=invited.id if invited is not None else None,
+    )
+    await audit_team(
+        session,
+        access.actor,
+        "team_invitation.created",
+        team,
+        resource_type="team_invitation",
+        resource_id=invitation.id,
+        details={"email": address},
+    )
+    return invitation
+
+
+async def list_invitations(session: AsyncSession, view: TeamView) -> list[TeamInvitation]:
+    require_member(view)
+    rows = await session.scalars(
+        select(TeamInvitation)
+        .where(TeamInvitation.team_id == view.team.id, TeamInvitation.status == "pending")
+        .order_by(TeamInvitation.created_at.desc(), TeamInvitation.id)
+    )
+    return list(rows)
+
+
+async def revoke_invitation(
+    session: AsyncSession, view: TeamView, invitation_id: uuid.UUID
+) -> TeamInvitation:
+    require_captain(view)
+    invitation = await session.scalar(
+        select(TeamInvitation)
+        .where(
+            TeamInvitation.id == invitation_id,
+            TeamInvitation.team_id == view.team.id,
+            TeamInvitation.status == "pending",
+        )
+        .with_for_update()
+    )
+    if invitation is None:
+        raise InvitationNotFound
+    await _settle(session, view.access.actor, view.team, invitation, "revoked")
+    return invitation
+
+
+async def _invitation_for_me(
+    session: AsyncSession, access: EventAccess, token: str, *, lock: bool = True
+) -> TeamInvitation:
+    """The pending, unexpired invitation of this token (locked); it must be the caller's."""
+    user = signed_in(access)
+    query = select(TeamInvitation).where(
+        TeamInvitation.event_id == access.event.id, TeamInvitation.token_hash == digest(token)
+    )
+    if lock:
+        query = query.with_for_update()
+    invitation = await session.scalar(query.execution_options(populate_existing=True))
+    now = await db_now(session)
+    if invitation is None or invitation.status != "pending" or invitation.expires_at <= now:
+        raise InvitationNotFound
+    if invitation.invited_user_id != user.id and invitation.email != user.email:
+        raise Forbidden(
+            "This invitation was sent to someone else; sign in as the invited person.",
+            code="invitation_not_yours",
+        )
+    return invitation
+
+
+async def accept_invitation(
+    session: AsyncSession, access: EventAccess, *, token: str
+) -> TeamMember:
+    """The invited person joins. Checked first without locks, then the member is added (locking
+    registration and team) and the invitation locked and checked again: a revoke or a second
+    use meanwhile makes this fail and roll back."""
+    user = signed_in(access)
+    await require_unlocked(session, access.event)
+    first = await _invitation_for_me(session, access, token, lock=False)
+    team, member = await add_member(session, access.event, first.team_id, user.id)
+    invitation = await _invitation_for_me(session, access, token)
+    invitation.invited_user_id = user.id
+    await _settle(session, access.actor, team, invitation, "accepted")
+    return member
+
+
+async def decline_invitation(
+    session: AsyncSession, access: EventAccess, *, token: str
+) -> TeamInvitation:
+    invitation = await _invitation_for_me(session, access, token)
+    team = await session.get_one(Team, invitation.team_id)
+    await _settle(session, access.actor, team, invitation, "declined")
+    return invitation
+
+
+async def request_to_join(session: AsyncSession, view: TeamView, *, message: str) -> JoinRequest:
+    user = signed_in(view.access)
+    event, team = view.access.event, view.team
+    await require_unlocked(session, event)
+    await lock_registration(session, event, user.id)
+    if await current_team_id(session, event, user.id) is not None:
+        raise AlreadyInATeam("You are already on a team in this event.")
+    if not team.recruiting:
+        raise Conflict("This team is not recruiting.", code="team_not_recruiting")
+    if team.member_count >= team.max_members:
+        raise TeamFull
+    request = JoinRequest(
+        org_id=team.org_id, event_id=event.id, team_id=team.id, user_id=user.id, message=message
+    )
+    await flush_or_conflict(session, request)
+    await session.refresh(request)
+    await audit_team(
+        session,
+        view.access.actor,
+        "join_request.created",
+        team,
+        resource_type="join_request",
+        resource_id=request.id,
+    )
+    return request
+
+
+async def list_join_requests(session: AsyncSession, view: TeamView) -> list[JoinRequest]:
+    require_member(view)
+    rows = await session.scalars(
+        select(JoinRequest)
+        .where(JoinRequest.team_id == view.team.id, JoinRequest.status == "pending")
+        .order_by(JoinRequest.created_at, JoinRequest.id)
+    )
+    return list(rows)
+
+
+async def _pending_request(session: AsyncSession, team: Team, request_id: uuid.UUID) -> JoinRequest:
+    request = await session.scalar(
+        select(JoinRequest)
+        .where(
+            JoinRequest.id == request_id,
+            JoinRequest.team_id == team.id,
+            JoinRequest.status == "pending",
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if request is None:
+        raise JoinRequestNotFound
+    return request
+
+
+async def decide_join_request(
+    session: AsyncSession, view: TeamView, request_id: uuid.UUID, *, approve: bool
+) -> JoinRequest:
+    """The captain approves (the requester joins: registration and team locked first, as
+    everywhere, then the request) or declines."""
+    captain = require_captain(view)
+    event, team = view.access.event, view.team
+    await require_unlocked(session, event)
+    if approve:  # the lock order: registration, team, then the request
+        requester = await session.scalar(
+            select(JoinRequest.user_id).where(
+                JoinRequest.id == request_id,
+                JoinRequest.team_id == team.id,
+                JoinRequest.status == "pending",
+            )
+        )
+        if requester is None:
+            raise JoinRequestNotFound
+        team, _ = await add_member(session, event, team.id, requester)
+    request = await _pending_request(session, team, request_id)
+    request.decided_by_id = captain.user_id
+    status = "approved" if approve else "declined"
+    await _settle(session, view.access.actor, team, request, status, user_id=str(request.user_id))
+    return request
+
+
+async def withdraw_join_request(
+    session: AsyncSession, view: TeamView, request_id: uuid.UUID
+) -> JoinRequest:
+    user = signed_in(view.access)
+    request = await _pending_request(session, view.team, request_id)
+    if request.user_id != user.id:
+        raise JoinRequestNotFound
+    await _settle(session, view.access.actor, view.team, request, "withdrawn")
+    return request
