@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.service import create_token
+from hackops.accounts.auth_tokens import create_token
 from hackops.actor import Actor
 from hackops.models import Event, Membership, Organization, Team, TeamMember, TokenKind, User
 from hackops.tenancy import set_tenant

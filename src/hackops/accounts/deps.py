@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from hackops.accounts import service
+from hackops.accounts import auth_tokens, service
 from hackops.actor import Actor
 from hackops.config import Settings
 from hackops.db import SessionDep
@@ -61,7 +61,7 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
     user: User | None = None
     token: AuthToken | None = None
     if raw:
-        resolved = await service.resolve_token(session, raw)
+        resolved = await auth_tokens.resolve_token(session, raw)
         if resolved is None and not from_cookie:
             raise invalid_token()
         if resolved is not None:

@@ -18,13 +18,13 @@ from limits import parse
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.accounts.auth_tokens import create_token
 from hackops.accounts.credentials import new_secret, normalize_email
 from hackops.accounts.service import (
     ONE_TIME_TOKEN_LIFETIME,
     InvalidToken,
     Services,
     consume_one_time_token,
-    create_token,
     get_user_by_email,
 )
 from hackops.actor import Actor

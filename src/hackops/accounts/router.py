@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response, status
 
-from hackops.accounts import service
+from hackops.accounts import auth_tokens, profile, service
 from hackops.accounts.deps import (
     ActorDep,
     CurrentUserDep,
@@ -83,7 +83,7 @@ async def token(
     services: ServicesDep,
 ) -> TokenOut:
     user = await service.authenticate(session, actor, services, email=username, password=password)
-    raw, _ = await service.create_token(
+    raw, _ = await auth_tokens.create_token(
         session,
         actor,
         user,
@@ -105,7 +105,7 @@ async def logout(
 ) -> Response:
     token = current_token(request)
     if token is not None:
-        await service.revoke_token(session, actor, user, token.id)
+        await auth_tokens.revoke_token(session, actor, user, token.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -177,7 +177,7 @@ async def update_me(
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude_none=True)
     if "links" in changes:
         changes["links"] = [str(link) for link in changes["links"]]
-    return user_out(await service.update_profile(session, actor, user, changes))
+    return user_out(await profile.update_profile(session, actor, user, changes))
 
 
 @me.post(
@@ -239,13 +239,13 @@ async def delete_me(
     actor: ActorDep,
     services: ServicesDep,
 ) -> Response:
-    await service.delete_account(session, actor, services, user, password=body.password)
+    await profile.delete_account(session, actor, services, user, password=body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @me.get("/export", summary="Export all my data (JSON)", responses=error_responses(401))
 async def export_me(session: SessionDep, user: CurrentUserDep) -> dict[str, Any]:
-    return await service.export_data(session, user)
+    return await profile.export_data(session, user)
 
 
 def _sessions_out(request: Request, rows: list[Any]) -> list[SessionOut]:
@@ -267,7 +267,7 @@ def _sessions_out(request: Request, rows: list[Any]) -> list[SessionOut]:
 async def list_sessions(
     request: Request, session: SessionDep, user: CurrentUserDep
 ) -> list[SessionOut]:
-    return _sessions_out(request, await service.list_tokens(session, user, TokenKind.SESSION))
+    return _sessions_out(request, await auth_tokens.list_tokens(session, user, TokenKind.SESSION))
 
 
 @me.delete(
@@ -279,7 +279,7 @@ async def list_sessions(
 async def revoke_session(
     token_id: uuid.UUID, session: SessionDep, user: CurrentUserDep, actor: ActorDep
 ) -> Response:
-    await service.revoke_token(session, actor, user, token_id)
+    await auth_tokens.revoke_token(session, actor, user, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -292,7 +292,7 @@ async def revoke_session(
 async def list_api_tokens(
     request: Request, session: SessionDep, user: CurrentUserDep
 ) -> list[SessionOut]:
-    return _sessions_out(request, await service.list_tokens(session, user, TokenKind.API))
+    return _sessions_out(request, await auth_tokens.list_tokens(session, user, TokenKind.API))
 
 
 @me.post(
@@ -305,7 +305,7 @@ async def list_api_tokens(
 async def create_api_token(
     body: ApiTokenIn, session: SessionDep, user: CurrentUserDep, actor: ActorDep
 ) -> ApiTokenCreated:
-    raw, token = await service.create_token(
+    raw, token = await auth_tokens.create_token(
         session,
         actor,
         user,
@@ -327,5 +327,5 @@ async def create_api_token(
 async def revoke_api_token(
     token_id: uuid.UUID, session: SessionDep, user: CurrentUserDep, actor: ActorDep
 ) -> Response:
-    await service.revoke_token(session, actor, user, token_id)
+    await auth_tokens.revoke_token(session, actor, user, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

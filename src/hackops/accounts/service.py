@@ -1,16 +1,20 @@
-"""Accounts: registration, sign-in, sessions and API tokens, verification, reset, profile,
-export and deletion. Every change of state is audited in the same transaction."""
+"""Accounts: registration, sign-in, password and email changes, and the single-use tokens
+mailed for email verification and password reset. Every change of state is audited in the same
+transaction.
+
+Session and API tokens are in `auth_tokens.py`; profile, export, deletion and disabling in
+`profile.py`; sign-in links in `magic_link.py`; OAuth in `oauth_service.py`."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.accounts.auth_tokens import revoke_all_tokens
 from hackops.accounts.credentials import (
     PasswordHasher,
     check_new_password,
@@ -21,20 +25,9 @@ from hackops.accounts.credentials import (
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
-from hackops.errors import AppError, Conflict, NotFound, Unauthorized
+from hackops.errors import AppError, Conflict, Unauthorized
 from hackops.mail.service import queue_email
-from hackops.models import (
-    AuditEntry,
-    AuthToken,
-    Membership,
-    OAuthIdentity,
-    OneTimePurpose,
-    OneTimeToken,
-    Organization,
-    OrgRole,
-    TokenKind,
-    User,
-)
+from hackops.models import OneTimePurpose, OneTimeToken, User
 from hackops.ratelimit import (
     FAILED_LOGIN_PER_ACCOUNT,
     FAILED_LOGIN_PER_IP,
@@ -44,8 +37,6 @@ from hackops.ratelimit import (
 )
 
 ONE_TIME_TOKEN_LIFETIME = timedelta(minutes=30)
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
-API_SCOPES = frozenset({"read", "write"})
 
 
 class EmailTaken(Conflict):
@@ -62,11 +53,6 @@ class InvalidToken(AppError):
     status_code = 400
     code = "invalid_token"
     message = "This link is invalid or has expired; ask for a new one."
-
-
-class LastOwner(Conflict):
-    code = "last_owner"
-    message = "You are the last owner of an organization; hand it over or delete it first."
 
 
 @dataclass(frozen=True)
@@ -138,109 +124,6 @@ async def authenticate(
     if rehashed is not None:
         user.password_hash = rehashed
     return user
-
-
-async def create_token(
-    session: AsyncSession,
-    actor: Actor,
-    user: User,
-    *,
-    kind: TokenKind,
-    lifetime: timedelta,
-    name: str = "",
-    scopes: frozenset[str] = API_SCOPES,
-) -> tuple[str, AuthToken]:
-    raw, hashed = new_secret()
-    if kind is TokenKind.API:
-        raw = f"hko_{raw}"
-        hashed = digest(raw)
-    now = await db_now(session)
-    token = AuthToken(
-        user_id=user.id,
-        kind=kind.value,
-        token_hash=hashed,
-        name=name,
-        scopes=sorted(scopes),
-        expires_at=now + lifetime,
-        ip=actor.ip,
-        user_agent=actor.user_agent[:400],
-    )
-    session.add(token)
-    await session.flush()
-    await record(
-        session,
-        Actor(user, actor.ip, actor.user_agent),
-        f"{kind.value}_token.created",
-        resource_type="auth_token",
-        resource_id=token.id,
-        details={"name": name},
-    )
-    return raw, token
-
-
-async def resolve_token(session: AsyncSession, raw: str) -> tuple[AuthToken, User] | None:
-    """The live token and its active user, or None (unknown, revoked, expired, user disabled)."""
-    row = (
-        await session.execute(
-            select(AuthToken, User, func.app_now())
-            .join(User, User.id == AuthToken.user_id)
-            .where(AuthToken.token_hash == digest(raw), AuthToken.revoked_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        return None
-    token, user, now = row
-    if token.expires_at <= now or not user.is_active:
-        return None
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        token.last_used_at = now
-    return token, user
-
-
-async def revoke_token(
-    session: AsyncSession, actor: Actor, user: User, token_id: uuid.UUID
-) -> None:
-    token = await session.scalar(
-        select(AuthToken).where(AuthToken.id == token_id, AuthToken.user_id == user.id)
-    )
-    if token is None or token.revoked_at is not None:
-        raise NotFound("No such session or token.", code="token_not_found")
-    token.revoked_at = await db_now(session)
-    await record(
-        session,
-        actor,
-        f"{token.kind}_token.revoked",
-        resource_type="auth_token",
-        resource_id=token.id,
-    )
-
-
-async def list_tokens(session: AsyncSession, user: User, kind: TokenKind) -> list[AuthToken]:
-    rows = await session.scalars(
-        select(AuthToken)
-        .where(
-            AuthToken.user_id == user.id,
-            AuthToken.kind == kind.value,
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > func.app_now(),
-        )
-        .order_by(AuthToken.created_at.desc())
-    )
-    return list(rows)
-
-
-async def _revoke_all(
-    session: AsyncSession, user: User, *, except_id: uuid.UUID | None = None
-) -> int:
-    query = (
-        update(AuthToken)
-        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=func.app_now())
-    )
-    if except_id is not None:
-        query = query.where(AuthToken.id != except_id)
-    result = await session.execute(query)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def _send_one_time_token(
@@ -363,7 +246,7 @@ async def reset_password(
     _, user = await consume_one_time_token(session, token, OneTimePurpose.RESET_PASSWORD)
     check_new_password(new_password, email=user.email)
     await _set_password(session, services, user, new_password)
-    await _revoke_all(session, user)
+    await revoke_all_tokens(session, user)
     if user.email_verified_at is None:  # the reset link proved control of the inbox
         user.email_verified_at = await db_now(session)
     await services.limiter.clear(FAILED_LOGIN_PER_ACCOUNT, user.email)
@@ -394,7 +277,7 @@ async def _set_password(
     )
 
 
-async def _require_password(services: Services, user: User, password: str) -> None:
+async def require_password(services: Services, user: User, password: str) -> None:
     ok, _ = await services.hasher.verify(password, user.password_hash)
     if not ok or user.password_hash is None:
         raise InvalidCredentials("The current password is wrong.", code="wrong_password")
@@ -410,10 +293,10 @@ async def change_password(
     new_password: str,
     keep_token_id: uuid.UUID | None,
 ) -> None:
-    await _require_password(services, user, current_password)
+    await require_password(services, user, current_password)
     check_new_password(new_password, email=user.email)
     await _set_password(session, services, user, new_password)
-    await _revoke_all(session, user, except_id=keep_token_id)
+    await revoke_all_tokens(session, user, except_id=keep_token_id)
     await record(session, actor, "user.password_changed", resource_type="user", resource_id=user.id)
 
 
@@ -426,7 +309,7 @@ async def change_email(
     password: str,
     new_email: str,
 ) -> User:
-    await _require_password(services, user, password)
+    await require_password(services, user, password)
     email = normalize_email(new_email)
     if email == user.email:
         return user
@@ -446,139 +329,3 @@ async def change_email(
         details={"from": old, "to": email},
     )
     return user
-
-
-PROFILE_FIELDS = ("name", "bio", "skills", "interests", "links")
-
-
-async def update_profile(
-    session: AsyncSession, actor: Actor, user: User, changes: dict[str, Any]
-) -> User:
-    changed = {k: v for k, v in changes.items() if k in PROFILE_FIELDS and getattr(user, k) != v}
-    for key, value in changed.items():
-        setattr(user, key, value)
-    if changed:
-        await session.flush()
-        await record(
-            session,
-            actor,
-            "user.profile_updated",
-            resource_type="user",
-            resource_id=user.id,
-            details={"fields": sorted(changed)},
-        )
-    return user
-
-
-async def delete_account(
-    session: AsyncSession, actor: Actor, services: Services, user: User, *, password: str | None
-) -> None:
-    """Erase personal data and close the account; history stays, pointing at an anonymous row."""
-    if user.password_hash is not None:
-        await _require_password(services, user, password or "")
-    owned = await session.scalars(
-        select(Membership.org_id).where(
-            Membership.user_id == user.id, Membership.role == OrgRole.OWNER.value
-        )
-    )
-    for org_id in owned:
-        owners = await session.scalar(
-            select(func.count()).where(
-                Membership.org_id == org_id, Membership.role == OrgRole.OWNER.value
-            )
-        )
-        if owners == 1:
-            raise LastOwner(details={"org_id": str(org_id)})
-    await record(session, actor, "user.deleted", resource_type="user", resource_id=user.id)
-    await _revoke_all(session, user)
-    memberships = await session.scalars(select(Membership).where(Membership.user_id == user.id))
-    for membership in memberships:
-        await session.delete(membership)
-    identities = await session.scalars(
-        select(OAuthIdentity).where(OAuthIdentity.user_id == user.id)
-    )
-    for identity in identities:
-        await session.delete(identity)
-    now = await db_now(session)
-    user.email = f"deleted-{user.id.hex}@deleted.invalid"
-    user.name = ""
-    user.bio = ""
-    user.skills = []
-    user.interests = []
-    user.links = []
-    user.password_hash = None
-    user.email_verified_at = None
-    user.deleted_at = now
-    await session.flush()
-
-
-async def disable_account(session: AsyncSession, actor: Actor, user: User) -> None:
-    user.disabled_at = await db_now(session)
-    await _revoke_all(session, user)
-    await record(session, actor, "user.disabled", resource_type="user", resource_id=user.id)
-
-
-async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Everything we hold about the person, as JSON-ready data."""
-    memberships = (
-        await session.execute(
-            select(Membership, Organization.slug, Organization.name)
-            .join(Organization, Organization.id == Membership.org_id)
-            .where(Membership.user_id == user.id)
-        )
-    ).all()
-    tokens = await session.scalars(select(AuthToken).where(AuthToken.user_id == user.id))
-    identities = await session.scalars(
-        select(OAuthIdentity).where(OAuthIdentity.user_id == user.id)
-    )
-    entries = await session.scalars(
-        select(AuditEntry).where(AuditEntry.actor_id == user.id).order_by(AuditEntry.created_at)
-    )
-
-    def when(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "profile": {
-            "id": str(user.id),
-            "email": user.email,
-            "email_verified_at": when(user.email_verified_at),
-            "name": user.name,
-            "bio": user.bio,
-            "skills": user.skills,
-            "interests": user.interests,
-            "links": user.links,
-            "created_at": when(user.created_at),
-        },
-        "organizations": [
-            {"slug": slug, "name": name, "role": m.role, "since": when(m.created_at)}
-            for m, slug, name in memberships
-        ],
-        "sessions_and_tokens": [
-            {
-                "kind": t.kind,
-                "name": t.name,
-                "created_at": when(t.created_at),
-                "last_used_at": when(t.last_used_at),
-                "expires_at": when(t.expires_at),
-                "revoked_at": when(t.revoked_at),
-                "ip": str(t.ip) if t.ip else None,
-                "user_agent": t.user_agent,
-            }
-            for t in tokens
-        ],
-        "linked_identities": [
-            {"provider": i.provider, "email": i.email, "linked_at": when(i.created_at)}
-            for i in identities
-        ],
-        "activity": [
-            {
-                "action": e.action,
-                "resource_type": e.resource_type,
-                "resource_id": e.resource_id,
-                "at": when(e.created_at),
-                "ip": str(e.ip) if e.ip else None,
-            }
-            for e in entries
-        ],
-    }

@@ -32,8 +32,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.accounts.auth_tokens import create_token
 from hackops.accounts.credentials import digest, new_secret, normalize_email
-from hackops.accounts.service import Services, create_token
+from hackops.accounts.service import Services
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy import select
 
 from hackops.accounts.deps import ActorDep, CurrentUserDep, PlatformAdminDep
-from hackops.accounts.service import disable_account
+from hackops.accounts.profile import disable_account
 from hackops.audit.service import list_entries
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import NotFound, error_responses

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts import oauth_service, service
+from hackops.accounts import auth_tokens, oauth_service, profile, service
 from hackops.accounts.credentials import InvalidEmail, WeakPassword
 from hackops.accounts.deps import (
     ActorDep,
@@ -140,7 +140,7 @@ async def update_profile(request: Request, session: SessionDep, actor: ActorDep)
         return await _account_page(request, session, user, {"profile": form}, 422)
     changes: dict[str, Any] = body.model_dump(exclude_none=True)
     changes["links"] = [str(link) for link in changes.get("links", [])]
-    await service.update_profile(session, actor, user, changes)
+    await profile.update_profile(session, actor, user, changes)
     flash(request, "Your profile is saved.", "success")
     return redirect("/account")
 
@@ -220,7 +220,7 @@ async def change_email(
 async def export_account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     if actor.user is None:
         return to_login(request)
-    data = await service.export_data(session, actor.user)
+    data = await profile.export_data(session, actor.user)
     day = (await db_now(session)).date().isoformat()
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
@@ -247,7 +247,7 @@ async def delete_account(
         return await _account_page(request, session, user, {"delete": form}, 422)
     try:
         async with all_or_nothing(session):
-            await service.delete_account(session, actor, services, user, password=body.password)
+            await profile.delete_account(session, actor, services, user, password=body.password)
     except AppError as exc:
         status = refuse(form, exc, {"wrong_password": "password"})
         await fresh(session, user)
@@ -274,8 +274,8 @@ async def _security_page(
     identities = await oauth_service.list_identities(session, user)
     linked = {identity.provider for identity in identities}
     context = {
-        "sessions": await service.list_tokens(session, user, TokenKind.SESSION),
-        "api_tokens": await service.list_tokens(session, user, TokenKind.API),
+        "sessions": await auth_tokens.list_tokens(session, user, TokenKind.SESSION),
+        "api_tokens": await auth_tokens.list_tokens(session, user, TokenKind.API),
         "current_id": token.id if token else None,
         "form": form or Form(values={"expires_in_days": "90", "scope_read": "on"}),
         "new_token": new_token,
@@ -302,7 +302,7 @@ async def revoke_session(
 ) -> Response:
     if actor.user is None:
         return to_login(request)
-    await service.revoke_token(session, actor, actor.user, token_id)
+    await auth_tokens.revoke_token(session, actor, actor.user, token_id)
     token = current_token(request)
     if token is not None and token.id == token_id:
         response = redirect("/login")
@@ -342,7 +342,7 @@ async def create_api_token(request: Request, session: SessionDep, actor: ActorDe
     )
     if body is None:
         return await _security_page(request, session, user, form, status_code=422)
-    raw, _ = await service.create_token(
+    raw, _ = await auth_tokens.create_token(
         session,
         actor,
         user,
@@ -360,7 +360,7 @@ async def revoke_api_token(
 ) -> Response:
     if actor.user is None:
         return to_login(request)
-    await service.revoke_token(session, actor, actor.user, token_id)
+    await auth_tokens.revoke_token(session, actor, actor.user, token_id)
     flash(request, "The API token is revoked.", "success")
     return redirect("/account/security")
 

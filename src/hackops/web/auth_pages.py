@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from hackops.accounts import magic_link, service
+from hackops.accounts import auth_tokens, magic_link, service
 from hackops.accounts.credentials import InvalidEmail, WeakPassword
 from hackops.accounts.deps import (
     ActorDep,
@@ -176,8 +176,8 @@ async def login(
             )
             previous = current_token(request)
             if previous is not None and actor.user is not None:
-                await service.revoke_token(session, actor, actor.user, previous.id)
-            raw, _ = await service.create_token(
+                await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
+            raw, _ = await auth_tokens.create_token(
                 session,
                 actor,
                 user,
@@ -198,7 +198,7 @@ async def login(
 async def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     token = current_token(request)
     if actor.user is not None and token is not None and token.kind == TokenKind.SESSION.value:
-        await service.revoke_token(session, actor, actor.user, token.id)
+        await auth_tokens.revoke_token(session, actor, actor.user, token.id)
     response = redirect("/")
     clear_session_cookie(response, settings_of(request))
     flash(request, "You are signed out.", "info")
@@ -372,7 +372,7 @@ async def confirm_sign_in_link(
         async with all_or_nothing(session):
             previous = current_token(request)
             if previous is not None and actor.user is not None:
-                await service.revoke_token(session, actor, actor.user, previous.id)
+                await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
             raw, user = await magic_link.sign_in(session, actor, services, token=body.token)
     except AppError as exc:
         status = refuse(form, exc)

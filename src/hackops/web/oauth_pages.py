@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from hackops.accounts import service
+from hackops.accounts import auth_tokens
 from hackops.accounts.deps import ActorDep, CurrentUserDep, ServicesDep, set_session_cookie
 from hackops.accounts.oauth import (
     OAuthFailed,
@@ -194,7 +194,7 @@ async def oauth_callback(
         FLOW_COOKIE, path=FLOW_PATH, httponly=True, secure=settings.secure_cookies, samesite="lax"
     )
     if not linking:
-        raw, _ = await service.create_token(
+        raw, _ = await auth_tokens.create_token(
             session,
             actor,
             user,
