@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.judging import leaderboard
@@ -190,3 +190,34 @@ async def test_background_reestimation_brings_the_board_to_the_full_fit(
     for mine, theirs in zip(board.rows(100), full.rows(100), strict=True):
         assert mine["submission_id"] == theirs["submission_id"]
         assert abs(mine["score"] - theirs["score"]) < 1e-6
+
+
+async def test_the_stream_ends_when_access_ends(
+    client: httpx2.AsyncClient, session: AsyncSession, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each poll of the SSE stream passes the gate again: once the organizer's role is taken
+    away, the next poll sends `closed` and the stream ends (no more scores to that screen)."""
+    from hackops.actor import Actor
+    from hackops.events.deps import load_event_access
+    from hackops.models import Membership
+
+    monkeypatch.setattr(leaderboard, "POLL_SECONDS", 0.0)
+    s, _, _ = await judged_event(session, teams=2, judges=1)
+    access = await load_event_access(session, Actor(s.users["olga"]), s.org.slug, s.event.slug)
+    cache = leaderboard.Cache(None, leaderboard.LocalCache())
+    events = leaderboard.stream(app.state.db, access, cache, (s.tokens["olga"], True), polls=20)
+    first = await anext(events)
+    assert first.startswith(b"event: leaderboard\ndata: ")
+    assert json.loads(first.split(b"data: ", 1)[1])["items"] == []
+    await session.execute(
+        text("SELECT set_config('hackops.org_id', :o, true)"), {"o": str(s.org.id)}
+    )
+    membership = await session.scalar(
+        select(Membership).where(Membership.user_id == s.users["olga"].id)
+    )
+    assert membership is not None
+    await session.delete(membership)
+    await session.flush()
+    assert await anext(events) == b"event: closed\ndata: {}\n\n"
+    with pytest.raises(StopAsyncIteration):
+        await anext(events)

@@ -208,19 +208,31 @@ def _republisher(cache: Cache) -> Callable[[live.EventBoard], Awaitable[None]]:
 
 
 async def stream(
-    database: Database, access: EventAccess, cache: Cache, *, polls: int | None = None
+    database: Database,
+    access: EventAccess,
+    cache: Cache,
+    caller: tuple[str | None, bool],
+    *,
+    polls: int | None = None,
 ) -> AsyncIterator[bytes]:
-    """Server-sent events: the board now, then each time the version changes."""
+    """Server-sent events: the board now, then each time the version changes.
+
+    Each poll passes the gate again with the caller's credentials (`caller`: raw token, came as
+    a bearer token), so a revoked token or role, or a disabled account, ends the stream within
+    a poll (`event: closed`) instead of receiving scores until the page is closed."""
     last = -1
     count = 0
     while polls is None or count < polls:
         count += 1
         async with database.transaction() as session:
+            allowed = await gate(session, *caller, access.org.slug, access.event.slug)
+            if allowed.outcome != "ok" or allowed.event_id != access.event.id:
+                yield b"event: closed\ndata: {}\n\n"
+                return
             await set_tenant(session, access.event.org_id)
-            version = await version_of(session, access)
-            if version != last:
+            if allowed.version != last:
                 body = await read(session, access, cache)
-                last = version
+                last = allowed.version
                 yield b"event: leaderboard\ndata: " + body + b"\n\n"
             elif count % 30 == 0:
                 yield b": keep-alive\n\n"

@@ -102,8 +102,11 @@ def board_response(body: bytes) -> Response:
     response_class=StreamingResponse,
 )
 async def leaderboard_stream(request: Request, access: EventOrganizerDep) -> StreamingResponse:
+    raw, from_cookie = credentials(request)
     return StreamingResponse(
-        leaderboard.stream(request.app.state.db, access, board_cache(request)),
+        leaderboard.stream(
+            request.app.state.db, access, board_cache(request), (raw, not from_cookie)
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

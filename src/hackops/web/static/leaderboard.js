@@ -95,6 +95,11 @@
       render(board);
       setStatus("Live", "ok");
     });
+    source.addEventListener("closed", function () {
+      // The server ended the stream: access to this board ended (signed out, role removed).
+      source.close();
+      setStatus("Disconnected: reload the page", "err");
+    });
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) {
         // Refused (signed out, no longer an organizer) or gone: the browser stops retrying.
