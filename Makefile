@@ -4,73 +4,102 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
+# Installs come from uv.lock (every package, runtime and dev, pinned with its hashes): a fresh
+# clone installs exactly what CI tested. `make run` installs the runtime set only; `make test`
+# the runtime and dev sets. uv itself is installed hash-checked from requirements-bootstrap.txt
+# into .tools/ (outside .venv, so syncing .venv never removes it). uv never downloads a Python:
+# .venv is made from $(PYTHON).
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint fmt typecheck db-upgrade db-downgrade db-revision db-current \
-        worker demo bench bench-events bench-similarity clean
+.PHONY: help run test test-fast lint lock lock-check fmt typecheck db-upgrade db-downgrade \
+        db-revision db-current worker demo bench bench-events bench-similarity clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(UV): requirements-bootstrap.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "HackOps needs Python 3.11+ (found %s)" % sys.version.split()[0])'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes -r requirements-bootstrap.txt
+	@touch $(UV)
 
-run: $(STAMP) ## Start everything on the embedded default (PostgreSQL, files, migrations, demo data, web + API + worker) → http://127.0.0.1:8000
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The runtime set only (inexact: a .venv that also has the dev set keeps it).
+$(RUN_STAMP): pyproject.toml uv.lock $(UV) | $(VENV)/bin/python
+	$(UV) sync --frozen --inexact --no-dev --quiet
+	@touch $(RUN_STAMP)
+
+# Runtime + dev, exactly what the lock says (packages not in it are removed).
+$(DEV_STAMP): pyproject.toml uv.lock $(UV) | $(VENV)/bin/python
+	$(UV) sync --frozen --extra dev --quiet
+	@touch $(DEV_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP) ## Start everything on the embedded default (PostgreSQL, files, migrations, demo data, web + API + worker) → http://127.0.0.1:8000
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} LOG_JSON=$${LOG_JSON:-false} $(BIN)/hackops serve --host $(HOST) --port $(PORT) --with-worker --demo
 
-test: $(STAMP) ## Lint, type-check and run the whole test suite
+test: $(DEV_STAMP) lock-check ## Lock check, lint, type-check and run the whole test suite
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-test-fast: $(STAMP) ## Only the tests, without the slow ones (real worker, throwaway clusters, browser)
+test-fast: $(DEV_STAMP) ## Only the tests, without the slow ones (real worker, throwaway clusters, browser)
 	$(BIN)/pytest -m "not slow and not browser"
 
-lint: $(STAMP) ## ruff check + format check + mypy
+lint: $(DEV_STAMP) lock-check ## Lock check + ruff check + format check + mypy
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
 
-fmt: $(STAMP) ## Format and autofix
+lock-check: $(UV) ## Fail when uv.lock and pyproject.toml disagree
+	@$(UV) lock --check --quiet || (echo "uv.lock does not match pyproject.toml: run 'make lock'" && exit 1)
+
+lock: $(UV) ## Re-resolve uv.lock after changing dependencies in pyproject.toml
+	$(UV) lock
+
+fmt: $(DEV_STAMP) ## Format and autofix
 	$(BIN)/ruff format src tests bench migrations
 	$(BIN)/ruff check --fix src tests bench migrations
 
-db-upgrade: $(STAMP) ## Apply migrations (DATABASE_URL, or the embedded database)
+db-upgrade: $(RUN_STAMP) ## Apply migrations (DATABASE_URL, or the embedded database)
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db upgrade
 
-db-downgrade: $(STAMP) ## Revert one migration
+db-downgrade: $(RUN_STAMP) ## Revert one migration
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db downgrade -- -1
 
-db-current: $(STAMP) ## Show the database's revision
+db-current: $(RUN_STAMP) ## Show the database's revision
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db current
 
-db-revision: $(STAMP) ## New migration from the models: make db-revision m="add teams"
+db-revision: $(RUN_STAMP) ## New migration from the models: make db-revision m="add teams"
 	@test -n "$(m)" || (echo 'usage: make db-revision m="what it does"' && exit 2)
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops db revision -m "$(m)"
 
-worker: $(STAMP) ## Run a background job worker on its own
+worker: $(RUN_STAMP) ## Run a background job worker on its own
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} LOG_JSON=$${LOG_JSON:-false} $(BIN)/hackops worker
 
-demo: $(STAMP) ## Load the demo data (idempotent)
+demo: $(RUN_STAMP) ## Load the demo data (idempotent)
 	HACKOPS_ENV=$${HACKOPS_ENV:-dev} $(BIN)/hackops demo
 
-bench: $(STAMP) ## HTTP baseline benchmark (HackOps vs a bare raw-driver app) and the judging-quality simulation
+bench: $(DEV_STAMP) ## HTTP baseline benchmark (HackOps vs a bare raw-driver app) and the judging-quality simulation
 	$(BIN)/python bench/http_baseline.py
 	$(BIN)/python -m bench.judging_sim
 
-bench-events: $(STAMP) ## Team finder latency and registrations/s at scale (bench/events_load.py)
+bench-events: $(DEV_STAMP) ## Team finder latency and registrations/s at scale (bench/events_load.py)
 	$(BIN)/python bench/events_load.py
 
-bench-similarity: $(STAMP) ## Duplicate detection: recall/precision on a generated corpus with planted near-duplicates
+bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a generated corpus with planted near-duplicates
 	$(BIN)/python -m bench.similarity_eval
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
