@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import typer
+from obstore.exceptions import BaseError as ObstoreError
 from rich.console import Console
 
 from hackops import migrate
@@ -15,8 +17,18 @@ from hackops.backups import BackupError
 from hackops.backups.progress import size
 from hackops.config import Settings
 
+#: Failures with no message of ours (a dropped connection, a full disk, a store that refuses):
+#: still one line, naming the kind of failure.
+UNEXPECTED = (psycopg.Error, OSError, ObstoreError)
 
-def _fail(console: Console, exc: BackupError) -> typer.Exit:
+
+def _fail(console: Console, exc: Exception, what: str) -> typer.Exit:
+    if not isinstance(exc, BackupError):
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = lines[0] if lines else ""
+        exc = BackupError(
+            f"The {what} failed: {type(exc).__name__}: {detail}", code=f"{what}_failed"
+        )
     console.print(f"[bold red]{exc.message}[/] ({exc.code})", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
@@ -28,8 +40,8 @@ def run_backup(
 
     try:
         report = backup(settings, directory, console=console, pg_bin=pg_bin)
-    except BackupError as exc:
-        raise _fail(console, exc) from None
+    except (BackupError, *UNEXPECTED) as exc:
+        raise _fail(console, exc, "backup") from None
     manifest = report.manifest
     stored = manifest.storage.objects
     console.print(
@@ -63,8 +75,8 @@ def run_restore(
 
     try:
         report = restore(settings, directory, console=console, pg_bin=pg_bin, force=force)
-    except BackupError as exc:
-        raise _fail(console, exc) from None
+    except (BackupError, *UNEXPECTED) as exc:
+        raise _fail(console, exc, "restore") from None
     manifest = report.manifest
     stored = manifest.storage.objects
     rows = sum(manifest.database.tables.values())
