@@ -343,3 +343,40 @@ def test_restore_refuses_a_missing_or_corrupt_manifest(database_url: str, tmp_pa
     )
     (folder / MANIFEST).write_text(json.dumps({"format": "hackops-backup/1", "app_version": 1}))
     assert "corrupt" in one_line_error(run_cli("restore", str(folder), env=env), "manifest_invalid")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_embedded_cluster_backs_up_with_its_own_pg_dump_and_restores_into_a_new_one(
+    tmp_path: Path,
+) -> None:
+    """No DATABASE_URL: the embedded PostgreSQL 18 is dumped by the wheel's own pg_dump 18 (the
+    system's 15 is too old for it), and restored into a fresh embedded cluster, whose app role
+    the restore creates."""
+    source = {"HACKOPS_ENV": "dev", "DATA_DIR": str(tmp_path / "a"), "LOG_JSON": "false"}
+    assert run_cli("demo", env=source).returncode == 0
+    made = run_cli("backup", str(tmp_path / "backup"), env=source)
+    assert made.returncode == 0, made.stderr
+    manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
+    assert manifest["database"]["server_major"] == 18
+    assert manifest["database"]["pg_dump_major"] == 18
+    assert manifest["database"]["tables"]["public.events"] == 3
+
+    target = {**source, "DATA_DIR": str(tmp_path / "b")}
+    restored = run_cli("restore", str(tmp_path / "backup"), env=target)
+    assert restored.returncode == 0, restored.stderr
+    assert "Created role hackops_app" in restored.stderr
+    current = run_cli("db", "current", env=target)
+    assert manifest["alembic_revision"] in current.stdout
+
+
+def test_backup_refuses_a_role_row_level_security_applies_to(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Only the app's connection (no DATABASE_ADMIN_URL): a dump through the policies would
+    silently miss rows, so the backup names the setting to fix instead."""
+    env = cli_env(database_url, tmp_path / "files", DATABASE_ADMIN_URL="")
+    result = run_cli("backup", str(tmp_path / "backup"), env=env)
+    line = one_line_error(result, "role_cannot_bypass_rls")
+    assert "role hackops_app" in line
+    assert "DATABASE_ADMIN_URL" in line

@@ -130,7 +130,10 @@ def _backup(
         store = store if store is not None else make_store(settings)
         listed = objects.list_objects(store)
         task = bars.add_task(
-            "Copying stored objects", total=sum(size for _, size in listed), unit="bytes"
+            "Copying stored objects",
+            total=sum(size for _, size in listed),
+            unit="bytes",
+            visible=bool(listed),
         )
         copied: list[StoredObject] = []
         vanished: list[str] = []

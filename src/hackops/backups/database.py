@@ -84,9 +84,9 @@ def require_rls_bypass(conn: Connection, *, purpose: str, setting: str) -> None:
     ).fetchone() or ("?", False)
     if not allowed:
         raise BackupError(
-            f"The {purpose} connection ({setting}) is role {user}, which row-level security"
-            f" applies to, so rows would be missing. Use the owner's connection with a role"
-            f" that is superuser or has BYPASSRLS (ALTER ROLE {user} BYPASSRLS).",
+            f"The {purpose} connection ({setting}) is role {user}, to which row-level"
+            " security applies, so rows would be missing. Set DATABASE_ADMIN_URL to the tables'"
+            " owner, as a role that is superuser or has BYPASSRLS (ALTER ROLE <owner> BYPASSRLS).",
             code="role_cannot_bypass_rls",
         )
 

@@ -14,7 +14,7 @@ import obstore
 from obstore.exceptions import NotFoundError
 
 from hackops.backups import BackupError
-from hackops.backups.manifest import OBJECTS, StoredObject, object_path
+from hackops.backups.manifest import OBJECTS, StoredObject, object_path, sha256_file
 from hackops.storage import HEALTH_PROBE_KEY
 
 READ_BYTES = 1024 * 1024
@@ -80,14 +80,8 @@ def verify_file(directory: Path, item: StoredObject, on_bytes: Callable[[int], N
         raise BackupError(
             f"The backup lacks the file of object {item.key} ({path}).", code="object_missing"
         )
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(READ_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-            on_bytes(len(chunk))
-    if digest.hexdigest() != item.sha256 or size != item.size:
+    sha256, size = sha256_file(path, on_bytes)
+    if sha256 != item.sha256 or size != item.size:
         raise BackupError(
             f"Hash mismatch: object {item.key} ({path}) is not what the manifest recorded;"
             " the backup is damaged.",

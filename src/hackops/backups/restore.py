@@ -84,6 +84,7 @@ def restore(
                 "Writing stored objects",
                 total=sum(item.size for item in manifest.storage.objects),
                 unit="bytes",
+                visible=bool(manifest.storage.objects),
             )
             for item in manifest.storage.objects:
                 objects.copy_in(store, directory, item, lambda n: bars.advance(task, n))
@@ -97,7 +98,8 @@ def restore(
     )
     if created_role:
         report.notes.append(
-            f"Created role {role} (no password): set one with ALTER ROLE {role} PASSWORD '…'."
+            f"Created role {role} (LOGIN, no password) as the migrations do; if the app signs in"
+            f" with a password, set it: ALTER ROLE {role} PASSWORD '…'."
         )
     report.notes.extend(_app_connection_note(settings))
     return report
