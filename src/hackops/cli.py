@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -246,6 +247,37 @@ async def _seed_demo(settings: Settings) -> None:
     for kind, value in created:
         table.add_row(kind, value)
     console.print(table)
+
+
+PgBinOption = Annotated[
+    Path | None,
+    typer.Option("--pg-bin", help="Folder with pg_dump/pg_restore (default: found by version)."),
+]
+
+
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="A new or empty folder.")],
+    pg_bin: PgBinOption = None,
+) -> None:
+    """Back up the database (one pg_dump snapshot) and every stored file into DIRECTORY."""
+    from hackops.backups.commands import run_backup
+
+    run_backup(load_settings(), directory, console=console, pg_bin=pg_bin)
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(help="A folder made by `hackops backup`.")],
+    force: Annotated[
+        bool, typer.Option(help="Restore over a database or store that is not empty.")
+    ] = False,
+    pg_bin: PgBinOption = None,
+) -> None:
+    """Restore a backup into an empty database and object store, checking every hash."""
+    from hackops.backups.commands import run_restore
+
+    run_restore(load_settings(), directory, console=console, pg_bin=pg_bin, force=force)
 
 
 def main() -> None:
