@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from hackops import __version__, jobs
+from hackops import __version__, idempotency, jobs
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
@@ -76,6 +76,13 @@ HackOps runs hackathons and competitions for many organizations on one installat
 
 Every error has the same shape: `{"error": {"code": "...", "message": "...", "details": ...}}`.
 Input bodies reject unknown fields. Lists paginate.
+
+Writes are safe to retry: send `Idempotency-Key: <unique string>` (1-255 printable ASCII
+characters, e.g. a UUID) with a signed-in `POST` or `PATCH`. The first response is kept for 24
+hours and a retry with the same key and the same request gets it back (header
+`Idempotent-Replayed: true`) without a second write. The same key with another request is 422
+`idempotency_key_reused`; a retry while the first runs is 409 `idempotency_key_in_use`. Errors
+5xx, 401, 403, 408 and 429 are not kept. Anonymous requests (register, sign-in) ignore the key.
 """
 
 
@@ -142,6 +149,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.templates = make_templates()
 
     install_error_handlers(app)
+    idempotency.install(app)  # innermost: a replay still gets its own request id and headers
     app.add_middleware(BrowserStateMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
 
