@@ -307,6 +307,11 @@ async def prune_expired(session: AsyncSession) -> int:
 # --- the middleware ----------------------------------------------------------------------------
 
 
+def request_digest(method: str, path: str) -> Any:
+    """The fingerprint's SHA-256, fed the method and the path with query; the body follows."""
+    return hashlib.sha256(f"{method}\n{path}\n".encode())
+
+
 def parse_key(values: list[bytes]) -> str | None:
     """The key when well-formed (sent once, 1-255 printable ASCII characters), else None."""
     if len(values) != 1 or not 1 <= len(values[0]) <= MAX_KEY_LENGTH:
@@ -434,7 +439,7 @@ class IdempotencyMiddleware:
         method: str = scope["method"]
         query = scope.get("query_string", b"").decode("latin-1")
         path = scope["path"] + (f"?{query}" if query else "")
-        digest = hashlib.sha256(f"{method}\n{path}\n".encode())
+        digest = request_digest(method, path)
         if not await body.read(receive, digest):
             return
         database: Database = scope["app"].state.db
