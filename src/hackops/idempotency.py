@@ -504,7 +504,8 @@ class IdempotencyMiddleware:
         captured = Captured()
 
         async def capture(message: Message) -> None:
-            captured.record(message)
+            if not claim.stored:  # stored with the commit: nothing left to keep
+                captured.record(message)
             await send(message)
 
         try:
