@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from hackops.accounts.credentials import new_secret
 from hackops.config import to_sqlalchemy_url
-from hackops.models import AuthToken, IdempotencyKey, Task, User
+from hackops.models import IdempotencyKey, Task, User
+from tests.teams.helpers import person
 
 pytestmark = pytest.mark.slow
 
@@ -41,23 +40,8 @@ async def http(live_server: str) -> AsyncIterator[httpx2.AsyncClient]:
 
 
 async def person_with_token(owner: AsyncEngine) -> tuple[User, str]:
-    raw, hashed = new_secret()
-    now = datetime.now(UTC)
     async with AsyncSession(owner, expire_on_commit=False) as session, session.begin():
-        user = User(email=f"retry-{secrets.token_hex(6)}@example.com", name="Retrier")
-        session.add(user)
-        await session.flush()
-        session.add(
-            AuthToken(
-                user_id=user.id,
-                kind="session",
-                token_hash=hashed,
-                scopes=["read", "write"],
-                expires_at=now + timedelta(days=1),
-                last_used_at=now + timedelta(days=1),  # no "touch" writes
-            )
-        )
-    return user, raw
+        return await person(session)
 
 
 async def personal_tasks(owner: AsyncEngine, user: User) -> list[str]:
