@@ -168,7 +168,7 @@ class Claim:
         headers = kept_headers(response.headers.items())
         if not await complete(session, self, response.status_code, headers, body):
             self.lost = True
-            raise IdempotencyKeyInUse()
+            raise IdempotencyKeyInUse(headers={"Retry-After": "1"})
         self.pending = True
 
     def committed(self) -> None:
@@ -480,8 +480,8 @@ class IdempotencyMiddleware:
                 " for a new request.",
                 {"method": outcome.method, "path": outcome.path},
             )
-        in_use = IdempotencyKeyInUse()
-        return render_error(request, 409, in_use.code, in_use.message, None, {"Retry-After": "1"})
+        in_use = IdempotencyKeyInUse(headers={"Retry-After": "1"})
+        return render_error(request, 409, in_use.code, in_use.message, None, in_use.headers)
 
     @staticmethod
     async def _claim(

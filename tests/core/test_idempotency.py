@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
 import pytest
 from fastapi import APIRouter
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.accounts.auth_tokens import create_token
 from hackops.actor import Actor
 from hackops.config import Settings
 from hackops.db import Database, SessionDep, TransactionalRoute
-from hackops.idempotency import claim_key, request_digest
+from hackops.idempotency import Claim, claim_key, request_digest
 from hackops.main import create_app
 from hackops.maintenance import prune_idempotency_keys
-from hackops.models import IdempotencyKey, Task, TokenKind, User
+from hackops.models import IdempotencyKey, Organization, Task, TokenKind, User
 from hackops.tenancy import forget_tenant, set_tenant
 from tests.accounts.helpers import bearer, sign_up
+from tests.factories import create_organization
 from tests.helpers import frozen_time
 from tests.tasks.world import World, build_world
 
@@ -210,6 +213,19 @@ async def test_refusals_are_replayed_but_not_those_of_credentials(
     assert "idempotent-replayed" not in allowed.headers
 
 
+@asynccontextmanager
+async def app_with(
+    router: APIRouter, settings: Settings, database: Database
+) -> AsyncIterator[httpx2.AsyncClient]:
+    """The real app plus a route of the test's own (the mechanism under a failure we choose)."""
+    app = create_app(settings, database=database)
+    app.include_router(router)
+    app.state.db = database  # no lifespan: `client` has bound it to the test's connection
+    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
 async def test_a_server_error_is_not_stored_so_the_retry_runs(
     client: httpx2.AsyncClient, settings: Settings, bound_database: Database, world: World
 ) -> None:
@@ -223,11 +239,7 @@ async def test_a_server_error_is_not_stored_so_the_retry_runs(
             raise RuntimeError("the first attempt fails on our side")
         return {"attempt": len(attempts)}
 
-    app = create_app(settings, database=bound_database)
-    app.include_router(router)
-    app.state.db = bound_database  # no lifespan: `client` has bound it to the test's connection
-    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with app_with(router, settings, bound_database) as http:
         headers = keyed(world, "alice", "flaky-1")
         failed = await http.post("/api/v1/flaky", json={}, headers=headers)
         retried = await http.post("/api/v1/flaky", json={}, headers=headers)
@@ -237,6 +249,64 @@ async def test_a_server_error_is_not_stored_so_the_retry_runs(
     assert (retried.status_code, retried.json()) == (201, {"attempt": 2})
     assert (replayed.json(), replayed.headers["idempotent-replayed"]) == ({"attempt": 2}, "true")
     assert len(attempts) == 2
+
+
+async def test_a_request_that_outlived_its_claim_does_not_commit(
+    client: httpx2.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    bound_database: Database,
+    world: World,
+) -> None:
+    """The first request runs past the 60 s claim timeout and a retry re-claims the key
+    meanwhile: the first one's write must roll back, so only the retry can write."""
+    path = "/api/v1/slow"
+    digest = request_digest("POST", path)
+    digest.update(b"{}")
+    reclaims: list[object] = []
+    router = APIRouter(route_class=TransactionalRoute)
+
+    @router.post(path, status_code=201)
+    async def slow(session: SessionDep) -> dict[str, Any]:
+        await create_organization(session, slug="written-by-the-slow-request")
+        later = datetime.now(UTC) + timedelta(seconds=61)
+        await session.execute(
+            text("SELECT set_config('hackops.frozen_now', :t, true)"), {"t": later.isoformat()}
+        )
+        async with bound_database.sessionmaker() as retry:  # the retry, 61 s later
+            reclaims.append(
+                await claim_key(
+                    retry,
+                    world.alice.id,
+                    "slow-1",
+                    fingerprint=digest.hexdigest(),
+                    method="POST",
+                    path=path,
+                )
+            )
+            await retry.commit()
+        return {}
+
+    async with app_with(router, settings, bound_database) as http:
+        headers = {**keyed(world, "alice", "slow-1"), "Content-Type": "application/json"}
+        response = await http.post(path, content=b"{}", headers=headers)
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "idempotency_key_in_use"
+    [reclaim] = reclaims
+    assert isinstance(reclaim, Claim)
+    # Nothing of the first request was stored. (Here the retry's claim was a savepoint inside
+    # the first request's and rolled back with it; in production it is its own transaction.)
+    [row] = await stored_keys(session, world.alice)
+    assert (row.state, row.response_status) == ("in_progress", None)
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(Organization)
+            .where(Organization.slug == "written-by-the-slow-request")
+        )
+        == 0
+    )
 
 
 async def test_a_retry_while_the_first_runs_is_409_until_its_claim_expires(
