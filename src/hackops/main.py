@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from hackops import __version__, idempotency, jobs
+from hackops import __version__, jobs
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
@@ -29,6 +29,7 @@ from hackops.events import children_router as event_children_router
 from hackops.events import my_roles, role_invitations_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
+from hackops.idempotency.middleware import install as install_idempotency
 from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
 from hackops.observability import RequestContextMiddleware, configure_logging
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.templates = make_templates()
 
     install_error_handlers(app)
-    idempotency.install(app)  # innermost: a replay still gets its own request id and headers
+    install_idempotency(app)  # innermost: a replay still gets its own request id and headers
     app.add_middleware(BrowserStateMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from hackops import idempotency
+from hackops.idempotency.store import prune_expired
 from hackops.jobs import DEFAULT_RETRY, job_transaction, queue_app
 
 log = structlog.get_logger("hackops.maintenance")
@@ -40,5 +40,5 @@ async def prune_idempotency_keys(timestamp: int) -> None:
     Idempotent: a second run deletes nothing more.
     """
     async with job_transaction() as session:
-        removed = await idempotency.prune_expired(session)
+        removed = await prune_expired(session)
     log.info("pruned_idempotency_keys", removed=removed, scheduled_for=timestamp)

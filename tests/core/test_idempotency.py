@@ -23,7 +23,7 @@ from hackops.accounts.auth_tokens import create_token
 from hackops.actor import Actor
 from hackops.config import Settings
 from hackops.db import Database, SessionDep, TransactionalRoute
-from hackops.idempotency import Claim, claim_key, request_digest
+from hackops.idempotency.store import Claim, claim_key, request_digest
 from hackops.main import create_app
 from hackops.maintenance import prune_idempotency_keys
 from hackops.models import IdempotencyKey, Organization, Task, TokenKind, User
