@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -144,15 +144,32 @@ class TransactionalRoute(APIRoute):
         return transactional(handler)
 
 
+class CommitParticipant(Protocol):
+    """Writes something of its own in the request's transaction, after the endpoint, before the
+    commit (`hackops.idempotency` stores the response there, so it commits with the write).
+    Set as `request.state.commit_participant` by a middleware."""
+
+    async def before_commit(self, session: AsyncSession, response: Response) -> None: ...
+
+    def committed(self) -> None: ...
+
+
 def transactional(
     handler: Callable[[Request], Awaitable[Response]],
 ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
     async def run_in_transaction(request: Request) -> Response:
         try:
             response = await handler(request)
+            participant: CommitParticipant | None = getattr(
+                request.state, "commit_participant", None
+            )
+            if participant is not None:
+                await participant.before_commit(await get_session(request), response)
             session: AsyncSession | None = getattr(request.state, _SESSION_KEY, None)
             if session is not None:
                 await session.commit()
+            if participant is not None:
+                participant.committed()
             return response
         except BaseException:
             session = getattr(request.state, _SESSION_KEY, None)

@@ -29,6 +29,7 @@ from hackops.events import children_router as event_children_router
 from hackops.events import my_roles, role_invitations_router
 from hackops.events import router as events_router
 from hackops.health.router import router as health_router
+from hackops.idempotency.middleware import install as install_idempotency
 from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
 from hackops.observability import RequestContextMiddleware, configure_logging
@@ -76,6 +77,13 @@ HackOps runs hackathons and competitions for many organizations on one installat
 
 Every error has the same shape: `{"error": {"code": "...", "message": "...", "details": ...}}`.
 Input bodies reject unknown fields. Lists paginate.
+
+Writes are safe to retry: send `Idempotency-Key: <unique string>` (1-255 printable ASCII
+characters, e.g. a UUID) with a signed-in `POST` or `PATCH`. The first response is kept for 24
+hours and a retry with the same key and the same request gets it back (header
+`Idempotent-Replayed: true`) without a second write. The same key with another request is 422
+`idempotency_key_reused`; a retry while the first runs is 409 `idempotency_key_in_use`. Errors
+5xx, 401, 403, 408 and 429 are not kept. Anonymous requests (register, sign-in) ignore the key.
 """
 
 
@@ -142,6 +150,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.templates = make_templates()
 
     install_error_handlers(app)
+    install_idempotency(app)  # innermost: a replay still gets its own request id and headers
     app.add_middleware(BrowserStateMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
 

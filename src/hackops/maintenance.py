@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import structlog
 
-from hackops.jobs import DEFAULT_RETRY, queue_app
+from hackops.idempotency.store import prune_expired
+from hackops.jobs import DEFAULT_RETRY, job_transaction, queue_app
 
 log = structlog.get_logger("hackops.maintenance")
 
@@ -29,3 +30,15 @@ async def prune_finished_jobs(timestamp: int) -> None:
         include_aborted=True,
     )
     log.info("pruned_finished_jobs", scheduled_for=timestamp)
+
+
+@queue_app.periodic(cron="23 * * * *")
+@queue_app.task(name="maintenance.prune_idempotency_keys", queue="default", retry=DEFAULT_RETRY)
+async def prune_idempotency_keys(timestamp: int) -> None:
+    """Delete idempotency keys past their 24 h window (until then they are treated as absent).
+
+    Idempotent: a second run deletes nothing more.
+    """
+    async with job_transaction() as session:
+        removed = await prune_expired(session)
+    log.info("pruned_idempotency_keys", removed=removed, scheduled_for=timestamp)

@@ -11,6 +11,7 @@ from hackops.models.event import (
     Track,
     Visibility,
 )
+from hackops.models.idempotency import IdempotencyKey, IdempotencyState
 from hackops.models.judging import (
     Criterion,
     Evaluation,
@@ -121,6 +122,8 @@ __all__ = [
     "EventRoleInvitation",
     "FlagStatus",
     "IdMixin",
+    "IdempotencyKey",
+    "IdempotencyState",
     "Invitation",
     "JoinRequest",
     "JudgeAssignment",
