@@ -60,7 +60,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from faults_infra import (  # noqa: E402
+from faults_infra import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
     EVENT,
@@ -114,7 +114,7 @@ class Ctx:
         return self.cluster
 
     async def new_app(self, name: str, **env: str) -> tuple[App, str]:
-        """A fresh database `faults_<name>`, the app on it (migrated, demo, seeded); the admin URL."""
+        """A fresh database `faults_<name>` and the app on it (migrated, demo, seeded)."""
         cluster = await asyncio.to_thread(self.get_cluster)
         admin = await asyncio.to_thread(cluster.create_database, f"faults_{name.replace('-', '_')}")
         folder = self.root / name
@@ -142,7 +142,9 @@ def bearer(n: int) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN.format(n=n)}"}
 
 
-async def loop_until(stop: asyncio.Event, pause: float, body: Callable[[], Awaitable[None]]) -> None:
+async def loop_until(
+    stop: asyncio.Event, pause: float, body: Callable[[], Awaitable[None]]
+) -> None:
     while not stop.is_set():
         await body()
         with contextlib.suppress(TimeoutError):
@@ -155,7 +157,9 @@ async def warm_up(http: httpx2.AsyncClient) -> None:
         await http.get("/api/v1/me", headers=bearer(PROBE_USER))
 
 
-def probes(http: httpx2.AsyncClient, rec: Recorder, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+def probes(
+    http: httpx2.AsyncClient, rec: Recorder, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
     """The ordinary requests: two loops of GET /api/v1/me, 0.1 s apart."""
 
     async def me() -> None:
@@ -172,18 +176,22 @@ async def memory_sampler(apps: list[App], stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 0.1)
 
 
-def phases(rec: Recorder, marks: dict[str, float]) -> dict[str, Any]:
-    """Counts and ordinary-request p99 per phase: baseline, fault, after (recovery to end)."""
-    bounds = {
+def spans(marks: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Phases by when requests ended: before the fault, during it, from recovery on."""
+    return {
         "baseline": (marks["start"], marks["fault"]),
         "fault": (marks["fault"], marks["recovered"]),
-        "after": (marks["recovered"], marks["end"]),
+        "after": (marks["recovered"], float("inf")),  # with requests still in flight at the end
     }
+
+
+def phases(rec: Recorder, marks: dict[str, float]) -> dict[str, Any]:
+    """Counts and ordinary-request p99 per phase: baseline, fault, after (recovery to end)."""
     out: dict[str, Any] = {}
-    for name, (a, b) in bounds.items():
+    for name, (a, b) in spans(marks).items():
         me = window(rec.records, a, b, "me")
         out[name] = {
-            "seconds": round(b - a, 1),
+            "seconds": round(min(b, marks["end"]) - a, 1),
             **tally(window(rec.records, a, b)),
             "me_p99_ms": p99([r.ms for r in me]),
             "me_errors": sum(r.outcome != "2xx" for r in me),
@@ -228,12 +236,16 @@ async def writers(
             if rec.full:
                 stop.set()
             elif i % 4 == 0:
-                r = await rec.send(http, "submit", "POST", f"{base}/submission/submit", headers=bearer(n))
+                r = await rec.send(
+                    http, "submit", "POST", f"{base}/submission/submit", headers=bearer(n)
+                )
                 if r is not None and r.status_code == 201:
                     acks["submission_versions"].append(r.json()["id"])
             else:
                 body = {"title": f"writer {n} task {i}"}
-                r = await rec.send(http, "task", "POST", f"{base}/tasks", json=body, headers=bearer(n))
+                r = await rec.send(
+                    http, "task", "POST", f"{base}/tasks", json=body, headers=bearer(n)
+                )
                 if r is not None and r.status_code == 201:
                     acks["tasks"].append(r.json()["id"])
 
@@ -246,8 +258,9 @@ async def writers(
 def missing_writes(admin: str, acks: dict[str, list[str]]) -> int:
     with psycopg.connect(admin) as conn:
         found = sum(
-            conn.execute(f"SELECT count(*) FROM {table} WHERE id = ANY(%s::uuid[])", (ids,))
-            .fetchone()[0]  # type: ignore[index]
+            conn.execute(
+                f"SELECT count(*) FROM {table} WHERE id = ANY(%s::uuid[])", (ids,)
+            ).fetchone()[0]  # type: ignore[index]
             for table, ids in acks.items()
         )
     return sum(len(ids) for ids in acks.values()) - int(found)
@@ -262,7 +275,9 @@ def undone_jobs(admin: str) -> dict[str, int]:
     return {name: int(n) for name, n in rows}
 
 
-async def write_scenario(ctx: Ctx, name: str, fault: Callable[[App, Cluster], Awaitable[None]]) -> dict[str, Any]:
+async def write_scenario(
+    ctx: Ctx, name: str, fault: Callable[[App, Cluster], Awaitable[None]]
+) -> dict[str, Any]:
     """Writers under a fault: baseline, `fault` (returns once things are back), after; checks."""
     app, admin = await ctx.new_app(name)
     teams = await asyncio.to_thread(team_ids, admin)
@@ -301,7 +316,10 @@ async def write_scenario(ctx: Ctx, name: str, fault: Callable[[App, Cluster], Aw
         jobs_undone_30s=sum(left.values()),
         jobs_undone_30s_detail=left,
         ready_after_30s={"status": ready.status_code, "body": ready.text[:500]},
-        app_log={"Stopped worker": log.count("Stopped worker"), "Traceback": log.count("Traceback")},
+        app_log={
+            "Stopped worker": log.count("Stopped worker"),
+            "Traceback": log.count("Traceback"),
+        },
         outage_s=round(marks["recovered"] - marks["fault"], 1),
     )
 
@@ -379,18 +397,12 @@ async def redis_kill(ctx: Ctx) -> dict[str, Any]:
     app.memory()
     result = finish(rec, marks, [app], ready_at_end={"status": ready.status_code})
     by_kind = {
-        kind: {p: tally(window(rec.records, *span, kind))["5xx"] for p, span in spans(marks).items()}
+        kind: {
+            p: tally(window(rec.records, *span, kind))["5xx"] for p, span in spans(marks).items()
+        }
         for kind in ("sign-in-api", "sign-in-page", "leaderboard", "me")
     }
     return {**result, "five_xx_by_kind": by_kind, "acked_missing": None, "jobs_undone_30s": None}
-
-
-def spans(marks: dict[str, float]) -> dict[str, tuple[float, float]]:
-    return {
-        "baseline": (marks["start"], marks["fault"]),
-        "fault": (marks["fault"], marks["recovered"]),
-        "after": (marks["recovered"], marks["end"]),
-    }
 
 
 # --- slow and big bodies ----------------------------------------------------------------------
@@ -403,7 +415,9 @@ def tiny_png() -> bytes:
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 async def slow_uploads(ctx: Ctx) -> dict[str, Any]:
@@ -441,7 +455,12 @@ async def slow_uploads(ctx: Ctx) -> dict[str, Any]:
     sampler_stop.set()
     await sampler
     uploaded = tally([r for r in rec.records if r.kind == "upload"])
-    return {**finish(rec, marks, [app]), "uploads": uploaded, "acked_missing": None, "jobs_undone_30s": None}
+    return {
+        **finish(rec, marks, [app]),
+        "uploads": uploaded,
+        "acked_missing": None,
+        "jobs_undone_30s": None,
+    }
 
 
 def spooled_mb(app: App) -> int:
@@ -457,7 +476,15 @@ def spooled_mb(app: App) -> int:
 
 
 async def big_body(
-    http: httpx2.AsyncClient, app: App, rec: Recorder, kind: str, url: str, head: bytes, tail: bytes, size: int, content_type: str
+    http: httpx2.AsyncClient,
+    app: App,
+    rec: Recorder,
+    kind: str,
+    url: str,
+    head: bytes,
+    tail: bytes,
+    size: int,
+    content_type: str,
 ) -> dict[str, Any]:
     chunk = b"a" * MiB
 
@@ -511,16 +538,32 @@ async def big_bodies(ctx: Ctx) -> dict[str, Any]:
         marks["fault"] = time.monotonic()
         head = b'{"email": "big@example.com", "password": "big-body-2026", "name": "'
         as_json = await big_body(
-            hostile, app, rec, "json", "/api/v1/auth/register", head, b'"}', size, "application/json"
+            hostile,
+            app,
+            rec,
+            "json",
+            "/api/v1/auth/register",
+            head,
+            b'"}',
+            size,
+            "application/json",
         )
         boundary = "faultsboundary"
         head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="email"\r\n\r\nbig@example.com\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="email"\r\n\r\n'
+            "big@example.com\r\n"
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
         multipart = await big_body(
-            hostile, app, rec, "multipart", "/login", head, f"\r\n--{boundary}--\r\n".encode(), size,
+            hostile,
+            app,
+            rec,
+            "multipart",
+            "/login",
+            head,
+            f"\r\n--{boundary}--\r\n".encode(),
+            size,
             f"multipart/form-data; boundary={boundary}",
         )
         marks["recovered"] = time.monotonic()
@@ -563,7 +606,11 @@ async def run(names: list[str], ctx: Ctx) -> dict[str, Any]:
             results[name] = {"status": "skipped", "reason": str(exc)}
         except Exception as exc:
             console.print(f"[red]{name} failed: {exc!r}")
-            results[name] = {"status": "failed", "reason": repr(exc), "trace": traceback.format_exc()}
+            results[name] = {
+                "status": "failed",
+                "reason": repr(exc),
+                "trace": traceback.format_exc(),
+            }
         finally:
             for app in ctx.apps:
                 await asyncio.to_thread(app.stop)
@@ -599,11 +646,19 @@ def table(results: dict[str, Any]) -> Table:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)"
+    )
     parser.add_argument("--quick", action="store_true", help="shorter phases (same shape)")
-    parser.add_argument("--out", type=Path, help="JSON file (default bench/results/faults-<time>.json)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data)")
+    parser.add_argument(
+        "--out", type=Path, help="JSON file (default bench/results/faults-<time>.json)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (logs, data)"
+    )
     args = parser.parse_args()
     names = args.scenarios or list(SCENARIOS)
     if unknown := [n for n in names if n not in SCENARIOS]:

@@ -246,8 +246,8 @@ def seed(admin_url: str) -> None:
         conn.execute(
             "INSERT INTO events (id, org_id, slug, name, visibility, published_at, starts_at,"
             " submissions_close_at, team_max)"
-            " SELECT gen_random_uuid(), id, 'faults', 'Faults', 'public', now() - interval '3 days',"
-            " now() - interval '1 day', now() + interval '2 days', 5"
+            " SELECT gen_random_uuid(), id, 'faults', 'Faults', 'public',"
+            " now() - interval '3 days', now() - interval '1 day', now() + interval '2 days', 5"
             " FROM organizations WHERE slug = 'demo'"
         )
         conn.execute(
@@ -290,9 +290,7 @@ def seed(admin_url: str) -> None:
             " 'A draft.' FROM people p, events e WHERE e.slug = 'faults' AND p.n <= %s",
             (WRITERS,),
         )
-        conn.execute(
-            "UPDATE events SET registered_count = %s WHERE slug = 'faults'", (PROBE_USER,)
-        )
+        conn.execute("UPDATE events SET registered_count = %s WHERE slug = 'faults'", (PROBE_USER,))
         conn.execute("SET session_replication_role = origin")
 
 
@@ -362,7 +360,7 @@ def p99(values: list[float]) -> float | None:
 
 
 def tally(records: list[Rec]) -> dict[str, Any]:
-    counts = {k: 0 for k in ("2xx", "4xx", "5xx", "closed", "refused", "timeout")}
+    counts = dict.fromkeys(("2xx", "4xx", "5xx", "closed", "refused", "timeout"), 0)
     statuses: dict[str, int] = {}
     for r in records:
         counts[r.outcome] += 1
@@ -372,4 +370,5 @@ def tally(records: list[Rec]) -> dict[str, Any]:
 
 
 def window(records: list[Rec], start: float, end: float, kind: str | None = None) -> list[Rec]:
-    return [r for r in records if start <= r.start < end and (kind is None or r.kind == kind)]
+    """The requests that ended in [start, end): one cut short by a fault counts in the fault."""
+    return [r for r in records if start <= r.end < end and (kind is None or r.kind == kind)]
