@@ -10,7 +10,7 @@ PORT   ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint fmt typecheck db-upgrade db-downgrade db-revision db-current \
-        worker demo bench bench-events bench-similarity clean
+        worker demo bench bench-events bench-similarity bench-faults clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ bench-events: $(STAMP) ## Team finder latency and registrations/s at scale (benc
 
 bench-similarity: $(STAMP) ## Duplicate detection: recall/precision on a generated corpus with planted near-duplicates
 	$(BIN)/python -m bench.similarity_eval
+
+bench-faults: $(STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
+	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
