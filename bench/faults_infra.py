@@ -30,6 +30,8 @@ TOKEN = "faults-token-{n}"  # user n's bearer token (stored as its SHA-256, like
 PROBE_USER = WRITERS + 1  # the user whose GET /api/v1/me are the "ordinary requests"
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "hackops-demo-2026"  # dev-mode demo account
 EVENT = "/api/v1/organizations/demo/events/faults"
+# Settings of this shell that must not reach the app (it gets its own services, or none).
+OUTSIDE_SETTINGS = ("DATABASE_", "REDIS_", "STORAGE_", "SMTP_", "AWS_", "WORKER_", "PASSWORD_HASH_")
 
 
 def free_port() -> int:
@@ -168,7 +170,7 @@ class App:
         self.log = root / "app.log"
         (root / "tmp").mkdir(exist_ok=True)
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))},
+            **{k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE_SETTINGS)},
             "HACKOPS_ENV": "dev",
             "LOG_JSON": "false",
             "LOG_LEVEL": "INFO",
