@@ -328,10 +328,7 @@ async def write_scenario(
         jobs_undone_30s=sum(left.values()),
         jobs_undone_30s_detail=left,
         ready_after_30s={"status": ready.status_code, "body": ready.text[:500]},
-        app_log={
-            "Stopped worker": log.count("Stopped worker"),
-            "Traceback": log.count("Traceback"),
-        },
+        app_log={k: log.count(k) for k in ("Stopped worker", "worker_stopped", "Traceback")},
         outage_s=round(marks["recovered"] - marks["fault"], 1),
     )
 
