@@ -38,17 +38,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import shutil
-import struct
 import sys
 import tempfile
 import time
 import traceback
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,173 +56,32 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from faults_edges import big_bodies, redis_kill, slow_uploads
 from faults_infra import (
-    DEMO_EMAIL,
-    DEMO_PASSWORD,
     EVENT,
-    PROBE_USER,
     ROOT,
-    TOKEN,
     WRITERS,
     App,
     Cluster,
     Recorder,
-    RedisServer,
-    p99,
-    seed,
-    tally,
     team_ids,
-    window,
+)
+from faults_load import (
+    FULL,
+    QUICK,
+    Ctx,
+    bearer,
+    client,
+    finish,
+    loop_until,
+    memory_sampler,
+    probes,
+    warm_up,
 )
 
 console = Console(width=190)
-MiB = 1024 * 1024
 THINK_S = 0.2  # each writer's pause between writes (bounds the load during an outage)
 JOBS_WAIT_S = 30.0
-
-
-@dataclass(frozen=True)
-class Timing:
-    baseline: float
-    outage: float  # pg-kill: PostgreSQL down; redis-kill: Redis down
-    after: float  # load kept after recovery
-    redis_after: float  # redis-kill: load kept after Redis is back
-    drip: float  # slow-uploads: how long each upload trickles
-    big_mb: int
-
-
-FULL = Timing(baseline=10, outage=20, after=20, redis_after=45, drip=60, big_mb=500)
-QUICK = Timing(baseline=8, outage=15, after=10, redis_after=15, drip=30, big_mb=500)
-
-
-@dataclass
-class Ctx:
-    root: Path
-    timing: Timing
-    cluster: Cluster | None = None
-    apps: list[App] = field(default_factory=list)
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
-
-    def get_cluster(self) -> Cluster:
-        if self.cluster is None:
-            self.cluster = Cluster(self.root)
-            self.cluster.start()
-            self.cleanups.append(self.cluster.stop)
-        return self.cluster
-
-    async def new_app(self, name: str, **env: str) -> tuple[App, str]:
-        """A fresh database `faults_<name>` and the app on it (migrated, demo, seeded)."""
-        cluster = await asyncio.to_thread(self.get_cluster)
-        admin = await asyncio.to_thread(cluster.create_database, f"faults_{name.replace('-', '_')}")
-        folder = self.root / name
-        folder.mkdir()
-        app = App(
-            folder,
-            {
-                "DATABASE_URL": cluster.url(f"faults_{name.replace('-', '_')}", "hackops_app"),
-                "DATABASE_ADMIN_URL": admin,
-                **env,
-            },
-        )
-        self.apps.append(app)
-        await asyncio.to_thread(app.start, first=True)
-        await asyncio.to_thread(seed, admin)
-        return app, admin
-
-
-def client(app: App, *, timeout: float = 30, **kwargs: Any) -> httpx2.AsyncClient:
-    limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
-    return httpx2.AsyncClient(base_url=app.base_url, limits=limits, timeout=timeout, **kwargs)
-
-
-def bearer(n: int) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKEN.format(n=n)}"}
-
-
-async def loop_until(
-    stop: asyncio.Event, pause: float, body: Callable[[], Awaitable[None]]
-) -> None:
-    while not stop.is_set():
-        await body()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), pause)
-
-
-async def warm_up(http: httpx2.AsyncClient) -> None:
-    """A few unrecorded requests first, so the baseline does not measure a cold process."""
-    for _ in range(20):
-        await http.get("/api/v1/me", headers=bearer(PROBE_USER))
-
-
-def probes(
-    http: httpx2.AsyncClient, rec: Recorder, stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
-    """The ordinary requests: GET /api/v1/me, open loop at 5 per second (a slow answer does not
-    slow the arrivals, as with real users), at most 200 in flight."""
-
-    async def arrivals() -> None:
-        in_flight: set[asyncio.Task[Any]] = set()
-        while not stop.is_set():
-            if len(in_flight) < 200:
-                task = asyncio.create_task(
-                    rec.send(http, "me", "GET", "/api/v1/me", headers=bearer(PROBE_USER))
-                )
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.2)
-        await asyncio.gather(*in_flight)
-
-    return [asyncio.create_task(arrivals())]
-
-
-async def memory_sampler(apps: list[App], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        for app in apps:
-            app.memory()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.1)
-
-
-def spans(marks: dict[str, float]) -> dict[str, tuple[float, float]]:
-    """Phases by when requests ended: before the fault, during it, from recovery on."""
-    return {
-        "baseline": (marks["start"], marks["fault"]),
-        "fault": (marks["fault"], marks["recovered"]),
-        "after": (marks["recovered"], float("inf")),  # with requests still in flight at the end
-    }
-
-
-def phases(rec: Recorder, marks: dict[str, float]) -> dict[str, Any]:
-    """Counts and ordinary-request p99 per phase: baseline, fault, after (recovery to end)."""
-    out: dict[str, Any] = {}
-    for name, (a, b) in spans(marks).items():
-        me = window(rec.records, a, b, "me")
-        out[name] = {
-            "seconds": round(min(b, marks["end"]) - a, 1),
-            **tally(window(rec.records, a, b)),
-            "me_p99_ms": p99([r.ms for r in me]),
-            "me_errors": sum(r.outcome != "2xx" for r in me),
-        }
-    return out
-
-
-def finish(rec: Recorder, marks: dict[str, float], apps: list[App], **extra: Any) -> dict[str, Any]:
-    per_phase = phases(rec, marks)
-    base, fault = per_phase["baseline"]["me_p99_ms"], per_phase["fault"]["me_p99_ms"]
-    after = per_phase["after"]["me_p99_ms"]
-    return {
-        "status": "ran",
-        "requests": tally(rec.records),
-        "phases": per_phase,
-        "me_p99_ms": {"baseline": base, "fault": fault, "after": after},
-        "me_p99_ratio": {
-            "fault": round(fault / base, 1) if base and fault else None,
-            "after": round(after / base, 1) if base and after else None,
-        },
-        "peak_rss_mb": max((a.peak_mb for a in apps), default=None),
-        **extra,
-    }
 
 
 # --- writes that must survive -----------------------------------------------------------------
@@ -352,244 +207,6 @@ async def app_kill(ctx: Ctx) -> dict[str, Any]:
 
     result = await write_scenario(ctx, "app-kill", fault)
     return {**result, "restart_s": restart.get("seconds")}
-
-
-# --- Redis ------------------------------------------------------------------------------------
-
-
-async def redis_kill(ctx: Ctx) -> dict[str, Any]:
-    redis = RedisServer(ctx.root)  # RuntimeError (skipped) when redis-server is missing
-    redis.start()
-    ctx.cleanups.append(redis.kill)
-    app, _ = await ctx.new_app("redis-kill", REDIS_URL=redis.url)
-    rec, stop, marks = Recorder(), asyncio.Event(), {"start": time.monotonic()}
-    board = "/api/v1/organizations/demo/events/demo-judging-2026/judging/leaderboard"
-    login = {"username": DEMO_EMAIL, "password": DEMO_PASSWORD}
-    async with client(app) as http:
-        token = (await http.post("/api/v1/auth/token", data=login)).json()["access_token"]
-
-        async def api_sign_in() -> None:
-            await rec.send(http, "sign-in-api", "POST", "/api/v1/auth/token", data=login)
-
-        async def leaderboard() -> None:
-            headers = {"Authorization": f"Bearer {token}"}
-            await rec.send(http, "leaderboard", "GET", board, headers=headers)
-
-        async def page_signer() -> None:
-            async with client(app, follow_redirects=False) as browser:
-                await rec.send(browser, "login-page", "GET", "/login")
-                csrf = browser.cookies.get("hackops_csrf") or ""
-                form = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "csrf_token": csrf}
-
-                async def sign_in() -> None:
-                    await rec.send(browser, "sign-in-page", "POST", "/login", data=form)
-
-                await loop_until(stop, 0.5, sign_in)
-
-        await warm_up(http)
-        await http.get(board, headers={"Authorization": f"Bearer {token}"})  # computed once
-        marks["start"] = time.monotonic()
-        tasks = probes(http, rec, stop)
-        tasks += [asyncio.create_task(loop_until(stop, 0.5, api_sign_in)) for _ in range(2)]
-        tasks += [asyncio.create_task(page_signer()) for _ in range(2)]
-        tasks += [asyncio.create_task(loop_until(stop, 0.05, leaderboard)) for _ in range(6)]
-        await asyncio.sleep(ctx.timing.baseline)
-        marks["fault"] = time.monotonic()
-        redis.kill()
-        await asyncio.sleep(ctx.timing.outage)
-        await asyncio.to_thread(redis.start)
-        marks["recovered"] = time.monotonic()
-        await asyncio.sleep(ctx.timing.redis_after)
-        marks["end"] = time.monotonic()
-        stop.set()
-        await asyncio.gather(*tasks)
-        ready = await http.get("/health/ready")
-    app.memory()
-    result = finish(rec, marks, [app], ready_at_end={"status": ready.status_code})
-    by_kind = {
-        kind: {
-            p: tally(window(rec.records, *span, kind))["5xx"] for p, span in spans(marks).items()
-        }
-        for kind in ("sign-in-api", "sign-in-page", "leaderboard", "me")
-    }
-    return {**result, "five_xx_by_kind": by_kind, "acked_missing": None, "jobs_undone_30s": None}
-
-
-# --- slow and big bodies ----------------------------------------------------------------------
-
-
-def tiny_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-async def slow_uploads(ctx: Ctx) -> dict[str, Any]:
-    app, admin = await ctx.new_app("slow-uploads")
-    teams = await asyncio.to_thread(team_ids, admin)
-    rec, stop, marks = Recorder(), asyncio.Event(), {"start": time.monotonic()}
-    png = tiny_png()
-    drip_bytes = int(ctx.timing.drip // 5)
-
-    async def trickle() -> AsyncIterator[bytes]:
-        for i in range(drip_bytes):
-            yield png[i : i + 1]
-            await asyncio.sleep(5)
-        yield png[drip_bytes:]
-
-    async def upload(http: httpx2.AsyncClient, n: int) -> None:
-        url = f"{EVENT}/teams/{teams[n]}/submission/files?name=shot-{n}.png"
-        headers = {**bearer(n), "Content-Type": "image/png", "Content-Length": str(len(png))}
-        await rec.send(http, "upload", "POST", url, content=trickle(), headers=headers)
-
-    sampler_stop = asyncio.Event()
-    sampler = asyncio.create_task(memory_sampler([app], sampler_stop))
-    async with client(app) as http, client(app, timeout=ctx.timing.drip + 90) as uploads:
-        await warm_up(http)
-        marks["start"] = time.monotonic()
-        loops = probes(http, rec, stop)
-        await asyncio.sleep(ctx.timing.baseline)
-        marks["fault"] = time.monotonic()
-        await asyncio.gather(*(upload(uploads, n) for n in range(1, WRITERS + 1)))
-        marks["recovered"] = time.monotonic()
-        await asyncio.sleep(ctx.timing.after)
-        marks["end"] = time.monotonic()
-        stop.set()
-        await asyncio.gather(*loops)
-    sampler_stop.set()
-    await sampler
-    uploaded = tally([r for r in rec.records if r.kind == "upload"])
-    return {
-        **finish(rec, marks, [app]),
-        "uploads": uploaded,
-        "acked_missing": None,
-        "jobs_undone_30s": None,
-    }
-
-
-def spooled_mb(app: App) -> int:
-    """Bytes (MB) the app holds in files under its TMPDIR, deleted ones included (via /proc)."""
-    total = 0
-    tmp = str(app.root / "tmp")
-    with contextlib.suppress(OSError):
-        for fd in Path(f"/proc/{app.pid}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                if Path(fd).readlink().as_posix().startswith(tmp):
-                    total += fd.stat().st_size
-    return total // MiB
-
-
-async def big_body(
-    http: httpx2.AsyncClient,
-    app: App,
-    rec: Recorder,
-    kind: str,
-    url: str,
-    head: bytes,
-    tail: bytes,
-    size: int,
-    content_type: str,
-) -> dict[str, Any]:
-    chunk = b"a" * MiB
-
-    async def body() -> AsyncIterator[bytes]:
-        yield head
-        for _ in range(size // MiB):
-            yield chunk
-        yield tail
-
-    before = app.memory()
-    peak = {"rss": before.get("VmRSS", 0), "spool": 0}
-    done = asyncio.Event()
-
-    async def sample() -> None:
-        while not done.is_set():
-            peak["rss"] = max(peak["rss"], app.memory().get("VmRSS", 0))
-            peak["spool"] = max(peak["spool"], spooled_mb(app))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), 0.05)
-
-    sampler = asyncio.create_task(sample())
-    headers = {"Content-Type": content_type, "Content-Length": str(len(head) + size + len(tail))}
-    started = time.monotonic()
-    response = await rec.send(http, kind, "POST", url, content=body(), headers=headers)
-    seconds = time.monotonic() - started
-    await asyncio.sleep(1)
-    done.set()
-    await sampler
-    after = app.memory()
-    last = next((r for r in reversed(rec.records) if r.kind == kind), None)
-    return {
-        "status": response.status_code if response is not None else None,
-        "outcome": last.outcome if last else None,
-        "seconds": round(seconds, 2),
-        "rss_before_mb": before.get("VmRSS"),
-        "rss_peak_mb": peak["rss"],
-        "rss_after_mb": after.get("VmRSS"),
-        "spooled_peak_mb": peak["spool"],
-    }
-
-
-async def big_bodies(ctx: Ctx) -> dict[str, Any]:
-    app, _ = await ctx.new_app("big-bodies")
-    size = ctx.timing.big_mb * MiB
-    rec, stop, marks = Recorder(), asyncio.Event(), {"start": time.monotonic()}
-    async with client(app) as http, client(app, timeout=300) as hostile:
-        await warm_up(http)
-        marks["start"] = time.monotonic()
-        loops = probes(http, rec, stop)
-        await asyncio.sleep(ctx.timing.baseline)
-        marks["fault"] = time.monotonic()
-        head = b'{"email": "big@example.com", "password": "big-body-2026", "name": "'
-        as_json = await big_body(
-            hostile,
-            app,
-            rec,
-            "json",
-            "/api/v1/auth/register",
-            head,
-            b'"}',
-            size,
-            "application/json",
-        )
-        boundary = "faultsboundary"
-        head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="email"\r\n\r\n'
-            "big@example.com\r\n"
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        multipart = await big_body(
-            hostile,
-            app,
-            rec,
-            "multipart",
-            "/login",
-            head,
-            f"\r\n--{boundary}--\r\n".encode(),
-            size,
-            f"multipart/form-data; boundary={boundary}",
-        )
-        marks["recovered"] = time.monotonic()
-        await asyncio.sleep(ctx.timing.after / 2)
-        marks["end"] = time.monotonic()
-        stop.set()
-        await asyncio.gather(*loops)
-    app.memory()
-    return {
-        **finish(rec, marks, [app]),
-        "body_mb": ctx.timing.big_mb,
-        "json_body": as_json,
-        "multipart_body": multipart,
-        "acked_missing": None,
-        "jobs_undone_30s": None,
-    }
 
 
 SCENARIOS: dict[str, Callable[[Ctx], Awaitable[dict[str, Any]]]] = {
