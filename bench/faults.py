@@ -1,7 +1,7 @@
 """Fault harness: what users meet when a dependency dies or a client misbehaves (issue 11).
 
     make bench-faults                                   # every scenario, full length
-    .venv/bin/python bench/faults.py --quick            # short version (~6 min)
+    .venv/bin/python bench/faults.py --quick            # short version (~7 min)
     .venv/bin/python bench/faults.py pg-kill redis-kill --out /tmp/faults.json
 
 Everything runs on 127.0.0.1 and is started here, on free ports, and removed afterwards: a
