@@ -21,7 +21,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint lock lock-check fmt typecheck db-upgrade db-downgrade \
-        db-revision db-current worker demo bench bench-events bench-similarity clean
+        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ bench-events: $(DEV_STAMP) ## Team finder latency and registrations/s at scale (
 
 bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a generated corpus with planted near-duplicates
 	$(BIN)/python -m bench.similarity_eval
+
+bench-faults: $(STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
+	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
