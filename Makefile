@@ -101,7 +101,7 @@ bench-events: $(DEV_STAMP) ## Team finder latency and registrations/s at scale (
 bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a generated corpus with planted near-duplicates
 	$(BIN)/python -m bench.similarity_eval
 
-bench-faults: $(STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
+bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
 	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
