@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts import auth_tokens, service
 from hackops.actor import Actor
@@ -82,6 +83,13 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+async def reauthenticate(request: Request, session: AsyncSession) -> Actor:
+    """The caller again, in the session's new transaction after `db.release`: the token is
+    resolved anew (one revoked meanwhile is refused) and the actor set for row-level security."""
+    request.state.actor = None
+    return await get_actor(request, session)
 
 
 async def require_user(actor: ActorDep) -> User:
