@@ -183,14 +183,15 @@ async def slow_upload(
     )
 
 
-def idle_in_transaction(db_url: str) -> int:
-    """The app's connections to this database idle inside an open transaction for over a second
-    (a request between two of its statements is idle in transaction for microseconds)."""
+def idle_in_transaction(db_url: str, *, seconds: float = 1.0) -> int:
+    """The app's connections to this database idle inside an open transaction for over
+    `seconds` (a request between two of its statements is idle in transaction for microseconds)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND application_name = 'hackops' AND state LIKE 'idle in transaction%%'"
-            " AND state_change < now() - interval '1 second'"
+            " AND state_change < now() - make_interval(secs => %s)",
+            (seconds,),
         ).fetchone()
     return int(row[0]) if row else 0
 

@@ -9,6 +9,7 @@ The actor is recorded in the transaction for row-level security (`hackops.user_i
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -119,6 +120,14 @@ def get_services(request: Request) -> service.Services:
 
 
 ServicesDep = Annotated[service.Services, Depends(get_services)]
+
+
+async def hashing_slot(services: ServicesDep) -> AsyncIterator[None]:
+    """A password hashing slot for the whole request, taken before any dependency reads the
+    database (list it first, in the route's `dependencies`): requests queued for hashing hold
+    no pooled connection."""
+    async with services.hasher.reserve():
+        yield
 
 
 def set_session_cookie(response: Response, raw_token: str, settings: Settings) -> None:

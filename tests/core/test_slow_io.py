@@ -1,11 +1,12 @@
-"""Slow uploads hold no database connection, through a real uvicorn with a pool of two.
+"""Slow work holds no database connection, through a real uvicorn with a pool of two.
 
 The app runs in a process of its own (`DATABASE_POOL_SIZE=2`, no overflow) on a database of this
 module's own; more slow uploads are in flight than the pool has connections, each sending a byte
 every half second. Meanwhile no connection of the app sits "idle in transaction" (sampled from
 pg_stat_activity) and `GET /api/v1/me` keeps answering 200 (with the old behaviour the uploads
 held both connections and it answered 503 after the 10 s pool timeout). A body that stops
-arriving is answered 408 (BODY_TIMEOUT_SECONDS=2 here).
+arriving is answered 408 (BODY_TIMEOUT_SECONDS=2 here). Sign-ins queued for the one password
+hashing slot (PASSWORD_HASH_CONCURRENCY=1) hold no connection while they wait.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ class World:
 def world(server_admin_url: str, storage_dir: Path) -> Iterator[World]:
     for db_url in _migrated_database(server_admin_url, "hackops_slow_io"):
         scene = seed(db_url, members=UPLOADS + 1)
-        env = app_env(db_url, pool=2, BODY_TIMEOUT_SECONDS="2", DATABASE_READ_POOL_SIZE="0")
+        env = app_env(
+            db_url,
+            pool=2,
+            BODY_TIMEOUT_SECONDS="2",
+            DATABASE_READ_POOL_SIZE="0",
+            PASSWORD_HASH_CONCURRENCY="1",
+            PASSWORD_HASH_TIME_COST="2",
+        )
         with server("hackops", APP_ARGS, env, _free_port()) as port:
             yield World(f"http://127.0.0.1:{port}", db_url, scene)
 
@@ -85,3 +93,35 @@ def test_a_stalled_body_is_answered_408(world: World) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b'"code":"request_timeout"' in answer
+
+
+async def test_sign_ins_wait_for_the_hashing_slot_without_a_connection(world: World) -> None:
+    """Twelve sign-ins at once, one hash at a time (about 0.5 s each). Taking the connection
+    first, a queued sign-in sat in an open transaction while another hashed, so both pooled
+    connections were taken and everyone else waited; now the one hashing is the only one."""
+    me = {"Authorization": f"Bearer {world.scene.tokens[-1]}"}
+    async with httpx2.AsyncClient(base_url=world.base_url, timeout=60) as http:
+        email = f"m0-{world.scene.event_slug}@slow.example"
+        sign_ins = [
+            asyncio.create_task(
+                http.post("/api/v1/auth/token", data={"username": email, "password": f"wrong-{i}"})
+            )
+            for i in range(12)
+        ]
+        idle: list[int] = []
+
+        async def sample() -> None:
+            while not all(task.done() for task in sign_ins):
+                idle.append(await asyncio.to_thread(idle_in_transaction, world.db_url, seconds=0.2))
+                await asyncio.sleep(0.05)
+
+        sampler = asyncio.create_task(sample())
+        answers = []
+        while not all(task.done() for task in sign_ins):
+            answers.append((await http.get("/api/v1/me", headers=me)).status_code)
+            await asyncio.sleep(0.2)
+        await sampler
+        statuses = [(await task).status_code for task in sign_ins]
+    assert statuses == [401] * 12
+    assert max(idle) <= 1, idle
+    assert set(answers) == {200}, answers
