@@ -27,7 +27,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import obstore
 from obstore.exceptions import NotFoundError
@@ -198,6 +198,16 @@ class Inspection:
     size: int
     sha256: str
     details: Details
+
+    def recorded(self) -> dict[str, Any]:
+        """What `submissions.service.attach_file` records of it (besides key and name)."""
+        return {
+            "kind": self.kind.value,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "details": dict(self.details),
+        }
 
 
 def inspect_file(spooled: Spooled, *, declared_name: str, policy: FilePolicy) -> Inspection:

@@ -130,11 +130,7 @@ async def upload_file(
             current,
             storage_key=key,
             name=display,
-            kind=inspection.kind.value,
-            content_type=inspection.content_type,
-            size=inspection.size,
-            sha256=inspection.sha256,
-            details=dict(inspection.details),
+            **inspection.recorded(),
         )
         out = FileOut.model_validate(file)
         # Committed here, not after the route: whatever fails (refused under the lock, the

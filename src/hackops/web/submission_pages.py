@@ -393,11 +393,7 @@ async def upload(
                     view,
                     storage_key=key,
                     name=name,
-                    kind=inspection.kind.value,
-                    content_type=inspection.content_type,
-                    size=inspection.size,
-                    sha256=inspection.sha256,
-                    details=dict(inspection.details),
+                    **inspection.recorded(),
                 )
             await release(session)  # a failed commit must not leave the object behind either
         except BaseException:
