@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     password_hash_time_cost: Annotated[int, Field(ge=1, le=10)] = 3
     password_hash_memory_kib: Annotated[int, Field(ge=1024, le=1048576)] = 65536
     password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    # Request bodies (bodylimit.py): JSON and forms; the ceiling of the upload routes (each
+    # upload is then held to its event's own limit); seconds without a byte before a 408.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024**2
+    max_upload_bytes: Annotated[int, Field(ge=1024, le=16 * 1024**3)] = 2 * 1024**3
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     oauth_github_client_id: str | None = None
     oauth_github_client_secret: SecretStr | None = None
     oauth_google_client_id: str | None = None

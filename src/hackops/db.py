@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hackops.config import Settings
+from hackops.tenancy import forget_tenant
 
 OPTIONAL_EXTENSIONS = ("pg_trgm", "vector")
 
@@ -183,6 +184,17 @@ def transactional(
                 await session.close()
 
     return run_in_transaction
+
+
+async def release(session: AsyncSession) -> None:
+    """End the session's transaction now (commit) and give its pooled connection back, before
+    slow I/O: a streamed request body, object storage, password hashing. The session stays
+    usable; its next statement begins a new transaction with no tenant or actor set and no
+    objects from before (they are detached, still readable), so the caller loads and
+    authorizes again what it writes with."""
+    await session.commit()
+    session.expunge_all()
+    forget_tenant(session)
 
 
 async def raw_connection(session: AsyncSession) -> Any:

@@ -21,6 +21,7 @@ from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import get_actor
 from hackops.accounts.service import Services
+from hackops.bodylimit import BodyLimitMiddleware
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
@@ -150,7 +151,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.templates = make_templates()
 
     install_error_handlers(app)
-    install_idempotency(app)  # innermost: a replay still gets its own request id and headers
+    # Innermost first: idempotency spools and hashes a body the limit has already bounded; the
+    # limit's 413/408 answers still get the security headers and the request id.
+    install_idempotency(app)
+    app.add_middleware(BodyLimitMiddleware, **BodyLimitMiddleware.options(settings))  # type: ignore[arg-type]
     app.add_middleware(BrowserStateMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
 

@@ -94,6 +94,11 @@ def _site_app(site: LocalSite) -> ASGIApp:
     async def page(request: Request) -> Response:
         return Response(PAGE, media_type="text/html; charset=utf-8")
 
+    async def charset(request: Request) -> Response:
+        """The page under a hostile or unknown charset (a header Response would not rewrite)."""
+        name = request.path_params["name"]
+        return Response(PAGE, headers={"content-type": f"text/html; charset={name}"})
+
     async def big_html(request: Request) -> Response:
         words = b"lorem ipsum dolor sit amet " * (3 * MIB // 27)
         html = b"<html><head><title>Big page</title></head><body><main><p>" + words + b"</p>"
@@ -140,6 +145,7 @@ def _site_app(site: LocalSite) -> ASGIApp:
         routes=[
             Route("/robots.txt", robots),
             Route("/page", page),
+            Route("/charset/{name}", charset),
             Route("/private/page", page),
             Route("/big.html", big_html),
             Route("/big.bin", big_stream),
@@ -286,6 +292,16 @@ async def test_html_page_is_fetched_and_extracted(
     assert "body" not in document
     assert document["size"] == len(PAGE)
     assert json.loads(json.dumps(document))["status"] == "ok"
+
+
+@pytest.mark.parametrize("charset", ["rot13", "zlib", "base64", "idna", "utf-7", "no-such-thing"])
+async def test_a_hostile_charset_falls_back_and_the_page_is_still_read(
+    site: LocalSite, local_policy: LinkPolicy, charset: str
+) -> None:
+    result = await fetch_link(site.url(f"/charset/{charset}"), policy=local_policy)
+
+    assert result.status == LinkStatus.OK, result.reason
+    assert result.title == "Solar Sprout"
 
 
 async def test_connection_is_pinned_to_the_checked_address_with_the_real_host_name(

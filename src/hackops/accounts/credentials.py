@@ -7,6 +7,9 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib.resources import files
 
@@ -70,7 +73,11 @@ def check_new_password(password: str, *, email: str | None = None) -> None:
 
 class PasswordHasher:
     """argon2id through pwdlib, run in threads with at most `concurrency` hashes at once, so a
-    flood of logins queues up instead of exhausting memory (each hash takes memory_cost KiB)."""
+    flood of logins queues up instead of exhausting memory (each hash takes memory_cost KiB).
+
+    Callers that read the database for a hash take the slot first (`reserve`), so requests
+    waiting for a slot hold no pooled connection: at most `concurrency` connections ever wait
+    on hashing. `hash` and `verify` inside a reservation use it instead of taking another."""
 
     def __init__(self, *, time_cost: int, memory_kib: int, concurrency: int) -> None:
         self._hash = PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib),))
@@ -78,16 +85,32 @@ class PasswordHasher:
         # A real hash to verify against when the account does not exist (same timing).
         self._dummy = self._hash.hash(secrets.token_urlsafe(16))
 
-    async def hash(self, password: str) -> str:
+    @asynccontextmanager
+    async def reserve(self) -> AsyncIterator[None]:
+        """Hold a hashing slot for the block (re-entrant within one task)."""
+        if _holding.get() is self:
+            yield
+            return
         async with self._slots:
+            token = _holding.set(self)
+            try:
+                yield
+            finally:
+                _holding.reset(token)
+
+    async def hash(self, password: str) -> str:
+        async with self.reserve():
             return await asyncio.to_thread(self._hash.hash, password)
 
     async def verify(self, password: str, stored: str | None) -> tuple[bool, str | None]:
         """(matches, new hash when the parameters changed and it should be rehashed)."""
-        async with self._slots:
+        async with self.reserve():
             return await asyncio.to_thread(
                 self._hash.verify_and_update, password, stored or self._dummy
             )
+
+
+_holding: ContextVar[PasswordHasher | None] = ContextVar("hashing_slot", default=None)
 
 
 def new_secret(nbytes: int = 32) -> tuple[str, str]:

@@ -9,9 +9,11 @@ The actor is recorded in the transaction for row-level security (`hackops.user_i
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts import auth_tokens, service
 from hackops.actor import Actor
@@ -84,6 +86,13 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
+async def reauthenticate(request: Request, session: AsyncSession) -> Actor:
+    """The caller again, in the session's new transaction after `db.release`: the token is
+    resolved anew (one revoked meanwhile is refused) and the actor set for row-level security."""
+    request.state.actor = None
+    return await get_actor(request, session)
+
+
 async def require_user(actor: ActorDep) -> User:
     if actor.user is None:
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
@@ -111,6 +120,14 @@ def get_services(request: Request) -> service.Services:
 
 
 ServicesDep = Annotated[service.Services, Depends(get_services)]
+
+
+async def hashing_slot(services: ServicesDep) -> AsyncIterator[None]:
+    """A password hashing slot for the whole request, taken before any dependency reads the
+    database (list it first, in the route's `dependencies`): requests queued for hashing hold
+    no pooled connection."""
+    async with services.hasher.reserve():
+        yield
 
 
 def set_session_cookie(response: Response, raw_token: str, settings: Settings) -> None:

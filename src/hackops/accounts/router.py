@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from hackops.accounts import auth_tokens, profile, service
 from hackops.accounts.deps import (
@@ -15,6 +15,7 @@ from hackops.accounts.deps import (
     ServicesDep,
     client_ip,
     current_token,
+    hashing_slot,
 )
 from hackops.accounts.schemas import (
     Accepted,
@@ -184,6 +185,7 @@ async def update_me(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change my password (other sessions are signed out)",
+    dependencies=[Depends(hashing_slot)],
     responses=error_responses(400, 401, 403, 422),
 )
 async def change_password(
@@ -211,6 +213,7 @@ async def change_password(
     "/email",
     response_model=UserOut,
     summary="Change my email address (needs the password; the new one must be confirmed)",
+    dependencies=[Depends(hashing_slot)],
     responses=error_responses(400, 401, 403, 409, 422),
 )
 async def change_email(
@@ -230,6 +233,7 @@ async def change_email(
     "/delete",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete my account: personal data erased, history kept anonymous",
+    dependencies=[Depends(hashing_slot)],
     responses=error_responses(401, 403, 409, 422),
 )
 async def delete_me(

@@ -80,15 +80,12 @@ async def register(
 ) -> User:
     email = normalize_email(email)
     check_new_password(password, email=email)
+    # Hashed before the database is touched: no connection waits on the hashing slot.
+    password_hash = await services.hasher.hash(password)
     if await get_user_by_email(session, email) is not None:
         raise EmailTaken
     now = await db_now(session)
-    user = User(
-        email=email,
-        name=name,
-        password_hash=await services.hasher.hash(password),
-        password_changed_at=now,
-    )
+    user = User(email=email, name=name, password_hash=password_hash, password_changed_at=now)
     session.add(user)
     await session.flush()
     await record(
@@ -115,8 +112,9 @@ async def authenticate(
     ip_key = actor.ip or "unknown"
     await limiter.check(FAILED_LOGIN_PER_IP, ip_key)
     await limiter.check(FAILED_LOGIN_PER_ACCOUNT, normalized)
-    user = await get_user_by_email(session, normalized)
-    ok, rehashed = await services.hasher.verify(password, user.password_hash if user else None)
+    async with services.hasher.reserve():  # the slot first, then the connection
+        user = await get_user_by_email(session, normalized)
+        ok, rehashed = await services.hasher.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active or user.password_hash is None:
         await limiter.hit(FAILED_LOGIN_PER_ACCOUNT, normalized)
         await limiter.hit(FAILED_LOGIN_PER_IP, ip_key)
@@ -243,9 +241,10 @@ async def request_password_reset(
 async def reset_password(
     session: AsyncSession, actor: Actor, services: Services, *, token: str, new_password: str
 ) -> User:
-    _, user = await consume_one_time_token(session, token, OneTimePurpose.RESET_PASSWORD)
-    check_new_password(new_password, email=user.email)
-    await _set_password(session, services, user, new_password)
+    async with services.hasher.reserve():  # the slot first, then the connection
+        _, user = await consume_one_time_token(session, token, OneTimePurpose.RESET_PASSWORD)
+        check_new_password(new_password, email=user.email)
+        await _set_password(session, services, user, new_password)
     await revoke_all_tokens(session, user)
     if user.email_verified_at is None:  # the reset link proved control of the inbox
         user.email_verified_at = await db_now(session)
@@ -263,8 +262,9 @@ async def reset_password(
 async def _set_password(
     session: AsyncSession, services: Services, user: User, new_password: str
 ) -> None:
+    password_hash = await services.hasher.hash(new_password)
     now = await db_now(session)
-    user.password_hash = await services.hasher.hash(new_password)
+    user.password_hash = password_hash
     user.password_changed_at = now
     await session.execute(
         update(OneTimeToken)

@@ -119,11 +119,15 @@ def decode_html(body: bytes, charset: str | None = None) -> str:
     if sniffed:
         candidates.append(sniffed.group(1).decode("ascii"))
     for name in candidates:
+        # A hostile page names anything: an unknown codec, a bytes-to-bytes one (rot13, zlib,
+        # base64: LookupError at decode), one without "replace" (idna: UnicodeError). Each is
+        # skipped for the next candidate, and UTF-8 is the last word.
         try:
-            codecs.lookup(name)
-        except LookupError:
+            if not codecs.lookup(name)._is_text_encoding:
+                continue
+            return body.decode(name, errors="replace")
+        except (LookupError, UnicodeError, ValueError, TypeError):
             continue
-        return body.decode(name, errors="replace")
     return body.decode("utf-8", errors="replace")
 
 

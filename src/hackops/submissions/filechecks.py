@@ -55,7 +55,7 @@ def open_pdf(fileobj: IO[bytes]) -> PdfReader:
                 )
         if len(reader.pages) < 1:
             raise FileRejected("invalid_pdf", "The PDF has no pages.")
-    except FileRejected:
+    except (FileRejected, MemoryError):  # out of memory is the bound's to report (docparse)
         raise
     except Exception as exc:
         raise _invalid_pdf() from exc
@@ -82,6 +82,8 @@ def extract_pdf_text(fileobj: IO[bytes], max_chars: int) -> str:
             break
         try:
             text = page.extract_text()
+        except MemoryError:
+            raise
         except Exception:  # noqa: S112 - one unreadable page must not lose the others
             continue
         text = text.replace("\x00", "").strip()

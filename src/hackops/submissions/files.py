@@ -8,7 +8,8 @@ Lifecycle of an upload:
    client lying about Content-Length is caught and never more than the limit is kept.
 2. `inspect_file` decides the kind from the bytes, checks it against the event's `FilePolicy`
    and the declared name, and runs the structural check of that kind (`filechecks`,
-   `zipcheck`). It is CPU-bound: async code calls `inspect_file_async` (a worker thread).
+   `zipcheck`); PDFs are parsed in a bounded child process (`docparse`). It is CPU-bound:
+   async code calls `inspect_file_async` (the documents' own threads).
 3. `put_file` streams the spool to the store under a key from `storage_key`, which is built
    from ids and a random UUID, never from the file name.
 4. Downloads go through `sign_download`/`verify_download` and `stream_file` (see `downloads`).
@@ -18,7 +19,7 @@ Every refusal is a `FileRejected(code, message)`; the API maps it to a 4xx error
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import hashlib
 import io
 import tempfile
@@ -26,12 +27,13 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import obstore
 from obstore.exceptions import NotFoundError
 from obstore.store import LocalStore, ObjectStore
 
+from hackops.submissions.docparse import check_pdf, extract_pdf_text, in_document_pool
 from hackops.submissions.downloads import (
     DEFAULT_LINK_SECONDS,
     DownloadGrant,
@@ -41,14 +43,7 @@ from hackops.submissions.downloads import (
     sign_download,
     verify_download,
 )
-from hackops.submissions.filechecks import (
-    Details,
-    check_jpeg,
-    check_mp4,
-    check_pdf,
-    check_png,
-    extract_pdf_text,
-)
+from hackops.submissions.filechecks import Details, check_jpeg, check_mp4, check_png
 from hackops.submissions.filekinds import (
     HEAD_BYTES,
     FileKind,
@@ -204,6 +199,16 @@ class Inspection:
     sha256: str
     details: Details
 
+    def recorded(self) -> dict[str, Any]:
+        """What `submissions.service.attach_file` records of it (besides key and name)."""
+        return {
+            "kind": self.kind.value,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "details": dict(self.details),
+        }
+
 
 def inspect_file(spooled: Spooled, *, declared_name: str, policy: FilePolicy) -> Inspection:
     """Accept the file or raise `FileRejected`: size, kind, name ending, structure."""
@@ -247,9 +252,10 @@ def inspect_file(spooled: Spooled, *, declared_name: str, policy: FilePolicy) ->
 async def inspect_file_async(
     spooled: Spooled, *, declared_name: str, policy: FilePolicy
 ) -> Inspection:
-    """`inspect_file` in a worker thread: a PDF parse or a 100 MiB zip scan would stall the loop."""
-    return await asyncio.to_thread(
-        inspect_file, spooled, declared_name=declared_name, policy=policy
+    """`inspect_file` on the documents' own threads (a PDF parse, in a bounded child process,
+    or a 100 MiB zip scan would stall the loop; argon2's threads are not held up by it)."""
+    return await in_document_pool(
+        functools.partial(inspect_file, spooled, declared_name=declared_name, policy=policy)
     )
 
 

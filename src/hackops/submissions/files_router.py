@@ -7,18 +7,22 @@ that router's event prefix with its `submissions` tag, and main.py (which regist
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from obstore.exceptions import NotFoundError
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.accounts.deps import reauthenticate
+from hackops.db import SessionDep, TransactionalRoute, release
 from hackops.errors import AppError, PayloadTooLarge, error_responses
+from hackops.events.deps import load_event_access
 from hackops.models import SubmissionFile
 from hackops.submissions import service
 from hackops.submissions.downloads import (
@@ -28,7 +32,7 @@ from hackops.submissions.downloads import (
     sign_download,
     verify_download,
 )
-from hackops.submissions.filekinds import FileRejected
+from hackops.submissions.filekinds import FilePolicy, FileRejected
 from hackops.submissions.files import delete_file as delete_object
 from hackops.submissions.files import (
     inspect_file_async,
@@ -39,6 +43,7 @@ from hackops.submissions.files import (
 )
 from hackops.submissions.schemas import DownloadLinkOut, FileOut, FileVisibilityIn
 from hackops.teams.router import TeamDep
+from hackops.teams.service import TeamView, load_team
 
 router = APIRouter(route_class=TransactionalRoute)
 downloads = APIRouter(tags=["submissions"], route_class=TransactionalRoute)
@@ -62,6 +67,23 @@ def refused(exc: FileRejected) -> AppError:
     return FileRefused(exc.message, code=exc.code)
 
 
+@dataclass(frozen=True)
+class UploadGrant:
+    """Who uploads to which team, and the event's limits, as checked before the body."""
+
+    view: TeamView
+    policy: FilePolicy
+
+
+async def upload_grant(session: SessionDep, view: TeamDep) -> UploadGrant:
+    """Load and authorize, refuse early what will be refused anyway, then end that short
+    transaction: no pooled connection is held while the body streams in (a slow client would
+    otherwise keep one "idle in transaction" for minutes)."""
+    policy = await service.prepare_upload(session, view)
+    await release(session)
+    return UploadGrant(view, policy)
+
+
 @router.post(
     FILES,
     status_code=status.HTTP_201_CREATED,
@@ -78,44 +100,52 @@ def refused(exc: FileRejected) -> AppError:
 async def upload_file(
     request: Request,
     session: SessionDep,
-    view: TeamDep,
+    grant: Annotated[UploadGrant, Depends(upload_grant)],
     name: Annotated[str, Query(min_length=1, max_length=5000)],
 ) -> FileOut:
     """Streamed to a spool file (RAM for the first MiB, then disk) while counting and hashing;
-    refused as soon as more bytes arrive than the event allows, whatever Content-Length said."""
-    policy = await service.prepare_upload(session, view)
+    refused as soon as more bytes arrive than the event allows, whatever Content-Length said.
+    Receiving, inspecting and storing run with no database connection; then one short
+    transaction authorizes again and records the file under the submission lock."""
+    view, policy = grant.view, grant.policy
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > policy.max_bytes:
         raise refused(FileRejected("file_too_large", _too_large(policy.max_bytes)))
     display = safe_display_name(name)
+    store = request.app.state.store
     try:
         with await spool_upload(_body(request), max_bytes=policy.max_bytes) as spooled:
             inspection = await inspect_file_async(spooled, declared_name=display, policy=policy)
             event = view.access.event
             key = storage_key(event.org_id, event.id, view.team.id)
-            await put_file(
-                request.app.state.store, key, spooled.file, content_type=inspection.content_type
-            )
+            await put_file(store, key, spooled.file, content_type=inspection.content_type)
     except FileRejected as exc:
         raise refused(exc) from exc
     try:
+        actor = await reauthenticate(request, session)
+        access = await load_event_access(session, actor, view.access.org.slug, event.slug)
+        current = await load_team(session, access, view.team.id)
         file = await service.attach_file(
             session,
-            view,
+            current,
             storage_key=key,
             name=display,
-            kind=inspection.kind.value,
-            content_type=inspection.content_type,
-            size=inspection.size,
-            sha256=inspection.sha256,
-            details=dict(inspection.details),
+            **inspection.recorded(),
         )
-    except AppError:
-        # Refused under the lock (the last slot went to a concurrent upload, or submissions
-        # closed meanwhile): no row will ever point at the stored object.
-        await delete_object(request.app.state.store, key)
+        out = FileOut.model_validate(file)
+        # Committed here, not after the route: whatever fails (refused under the lock, the
+        # token revoked meanwhile, the commit itself), no row points at the stored object.
+        await release(session)
+    except BaseException:
+        await discard_object(store, key)
         raise
-    return FileOut.model_validate(file)
+    return out
+
+
+async def discard_object(store: Any, key: str) -> None:
+    """Best effort: a store that fails now leaves an orphan object, never a half-written row."""
+    with contextlib.suppress(Exception):
+        await delete_object(store, key)
 
 
 def _too_large(max_bytes: int) -> str:

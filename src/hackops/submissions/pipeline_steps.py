@@ -43,6 +43,7 @@ from hackops.models import (
     VersionText,
     new_id,
 )
+from hackops.submissions.docparse import in_document_pool
 from hackops.submissions.extract import is_html
 from hackops.submissions.files import (
     FileKind,
@@ -229,7 +230,7 @@ async def extract_text(env: StepEnv, job: StepInput) -> Record:
             continue
         with await spool_stored(env.store, entry) as spooled:
             try:
-                content = await asyncio.to_thread(_extract, str(kind), spooled)
+                content = await in_document_pool(_extract, str(kind), spooled)
             except FileRejected as exc:
                 raise PermanentStepFailure(
                     f"The text of {_name(entry)!r} could not be read: {exc.message}"

@@ -82,19 +82,24 @@ async def csrf_protect(request: Request) -> None:
         origin = _origin_of(referer)
     if origin is not None and origin.lower() not in allowed:
         raise CsrfFailed(details={"reason": "origin_mismatch"})
+    # Everything decidable from the headers is decided before the body is touched: a request
+    # this check refuses never has its form parsed (nor its files spooled to disk).
     cookie = request.cookies.get(CSRF_COOKIE)
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        value = (await request.form()).get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+    if not cookie:
         raise CsrfFailed(details={"reason": "token_missing_or_wrong"})
     try:
         _serializer(request, "csrf").loads(cookie)
     except BadSignature as exc:
         raise CsrfFailed(details={"reason": "token_invalid"}) from exc
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        # Same origin and a genuine cookie: the form is read (bounded by bodylimit.py).
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(cookie, sent):
+        raise CsrfFailed(details={"reason": "token_missing_or_wrong"})
 
 
 def flash(request: Request, message: str, category: str = "info") -> None:

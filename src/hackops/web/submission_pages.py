@@ -28,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import ActorDep, get_actor, reauthenticate
 from hackops.actor import Actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep, TransactionalRoute, release
 from hackops.errors import AppError
 from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
@@ -50,13 +50,12 @@ from hackops.submissions import service
 from hackops.submissions.downloads import safe_display_name
 from hackops.submissions.filekinds import FileKind, FileRejected, human_size
 from hackops.submissions.files import (
-    delete_file,
     inspect_file_async,
     put_file,
     spool_upload_file,
     storage_key,
 )
-from hackops.submissions.files_router import signed_link
+from hackops.submissions.files_router import discard_object, signed_link
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.service import TeamView, load_team
 from hackops.web.event_pages import clock
@@ -349,7 +348,10 @@ async def upload(
     session: SessionDep,
     actor: ActorDep,
 ) -> Response:
-    """Spool, inspect (type from the bytes, structure), store, then record on the submission."""
+    """Spool, inspect (type from the bytes, structure), store, then record on the submission.
+    The form was parsed by the CSRF check before any connection was taken; checking, storing
+    and recording are separated like the API's (`files_router.upload_file`): no transaction is
+    open while the file is inspected and stored."""
     if actor.user is None:
         return to_login(request)
     view = await load(session, actor, slug, event_slug, team_id)
@@ -363,9 +365,16 @@ async def upload(
     except AppError as exc:
         refusal = Refusal(upload_error=exc.message)
         return await _page(request, session, view, refusal, status_code=exc.status_code)
+    await release(session)
     name = safe_display_name(part.filename)
     event = view.access.event
     store = request.app.state.store
+
+    async def again() -> TeamView:
+        return await load(
+            session, await reauthenticate(request, session), slug, event_slug, team_id
+        )
+
     try:
         with await spool_upload_file(part, max_bytes=policy.max_bytes) as spooled:
             inspection = await inspect_file_async(spooled, declared_name=name, policy=policy)
@@ -373,26 +382,26 @@ async def upload(
             await put_file(store, key, spooled.file, content_type=inspection.content_type)
     except FileRejected as exc:
         status = 413 if exc.code == "file_too_large" else 422
-        return await _page(
-            request, session, view, Refusal(upload_error=exc.message), status_code=status
-        )
-    try:
-        async with all_or_nothing(session):
-            await service.attach_file(
-                session,
-                view,
-                storage_key=key,
-                name=name,
-                kind=inspection.kind.value,
-                content_type=inspection.content_type,
-                size=inspection.size,
-                sha256=inspection.sha256,
-                details=dict(inspection.details),
-            )
-    except AppError as exc:
-        await delete_file(store, key)  # refused under the lock: keep no orphan object
         refusal = Refusal(upload_error=exc.message)
-        return await _page(request, session, view, refusal, status_code=exc.status_code)
+        return await _page(request, session, await again(), refusal, status_code=status)
+    try:
+        view = await again()
+        try:
+            async with all_or_nothing(session):
+                await service.attach_file(
+                    session,
+                    view,
+                    storage_key=key,
+                    name=name,
+                    **inspection.recorded(),
+                )
+            await release(session)  # a failed commit must not leave the object behind either
+        except BaseException:
+            await discard_object(store, key)
+            raise
+    except AppError as exc:  # refused under the lock: no row points at the object
+        refusal = Refusal(upload_error=exc.message)
+        return await _page(request, session, await again(), refusal, status_code=exc.status_code)
     flash(request, f"Uploaded “{name}”.", "success")
     return redirect(page_url(view))
 
