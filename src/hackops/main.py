@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.redis = make_redis(settings)
         app.state.store = make_store(settings)
         jobs.bind_database(db, settings)
-        app.state.limiter = Limiter.from_settings(settings)
+        app.state.limiter = Limiter.from_settings(settings, app.state.redis)
         app.state.account_services = Services(
             hasher=PasswordHasher(
                 time_cost=settings.password_hash_time_cost,
