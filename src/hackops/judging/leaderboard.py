@@ -19,6 +19,7 @@ changed, so a score shows within a second.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import uuid
 from collections import OrderedDict
@@ -46,7 +47,19 @@ log = structlog.get_logger("hackops.leaderboard")
 TTL_SECONDS = 3600
 POLL_SECONDS = 0.5
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 10_000
+
+
+class Size(enum.IntEnum):
+    """The board's sizes: each is a cache key per version, so `limit` takes these only."""
+
+    TOP_10 = 10
+    TOP_25 = 25
+    TOP_50 = 50
+    TOP_100 = 100
+    TOP_500 = 500
+
+
+SIZES = tuple(int(size) for size in Size)
 
 
 class LocalCache:
