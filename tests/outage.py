@@ -3,6 +3,7 @@ again (outage tests). Never the shared services: those are not ours to stop."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
@@ -71,3 +72,58 @@ def throwaway_redis() -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@dataclass
+class SmtpServer:
+    """A minimal SMTP server (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS, no auth)
+    in the test's event loop, keeping the messages it accepts. `stop` closes it and every open
+    session; `start` listens again on the same port."""
+
+    port: int = field(default_factory=free_port)
+    messages: list[bytes] = field(default_factory=list)
+    server: asyncio.Server | None = None
+    sessions: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(
+            self._session, "127.0.0.1", self.port, reuse_address=True
+        )
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            for writer in list(self.sessions):
+                writer.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.sessions.add(writer)
+        try:
+            writer.write(b"220 localhost test SMTP\r\n")
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    writer.write(b"250-localhost\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    writer.write(b"354 end with <CRLF>.<CRLF>\r\n")
+                    await writer.drain()
+                    body = b""
+                    while (chunk := await reader.readline()) not in (b".\r\n", b""):
+                        body += chunk
+                    self.messages.append(body)
+                    writer.write(b"250 queued\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    break
+                elif verb in (b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                    writer.write(b"250 OK\r\n")
+                else:
+                    writer.write(b"502 not implemented\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            self.sessions.discard(writer)
+            writer.close()

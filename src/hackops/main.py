@@ -31,6 +31,7 @@ from hackops.events import router as events_router
 from hackops.health.router import router as health_router
 from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
+from hackops.mail import router as mail_router
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         orgs_router.invitations,
         orgs_router.mine,
         orgs_router.admin,
+        mail_router.admin,
         events_router.router,
         events_router.public,
         event_children_router.router,
