@@ -20,7 +20,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
@@ -31,6 +33,8 @@ from redis.asyncio import Redis
 from hackops.cache import Fallback, make_redis
 from hackops.config import Settings
 from hackops.errors import RateLimited
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,17 @@ class Limiter:
     def _key(self, rule: Rule, key: str) -> str:
         return address_key(key) if rule.by_address else key
 
+    async def _on_store(self, call: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+        """`call` on Redis when configured and answering, else on the in-process limiter."""
+        if self.shared is None:
+            return await call(self.local)
+        shared = self.shared
+        return await self.redis.attempt(lambda: call(shared), lambda: call(self.local))
+
     async def hit(self, rule: Rule, key: str) -> bool:
         """Count one event; False (and nothing counted) when the budget was already spent."""
         key = self._key(rule, key)
-        if self.shared is None:
-            return await self.local.hit(rule.limit, rule.name, key)
-        shared = self.shared
-        return await self.redis.attempt(
-            lambda: shared.hit(rule.limit, rule.name, key),
-            lambda: self.local.hit(rule.limit, rule.name, key),
-        )
+        return await self._on_store(lambda limiter: limiter.hit(rule.limit, rule.name, key))
 
     async def consume(self, rule: Rule, key: str) -> None:
         """Spend one unit of the rule's budget for `key`, or raise 429 (atomic)."""
@@ -119,12 +124,8 @@ class Limiter:
         return (await self._stats(rule, self._key(rule, key))).remaining <= 0
 
     async def _stats(self, rule: Rule, key: str) -> WindowStats:
-        if self.shared is None:
-            return await self.local.get_window_stats(rule.limit, rule.name, key)
-        shared = self.shared
-        return await self.redis.attempt(
-            lambda: shared.get_window_stats(rule.limit, rule.name, key),
-            lambda: self.local.get_window_stats(rule.limit, rule.name, key),
+        return await self._on_store(
+            lambda limiter: limiter.get_window_stats(rule.limit, rule.name, key)
         )
 
     async def _refusal(self, rule: Rule, key: str) -> RateLimited:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -17,19 +15,8 @@ from hackops.mail import service
 admin = APIRouter(prefix="/admin", tags=["platform admin"], route_class=TransactionalRoute)
 
 
-class UnsentMailOut(BaseModel):
-    id: UUID
-    to: str
-    subject: str
-    created_at: datetime
-    last_error: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime | None
-
-
 class UnsentMailPage(BaseModel):
-    items: list[UnsentMailOut]
+    items: list[service.UnsentMail]
 
 
 @admin.get(
@@ -49,4 +36,4 @@ async def unsent_mail(
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> UnsentMailPage:
     rows = await service.list_unsent(session, limit=limit)
-    return UnsentMailPage(items=[UnsentMailOut.model_validate(row.__dict__) for row in rows])
+    return UnsentMailPage(items=rows)
