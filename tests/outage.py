@@ -84,6 +84,8 @@ class SmtpServer:
     messages: list[bytes] = field(default_factory=list)
     server: asyncio.Server | None = None
     sessions: set[asyncio.StreamWriter] = field(default_factory=set)
+    #: Answer every RCPT with a permanent refusal (550).
+    refuse_recipients: bool = False
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(
@@ -117,6 +119,8 @@ class SmtpServer:
                 elif verb == b"QUIT":
                     writer.write(b"221 bye\r\n")
                     break
+                elif verb == b"RCPT" and self.refuse_recipients:
+                    writer.write(b"550 no such mailbox\r\n")
                 elif verb in (b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP"):
                     writer.write(b"250 OK\r\n")
                 else:

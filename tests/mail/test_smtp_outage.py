@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hackops.config import Settings
 from hackops.db import Database
-from hackops.mail.service import queue_email
+from hackops.mail.service import list_unsent, queue_email
 from hackops.main import create_app
 from hackops.models import OutboundEmail
 from tests.core.test_jobs import running_worker, wait_until
@@ -92,3 +92,32 @@ async def test_mail_waits_for_the_smtp_server_and_admins_see_why(
             "/api/v1/admin/mail", headers={"Authorization": f"Bearer {admin_token}"}
         )
         assert str(email_id) not in after.text
+
+
+async def test_a_permanent_refusal_is_not_retried(
+    settings: Settings, committed_db: Database
+) -> None:
+    smtp = SmtpServer(refuse_recipients=True)
+    await smtp.start()
+    settings = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_starttls": False}
+    )
+    async with committed_db.transaction() as session:
+        email = await queue_email(session, to="nobody@example.org", subject="Hi", body="…")
+    email_id = email.id
+
+    async def given_up() -> bool:
+        async with committed_db.transaction() as session:
+            (unsent,) = [m for m in await list_unsent(session) if m.id == email_id]
+            return unsent.state == "given_up"
+
+    try:
+        async with running_worker(settings, committed_db):
+            await wait_until(given_up, within=30)
+    finally:
+        await smtp.stop()
+    async with committed_db.transaction() as session:
+        (unsent,) = [m for m in await list_unsent(session) if m.id == email_id]
+    assert unsent.attempts == 1
+    assert unsent.last_error == f"127.0.0.1:{smtp.port} refused the recipient (550)"
+    assert smtp.messages == []
