@@ -33,6 +33,7 @@ from hackops.health.router import router as health_router
 from hackops.idempotency.middleware import install as install_idempotency
 from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
+from hackops.mail import router as mail_router
 from hackops.observability import RequestContextMiddleware, configure_logging
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.redis = make_redis(settings)
         app.state.store = make_store(settings)
         jobs.bind_database(db, settings)
-        app.state.limiter = Limiter.from_settings(settings)
+        app.state.limiter = Limiter.from_settings(settings, app.state.redis)
         app.state.account_services = Services(
             hasher=PasswordHasher(
                 time_cost=settings.password_hash_time_cost,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         orgs_router.invitations,
         orgs_router.mine,
         orgs_router.admin,
+        mail_router.admin,
         events_router.router,
         events_router.public,
         event_children_router.router,

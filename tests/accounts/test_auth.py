@@ -178,11 +178,11 @@ async def test_password_change_invalidates_pending_reset_links(
     assert stale.status_code == 400
 
 
-async def test_101st_failed_login_is_refused_even_with_the_right_password(
+async def test_11th_attempt_from_one_address_is_refused_even_with_the_right_password(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     await sign_up(client, "ada@example.com")
-    for _ in range(100):
+    for _ in range(10):
         response = await client.post(
             "/api/v1/auth/token", data={"username": "ada@example.com", "password": "wrong guess!"}
         )

@@ -43,15 +43,19 @@ async def test_readiness_checks_redis_when_configured(database_url: str, storage
     assert response.json()["checks"]["redis"]["ok"] is True
 
 
-async def test_readiness_names_an_unreachable_redis(database_url: str, storage_dir: Path) -> None:
+async def test_readiness_names_an_unreachable_redis_as_degraded(
+    database_url: str, storage_dir: Path
+) -> None:
+    """Redis is optional (the app falls back to in-process limits and cache): still ready."""
     settings = make_settings(database_url, storage_dir, redis_url="redis://127.0.0.1:1/0")
     async with serving(create_app(settings)) as http:
         response = await http.get("/health/ready")
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "unavailable"
-    assert body["failed"] == ["redis"]
-    assert body["checks"]["redis"]["error"]
+    assert body["status"] == "degraded"
+    assert body["failed"] == []
+    assert body["degraded"] == ["redis"]
+    assert body["checks"]["redis"]["ok"] is False
 
 
 async def test_readiness_names_pending_migrations(

@@ -221,3 +221,21 @@ async def test_the_stream_ends_when_access_ends(
     assert await anext(events) == b"event: closed\ndata: {}\n\n"
     with pytest.raises(StopAsyncIteration):
         await anext(events)
+
+
+async def test_the_board_comes_in_a_few_sizes_only(
+    client: httpx2.AsyncClient, session: AsyncSession, app: Any
+) -> None:
+    """Each size is a cache key: any other `limit` is a 422 naming the sizes, and never a key."""
+    app.state.leaderboard_cache = leaderboard.Cache(None, leaderboard.LocalCache())
+    s, _, _ = await judged_event(session, teams=2, judges=1)
+    url = f"{s.base}/judging/leaderboard"
+    for size in leaderboard.SIZES:
+        assert (await client.get(url, params={"limit": size}, headers=s.auth("olga"))).is_success
+    for odd in (1, 7, 99, 101, 9999, -5, "ten"):
+        refused = await client.get(url, params={"limit": odd}, headers=s.auth("olga"))
+        assert refused.status_code == 422, odd
+        (problem,) = refused.json()["error"]["details"]
+        assert problem["message"] == "Input should be 10, 25, 50, 100 or 500", problem
+    keys = list(app.state.leaderboard_cache.local.items)
+    assert sorted(int(key.rsplit(":", 1)[1]) for key in keys) == sorted(leaderboard.SIZES)

@@ -19,7 +19,11 @@ from hackops.accounts.deps import SESSION_COOKIE
 from hackops.db import Database
 from hackops.main import create_app
 from hackops.models import AuthToken, OAuthIdentity, OutboundEmail, TokenKind, User
-from hackops.ratelimit import FAILED_LOGIN_PER_ACCOUNT, VERIFY_MAIL_PER_ADDRESS
+from hackops.ratelimit import (
+    LOGIN_PER_ACCOUNT_ADDRESS,
+    VERIFY_MAIL_PER_ADDRESS,
+    account_address_key,
+)
 from hackops.web.dev_pages import linkify
 from hackops.web.security import CSRF_COOKIE
 from tests.accounts.helpers import PASSWORD, last_link, sign_up, verified_user
@@ -240,8 +244,9 @@ async def test_login_rate_limit_shows_on_the_form(
     client: httpx2.AsyncClient, session: AsyncSession, app: Any
 ) -> None:
     await verified_user(client, session, "limited@example.org")
-    for _ in range(100):
-        await app.state.limiter.hit(FAILED_LOGIN_PER_ACCOUNT, "limited@example.org")
+    pair = account_address_key("limited@example.org", "127.0.0.1")
+    while await app.state.limiter.hit(LOGIN_PER_ACCOUNT_ADDRESS, pair):
+        pass
     response = await submit(client, "/login", email="limited@example.org", password=PASSWORD)
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) > 0

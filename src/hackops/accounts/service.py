@@ -30,10 +30,13 @@ from hackops.mail.service import queue_email
 from hackops.models import OneTimePurpose, OneTimeToken, User
 from hackops.ratelimit import (
     FAILED_LOGIN_PER_ACCOUNT,
-    FAILED_LOGIN_PER_IP,
+    LOGIN_PER_ACCOUNT_ADDRESS,
+    LOGIN_PER_ACCOUNT_ADDRESS_SLOW,
+    LOGIN_PER_ADDRESS,
     RESET_MAIL_PER_ADDRESS,
     VERIFY_MAIL_PER_ADDRESS,
     Limiter,
+    account_address_key,
 )
 
 ONE_TIME_TOKEN_LIFETIME = timedelta(minutes=30)
@@ -102,23 +105,28 @@ async def register(
 async def authenticate(
     session: AsyncSession, actor: Actor, services: Services, *, email: str, password: str
 ) -> User:
-    """The user whose email and password these are, or 401. Too many failures: 429, even with
-    the right password; a password reset lifts the account's lock."""
+    """The user whose email and password these are, or 401. Each attempt spends the address's
+    budget and the (account, address) pair's before the password is checked (429 when spent);
+    a stranger's failures never lock the owner out, they only make every address slower (see
+    `ratelimit`). A successful sign-in restores its pair's budget."""
     limiter = services.limiter
     try:
         normalized = normalize_email(email)
     except AppError:
         normalized = email.strip().casefold()
-    ip_key = actor.ip or "unknown"
-    await limiter.check(FAILED_LOGIN_PER_IP, ip_key)
-    await limiter.check(FAILED_LOGIN_PER_ACCOUNT, normalized)
+    pair = account_address_key(normalized, actor.ip)
+    await limiter.consume(LOGIN_PER_ADDRESS, actor.ip or "unknown")
+    await limiter.consume(LOGIN_PER_ACCOUNT_ADDRESS, pair)
+    if await limiter.spent(FAILED_LOGIN_PER_ACCOUNT, normalized):
+        await limiter.consume(LOGIN_PER_ACCOUNT_ADDRESS_SLOW, pair)
     async with services.hasher.reserve():  # the slot first, then the connection
         user = await get_user_by_email(session, normalized)
         ok, rehashed = await services.hasher.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active or user.password_hash is None:
         await limiter.hit(FAILED_LOGIN_PER_ACCOUNT, normalized)
-        await limiter.hit(FAILED_LOGIN_PER_IP, ip_key)
         raise InvalidCredentials
+    await limiter.clear(LOGIN_PER_ACCOUNT_ADDRESS, pair)
+    await limiter.clear(LOGIN_PER_ACCOUNT_ADDRESS_SLOW, pair)
     if rehashed is not None:
         user.password_hash = rehashed
     return user
@@ -249,6 +257,9 @@ async def reset_password(
     if user.email_verified_at is None:  # the reset link proved control of the inbox
         user.email_verified_at = await db_now(session)
     await services.limiter.clear(FAILED_LOGIN_PER_ACCOUNT, user.email)
+    await services.limiter.clear(
+        LOGIN_PER_ACCOUNT_ADDRESS, account_address_key(user.email, actor.ip)
+    )
     await record(
         session,
         Actor(user, actor.ip, actor.user_agent),

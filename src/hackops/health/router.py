@@ -40,7 +40,13 @@ class CheckResult(BaseModel):
 class Readiness(BaseModel):
     status: str
     failed: list[str]
+    #: Optional services that are down: the app works without them (status `degraded`, 200).
+    degraded: list[str] = []
     checks: dict[str, CheckResult]
+
+
+#: Services the app degrades without (Redis: in-process limits and cache), never a 503.
+OPTIONAL = frozenset({"redis"})
 
 
 @router.get("/health", response_model=Liveness, summary="Liveness (no dependencies touched)")
@@ -88,7 +94,7 @@ def _ms(started: float) -> float:
 @router.get(
     "/health/ready",
     response_model=Readiness,
-    summary="Readiness: database, migrations, queue, storage and Redis when configured",
+    summary="Readiness: database, migrations, queue, storage; Redis when configured (degraded)",
     responses={503: {"model": Readiness, "description": "A dependency is down"}},
 )
 async def readiness(request: Request) -> JSONResponse:
@@ -105,10 +111,13 @@ async def readiness(request: Request) -> JSONResponse:
     names = list(checks)
     results = await asyncio.gather(*(_run_check(checks[n]) for n in names))
     by_name = dict(zip(names, results, strict=True))
-    failed = [name for name, result in by_name.items() if not result.ok]
-    if failed:
-        log.warning("not_ready", failed=failed)
-    body = Readiness(status="unavailable" if failed else "ready", failed=failed, checks=by_name)
+    down = [name for name, result in by_name.items() if not result.ok]
+    failed = [name for name in down if name not in OPTIONAL]
+    degraded = [name for name in down if name in OPTIONAL]
+    if down:
+        log.warning("not_ready" if failed else "degraded", failed=failed, degraded=degraded)
+    status = "unavailable" if failed else "degraded" if degraded else "ready"
+    body = Readiness(status=status, failed=failed, degraded=degraded, checks=by_name)
     return JSONResponse(body.model_dump(), status_code=503 if failed else 200)
 
 

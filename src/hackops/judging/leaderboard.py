@@ -19,6 +19,7 @@ changed, so a score shows within a second.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import uuid
 from collections import OrderedDict
@@ -34,6 +35,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import digest
+from hackops.cache import Fallback
 from hackops.db import Database
 from hackops.events.deps import EventAccess
 from hackops.judging import live
@@ -45,7 +47,19 @@ log = structlog.get_logger("hackops.leaderboard")
 TTL_SECONDS = 3600
 POLL_SECONDS = 0.5
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 10_000
+
+
+class Size(enum.IntEnum):
+    """The board's sizes: each is a cache key per version, so `limit` takes these only."""
+
+    TOP_10 = 10
+    TOP_25 = 25
+    TOP_50 = 50
+    TOP_100 = 100
+    TOP_500 = 500
+
+
+SIZES = tuple(int(size) for size in Size)
 
 
 class LocalCache:
@@ -69,23 +83,35 @@ class LocalCache:
 
 
 class Cache:
+    """Redis when configured (shared by the processes), the process's LRU otherwise — and also
+    while Redis cannot answer (`cache.Fallback`): keys name the committed version, so a board
+    from either is right, and a miss takes the database path."""
+
     def __init__(self, redis: Redis | None, local: LocalCache) -> None:
         self.redis = redis
         self.local = local
+        self.fallback = Fallback("leaderboard")
 
     async def get(self, key: str) -> bytes | None:
-        if self.redis is not None:
-            value = await self.redis.get(key)
-            if value is None:
-                return None
-            return value if isinstance(value, bytes) else str(value).encode()
-        return await self.local.get(key)
+        if self.redis is None:
+            return await self.local.get(key)
+        redis = self.redis
+        value: Any = await self.fallback.attempt(
+            lambda: redis.get(key), lambda: self.local.get(key)
+        )
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode()
 
     async def set(self, key: str, value: bytes) -> None:
-        if self.redis is not None:
-            await self.redis.set(key, value, ex=TTL_SECONDS)
-        else:
+        if self.redis is None:
             await self.local.set(key, value, ex=TTL_SECONDS)
+            return
+        redis = self.redis
+        await self.fallback.attempt(
+            lambda: redis.set(key, value, ex=TTL_SECONDS),
+            lambda: self.local.set(key, value, ex=TTL_SECONDS),
+        )
 
 
 async def version_of(session: AsyncSession, access: EventAccess) -> int:

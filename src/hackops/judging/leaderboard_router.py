@@ -54,8 +54,12 @@ async def leaderboard_view(
     request: Request,
     slug: Slug,
     event_slug: Slug,
-    limit: Annotated[int, Query(ge=1, le=leaderboard.MAX_LIMIT)] = leaderboard.DEFAULT_LIMIT,
+    size: Annotated[
+        leaderboard.Size,
+        Query(alias="limit", description="How many places: 10, 25, 50, 100 or 500."),
+    ] = leaderboard.Size.TOP_100,
 ) -> Response:
+    limit = int(size)
     cache = board_cache(request)
     database: Database = request.app.state.db
     raw, from_cookie = credentials(request)

@@ -1,4 +1,5 @@
-"""Queue an email in the current transaction; a job sends it after commit.
+"""Queue an email in the current transaction; a job sends it after commit. Platform admins
+list the mail that has not gone out (`list_unsent`).
 
 Every mail passes through `queue_email`, so its subject is made safe here, once: subjects are
 built from names people typed (events, teams, submissions), and a CR/LF would be refused by the
@@ -11,7 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import jobs
@@ -50,3 +54,54 @@ async def queue_email(
     await session.flush()
     await jobs.enqueue(session, send_email, queue="notifications", email_id=str(email.id))
     return email
+
+
+@dataclass(frozen=True)
+class UnsentMail:
+    id: uuid.UUID
+    to: str
+    subject: str
+    created_at: datetime
+    last_error: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+#: The send job's status → what an administrator reads.
+_STATES = {"todo": "waiting", "doing": "sending", "failed": "given_up", "cancelled": "given_up"}
+
+_UNSENT = text(
+    """
+    SELECT e.id, e.to_address, e.subject, e.created_at, e.last_error,
+           j.status::text, coalesce(j.attempts, 0), j.scheduled_at
+    FROM outbound_emails e
+    LEFT JOIN LATERAL (
+        SELECT status, attempts, scheduled_at FROM procrastinate_jobs
+        WHERE task_name = 'mail.send_email' AND args ->> 'email_id' = e.id::text
+        ORDER BY id DESC LIMIT 1
+    ) j ON true
+    WHERE e.sent_at IS NULL
+    ORDER BY e.created_at, e.id
+    LIMIT :limit
+    """
+)
+
+
+async def list_unsent(session: AsyncSession, *, limit: int = 100) -> list[UnsentMail]:
+    """Mail not sent yet, oldest first, with why the last attempt failed and what happens next
+    (`waiting` for a retry or the first attempt, `sending`, or `given_up`)."""
+    rows = await session.execute(_UNSENT, {"limit": limit})
+    return [
+        UnsentMail(
+            id=row[0],
+            to=row[1],
+            subject=row[2],
+            created_at=row[3],
+            last_error=row[4],
+            state=_STATES.get(row[5] or "", "given_up"),
+            attempts=row[6],
+            next_attempt_at=row[7] if row[5] == "todo" else None,
+        )
+        for row in rows
+    ]

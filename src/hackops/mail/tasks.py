@@ -1,4 +1,10 @@
-"""Sending mail: SMTP when configured; otherwise the message stays in the dev mailbox."""
+"""Sending mail: SMTP when configured; otherwise the message stays in the dev mailbox.
+
+When the SMTP server cannot take a message, the mail stays queued: the reason is written to
+the row (`last_error`, in words an administrator can act on and without credentials, listed by
+`GET /api/v1/admin/mail`) and the job is retried with a capped exponential backoff for about two
+days. A permanent refusal of the message (a 5xx answer other than to authentication) is not
+retried: the reason stays on the row."""
 
 from __future__ import annotations
 
@@ -7,19 +13,72 @@ from email.message import EmailMessage
 
 import aiosmtplib
 import structlog
+from procrastinate import BaseRetryStrategy, RetryDecision
+from procrastinate.jobs import Job
 from sqlalchemy import select
 
+from hackops.config import Settings
 from hackops.db import db_now
-from hackops.jobs import DEFAULT_RETRY, job_settings, job_transaction, queue_app
+from hackops.jobs import job_settings, job_transaction, queue_app
 from hackops.models import OutboundEmail
 
 log = structlog.get_logger("hackops.mail")
 
+#: Waits of 2, 4, 8 … seconds, at most 10 minutes; given up after ~2 days of attempts.
+FIRST_WAIT_S = 2
+MAX_WAIT_S = 600
+MAX_ATTEMPTS = 300
 
-@queue_app.task(name="mail.send_email", queue="notifications", retry=DEFAULT_RETRY)
+
+class MailNotSent(Exception):
+    """The SMTP server did not take the message; `permanent` when retrying cannot help."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class MailRetry(BaseRetryStrategy):
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        attempts = job.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            return None
+        if isinstance(exception, MailNotSent) and exception.permanent:
+            return None
+        wait = min(MAX_WAIT_S, FIRST_WAIT_S * 2 ** min(job.attempts, 20))
+        return RetryDecision(retry_in={"seconds": wait})
+
+
+def failure_reason(exc: BaseException, settings: Settings) -> tuple[str, bool]:
+    """Why the server did not take the message, for an administrator (no credentials, no
+    message content), and whether that is permanent."""
+    server = f"{settings.smtp_host}:{settings.smtp_port}"
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return f"{server} refused the SMTP credentials ({exc.code})", False
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        answer = " ".join(exc.message.split())[:200]
+        return f"{server} answered {exc.code} {answer}", exc.code >= 500
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = sorted({refusal.code for refusal in exc.recipients})
+        return f"{server} refused the recipient ({', '.join(map(str, codes))})", min(codes) >= 500
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+        return f"no answer from {server} in time", False
+    if isinstance(exc.__cause__, ConnectionRefusedError) or isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {server}", False
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        return f"could not connect to {server}", False
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return f"{server} closed the connection", False
+    if isinstance(exc, OSError):
+        return f"could not reach {server} ({exc.strerror or type(exc).__name__})", False
+    return f"sending through {server} failed ({type(exc).__name__})", False
+
+
+@queue_app.task(name="mail.send_email", queue="notifications", retry=MailRetry())
 async def send_email(email_id: str) -> None:
     """Send one queued email. Idempotent: an email already sent is not sent again."""
     settings = job_settings()
+    failure: MailNotSent | None = None
     async with job_transaction() as session:
         email = await session.scalar(
             select(OutboundEmail).where(OutboundEmail.id == uuid.UUID(email_id)).with_for_update()
@@ -36,16 +95,28 @@ async def send_email(email_id: str) -> None:
         message["To"] = email.to_address
         message["Subject"] = email.subject
         message.set_content(email.body_text or "")
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls=settings.smtp_starttls,
-            timeout=30,
-        )
-        email.transport = "smtp"
-        email.sent_at = await db_now(session)
-        email.body_text = None  # sent: links with tokens do not stay in the database
-        log.info("email_sent", to=email.to_address, subject=email.subject)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=(
+                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
+                ),
+                start_tls=settings.smtp_starttls,
+                timeout=30,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            reason, permanent = failure_reason(exc, settings)
+            email.last_error = reason  # committed with the job's transaction; then retried
+            failure = MailNotSent(reason, permanent=permanent)
+            log.warning("email_not_sent", email_id=email_id, reason=reason, permanent=permanent)
+        else:
+            email.transport = "smtp"
+            email.sent_at = await db_now(session)
+            email.last_error = ""
+            email.body_text = None  # sent: links with tokens do not stay in the database
+            log.info("email_sent", to=email.to_address, subject=email.subject)
+    if failure is not None:
+        raise failure

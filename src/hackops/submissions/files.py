@@ -33,6 +33,7 @@ import obstore
 from obstore.exceptions import NotFoundError
 from obstore.store import LocalStore, ObjectStore
 
+from hackops.storage import storage_errors
 from hackops.submissions.docparse import check_pdf, extract_pdf_text, in_document_pool
 from hackops.submissions.downloads import (
     DEFAULT_LINK_SECONDS,
@@ -89,6 +90,10 @@ UPLOAD_READ_BYTES = 64 * 1024
 STORE_PART_BYTES = 5 * MiB
 STORE_READ_BYTES = 256 * 1024
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
+#: What an upload refused by an unreachable store tells the person.
+NOT_SAVED = (
+    "File storage is unavailable right now, so the file was not saved; try again in a few minutes."
+)
 
 _CHECKS: dict[FileKind, Callable[[IO[bytes], FilePolicy], Details]] = {
     FileKind.PDF: check_pdf,
@@ -283,16 +288,17 @@ async def put_file(store: ObjectStore, key: str, fileobj: IO[bytes], *, content_
     size = fileobj.tell()
     fileobj.seek(0)
     attributes = None if isinstance(store, LocalStore) else {"Content-Type": content_type}
-    if size <= STORE_PART_BYTES:
-        await obstore.put_async(
-            store, key, fileobj.read(), attributes=attributes, use_multipart=False
-        )
-    else:
-        async with obstore.open_writer_async(
-            store, key, attributes=attributes, buffer_size=STORE_PART_BYTES, max_concurrency=1
-        ) as writer:
-            while chunk := fileobj.read(STORE_READ_BYTES):
-                await writer.write(chunk)
+    with storage_errors(NOT_SAVED):
+        if size <= STORE_PART_BYTES:
+            await obstore.put_async(
+                store, key, fileobj.read(), attributes=attributes, use_multipart=False
+            )
+        else:
+            async with obstore.open_writer_async(
+                store, key, attributes=attributes, buffer_size=STORE_PART_BYTES, max_concurrency=1
+            ) as writer:
+                while chunk := fileobj.read(STORE_READ_BYTES):
+                    await writer.write(chunk)
     fileobj.seek(0)
 
 
@@ -302,15 +308,18 @@ async def stream_file(
     """The stored bytes as chunks; await it before starting the response.
 
     The object is opened here, so a missing object raises (FileNotFoundError or obstore's
-    NotFoundError) while a 404 can still be sent, not half-way through a streamed body.
+    NotFoundError) while a 404 can still be sent, not half-way through a streamed body; an
+    unreachable store raises `StorageUnavailable` (503) likewise.
     """
-    result = await obstore.get_async(store, key)
+    with storage_errors():
+        result = await obstore.get_async(store, key)
     return result.stream(min_chunk_size=chunk_size)
 
 
 async def delete_file(store: ObjectStore, key: str) -> None:
     """Remove a stored file; already gone counts as done, so cleanup jobs can be retried."""
     try:
-        await obstore.delete_async(store, key)
+        with storage_errors():
+            await obstore.delete_async(store, key)
     except (FileNotFoundError, NotFoundError):
         return
