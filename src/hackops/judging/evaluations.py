@@ -25,6 +25,7 @@ from hackops.errors import Conflict, NotFound
 from hackops.events.deps import EventAccess
 from hackops.judging import ranking
 from hackops.judging.pairwise_service import log_of
+from hackops.judging.reach import conflicted
 from hackops.judging.service import JudgingClosed, audit_judging, list_criteria, require_judge
 from hackops.models import Criterion, Evaluation, JudgeAssignment, Submission
 
@@ -59,6 +60,7 @@ async def queue(
             JudgeAssignment.event_id == access.event.id,
             JudgeAssignment.judge_id == judge_id,
             JudgeAssignment.state == "assigned",
+            ~conflicted(access.event.id, judge_id, Submission.team_id),
         )
         .order_by(Submission.id)
     )
@@ -78,6 +80,7 @@ async def assigned_submission(
             JudgeAssignment.event_id == access.event.id,
             JudgeAssignment.judge_id == judge_id,
             JudgeAssignment.state == "assigned",
+            ~conflicted(access.event.id, judge_id, Submission.team_id),
         )
     )
     if submission is None:

@@ -215,15 +215,16 @@ async def _scoring_page(
     mine = next((e for s, e in rows if s.id == submission.id), None)
     criteria = _criteria_of(await service.list_criteria(session, access), submission)
     links, texts = await _extracted(session, submission)
+    shown, files = await submissions.judged_copy(session, submission)  # the submitted version
     context = {
         "access": access,
         "base": _event_url(access) + "/judging",
-        "submission": submission,
+        "submission": shown,
         "criteria": criteria,
         "field_of": score_field,
         "form": form or Form(values=evaluation_values(criteria, mine)),
         "evaluation": mine,
-        "files": await submissions.list_files(session, submission),
+        "files": files,
         "links": links,
         "texts": texts,
         "position": [s.id for s, _ in rows].index(submission.id) + 1,
@@ -330,7 +331,7 @@ async def open_file(
     if access is None:
         return to_login(request)
     submission = await evaluations.assigned_submission(session, access, submission_id)
-    files = await submissions.list_files(session, submission)
+    _, files = await submissions.judged_copy(session, submission)  # the submitted version's
     file = next((f for f in files if f.id == file_id), None)
     if file is None:
         raise submissions.FileNotFound
