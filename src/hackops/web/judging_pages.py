@@ -30,6 +30,7 @@ from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
+from hackops.events.lifecycle import judging_closure
 from hackops.judging import evaluations, flags, service
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate, EvaluationIn
 from hackops.models import (
@@ -117,9 +118,13 @@ def next_unscored(
     return None
 
 
-async def _judging_closed(session: AsyncSession, access: EventAccess) -> bool:
-    closes = access.event.judging_closes_at
-    return closes is not None and await db_now(session) >= closes
+async def _judging_closed(session: AsyncSession, access: EventAccess) -> str | None:
+    """Why judges can change nothing any more (the page says it and offers no form), or None."""
+    event = access.event
+    if event.results_published_at is None and event.judging_closes_at is None:
+        return None  # open for good: no need to ask the clock
+    closure = judging_closure(event, await db_now(session))
+    return None if closure is None else closure.sentence(access.event.timezone)
 
 
 # --- the judge's queue --------------------------------------------------------------------------
