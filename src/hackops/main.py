@@ -8,6 +8,7 @@ import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from importlib.resources import files
+from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -64,7 +65,7 @@ from hackops.web import (
 )
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
-from hackops.web.security import BrowserStateMiddleware
+from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")
@@ -76,6 +77,12 @@ HackOps runs hackathons and competitions for many organizations on one installat
 
 Every error has the same shape: `{"error": {"code": "...", "message": "...", "details": ...}}`.
 Input bodies reject unknown fields. Lists paginate.
+
+**Authentication**: `Authorization: Bearer <token>` (a personal API token, or a session token)
+or the browser's session cookie; use the Authorize button to try routes here. Personal API tokens
+carry scopes: `read` allows GET, HEAD and OPTIONS; `write` allows every method, as
+`write` implies `read` (a `write` token needs no `read` too). A token may only do what its user
+may; a refused scope is 403 `insufficient_scope`, an invalid token 401 `invalid_token`.
 """
 
 
@@ -205,7 +212,32 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
+    _document_auth_errors(app)
     return app
+
+
+def _document_auth_errors(app: FastAPI) -> None:
+    """Every operation that reads the caller (it lists the security schemes) can answer 401 (a
+    bearer token that is invalid, expired or revoked) and, unless it is safe, 403 (an API token
+    without the `write` scope): the document says so where a route did not already."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if not operation.get("security"):
+                    continue
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", {"description": "Not authenticated", "content": error})
+                if method.upper() not in SAFE_METHODS:
+                    responses.setdefault("403", {"description": "Forbidden", "content": error})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def settle_garbage_collector() -> None:
