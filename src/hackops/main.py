@@ -12,15 +12,17 @@ from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 from hackops import __version__, jobs
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
-from hackops.accounts.deps import get_actor
+from hackops.accounts.deps import get_actor, require_user
 from hackops.accounts.service import Services
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
@@ -216,21 +218,36 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     return app
 
 
+def _needs(dependant: Dependant, call: Any) -> bool:
+    return dependant.call is call or any(_needs(d, call) for d in dependant.dependencies)
+
+
 def _document_auth_errors(app: FastAPI) -> None:
     """Every operation that reads the caller (it lists the security schemes) can answer 401 (a
     bearer token that is invalid, expired or revoked) and, unless it is safe, 403 (an API token
-    without the `write` scope): the document says so where a route did not already."""
+    without the `write` scope): the document says so where a route did not already. Where a
+    route also serves anonymous callers (it does not depend on `require_user`), its security
+    lists the empty requirement `{}` too: signing in is optional there."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        required = {
+            (route.path_format, method.lower())
+            for route in iter_route_contexts(app.routes)  # included routers flattened
+            if isinstance(route.original_route, APIRoute)
+            and _needs(route.dependant, require_user)
+            for method in route.methods or ()
+        }
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
-        for operations in schema.get("paths", {}).values():
+        for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 if not operation.get("security"):
                     continue
+                if (path, method) not in required:
+                    operation["security"] = [*operation["security"], {}]
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("401", {"description": "Not authenticated", "content": error})
                 if method.upper() not in SAFE_METHODS:

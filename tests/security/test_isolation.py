@@ -59,6 +59,25 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
     return re.sub(r"\{(\w+)\}", one, path)
 
 
+async def call(
+    client: httpx2.AsyncClient,
+    method: str,
+    url: str,
+    op: dict[str, Any],
+    components: dict[str, Any],
+    headers: dict[str, str],
+) -> httpx2.Response:
+    """Call a route with a small valid body: JSON from its schema, or a tiny PDF upload."""
+    content = op.get("requestBody", {}).get("content", {})
+    kwargs: dict[str, Any] = {}
+    if "application/json" in content:
+        kwargs["json"] = example(content["application/json"]["schema"], components)
+    elif "application/octet-stream" in content:
+        kwargs["content"] = b"%PDF-1.4\n%%EOF\n"
+        kwargs["params"] = {"name": "mine.pdf"}
+    return await client.request(method.upper(), url, headers=headers, **kwargs)
+
+
 async def snapshot(connection: AsyncConnection, slug: str) -> list[Any]:
     await connection.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
     rows = await connection.execute(
@@ -199,14 +218,7 @@ async def test_outsiders_of_a_team_reach_none_of_its_submission_routes(
     for who, headers in (("rival", bearer(b.rival_token)), ("anonymous", {})):
         for method, path, op in routes:
             url = fill(path, b, "member")
-            content = op.get("requestBody", {}).get("content", {})
-            kwargs: dict[str, Any] = {}
-            if "application/json" in content:
-                kwargs["json"] = example(content["application/json"]["schema"], components)
-            elif "application/octet-stream" in content:
-                kwargs["content"] = b"%PDF-1.4\n%%EOF\n"
-                kwargs["params"] = {"name": "mine.pdf"}
-            response = await client.request(method.upper(), url, headers=headers, **kwargs)
+            response = await call(client, method, url, op, components, headers)
             allowed = (404,) if who == "rival" else (401, 404)
             assert response.status_code in allowed, (who, method, url, response.text)
             if response.status_code == 404:
@@ -270,14 +282,7 @@ async def test_judges_reach_only_what_they_judge(
         headers = bearer(b.judge_tokens[who])
         for method, path, op in routes:
             url = fill(path, b, "member")
-            content = op.get("requestBody", {}).get("content", {})
-            kwargs: dict[str, Any] = {}
-            if "application/json" in content:
-                kwargs["json"] = example(content["application/json"]["schema"], components)
-            elif "application/octet-stream" in content:
-                kwargs["content"] = b"%PDF-1.4\n%%EOF\n"
-                kwargs["params"] = {"name": "mine.pdf"}
-            response = await client.request(method.upper(), url, headers=headers, **kwargs)
+            response = await call(client, method, url, op, components, headers)
             outcomes.append((who, method.upper(), url, response.status_code))
             error = response.json().get("error", {}) if response.content else {}
             if who == "conflicted" and error.get("code") in STAFF_REFUSALS:
