@@ -237,8 +237,7 @@ def _document_auth_errors(app: FastAPI) -> None:
         required = {
             (route.path_format, method.lower())
             for route in iter_route_contexts(app.routes)  # included routers flattened
-            if isinstance(route.original_route, APIRoute)
-            and _needs(route.dependant, require_user)
+            if isinstance(route.original_route, APIRoute) and _needs(route.dependant, require_user)
             for method in route.methods or ()
         }
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
