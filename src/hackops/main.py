@@ -8,18 +8,21 @@ import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from importlib.resources import files
+from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 from hackops import __version__, jobs
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
-from hackops.accounts.deps import get_actor
+from hackops.accounts.deps import get_actor, require_user
 from hackops.accounts.service import Services
 from hackops.bodylimit import BodyLimitMiddleware
 from hackops.cache import make_redis
@@ -67,7 +70,7 @@ from hackops.web import (
 )
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
-from hackops.web.security import BrowserStateMiddleware
+from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")
@@ -79,6 +82,12 @@ HackOps runs hackathons and competitions for many organizations on one installat
 
 Every error has the same shape: `{"error": {"code": "...", "message": "...", "details": ...}}`.
 Input bodies reject unknown fields. Lists paginate.
+
+**Authentication**: `Authorization: Bearer <token>` (a personal API token, or a session token)
+or the browser's session cookie; use the Authorize button to try routes here. Personal API tokens
+carry scopes: `read` allows GET, HEAD and OPTIONS; `write` allows every method, as
+`write` implies `read` (a `write` token needs no `read` too). A token may only do what its user
+may; a refused scope is 403 `insufficient_scope`, an invalid token 401 `invalid_token`.
 
 Writes are safe to retry: send `Idempotency-Key: <unique string>` (1-255 printable ASCII
 characters, e.g. a UUID) with a signed-in `POST` or `PATCH`. The first response is kept for 24
@@ -220,7 +229,46 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(dev_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
+    _document_auth_errors(app)
     return app
+
+
+def _needs(dependant: Dependant, call: Any) -> bool:
+    return dependant.call is call or any(_needs(d, call) for d in dependant.dependencies)
+
+
+def _document_auth_errors(app: FastAPI) -> None:
+    """Every operation that reads the caller (it lists the security schemes) can answer 401 (a
+    bearer token that is invalid, expired or revoked) and, unless it is safe, 403 (an API token
+    without the `write` scope): the document says so where a route did not already. Where a
+    route also serves anonymous callers (it does not depend on `require_user`), its security
+    lists the empty requirement `{}` too: signing in is optional there."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        required = {
+            (route.path_format, method.lower())
+            for route in iter_route_contexts(app.routes)  # included routers flattened
+            if isinstance(route.original_route, APIRoute) and _needs(route.dependant, require_user)
+            for method in route.methods or ()
+        }
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if not operation.get("security"):
+                    continue
+                if (path, method) not in required:
+                    operation["security"] = [*operation["security"], {}]
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", {"description": "Not authenticated", "content": error})
+                if method.upper() not in SAFE_METHODS:
+                    responses.setdefault("403", {"description": "Forbidden", "content": error})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def settle_garbage_collector() -> None:

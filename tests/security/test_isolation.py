@@ -59,6 +59,25 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
     return re.sub(r"\{(\w+)\}", one, path)
 
 
+async def call(
+    client: httpx2.AsyncClient,
+    method: str,
+    url: str,
+    op: dict[str, Any],
+    components: dict[str, Any],
+    headers: dict[str, str],
+) -> httpx2.Response:
+    """Call a route with a small valid body: JSON from its schema, or a tiny PDF upload."""
+    content = op.get("requestBody", {}).get("content", {})
+    kwargs: dict[str, Any] = {}
+    if "application/json" in content:
+        kwargs["json"] = example(content["application/json"]["schema"], components)
+    elif "application/octet-stream" in content:
+        kwargs["content"] = b"%PDF-1.4\n%%EOF\n"
+        kwargs["params"] = {"name": "mine.pdf"}
+    return await client.request(method.upper(), url, headers=headers, **kwargs)
+
+
 async def snapshot(connection: AsyncConnection, slug: str) -> list[Any]:
     await connection.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
     rows = await connection.execute(
@@ -199,16 +218,79 @@ async def test_outsiders_of_a_team_reach_none_of_its_submission_routes(
     for who, headers in (("rival", bearer(b.rival_token)), ("anonymous", {})):
         for method, path, op in routes:
             url = fill(path, b, "member")
-            content = op.get("requestBody", {}).get("content", {})
-            kwargs: dict[str, Any] = {}
-            if "application/json" in content:
-                kwargs["json"] = example(content["application/json"]["schema"], components)
-            elif "application/octet-stream" in content:
-                kwargs["content"] = b"%PDF-1.4\n%%EOF\n"
-                kwargs["params"] = {"name": "mine.pdf"}
-            response = await client.request(method.upper(), url, headers=headers, **kwargs)
+            response = await call(client, method, url, op, components, headers)
             allowed = (404,) if who == "rival" else (401, 404)
             assert response.status_code in allowed, (who, method, url, response.text)
             if response.status_code == 404:
                 assert response.json()["error"]["code"].endswith("not_found"), response.text
+    assert await snapshot(connection, b.slug) == before
+
+
+#: Path parameters naming the team's work: a route taking one of them is in the judges' matrix.
+TEAM_WORK = ("{team_id}", "{submission_id}", "{file_id}")
+#: Refusals a judge of the event may get instead of 404: organizer routes answer 403 to staff
+#: before reading any id (they know the event has an organizer side; nothing about the team).
+STAFF_REFUSALS = {"not_an_organizer"}
+
+
+async def test_judges_reach_only_what_they_judge(
+    client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection, app: Any
+) -> None:
+    """A judge sees the latest submitted version of what is handed to them, never the working
+    copy, never a file that was not submitted. A judge with a declared conflict with the team
+    (its assignment row still 'assigned') and a judge of another event of the organization get
+    404 from every route that takes the team's ids (and the team list), and nothing changes."""
+    b = await build_tenant(client, session, "tenant-judge")
+    await session.execute(
+        update(Event)
+        .where(Event.slug == b.event_slug)
+        .values(published_at=datetime.now(UTC) - timedelta(days=1), visibility="public")
+    )
+    judge = bearer(b.judge_tokens["judge"])
+    team_url = fill("/api/v1/organizations/{slug}/events/{event_slug}/teams/{team_id}", b, "member")
+    seen = await client.get(team_url + "/submission", headers=judge)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["title"] == "tenant-judge greenhouse"  # the version, not the draft
+    assert [f["id"] for f in seen.json()["files"]] == [b.file_id]
+    versions = await client.get(team_url + "/submission/versions", headers=judge)
+    assert [v["number"] for v in versions.json()] == [1]
+    files = team_url + "/submission/files"
+    assert (await client.post(f"{files}/{b.file_id}/link", headers=judge)).status_code == 200
+    unsubmitted = await client.post(f"{files}/{b.draft_file_id}/link", headers=judge)
+    assert (unsubmitted.status_code, unsubmitted.json()["error"]["code"]) == (
+        404,
+        "file_not_found",
+    )
+    assert (await client.get(team_url, headers=judge)).status_code == 200
+    # The team's members still see their working copy.
+    mine = await client.get(team_url + "/submission", headers=bearer(b.tokens["member"]))
+    assert mine.json()["title"] == "tenant-judge greenhouse (unsubmitted draft)"
+
+    before = await snapshot(connection, b.slug)
+    spec = app.openapi()
+    components = spec.get("components", {}).get("schemas", {})
+    routes = [
+        (method, path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if (any(p in path for p in TEAM_WORK) or (method, path[-6:]) == ("get", "/teams"))
+        and (method, path) not in CAPABILITY
+    ]
+    assert len(routes) >= 40
+    outcomes = []
+    for who in ("conflicted", "elsewhere"):
+        headers = bearer(b.judge_tokens[who])
+        for method, path, op in routes:
+            url = fill(path, b, "member")
+            response = await call(client, method, url, op, components, headers)
+            outcomes.append((who, method.upper(), url, response.status_code))
+            error = response.json().get("error", {}) if response.content else {}
+            if who == "conflicted" and error.get("code") in STAFF_REFUSALS:
+                assert response.status_code == 403, (who, method, url, response.text)
+                continue
+            assert response.status_code == 404, (who, method, url, response.text)
+            # A public route's own 404 before publishing says so (everyone gets it alike).
+            code = error["code"].replace("results_not_published", "not_found")
+            assert code.endswith("not_found"), (who, method, url, response.text)
+    assert not [o for o in outcomes if 200 <= o[3] < 300]
     assert await snapshot(connection, b.slug) == before

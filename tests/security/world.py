@@ -15,7 +15,10 @@ from hackops.models import (
     Criterion,
     DuplicateFlag,
     Event,
+    EventRoleGrant,
     JoinRequest,
+    JudgeAssignment,
+    JudgeConflict,
     OAuthIdentity,
     Organization,
     Registration,
@@ -29,6 +32,7 @@ from hackops.models import (
     User,
 )
 from hackops.submissions.pipeline import start_pipeline
+from hackops.submissions.service import file_entry
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
 from tests.factories import create_event, create_registration, create_team
@@ -60,6 +64,10 @@ class Tenant:
     flag_id: str = ""  # a duplicate flag between the team's submission and the rival's
     criterion_id: str = ""  # a judging criterion of event_slug
     rival_token: str = ""  # a participant of event_slug in another team (not an org member)
+    # Judges (not org members): "judge" has the team's submission in their queue; "conflicted"
+    # too, but declared a conflict with the team; "elsewhere" judges another event of the org.
+    judge_tokens: dict[str, str] = field(default_factory=dict)
+    draft_file_id: str = ""  # a file added to the working copy after the submitted version
 
 
 async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Tenant:
@@ -104,6 +112,7 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     await add_join_request(session, tenant)
     await note_registration(session, tenant)
     await add_submissions(session, tenant)
+    await add_judges(session, tenant)
     return tenant
 
 
@@ -255,6 +264,61 @@ async def add_submissions(session: AsyncSession, tenant: Tenant) -> None:
     await session.flush()
     tenant.submission_id, tenant.file_id = str(ours.id), str(file.id)
     tenant.flag_id, tenant.criterion_id = str(flag.id), str(criterion.id)
+
+
+async def add_judges(session: AsyncSession, tenant: Tenant) -> None:
+    """Three judges, none an org member. `judge` has the team's submission in their queue;
+    `conflicted` too (the assignment row is still 'assigned': the declared conflict must win
+    by itself); `elsewhere` judges another event of the organization. The version holds the
+    team's file; afterwards the working copy moves on (a new title, a file not submitted)."""
+    team = await session.get_one(Team, uuid.UUID(tenant.team_id))
+    event = await session.get_one(Event, team.event_id)
+    org = await session.get_one(Organization, team.org_id)
+    submission = await session.get_one(Submission, uuid.UUID(tenant.submission_id))
+    version = await session.get_one(SubmissionVersion, submission.latest_version_id)
+    file = await session.get_one(SubmissionFile, uuid.UUID(tenant.file_id))
+    version.files = [file_entry(file)]
+    submission.title = f"{submission.title} (unsubmitted draft)"
+    draft = SubmissionFile(
+        org_id=team.org_id,
+        event_id=event.id,
+        team_id=team.id,
+        submission_id=submission.id,
+        storage_key=f"org/{team.org_id}/event/{event.id}/team/{team.id}/{uuid.uuid4()}",
+        name="draft-notes.pdf",
+        content_type="application/pdf",
+        kind="pdf",
+        size=99,
+        sha256="1" * 64,
+    )
+    session.add(draft)
+    other = await create_event(session, org, slug=f"{tenant.slug}-other")
+    for name, judged in (("judge", event), ("conflicted", event), ("elsewhere", other)):
+        user, tenant.judge_tokens[name] = await person(
+            session, email=f"{name}-judge@{tenant.slug}.example.com"
+        )
+        session.add(
+            EventRoleGrant(org_id=org.id, event_id=judged.id, user_id=user.id, role="judge")
+        )
+        if judged is event:
+            session.add(
+                JudgeAssignment(
+                    org_id=org.id, event_id=event.id, judge_id=user.id, submission_id=submission.id
+                )
+            )
+        if name == "conflicted":
+            session.add(
+                JudgeConflict(
+                    org_id=org.id,
+                    event_id=event.id,
+                    judge_id=user.id,
+                    team_id=team.id,
+                    source="judge",
+                    reason="my cousin's team",
+                )
+            )
+    await session.flush()
+    tenant.draft_file_id = str(draft.id)
 
 
 async def _submitted(session: AsyncSession, team: Team, title: str) -> Submission:

@@ -26,6 +26,7 @@ from hackops.models import (
     SubmissionVersion,
     VersionText,
 )
+from hackops.submissions.service import file_entry
 from tests.factories import create_team
 from tests.helpers import count_queries
 from tests.teams.helpers import Stage, person, stage
@@ -324,13 +325,25 @@ async def test_scoring_page_shows_files_and_extracted_data(
     link.title, link.data = "The demo page", {"description": "A demo"}
     text = VersionText(org_id=w.s.org.id, version_id=version.id, source="README.md")
     text.content = "# Hello judges"
-    session.add_all([file, link, text])
+    # Added to the working copy after the version was submitted: never shown to judges.
+    later = SubmissionFile(**ids, team_id=project.team_id, storage_key=key + "-2", sha256=sha)
+    later.name, later.content_type, later.kind, later.size = (
+        "later.pdf",
+        "application/pdf",
+        "pdf",
+        9,
+    )
+    session.add_all([file, later, link, text])
+    await session.flush()
+    version.files = [file_entry(file)]
     await session.flush()
     w.as_(client, "judge0")
     page = await client.get(w.score_url(0))
     assert page.status_code == 200
     file_url = f"{w.score_url(0)}/files/{file.id}"
     assert f'<a href="{file_url}">pitch.pdf</a>' in page.text
+    assert "later.pdf" not in page.text
+    assert (await client.get(f"{w.score_url(0)}/files/{later.id}")).status_code == 404
     shown = ("https://example.org/demo", "The demo page", "A demo", "README.md", "# Hello judges")
     assert all(item in text_of(page) for item in shown)
 

@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.models import (
     DuplicateFlag,
+    EventRoleGrant,
+    JudgeAssignment,
+    JudgeConflict,
     LinkCheck,
     PipelineStep,
     Submission,
@@ -27,7 +30,7 @@ from hackops.models import (
 from tests.factories import create_registration, create_team, create_user
 from tests.helpers import count_queries
 from tests.submissions.filehelpers import pdf_bytes, png_bytes
-from tests.teams.helpers import Stage, stage
+from tests.teams.helpers import Stage, person, stage
 from tests.web.test_account_pages import csrf_from, text_of, use_session
 from tests.web.test_event_admin_pages import field_error
 from tests.web.test_org_pages import as_tenant
@@ -300,6 +303,58 @@ async def test_only_the_team_organizers_and_judges_see_the_page(
     assert seen.status_code == 200
     assert "Greenhouse" in seen.text
     assert 'action="' + url + '/save"' not in seen.text  # read-only for organizers
+
+
+async def test_a_judge_sees_the_submitted_version_of_what_they_judge_and_nothing_else(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """Judges: the one the project is assigned to sees version 1 (not the team's later edits);
+    a judge with a declared conflict, and one it is not assigned to, get the 404 page for the
+    submission page and the team page alike."""
+    s, team, url = await scene(session)
+    await draft_and_submit(client, s, url, "alice", tagline="As submitted")
+    saved = await post(client, url, url + "/save", {"title": "Greenhouse 2", "tagline": "Later"})
+    assert saved.status_code == 303
+    stored = await reread(session, s, Submission, Submission.team_id == team.id)
+    judges = {}
+    for name in ("jane", "jack", "joan"):
+        judges[name], s.tokens[name] = await person(session, email=f"{name}-{uuid.uuid4()}@x.org")
+        session.add(
+            EventRoleGrant(
+                org_id=s.org.id, event_id=s.event.id, user_id=judges[name].id, role="judge"
+            )
+        )
+    for name in ("jane", "jack"):  # joan has nothing assigned
+        session.add(
+            JudgeAssignment(
+                org_id=s.org.id,
+                event_id=s.event.id,
+                judge_id=judges[name].id,
+                submission_id=stored.id,
+            )
+        )
+    session.add(
+        JudgeConflict(
+            org_id=s.org.id,
+            event_id=s.event.id,
+            judge_id=judges["jack"].id,
+            team_id=team.id,
+            source="judge",
+        )
+    )
+    await session.flush()
+    team_page = url.removesuffix("/submission")
+    use_session(client, s.tokens["jane"])
+    seen = await client.get(url)
+    assert seen.status_code == 200
+    assert "As submitted" in seen.text
+    assert "Later" not in seen.text
+    assert "Submitted version 1" in text_of(seen)
+    assert (await client.get(team_page)).status_code == 200
+    for name in ("jack", "joan"):
+        use_session(client, s.tokens[name])
+        assert (await client.get(url)).status_code == 404, name
+        assert (await client.get(team_page)).status_code == 404, name
 
 
 # --- organizers --------------------------------------------------------------------------------

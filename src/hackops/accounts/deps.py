@@ -3,7 +3,12 @@
 - A browser sends the `hackops_session` cookie; an API client sends `Authorization: Bearer`.
 - Unsafe API requests authenticated by the cookie must also pass the CSRF check, since a browser
   attaches cookies to cross-site requests.
-- API tokens carry scopes: `read` allows safe methods, `write` the rest.
+- API tokens carry scopes: `read` allows safe methods (GET, HEAD, OPTIONS); `write` allows the
+  rest and implies `read`; a token with neither may do nothing. Session tokens (sign-in) may
+  do everything their user may. `SCOPES_DOC` says the same in the OpenAPI document.
+- The two ways in are declared as OpenAPI security schemes (`bearerAuth`, `sessionCookie`):
+  `get_actor` depends on them, so every route that reads the caller lists both and Swagger's
+  Authorize button sends either.
 The actor is recorded in the transaction for row-level security (`hackops.user_id`).
 """
 
@@ -13,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts import auth_tokens, service
@@ -25,6 +31,30 @@ from hackops.tenancy import set_actor
 from hackops.web.security import SAFE_METHODS, csrf_protect
 
 SESSION_COOKIE = "hackops_session"
+READ, WRITE = "read", "write"
+SCOPES_DOC = (
+    "Personal API tokens (`POST /api/v1/me/tokens`) carry scopes: `read` allows GET, HEAD and "
+    "OPTIONS; `write` allows every method: `write` implies `read`. A token may only do what its "
+    "user may; a refused scope is 403 `insufficient_scope`."
+)
+
+#: An operation's OpenAPI `security`: either scheme (what `get_actor`'s dependencies produce).
+SECURITY_REQUIREMENT: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
+
+bearer_scheme = HTTPBearer(
+    scheme_name="bearerAuth",
+    description="`Authorization: Bearer <token>`: a personal API token or a session token. "
+    + SCOPES_DOC,
+    auto_error=False,
+)
+session_cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="sessionCookie",
+    description="The browser's sign-in session cookie (set when signing in). Unsafe requests "
+    "authenticated by it must also pass the CSRF check (same origin and the `X-CSRF-Token` "
+    "header matching the CSRF cookie); API clients use a bearer token instead.",
+    auto_error=False,
+)
 
 
 class NotAuthenticated(Unauthorized):
@@ -55,7 +85,20 @@ def invalid_token() -> Unauthorized:
     )
 
 
-async def get_actor(request: Request, session: SessionDep) -> Actor:
+def scope_allows(scopes: list[str], method: str) -> bool:
+    """`write` implies `read`; safe methods need either, the others `write`."""
+    if method in SAFE_METHODS:
+        return READ in scopes or WRITE in scopes
+    return WRITE in scopes
+
+
+async def get_actor(
+    request: Request,
+    session: SessionDep,
+    # Declared for the OpenAPI document only (the credentials are read below, once).
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+    _cookie: Annotated[str | None, Depends(session_cookie_scheme)] = None,
+) -> Actor:
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
@@ -68,11 +111,17 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
             raise invalid_token()
         if resolved is not None:
             token, user = resolved
-    if token is not None and request.method not in SAFE_METHODS:
-        if from_cookie and request.url.path.startswith("/api/"):
-            await csrf_protect(request)
-        if token.kind == TokenKind.API.value and "write" not in token.scopes:
-            raise Forbidden("This token may only read.", code="insufficient_scope")
+    unsafe = request.method not in SAFE_METHODS
+    if token is not None and unsafe and from_cookie and request.url.path.startswith("/api/"):
+        await csrf_protect(request)
+    api_token = token is not None and token.kind == TokenKind.API.value
+    if api_token and token is not None and not scope_allows(token.scopes, request.method):
+        raise Forbidden(
+            "This token may only read."
+            if READ in token.scopes
+            else "This token has no scope that allows this request.",
+            code="insufficient_scope",
+        )
     actor = Actor(
         user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent", "")[:400]
     )

@@ -22,7 +22,6 @@ from hackops.models import (
     Membership,
     OAuthIdentity,
     Organization,
-    OrgRole,
     User,
 )
 
@@ -59,19 +58,11 @@ async def delete_account(
     """Erase personal data and close the account; history stays, pointing at an anonymous row."""
     if user.password_hash is not None:
         await require_password(services, user, password or "")
-    owned = await session.scalars(
-        select(Membership.org_id).where(
-            Membership.user_id == user.id, Membership.role == OrgRole.OWNER.value
-        )
-    )
-    for org_id in owned:
-        owners = await session.scalar(
-            select(func.count()).where(
-                Membership.org_id == org_id, Membership.role == OrgRole.OWNER.value
-            )
-        )
-        if owners == 1:
-            raise LastOwner(details={"org_id": str(org_id)})
+    # Counted by the database across row-level security (no tenant is set here), with the
+    # owner rows locked so two owners leaving at once cannot both go (migration 0014).
+    sole = (await session.scalars(select(func.sole_owned_orgs()))).first()
+    if sole is not None:
+        raise LastOwner(details={"org_id": str(sole)})
     await record(session, actor, "user.deleted", resource_type="user", resource_id=user.id)
     await revoke_all_tokens(session, user)
     memberships = await session.scalars(select(Membership).where(Membership.user_id == user.id))

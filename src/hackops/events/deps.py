@@ -65,6 +65,16 @@ class EventAccess:
         """Organizers, judges and mentors."""
         return self.is_organizer or bool(self.event_roles)
 
+    @property
+    def sees_every_team(self) -> bool:
+        """Organizers and mentors. A judge sees only the teams whose submission they judge
+        (`judging.reach`), so being a judge alone does not open the event's teams."""
+        return self.is_organizer or EventRole.MENTOR.value in self.event_roles
+
+    @property
+    def is_judge(self) -> bool:
+        return self.actor.user is not None and EventRole.JUDGE.value in self.event_roles
+
 
 async def load_event_access(
     session: SessionDep, actor: Actor, org_slug: str, event_slug: str

@@ -4,7 +4,9 @@ the organizer's explicit actions (publish, publish results, archive)."""
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hackops.models import Event
 
@@ -52,3 +54,26 @@ def submissions_deadline(event: Event) -> datetime:
 
 def teams_locked(event: Event, now: datetime) -> bool:
     return event.submissions_close_at is not None and now >= submissions_deadline(event)
+
+
+@dataclass(frozen=True)
+class JudgingClosure:
+    """Why and since when judges can change nothing: results published, or the window closed."""
+
+    reason: str  # "results_published" | "judging_closed"
+    at: datetime
+
+    def sentence(self, zone_name: str) -> str:
+        """'Judging closed on 2026-12-06 18:00 CET — scores can no longer be changed.'"""
+        when = self.at.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M %Z")
+        head = "Results were published" if self.reason == "results_published" else "Judging closed"
+        return f"{head} on {when} — scores can no longer be changed."
+
+
+def judging_closure(event: Event, now: datetime) -> JudgingClosure | None:
+    """None while judges may score; publishing results closes judging whatever the window."""
+    if event.results_published_at is not None:
+        return JudgingClosure("results_published", event.results_published_at)
+    if event.judging_closes_at is not None and now >= event.judging_closes_at:
+        return JudgingClosure("judging_closed", event.judging_closes_at)
+    return None

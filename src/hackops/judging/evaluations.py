@@ -25,7 +25,13 @@ from hackops.errors import Conflict, NotFound
 from hackops.events.deps import EventAccess
 from hackops.judging import ranking
 from hackops.judging.pairwise_service import log_of
-from hackops.judging.service import JudgingClosed, audit_judging, list_criteria, require_judge
+from hackops.judging.reach import conflicted
+from hackops.judging.service import (
+    audit_judging,
+    list_criteria,
+    require_judge,
+    require_judging_open,
+)
 from hackops.models import Criterion, Evaluation, JudgeAssignment, Submission
 
 
@@ -59,6 +65,7 @@ async def queue(
             JudgeAssignment.event_id == access.event.id,
             JudgeAssignment.judge_id == judge_id,
             JudgeAssignment.state == "assigned",
+            ~conflicted(access.event.id, judge_id, Submission.team_id),
         )
         .order_by(Submission.id)
     )
@@ -78,6 +85,7 @@ async def assigned_submission(
             JudgeAssignment.event_id == access.event.id,
             JudgeAssignment.judge_id == judge_id,
             JudgeAssignment.state == "assigned",
+            ~conflicted(access.event.id, judge_id, Submission.team_id),
         )
     )
     if submission is None:
@@ -105,10 +113,8 @@ async def evaluate(
 ) -> Evaluation:
     submission = await assigned_submission(session, access, submission_id)
     judge_id = require_judge(access)
+    await require_judging_open(session, access)
     now: datetime | None = await session.scalar(select(func.app_now()))
-    closes = access.event.judging_closes_at
-    if closes is not None and now is not None and now >= closes:
-        raise JudgingClosed
     criteria = [
         c
         for c in await list_criteria(session, access)

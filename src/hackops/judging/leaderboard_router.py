@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hackops.accounts.deps import credentials, get_actor, invalid_token
+from hackops.accounts.deps import SECURITY_REQUIREMENT, credentials, get_actor, invalid_token
 from hackops.db import Database, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.events.deps import (
@@ -49,6 +49,8 @@ def board_cache(request: Request) -> leaderboard.Cache:
     "/judging/leaderboard",
     summary="Live leaderboard (organizers), served from a cache invalidated on every score",
     responses={**READ_ERRORS, 200: {"content": {"application/json": {}}}},
+    # It reads the caller itself (one statement, no dependency chain): declared by hand.
+    openapi_extra={"security": SECURITY_REQUIREMENT},
 )
 async def leaderboard_view(
     request: Request,

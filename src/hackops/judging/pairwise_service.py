@@ -24,10 +24,10 @@ from hackops.errors import Conflict
 from hackops.events.deps import EventAccess
 from hackops.judging import pairwise
 from hackops.judging.service import (
-    JudgingClosed,
     conflicts_of,
     eligible_submissions,
     require_judge,
+    require_judging_open,
 )
 from hackops.models import PairwiseCurrent, PairwiseEntry, Submission
 
@@ -75,10 +75,7 @@ async def log_of(session: AsyncSession, access: EventAccess) -> list[pairwise.Lo
 
 
 async def _check_open(session: AsyncSession, access: EventAccess) -> None:
-    now = await session.scalar(select(func.app_now()))
-    closes = access.event.judging_closes_at
-    if closes is not None and now is not None and now >= closes:
-        raise JudgingClosed
+    await require_judging_open(session, access)  # closed window or published results: 409
 
 
 async def _shown(

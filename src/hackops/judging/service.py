@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.audit.service import record
 from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.events.deps import EventAccess, EventNotFound
+from hackops.events.lifecycle import judging_closure
 from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign, coverage
 from hackops.models import (
     Criterion,
@@ -63,9 +64,22 @@ class CriteriaLocked(Conflict):
     message = "Scores have arrived: only criteria descriptions can change now."
 
 
-class JudgingClosed(Conflict):  # raised by both rubric scoring and pairwise voting
+class JudgingClosed(Conflict):  # rubric scoring, pairwise voting, conflicts that delete scores
     code = "judging_closed"
     message = "Judging is closed for this event."
+
+
+async def require_judging_open(session: AsyncSession, access: EventAccess) -> None:
+    """Judges change nothing once judging closes (database clock) or results are published:
+    409 `judging_closed`, the reason and the moment in `details`."""
+    now = await session.scalar(select(func.app_now()))
+    assert now is not None
+    closure = judging_closure(access.event, now)
+    if closure is not None:
+        raise JudgingClosed(
+            closure.sentence(access.event.timezone),
+            details={"reason": closure.reason, "at": closure.at.isoformat()},
+        )
 
 
 def require_judge(access: EventAccess) -> uuid.UUID:
@@ -328,12 +342,19 @@ async def declare_conflict(
     reason: str,
 ) -> JudgeConflict:
     """A judge declares their own conflict, or an organizer declares one for a judge. The
-    judge's assignment and evaluation of that team go, and the assignment is re-run."""
+    judge's assignment and evaluation of that team go, and the assignment is re-run.
+
+    Deleting scores moves the ranking, so a judge can no longer declare one once judging has
+    closed; an organizer still can (a correction before publishing, audited), and nobody can
+    once results are published (409 `judging_closed`)."""
     if judge_id is None or not access.is_organizer:
         judge_id = require_judge(access)
         source = "judge"
+        await require_judging_open(session, access)
     else:
         source = "organizer"
+        if access.event.results_published_at is not None:
+            await require_judging_open(session, access)
         if judge_id not in await judges_of(session, access):
             raise NotFound("That person is not a judge of this event.", code="judge_not_found")
     team_known = await session.scalar(

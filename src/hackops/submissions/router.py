@@ -35,6 +35,7 @@ from hackops.submissions.schemas import (
     SubmissionOut,
     VersionOut,
 )
+from hackops.submissions.visibility import Seen
 from hackops.teams.router import TeamDep
 
 router = APIRouter(
@@ -63,14 +64,27 @@ async def submission_out(
     return out
 
 
+async def seen_out(session: SessionDep, seen: Seen, event: Event) -> SubmissionOut:
+    """What the caller sees: the working copy, or (a judge) the latest submitted version."""
+    if seen.version is None:
+        return await submission_out(session, seen.submission, event)
+    out = SubmissionOut.model_validate(seen.content)
+    out.files = [FileOut.model_validate(f) for f in await service.seen_files(session, seen)]
+    standing = await submission_standing(session, event, seen.submission.id)
+    out.standing = None if standing is None else StandingOut.model_validate(standing)
+    return out
+
+
 @router.get(
     BASE,
     response_model=SubmissionOut,
-    summary="The team's submission (members, organizers, judges)",
+    summary="The team's submission (members and organizers: the working copy; a judge it is "
+    "assigned to: its latest submitted version)",
     responses=READ_ERRORS,
 )
 async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
-    return await submission_out(session, await service.get(session, view), view.access.event)
+    seen = await service.open_submission(session, view)
+    return await seen_out(session, seen, view.access.event)
 
 
 @router.patch(
@@ -101,12 +115,13 @@ async def submit(session: SessionDep, view: TeamDep) -> VersionOut:
 @router.get(
     BASE + "/versions",
     response_model=list[VersionOut],
-    summary="Every submitted version, newest first",
+    summary="Every submitted version, newest first (a judge: the latest only)",
     responses=READ_ERRORS,
 )
 async def list_versions(session: SessionDep, view: TeamDep) -> list[VersionOut]:
-    submission = await service.get(session, view)
-    rows = await service.versions(session, submission)
+    seen = await service.open_submission(session, view)
+    submission = seen.submission
+    rows = await service.seen_versions(session, seen)
     out = [VersionOut.model_validate(v) for v in rows]
     for item in out:
         item.latest = item.id == submission.latest_version_id

@@ -15,8 +15,11 @@ Who holds which limit:
 - File count: counted under the submission lock; size, type and structure are checked before
   anything is stored (`files.inspect_file`).
 
-Who sees a submission: the team's members, the event's organizers and its judges; anyone else
-gets 404. The public sees approved projects in the gallery once the organizer opens it.
+Who sees a submission (`open_submission`): the team's members and the event's organizers see
+the working copy and every version; a judge sees only the latest submitted version (its fields
+and its files), and only of a submission handed to them with no conflict (`judging.reach`);
+anyone else gets 404, so existence never leaks. The public sees approved projects in the gallery
+once the organizer opens it.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from hackops.errors import Conflict, NotFound
 from hackops.events.children import list_tracks
 from hackops.events.lifecycle import submissions_deadline
 from hackops.events.service import render_description
+from hackops.judging.reach import reachable
 from hackops.models import (
     Event,
-    EventRole,
     Submission,
     SubmissionFile,
     SubmissionStatus,
@@ -46,6 +49,7 @@ from hackops.models import (
 )
 from hackops.submissions.filekinds import FileKind, FilePolicy
 from hackops.submissions.schemas import SubmissionIn
+from hackops.submissions.visibility import Reach, Seen, SubmittedCopy, submitted_copy
 from hackops.teams.service import TeamView, require_member
 
 EDITABLE = (SubmissionStatus.DRAFT.value, SubmissionStatus.SUBMITTED.value)
@@ -116,11 +120,6 @@ def policy_for(event: Event) -> FilePolicy:
     )
 
 
-def can_see(view: TeamView) -> bool:
-    access = view.access
-    return view.is_member or access.is_organizer or EventRole.JUDGE.value in access.event_roles
-
-
 async def find(session: AsyncSession, view: TeamView) -> Submission | None:
     return await session.scalar(
         select(Submission).where(
@@ -129,14 +128,72 @@ async def find(session: AsyncSession, view: TeamView) -> Submission | None:
     )
 
 
-async def get(session: AsyncSession, view: TeamView) -> Submission:
-    """The team's submission, for its members, organizers and judges (404 for anyone else)."""
-    if not can_see(view):
+async def open_submission(session: AsyncSession, view: TeamView) -> Seen:
+    """The team's submission with the caller's reach: members and organizers see the working
+    copy; a judge it is handed to (no conflict) its latest submitted version; 404 otherwise."""
+    access = view.access
+    if view.is_member or access.is_organizer:
+        submission = await find(session, view)
+        if submission is None:
+            raise SubmissionNotFound("This team has not started a submission yet.")
+        return Seen(submission, Reach.WORKING_COPY)
+    user = access.actor.user
+    if not access.is_judge or user is None:
         raise SubmissionNotFound
-    submission = await find(session, view)
-    if submission is None:
-        raise SubmissionNotFound("This team has not started a submission yet.")
-    return submission
+    row = (
+        await session.execute(
+            select(Submission, SubmissionVersion)
+            .join(SubmissionVersion, SubmissionVersion.id == Submission.latest_version_id)
+            .where(Submission.team_id == view.team.id, reachable(access.event.id, user.id))
+        )
+    ).one_or_none()
+    if row is None:
+        raise SubmissionNotFound
+    return Seen(row[0], Reach.SUBMITTED, row[1])
+
+
+async def get(session: AsyncSession, view: TeamView) -> Submission:
+    """The team's submission row, for whoever may see some of it (404 for anyone else). What a
+    judge may read of it is `open_submission(...).content`."""
+    return (await open_submission(session, view)).submission
+
+
+async def seen_files(session: AsyncSession, seen: Seen) -> list[SubmissionFile]:
+    """The working copy's files, or for a judge the files of the latest version."""
+    if seen.version is None:
+        return await list_files(session, seen.submission)
+    copy = submitted_copy(seen.submission, seen.version)
+    if not copy.file_ids:
+        return []
+    rows = await session.scalars(
+        select(SubmissionFile)
+        .where(
+            SubmissionFile.submission_id == seen.submission.id,
+            SubmissionFile.id.in_(copy.file_ids),
+        )
+        .order_by(SubmissionFile.created_at, SubmissionFile.id)
+    )
+    return list(rows)
+
+
+async def judged_copy(
+    session: AsyncSession, submission: Submission
+) -> tuple[Submission | SubmittedCopy, list[SubmissionFile]]:
+    """A submission already authorized for a judge (their queue), as they see it: the latest
+    version's content and files. A row with no version at all (made outside `submit`, e.g.
+    imported) has nothing submitted to show but its row, and no files."""
+    if submission.latest_version_id is None:
+        return submission, []
+    version = await session.get_one(SubmissionVersion, submission.latest_version_id)
+    seen = Seen(submission, Reach.SUBMITTED, version)
+    return seen.content, await seen_files(session, seen)
+
+
+async def seen_versions(session: AsyncSession, seen: Seen) -> list[SubmissionVersion]:
+    """Every version, newest first; a judge sees only the latest one."""
+    if seen.version is not None:
+        return [seen.version]
+    return await versions(session, seen.submission)
 
 
 async def list_files(session: AsyncSession, submission: Submission) -> list[SubmissionFile]:
@@ -369,12 +426,17 @@ async def attach_file(
 
 
 async def get_file(session: AsyncSession, view: TeamView, file_id: uuid.UUID) -> SubmissionFile:
-    submission = await get(session, view)
-    file = await session.scalar(
-        select(SubmissionFile).where(
-            SubmissionFile.id == file_id, SubmissionFile.submission_id == submission.id
+    """A file the caller may download: any of the submission's for members and organizers, one
+    of the latest version's for a judge (404 otherwise)."""
+    seen = await open_submission(session, view)
+    if seen.version is not None:
+        file = next((f for f in await seen_files(session, seen) if f.id == file_id), None)
+    else:
+        file = await session.scalar(
+            select(SubmissionFile).where(
+                SubmissionFile.id == file_id, SubmissionFile.submission_id == seen.submission.id
+            )
         )
-    )
     if file is None:
         raise FileNotFound
     return file

@@ -68,8 +68,9 @@ PERSON_FIELDS = tuple(PersonRow.__dataclass_fields__)
 
 
 def require_finder_access(access: EventAccess) -> None:
-    """Participants (registered or checked in) and the event's staff; anyone else: 404."""
-    if not access.is_staff and not is_participant(access):
+    """Participants (registered or checked in), organizers and mentors; anyone else (a judge
+    included: they see only the teams they judge) 404."""
+    if not access.sees_every_team and not is_participant(access):
         raise FinderNotFound
 
 

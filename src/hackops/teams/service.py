@@ -36,6 +36,7 @@ from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound
 from hackops.events.deps import EventAccess
 from hackops.events.lifecycle import teams_locked
+from hackops.judging.reach import judge_sees_team
 from hackops.models import (
     SEATED,
     Event,
@@ -171,8 +172,9 @@ def is_participant(access: EventAccess) -> bool:
 
 
 async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UUID) -> TeamView:
-    """The team's basics are visible to the event's staff and its registered participants (and
-    the team's own members); anyone else gets 404."""
+    """The team's basics are visible to the event's organizers and mentors, its registered
+    participants and the team's own members; to a judge only when they judge the team's
+    submitted work (`judging.reach`: handed to them, no conflict). Anyone else gets 404."""
     team = await session.scalar(
         select(Team).where(
             Team.id == team_id, Team.event_id == access.event.id, Team.disbanded_at.is_(None)
@@ -187,8 +189,12 @@ async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UU
                 TeamMember.team_id == team.id, TeamMember.user_id == access.actor.user.id
             )
         )
-    if membership is None and not access.is_staff and not is_participant(access):
-        raise TeamNotFound
+    if membership is None and not access.sees_every_team and not is_participant(access):
+        user = access.actor.user
+        if not access.is_judge or user is None:
+            raise TeamNotFound
+        if not await judge_sees_team(session, access.event.id, user.id, team.id):
+            raise TeamNotFound
     return TeamView(access, team, membership)
 
 

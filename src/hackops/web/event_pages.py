@@ -133,7 +133,7 @@ async def _event_page(
         "login_url": with_next("/login", here),
         "registration": registration if active else None,
         "status_labels": STATUS_LABELS,
-        "show_teams": access.is_staff or is_participant(access),
+        "show_teams": access.sees_every_team or is_participant(access),
         "questions": questions_of(event),
         "form": form or Form(),
         "answers": answers or {},

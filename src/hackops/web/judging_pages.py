@@ -30,6 +30,7 @@ from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
+from hackops.events.lifecycle import judging_closure
 from hackops.judging import evaluations, flags, service
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate, EvaluationIn
 from hackops.models import (
@@ -117,9 +118,13 @@ def next_unscored(
     return None
 
 
-async def _judging_closed(session: AsyncSession, access: EventAccess) -> bool:
-    closes = access.event.judging_closes_at
-    return closes is not None and await db_now(session) >= closes
+async def _judging_closed(session: AsyncSession, access: EventAccess) -> str | None:
+    """Why judges can change nothing any more (the page says it and offers no form), or None."""
+    event = access.event
+    if event.results_published_at is None and event.judging_closes_at is None:
+        return None  # open for good: no need to ask the clock
+    closure = judging_closure(event, await db_now(session))
+    return None if closure is None else closure.sentence(access.event.timezone)
 
 
 # --- the judge's queue --------------------------------------------------------------------------
@@ -215,15 +220,16 @@ async def _scoring_page(
     mine = next((e for s, e in rows if s.id == submission.id), None)
     criteria = _criteria_of(await service.list_criteria(session, access), submission)
     links, texts = await _extracted(session, submission)
+    shown, files = await submissions.judged_copy(session, submission)  # the submitted version
     context = {
         "access": access,
         "base": _event_url(access) + "/judging",
-        "submission": submission,
+        "submission": shown,
         "criteria": criteria,
         "field_of": score_field,
         "form": form or Form(values=evaluation_values(criteria, mine)),
         "evaluation": mine,
-        "files": await submissions.list_files(session, submission),
+        "files": files,
         "links": links,
         "texts": texts,
         "position": [s.id for s, _ in rows].index(submission.id) + 1,
@@ -330,7 +336,7 @@ async def open_file(
     if access is None:
         return to_login(request)
     submission = await evaluations.assigned_submission(session, access, submission_id)
-    files = await submissions.list_files(session, submission)
+    _, files = await submissions.judged_copy(session, submission)  # the submitted version's
     file = next((f for f in files if f.id == file_id), None)
     if file is None:
         raise submissions.FileNotFound

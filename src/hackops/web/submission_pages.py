@@ -3,8 +3,9 @@
 and the processing of the latest version with the links that could not be checked.
 
 Loading and authorizing is the API's (`load_event_access` + `teams.service.load_team`, then
-`submissions.service.can_see`): the team's members edit; the event's organizers and judges see
-it read-only; anyone else gets the 404 page. Every action calls the same service function as the
+`submissions.service.open_submission`): the team's members edit; the event's organizers see it
+read-only; a judge it is handed to sees its latest submitted version only; anyone else gets
+the 404 page. Every action calls the same service function as the
 API, in a savepoint; a refused form comes back with its message and input.
 
 "Live" processing status without script: while a step of the latest version is queued, running
@@ -217,12 +218,17 @@ def values_of(submission: Submission | None) -> dict[str, str]:
 async def load(
     session: AsyncSession, actor: Actor, slug: str, event_slug: str, team_id: uuid.UUID
 ) -> TeamView:
-    """The team, for whoever may see its submission (members, organizers, judges); else 404."""
+    """The team, for whoever may see its submission (members, organizers, a judge it is
+    handed to); else 404."""
     access = await load_event_access(session, actor, slug, event_slug)
     view = await load_team(session, access, team_id)
-    if not service.can_see(view):
-        raise service.SubmissionNotFound
+    if not _sees_working_copy(view):
+        await service.open_submission(session, view)  # raises 404 unless a judge reaches it
     return view
+
+
+def _sees_working_copy(view: TeamView) -> bool:
+    return view.is_member or view.access.is_organizer
 
 
 async def _page(
@@ -235,10 +241,17 @@ async def _page(
 ) -> Response:
     refusal = refusal or Refusal()
     event = view.access.event
-    submission = await service.find(session, view)
     tracks = await list_tracks(session, event)
-    files = await service.list_files(session, submission) if submission else []
-    versions = await service.versions(session, submission) if submission else []
+    shown_copy: Any
+    if _sees_working_copy(view):
+        submission = shown_copy = await service.find(session, view)
+        files = await service.list_files(session, submission) if submission else []
+        versions = await service.versions(session, submission) if submission else []
+    else:  # a judge: the latest submitted version, nothing of the working copy
+        seen = await service.open_submission(session, view)
+        submission, shown_copy = seen.submission, seen.content
+        files = await service.seen_files(session, seen)
+        versions = await service.seen_versions(session, seen)
     steps = await pipeline_steps(session, submission)
     busy = processing(steps)
     checked = refusal.checked
@@ -254,7 +267,8 @@ async def _page(
         "access": view.access,
         "event": event,
         "team": view.team,
-        "submission": submission,
+        "submission": shown_copy,
+        "judged": not _sees_working_copy(view),
         "here": page_url(view),
         "team_url": page_url(view).removesuffix("/submission"),
         "form": refusal.form or Form(values=values_of(submission)),
