@@ -384,12 +384,12 @@ async def test_unverified_provider_email_never_links_to_an_existing_account(
     await verified_account(web, session, "ada@example.com")
     before = await audit_rows(session, connection)
     github = await login(web, fake, "github", github_person("ada@example.com", verified=False))
-    refused(github, 409, "oauth_email_taken")
+    refused(github, 403, "oauth_email_unverified")
     google = await login(web, fake, "google", google_person("ada@example.com", verified=False))
-    refused(google, 409, "oauth_email_taken")
+    refused(google, 403, "oauth_email_unverified")
     # Microsoft does not vouch for the email claim: no email_verified, no match.
     microsoft = await login(web, fake, "microsoft", {"sub": "ms-1", "email": "ada@example.com"})
-    refused(microsoft, 409, "oauth_email_taken")
+    refused(microsoft, 403, "oauth_email_unverified")
     assert (await count(session, User), await count(session, OAuthIdentity)) == (1, 0)
     assert await audit_rows(session, connection) == before
 
@@ -407,14 +407,20 @@ async def test_verified_email_does_not_link_to_an_unconfirmed_account(
     assert await audit_rows(session, connection) == before
 
 
-async def test_microsoft_login_checks_the_tenant_issuer_and_keeps_the_email_unverified(
+async def test_microsoft_login_checks_the_tenant_issuer(
     web: httpx2.AsyncClient, fake: FakeProviders, session: AsyncSession, connection: AsyncConnection
 ) -> None:
-    person = {"sub": "ms-7", "email": "grace@contoso.example", "name": "Grace"}
+    # A tenant that vouches for the address (without it: `test_oauth_ownership`).
+    person = {
+        "sub": "ms-7",
+        "email": "grace@contoso.example",
+        "email_verified": True,
+        "name": "Grace",
+    }
     done = await login(web, fake, "microsoft", person)
     assert done.status_code == 303, done.text
     me = (await web.get("/api/v1/me")).json()
-    assert (me["email"], me["email_verified"]) == ("grace@contoso.example", False)
+    assert (me["email"], me["email_verified"]) == ("grace@contoso.example", True)
     identity = await session.scalar(select(OAuthIdentity))
     assert identity is not None
     assert (identity.provider, identity.subject) == ("microsoft", "ms-7")

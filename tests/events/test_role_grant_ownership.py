@@ -92,7 +92,8 @@ async def test_a_verified_account_is_granted_at_once(
     await as_tenant(session, s.org.id)
     assert await session.scalar(select(func.count()).select_from(EventRoleInvitation)) == 0
     notice = await session.scalar(
-        select(OutboundEmail.subject).where(OutboundEmail.to_address == "ruth@university.example")
+        select(OutboundEmail.subject)
+        .where(OutboundEmail.to_address == "ruth@university.example")
         .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
     )
     assert notice == f"You are now a judge of {s.event.name}"

@@ -22,6 +22,7 @@ from hackops.accounts.credentials import (
     new_secret,
     normalize_email,
 )
+from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
@@ -247,8 +248,10 @@ async def reset_password(
     check_new_password(new_password, email=user.email)
     await _set_password(session, services, user, new_password)
     await revoke_all_tokens(session, user)
-    if user.email_verified_at is None:  # the reset link proved control of the inbox
-        user.email_verified_at = await db_now(session)
+    # The reset link proved control of the inbox: what was linked before that goes.
+    await inbox_holder_took_over(
+        session, actor, user, via="password_reset", base_url=services.base_url
+    )
     await services.limiter.clear(FAILED_LOGIN_PER_ACCOUNT, user.email)
     await record(
         session,

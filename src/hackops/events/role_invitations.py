@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.auth_tokens import create_token
 from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.accounts.service import Services
 from hackops.actor import Actor
 from hackops.audit.service import record
@@ -493,7 +494,12 @@ async def accept(
             details={"via": "event_role_invitation"},
         )
     as_user = Actor(user, actor.ip, actor.user_agent)
-    if user.email_verified_at is None:  # the link reached this inbox
+    if actor.user is None and not created:
+        # Signed in by the link into an existing account: its inbox holder takes it over.
+        await inbox_holder_took_over(
+            session, actor, user, via="invitation", base_url=services.base_url
+        )
+    elif user.email_verified_at is None:  # the link reached the signed-in holder's inbox
         user.email_verified_at = now
     invitation.accepted_at = now
     invitation.accepted_by_id = user.id
