@@ -319,8 +319,13 @@ async def reset_password(
 async def _set_password(
     session: AsyncSession, services: Services, user: User, new_password: str
 ) -> None:
+    await replace_password_hash(session, user, await services.hasher.hash(new_password))
+
+
+async def replace_password_hash(session: AsyncSession, user: User, password_hash: str) -> None:
+    """Store a new password (hashed); reset links mailed for the old one stop working."""
     now = await db_now(session)
-    user.password_hash = await services.hasher.hash(new_password)
+    user.password_hash = password_hash
     user.password_changed_at = now
     await session.execute(
         update(OneTimeToken)
