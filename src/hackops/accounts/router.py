@@ -18,7 +18,6 @@ from hackops.accounts.deps import (
     current_token,
 )
 from hackops.accounts.schemas import (
-    RegisterAccepted,
     Accepted,
     ApiTokenCreated,
     ApiTokenIn,
@@ -26,6 +25,7 @@ from hackops.accounts.schemas import (
     EmailChangeIn,
     PasswordChangeIn,
     ProfileIn,
+    RegisterAccepted,
     RegisterIn,
     ResetConfirmIn,
     ResetRequestIn,
