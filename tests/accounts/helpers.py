@@ -65,3 +65,15 @@ async def verified_user(client: httpx2.AsyncClient, session: AsyncSession, email
     confirmed = await client.post("/api/v1/auth/verify-email", json={"token": token})
     assert confirmed.status_code == 200, confirmed.text
     return await sign_in(client, email)
+
+
+async def reset_password(
+    client: httpx2.AsyncClient, session: AsyncSession, email: str, new_password: str
+) -> None:
+    """The inbox holder resets the password through the mailed link (which proves the address)."""
+    await client.post("/api/v1/auth/password-reset", json={"email": email})
+    token = await last_link(session, email, "/reset-password")
+    done = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+    )
+    assert done.status_code == 200, done.text

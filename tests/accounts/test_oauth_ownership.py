@@ -4,16 +4,14 @@ reset, a sign-in link), with a mail saying so. Against the fake providers of `te
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.credentials import new_secret
-from hackops.models import AuthToken, OAuthIdentity, OutboundEmail, User
-from tests.accounts.helpers import bearer, last_link, sign_in, sign_up
+from hackops.models import OAuthIdentity, OutboundEmail, User
+from tests.accounts.helpers import bearer, last_link, reset_password, sign_in, sign_up
 from tests.accounts.test_oauth import (
     FakeProviders,
     github_person,
@@ -22,6 +20,7 @@ from tests.accounts.test_oauth import (
     refused,
     verified_account,
 )
+from tests.teams.helpers import person
 from tests.web.test_account_pages import submit
 
 NEW_PASSWORD = "the inbox holder's own passphrase"
@@ -53,9 +52,9 @@ UNVERIFIED_PEOPLE = {
 async def test_an_unconfirmed_provider_address_makes_no_account(
     web: httpx2.AsyncClient, fake: FakeProviders, session: AsyncSession
 ) -> None:
-    for provider, person in UNVERIFIED_PEOPLE.items():
+    for provider, claims in UNVERIFIED_PEOPLE.items():
         web.cookies.clear()
-        response = await login(web, fake, provider, person)
+        response = await login(web, fake, provider, claims)
         refused(response, 403, "oauth_email_unverified")
         assert UNCONFIRMED in response.text, provider
         assert "Sign up with a password" in response.text
@@ -68,8 +67,8 @@ async def test_an_unconfirmed_provider_address_answers_the_same_when_an_account_
 ) -> None:
     await verified_account(web, session, "grace@contoso.example")
     web.cookies.clear()
-    for provider, person in UNVERIFIED_PEOPLE.items():
-        refused(await login(web, fake, provider, person), 403, "oauth_email_unverified")
+    for provider, claims in UNVERIFIED_PEOPLE.items():
+        refused(await login(web, fake, provider, claims), 403, "oauth_email_unverified")
     assert (await count(session, User), await count(session, OAuthIdentity)) == (1, 0)
 
 
@@ -102,12 +101,7 @@ async def test_a_reset_removes_identities_linked_while_the_address_was_unproven(
     web: httpx2.AsyncClient, fake: FakeProviders, session: AsyncSession
 ) -> None:
     await squat_and_link(web, fake)
-    await web.post("/api/v1/auth/password-reset", json={"email": "victim@example.org"})
-    reset = await last_link(session, "victim@example.org", "/reset-password")
-    done = await web.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": reset, "new_password": NEW_PASSWORD}
-    )
-    assert done.status_code == 200, done.text
+    await reset_password(web, session, "victim@example.org", NEW_PASSWORD)
     victim = await sign_in(web, "victim@example.org", NEW_PASSWORD)
     assert (await web.get("/api/v1/me/identities", headers=bearer(victim))).json() == []
     mail = await newest_mail(session, "victim@example.org")
@@ -125,22 +119,12 @@ async def test_a_reset_removes_identities_linked_while_the_address_was_unproven(
 async def test_a_sign_in_link_removes_them_and_ends_the_other_sessions(
     web: httpx2.AsyncClient, fake: FakeProviders, session: AsyncSession
 ) -> None:
-    # An account a provider made from an address it did not vouch for (before this rule).
-    user = User(email="lee@example.org", name="Lee")
-    session.add(user)
-    await session.flush()
+    # An account a provider made from an address it did not vouch for (before this rule),
+    # with a session of whoever used that provider account.
+    user, raw = await person(session, email="lee@example.org", name="Lee")
     session.add(
         OAuthIdentity(
             user_id=user.id, provider="microsoft", subject="ms-9", linked_while_unproven=True
-        )
-    )
-    raw, hashed = new_secret()
-    session.add(
-        AuthToken(
-            user_id=user.id,
-            kind="session",
-            token_hash=hashed,
-            expires_at=datetime.now(UTC) + timedelta(days=1),
         )
     )
     await session.flush()
@@ -166,12 +150,7 @@ async def test_identities_linked_after_the_address_was_confirmed_stay(
     linked = await login(web, fake, "github", github_person("ada-gh@example.org"), action="link")
     assert linked.status_code == 303
     web.cookies.clear()
-    await web.post("/api/v1/auth/password-reset", json={"email": "ada@example.com"})
-    reset = await last_link(session, "ada@example.com", "/reset-password")
-    done = await web.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": reset, "new_password": NEW_PASSWORD}
-    )
-    assert done.status_code == 200
+    await reset_password(web, session, "ada@example.com", NEW_PASSWORD)
     assert await count(session, OAuthIdentity) == 1
     assert (await newest_mail(session, "ada@example.com")).subject != (
         "We removed a sign-in method from your HackOps account"

@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import EventRoleGrant, EventRoleInvitation, OutboundEmail
-from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, verified_user
+from tests.accounts.helpers import (
+    bearer,
+    last_link,
+    reset_password,
+    sign_in,
+    sign_up,
+    verified_user,
+)
 from tests.teams.helpers import stage
 from tests.web.test_account_pages import follow, submit, text_of
 from tests.web.test_org_pages import as_tenant
@@ -62,12 +69,7 @@ async def test_an_unverified_account_gets_an_invitation_not_the_role(
     assert anonymous.json()["error"]["code"] == "sign_in_required"
     assert "reset the password" in anonymous.json()["error"]["message"]
     # A reset proves the address (and ends the squatter's sessions); then the link works.
-    await client.post("/api/v1/auth/password-reset", json={"email": "judge@university.example"})
-    reset = await last_link(session, "judge@university.example", "/reset-password")
-    done = await client.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": reset, "new_password": NEW_PASSWORD}
-    )
-    assert done.status_code == 200, done.text
+    await reset_password(client, session, "judge@university.example", NEW_PASSWORD)
     assert (await client.get("/api/v1/me", headers=bearer(squatter))).status_code == 401
     holder = await sign_in(client, "judge@university.example", NEW_PASSWORD)
     accepted = await client.post(

@@ -7,7 +7,14 @@ from __future__ import annotations
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, verified_user
+from tests.accounts.helpers import (
+    bearer,
+    last_link,
+    reset_password,
+    sign_in,
+    sign_up,
+    verified_user,
+)
 from tests.orgs.test_members import create_org
 
 NEW_PASSWORD = "the inbox holder's own passphrase"
@@ -31,12 +38,7 @@ async def test_an_unconfirmed_account_is_not_made_a_member_by_an_invitation(
     ).status_code == 404
     token = await last_link(session, "cfo@acme.example", "/invitations/accept")
     # The inbox holder proves the address with a reset (the squatter's sessions end), then joins.
-    await client.post("/api/v1/auth/password-reset", json={"email": "cfo@acme.example"})
-    reset = await last_link(session, "cfo@acme.example", "/reset-password")
-    done = await client.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": reset, "new_password": NEW_PASSWORD}
-    )
-    assert done.status_code == 200, done.text
+    await reset_password(client, session, "cfo@acme.example", NEW_PASSWORD)
     assert (await client.get("/api/v1/me", headers=bearer(squatter))).status_code == 401
     holder = await sign_in(client, "cfo@acme.example", NEW_PASSWORD)
     accepted = await client.post(
