@@ -198,29 +198,49 @@ def admin_create(
         ),
     ],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
+    promote_existing: Annotated[
+        bool,
+        typer.Option(
+            "--promote-existing",
+            help=(
+                "Promote the account already using this address (it must have confirmed it):"
+                " its password becomes the one typed, its sessions and API tokens are revoked."
+            ),
+        ),
+    ] = False,
 ) -> None:
-    """Create a platform administrator (or promote an existing account)."""
+    """Create a platform administrator (or, with --promote-existing, promote an account)."""
     settings = load_settings()
     try:
-        created = asyncio.run(_admin_create(settings, email, password, name))
+        done = asyncio.run(_admin_create(settings, email, password, name, promote_existing))
     except AppError as exc:
         console.print(f"[bold red]{exc.message}[/] ({exc.code})", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(f"Platform administrator {'created' if created else 'promoted'}: {email}")
+    for line in done:
+        console.print(line, soft_wrap=True, highlight=False)
 
 
-async def _admin_create(settings: Settings, email: str, password: str, name: str) -> bool:
+async def _admin_create(
+    settings: Settings, email: str, password: str, name: str, promote_existing: bool
+) -> list[str]:
+    """What was done, one line per change."""
     from hackops.accounts.admin import create_platform_admin
     from hackops.db import Database
 
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:
-            return await create_platform_admin(
-                session, settings, email=email, password=password, name=name
+            outcome = await create_platform_admin(
+                session,
+                settings,
+                email=email,
+                password=password,
+                name=name,
+                promote_existing=promote_existing,
             )
     finally:
         await db.dispose()
+    return outcome.report()
 
 
 @app.command()

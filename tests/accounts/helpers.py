@@ -8,7 +8,7 @@ import httpx2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import OutboundEmail
+from hackops.models import OutboundEmail, User
 
 PASSWORD = "correct horse battery staple"
 
@@ -16,11 +16,20 @@ PASSWORD = "correct horse battery staple"
 async def sign_up(
     client: httpx2.AsyncClient, email: str, password: str = PASSWORD, name: str = "Ada"
 ) -> dict[str, object]:
+    """Register (202: the same answer for a taken address, see test_registration_enumeration);
+    returns the answer: `email` and `message`."""
     response = await client.post(
         "/api/v1/auth/register", json={"email": email, "password": password, "name": name}
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     return dict(response.json())
+
+
+async def user_id(session: AsyncSession, email: str) -> str:
+    """The id of the account using this (normalized) address."""
+    found = await session.scalar(select(User.id).where(User.email == email))
+    assert found is not None, email
+    return str(found)
 
 
 async def sign_in(client: httpx2.AsyncClient, email: str, password: str = PASSWORD) -> str:
@@ -56,3 +65,15 @@ async def verified_user(client: httpx2.AsyncClient, session: AsyncSession, email
     confirmed = await client.post("/api/v1/auth/verify-email", json={"token": token})
     assert confirmed.status_code == 200, confirmed.text
     return await sign_in(client, email)
+
+
+async def reset_password(
+    client: httpx2.AsyncClient, session: AsyncSession, email: str, new_password: str
+) -> None:
+    """The inbox holder resets the password through the mailed link (which proves the address)."""
+    await client.post("/api/v1/auth/password-reset", json={"email": email})
+    token = await last_link(session, email, "/reset-password")
+    done = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+    )
+    assert done.status_code == 200, done.text

@@ -17,7 +17,6 @@ async def test_register_normalizes_email_and_refuses_duplicates(
 ) -> None:
     created = await sign_up(client, "admin@example.com")
     assert created["email"] == "admin@example.com"
-    assert created["email_verified"] is False
     for variant in (
         " Admin@Example.com",
         "admin@example.com ",
@@ -26,8 +25,8 @@ async def test_register_normalizes_email_and_refuses_duplicates(
         response = await client.post(
             "/api/v1/auth/register", json={"email": variant, "password": PASSWORD}
         )
-        assert response.status_code == 409, variant
-        assert response.json()["error"]["code"] == "email_taken"
+        # The same answer as a fresh address (test_registration_enumeration).
+        assert (response.status_code, response.json()) == (202, created), variant
     count = await session.scalar(select(func.count()).select_from(User))
     assert count == 1
 

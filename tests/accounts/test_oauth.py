@@ -27,7 +27,7 @@ from hackops.db import Database, db_now
 from hackops.main import create_app
 from hackops.models import AuditEntry, AuthToken, OAuthIdentity, User
 from hackops.web.oauth_pages import FLOW_COOKIE, safe_next
-from tests.accounts.helpers import bearer, last_link, sign_in, sign_up
+from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, user_id
 from tests.conftest import make_settings
 from tests.helpers import count_queries, database_on, serving
 
@@ -355,10 +355,10 @@ async def test_second_github_login_reuses_the_account(
 
 async def verified_account(web: httpx2.AsyncClient, session: AsyncSession, email: str) -> str:
     """A password account whose address was confirmed through the mailed link; its user id."""
-    created = await sign_up(web, email)
+    await sign_up(web, email)
     token = await last_link(session, email, "/verify-email")
     assert (await web.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
-    return str(created["id"])
+    return await user_id(session, email)
 
 
 async def test_oidc_login_links_to_the_account_with_the_same_verified_email(
@@ -384,12 +384,12 @@ async def test_unverified_provider_email_never_links_to_an_existing_account(
     await verified_account(web, session, "ada@example.com")
     before = await audit_rows(session, connection)
     github = await login(web, fake, "github", github_person("ada@example.com", verified=False))
-    refused(github, 409, "oauth_email_taken")
+    refused(github, 403, "oauth_email_unverified")
     google = await login(web, fake, "google", google_person("ada@example.com", verified=False))
-    refused(google, 409, "oauth_email_taken")
+    refused(google, 403, "oauth_email_unverified")
     # Microsoft does not vouch for the email claim: no email_verified, no match.
     microsoft = await login(web, fake, "microsoft", {"sub": "ms-1", "email": "ada@example.com"})
-    refused(microsoft, 409, "oauth_email_taken")
+    refused(microsoft, 403, "oauth_email_unverified")
     assert (await count(session, User), await count(session, OAuthIdentity)) == (1, 0)
     assert await audit_rows(session, connection) == before
 
@@ -407,14 +407,20 @@ async def test_verified_email_does_not_link_to_an_unconfirmed_account(
     assert await audit_rows(session, connection) == before
 
 
-async def test_microsoft_login_checks_the_tenant_issuer_and_keeps_the_email_unverified(
+async def test_microsoft_login_checks_the_tenant_issuer(
     web: httpx2.AsyncClient, fake: FakeProviders, session: AsyncSession, connection: AsyncConnection
 ) -> None:
-    person = {"sub": "ms-7", "email": "grace@contoso.example", "name": "Grace"}
+    # A tenant that vouches for the address (without it: `test_oauth_ownership`).
+    person = {
+        "sub": "ms-7",
+        "email": "grace@contoso.example",
+        "email_verified": True,
+        "name": "Grace",
+    }
     done = await login(web, fake, "microsoft", person)
     assert done.status_code == 303, done.text
     me = (await web.get("/api/v1/me")).json()
-    assert (me["email"], me["email_verified"]) == ("grace@contoso.example", False)
+    assert (me["email"], me["email_verified"]) == ("grace@contoso.example", True)
     identity = await session.scalar(select(OAuthIdentity))
     assert identity is not None
     assert (identity.provider, identity.subject) == ("microsoft", "ms-7")
@@ -552,7 +558,8 @@ async def test_linking_while_signed_in(
     other = await login(web, fake, "github", github_person("someone@example.com", user_id=202))
     assert other.status_code == 303
     web.cookies.clear()
-    user_id = (await sign_up(web, "ada@example.com"))["id"]
+    await sign_up(web, "ada@example.com")
+    ada_id = await user_id(session, "ada@example.com")
     web.cookies.set("hackops_session", await sign_in(web, "ada@example.com"))
     before = len(await audit_rows(session, connection))
 
@@ -573,7 +580,7 @@ async def test_linking_while_signed_in(
     assert again.status_code == 303
     assert "already linked" in (await web.get("/")).text
     assert (await audit_rows(session, connection))[before:] == [("identity.linked", "github")]
-    assert (await web.get("/api/v1/me")).json()["id"] == user_id
+    assert (await web.get("/api/v1/me")).json()["id"] == ada_id
 
     start = await web.get("/auth/oauth/google/link")
     code, state = fake.authorize(start.headers["location"], google_person("ada@example.com"))

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import psycopg
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from hackops import __version__, migrate
 from hackops.config import Settings
@@ -46,8 +49,8 @@ def test_embedded_database_is_created_reused_and_stopped(tmp_path: Path) -> None
     assert not _postgres_running_on(pgdata)
 
 
-def test_admin_create_makes_a_verified_platform_admin(settings: Settings) -> None:
-    env = {
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {
         "HACKOPS_ENV": "test",
         "SECRET_KEY": settings.secret_key.get_secret_value(),
         "DATABASE_URL": str(settings.database_url),
@@ -55,6 +58,10 @@ def test_admin_create_makes_a_verified_platform_admin(settings: Settings) -> Non
         "PASSWORD_HASH_MEMORY_KIB": "1024",
         "LOG_JSON": "false",
     }
+
+
+def test_admin_create_makes_a_verified_platform_admin(settings: Settings) -> None:
+    env = cli_env(settings)
     args = (
         "admin",
         "create",
@@ -65,9 +72,10 @@ def test_admin_create_makes_a_verified_platform_admin(settings: Settings) -> Non
     )
     first = run_cli(*args, env=env)
     assert first.returncode == 0, first.stderr
-    assert "Platform administrator created: " in first.stderr
+    assert "Created platform administrator root@example.com" in first.stderr
     again = run_cli(*args, env=env)
-    assert "Platform administrator promoted" in again.stderr
+    assert again.returncode == 1
+    assert "--promote-existing" in again.stderr
     weak = run_cli("admin", "create", "--email", "w@example.com", "--password", "password", env=env)
     assert weak.returncode == 1
     assert "password_too_short" in weak.stderr or "password_too_common" in weak.stderr
@@ -81,3 +89,76 @@ def test_admin_create_makes_a_verified_platform_admin(settings: Settings) -> Non
         conn.execute("DELETE FROM users WHERE email = 'root@example.com'")
         conn.commit()
     assert row == (True, True)
+
+
+def test_admin_create_promotes_an_existing_account_only_when_told_and_only_if_confirmed(
+    settings: Settings,
+) -> None:
+    env = cli_env(settings)
+    suffix = secrets.token_hex(4)
+    confirmed, unconfirmed = f"kept-{suffix}@example.com", f"squat-{suffix}@example.com"
+    with psycopg.connect(str(settings.database_admin_url)) as conn:
+        for email, verified in ((confirmed, True), (unconfirmed, False)):
+            (user_id,) = conn.execute(
+                "INSERT INTO users (id, email, password_hash, email_verified_at)"
+                " VALUES (gen_random_uuid(), %s, 'old-hash', CASE WHEN %s THEN now() END)"
+                " RETURNING id",
+                (email, verified),
+            ).fetchone()
+            for kind in ("session", "session", "api"):
+                conn.execute(
+                    "INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at)"
+                    " VALUES (gen_random_uuid(), %s, %s, %s, now() + interval '1 day')",
+                    (user_id, kind, secrets.token_hex(32)),
+                )
+        conn.commit()
+
+    def state(email: str) -> tuple[bool, str, int]:
+        with psycopg.connect(str(settings.database_admin_url)) as conn:
+            row = conn.execute(
+                "SELECT u.is_platform_admin, u.password_hash,"
+                " count(t.id) FILTER (WHERE t.revoked_at IS NULL)"
+                " FROM users u LEFT JOIN auth_tokens t ON t.user_id = u.id"
+                " WHERE u.email = %s GROUP BY u.id",
+                (email,),
+            ).fetchone()
+        assert row is not None
+        return bool(row[0]), str(row[1]), int(row[2])
+
+    password = "the admin's new passphrase"
+    try:
+        for email in (confirmed, unconfirmed):
+            unasked = run_cli("admin", "create", "--email", email, "--password", password, env=env)
+            assert unasked.returncode == 1, unasked.stderr
+            assert "--promote-existing" in unasked.stderr
+            assert state(email) == (False, "old-hash", 3)
+        refused = run_cli(
+            "admin", "create", "--email", unconfirmed, "--password", password,
+            "--promote-existing", env=env,
+        )  # fmt: skip
+        assert refused.returncode == 1, refused.stderr
+        assert "email_not_verified" in refused.stderr
+        assert state(unconfirmed) == (False, "old-hash", 3)
+
+        promoted = run_cli(
+            "admin", "create", "--email", confirmed, "--password", password,
+            "--promote-existing", env=env,
+        )  # fmt: skip
+        assert promoted.returncode == 0, promoted.stderr
+        said = " ".join(promoted.stderr.split())
+        assert f"Promoted the existing account {confirmed} to platform administrator." in said
+        assert "Set its password to the one you typed." in said
+        assert "Revoked 3 sessions and API tokens" in said
+        is_admin, password_hash, live = state(confirmed)
+        assert (is_admin, live) == (True, 0)
+        assert PasswordHash((Argon2Hasher(),)).verify(password, password_hash)
+    finally:
+        with psycopg.connect(str(settings.database_admin_url)) as conn:
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(
+                "DELETE FROM audit_log WHERE resource_id IN"
+                " (SELECT id::text FROM users WHERE email IN (%s, %s))",
+                (confirmed, unconfirmed),
+            )
+            conn.execute("DELETE FROM users WHERE email IN (%s, %s)", (confirmed, unconfirmed))
+            conn.commit()

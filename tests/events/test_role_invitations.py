@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.accounts.credentials import digest
 from hackops.models import EventRoleGrant, EventRoleInvitation, OutboundEmail, User
-from tests.accounts.helpers import bearer, last_link, sign_in, sign_up
+from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, verified_user
 from tests.factories import create_event
 from tests.helpers import count_queries, frozen_time
 from tests.security.audit import AUDITED, Recorder
@@ -262,7 +262,7 @@ async def test_an_account_is_granted_at_once_told_and_its_invitation_closed(
     s = await stage(session)
     invited = await invite(client, s, "zoe@example.org")
     token = await last_link(session, "zoe@example.org", LINK)
-    await sign_up(client, "zoe@example.org", name="Zoe")  # an account (with a password) now
+    await verified_user(client, session, "zoe@example.org")  # a confirmed account now
     r = Recorder(client, connection)
     before = await r.audit_actions()
     granted = await client.post(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import httpx2
 from sqlalchemy import select
@@ -20,6 +21,9 @@ from tests.judging.test_api import add_criteria, judged_event
 from tests.security.audit import Recorder
 from tests.teams.helpers import Stage, person
 from tests.web.test_org_pages import as_tenant
+
+#: Roles by email go at once only to confirmed addresses.
+CONFIRMED = datetime.now(UTC)
 
 
 async def run(client: httpx2.AsyncClient, s: Stage, k: int) -> dict[str, object]:
@@ -175,7 +179,9 @@ async def test_adding_a_judge_rebalances_loads_and_keeps_started_work(
     for name in ("judge0", "judge1"):
         await draft(client, s, name, mine(before, s, name)[0])
 
-    newcomer, token = await person(session, name="Nadia", email="nadia@example.org")
+    newcomer, token = await person(
+        session, name="Nadia", email="nadia@example.org", email_verified_at=CONFIRMED
+    )
     s.users["nadia"], s.tokens["nadia"] = newcomer, token
     granted = await client.post(
         f"{s.base}/roles", headers=s.auth("olga"), json={"email": newcomer.email, "role": "judge"}
@@ -230,7 +236,7 @@ async def test_k_is_the_organizers_choice_even_after_a_shortfall(
     s, submissions, _ = await judged_event(session, teams=3, judges=2)
     report = await run(client, s, k=3)
     assert report["shortfalls"] == {str(x): 1 for x in submissions}
-    newcomer, _ = await person(session, email="third@example.org")
+    newcomer, _ = await person(session, email="third@example.org", email_verified_at=CONFIRMED)
     granted = await client.post(
         f"{s.base}/roles", headers=s.auth("olga"), json={"email": newcomer.email, "role": "judge"}
     )
@@ -244,7 +250,9 @@ async def test_a_conflicted_newcomer_gets_nothing_they_may_not_see(
     s, submissions, judges = await judged_event(session, teams=4, judges=2)
     await run(client, s, k=1)
     # A registered participant is conflicted with every project of the event.
-    participant, _ = await person(session, email="participant@example.org")
+    participant, _ = await person(
+        session, email="participant@example.org", email_verified_at=CONFIRMED
+    )
     await create_registration(session, s.event, participant)
     granted = await client.post(
         f"{s.base}/roles",
@@ -257,7 +265,7 @@ async def test_a_conflicted_newcomer_gets_nothing_they_may_not_see(
     assert judges_per_submission(after) == dict.fromkeys(submissions, 1)
     assert sorted(loads(after, [s.users[j].id for j in judges])) == [2, 2]
     # And a declared conflict of a newcomer is respected too.
-    other, _ = await person(session, email="declared@example.org")
+    other, _ = await person(session, email="declared@example.org", email_verified_at=CONFIRMED)
     await set_tenant(session, s.org.id)
     team = await session.scalar(select(Submission.team_id).where(Submission.id == submissions[0]))
     assert team is not None
@@ -280,7 +288,7 @@ async def test_without_an_assignment_run_nothing_is_assigned(
     client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
 ) -> None:
     s, _, _ = await judged_event(session, teams=2, judges=1)
-    newcomer, _ = await person(session, email="early@example.org")
+    newcomer, _ = await person(session, email="early@example.org", email_verified_at=CONFIRMED)
     r = Recorder(client, connection)
     before = await r.audit_actions()
     granted = await client.post(
@@ -299,7 +307,7 @@ async def test_mentors_and_organizers_do_not_touch_the_assignment(
     s, _, _ = await judged_event(session, teams=3, judges=2)
     await run(client, s, k=2)
     before = await plan(session, s)
-    helper, _ = await person(session, email="mentor@example.org")
+    helper, _ = await person(session, email="mentor@example.org", email_verified_at=CONFIRMED)
     r = Recorder(client, connection)
     actions = await r.audit_actions()
     granted = await client.post(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.models import OAuthIdentity, User
-from tests.accounts.helpers import PASSWORD, bearer, last_link, sign_in, sign_up
+from tests.accounts.helpers import PASSWORD, bearer, last_link, sign_in, sign_up, user_id
 from tests.security.audit import AUDITED, Recorder, owned_by
 
 
@@ -184,7 +184,8 @@ async def test_every_write_route_writes_exactly_one_audit_row(
         headers=auth,
     )
 
-    dave = await sign_up(client, "dave@example.com")
+    await sign_up(client, "dave@example.com")
+    dave = {"id": await user_id(session, "dave@example.com")}
     dave_token = await sign_in(client, "dave@example.com")
     await call(
         "POST",
@@ -195,9 +196,10 @@ async def test_every_write_route_writes_exactly_one_audit_row(
     )
     assert (await client.get("/api/v1/me", headers=bearer(dave_token))).status_code == 401
 
-    carol = await sign_up(client, "carol@example.com")
+    await sign_up(client, "carol@example.com")
     carol_token = await sign_in(client, "carol@example.com")
-    assert carol["email_verified"] is False
+    me = await client.get("/api/v1/me", headers=bearer(carol_token))
+    assert me.json()["email_verified"] is False
     await call(
         "POST",
         "/api/v1/auth/verify-email/resend",

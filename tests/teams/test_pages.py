@@ -38,7 +38,9 @@ async def test_create_invite_accept_and_ask_to_join(
 
     team_page = f"{area(s)}/{team.id}"
     invited = await submit(client, team_page, team_page + "/invite", email=s.users["bob"].email)
-    assert "Invitation sent." in text_of(await follow(client, invited))
+    assert "Invitation mailed; its link is valid for 7 days." in text_of(
+        await follow(client, invited)
+    )
     token = await last_link(session, s.users["bob"].email, "/team-invitations")
     link = f"/orgs/{s.org.slug}/events/{s.event.slug}/team-invitations?token={token}"
 

@@ -111,7 +111,7 @@ async def test_an_event_from_creation_to_check_in(live_server: str, chromium: An
     assert "Team created." in await flash_text(pia)
     await pia.get_by_label("Email", exact=True).fill(max_email)
     await pia.get_by_role("button", name="Send invitation").click()
-    assert "Invitation sent." in await flash_text(pia)
+    assert "Invitation mailed; its link is valid for 7 days." in await flash_text(pia)
     team_url = pia.url
 
     # Max accepts from the mail in his (dev) mailbox.

@@ -53,9 +53,7 @@ async def test_an_invited_judge_confirms_and_lands_signed_in_on_the_queue(
     await grant.get_by_label("Role", exact=True).select_option("judge")
     await grant.get_by_role("button", name="Give the role").click()
     await expect(organizer).to_have_url(f"{live_server}{roles}")
-    assert f"No account uses {invited} yet: we sent an invitation to be judge" in await flash_text(
-        organizer
-    )
+    assert f"We mailed an invitation to {invited}. They become judge" in await flash_text(organizer)
     await expect(organizer.locator("#role-invitations")).to_contain_text(invited)
 
     # The invited person, in a browser of their own, opens the link from their inbox.

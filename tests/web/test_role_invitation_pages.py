@@ -66,7 +66,10 @@ async def test_the_roles_tab_invites_lists_resends_and_revokes(
     assert "No pending invitations." in (await client.get(page)).text
     sent = await submit(client, page, email="Ghost@Example.org", role="judge")
     landing = text_of(await follow(client, sent))
-    assert "No account uses ghost@example.org yet: we sent an invitation to be judge" in landing
+    assert (
+        "We mailed an invitation to ghost@example.org. They become judge once they open its link"
+        " (valid 7 days)."
+    ) in landing
     table = re.search(r'<table id="role-invitations">(.*?)</table>', landing, re.S)
     assert table, landing
     assert "ghost@example.org" in table.group(1)

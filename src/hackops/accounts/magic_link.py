@@ -8,6 +8,8 @@ invitation, or through an OAuth provider).
   Limited per address (5 an hour) and by the caller's IP (the pages' `MAIL_PER_IP`).
 - Using: the link opens a page whose button (POST: mail scanners prefetch links) spends the
   token and creates a session. A token whose account has gained a password since is refused.
+  Using it proves the address (`ownership.inbox_holder_took_over`: identities linked while it was
+  unproven are removed, other sessions end).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.auth_tokens import create_token
 from hackops.accounts.credentials import new_secret, normalize_email
+from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.accounts.service import (
     ONE_TIME_TOKEN_LIFETIME,
     InvalidToken,
@@ -110,8 +113,10 @@ async def sign_in(
     _, user = await consume_one_time_token(session, token, OneTimePurpose.SIGN_IN)
     if user.password_hash is not None:  # a password was set after the link was sent
         raise InvalidToken
-    if user.email_verified_at is None:  # the link reached this inbox
-        user.email_verified_at = await db_now(session)
+    # The link reached this inbox: what was linked before the address was proven goes.
+    await inbox_holder_took_over(
+        session, actor, user, via="sign_in_link", base_url=services.base_url
+    )
     raw, _ = await create_token(
         session,
         Actor(user, actor.ip, actor.user_agent),

@@ -10,10 +10,12 @@ services that turn a provider's answer into an account (sign in, register, link,
   `httpx2.MockTransport` standing in for the provider) replaces only the network.
 - The id_token is verified with joserfc, the JOSE library Authlib itself depends on and points
   to: `authlib.jose` is deprecated in Authlib 1.x and removed in 2.0.
-- Accounts are matched by email only when the provider vouches for the address
-  (`email_verified`, GitHub's verified primary address) AND the local account proved it too: an
-  unconfirmed local account could have been registered by anyone (pre-hijacking). Microsoft does
-  not verify the `email` claim, so it never matches by email unless the token says so.
+- A provider address counts only when the provider vouches for it (`email_verified`, GitHub's
+  verified primary address): otherwise it neither makes an account nor signs into or links to one
+  (`OAuthEmailUnverified`, the same answer whether or not an account uses it). Microsoft does not
+  verify the `email` claim, so its 'common' tenant is refused unless the token says so. Accounts
+  are matched by email only when the local account proved the address too: an unconfirmed local
+  account could have been registered by anyone (pre-hijacking).
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ class OAuthStateInvalid(AppError):
 class OAuthEmailMissing(OAuthFailed):
     code = "oauth_email_missing"
     message = "The provider did not share an email address; make one available and try again."
+
+
+class OAuthEmailUnverified(Forbidden):
+    """The provider gave an address without confirming it (Microsoft's `common` tenant, an OpenID
+    provider that sends no `email_verified`): it names nobody, so it makes or opens no account.
+    The same answer whether or not an account uses the address."""
+
+    code = "oauth_email_unverified"
+    message = (
+        "Your sign-in provider did not confirm that this address is yours, so we cannot sign you"
+        " in or create an account with it. Sign up with a password (or, if you have an account,"
+        " log in with your password or a sign-in link), then link the provider from your account"
+        " page."
+    )
 
 
 class OAuthEmailNotLinkable(Conflict):

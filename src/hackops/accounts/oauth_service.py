@@ -18,6 +18,7 @@ from hackops.accounts.oauth import (
     LastSignInMethod,
     OAuthEmailMissing,
     OAuthEmailNotLinkable,
+    OAuthEmailUnverified,
     Provider,
     ProviderProfile,
 )
@@ -54,8 +55,10 @@ async def resolve_account(
 ) -> tuple[User, SignInOutcome]:
     """The account this provider identity signs in to, linking or registering as needed.
 
-    Order: a known identity wins; in a link flow the identity joins `link_to`; else an account
-    whose confirmed address the provider verified; else a new account. Each change is audited.
+    Order: a known identity wins; in a link flow the identity joins `link_to` (marked
+    `linked_while_unproven` when that account's address is not confirmed: see
+    `accounts.ownership`); else, only for an address the provider confirmed, the account whose
+    confirmed address it is, or a new account. Each change is audited.
     """
     identity = await session.scalar(
         select(OAuthIdentity).where(
@@ -66,6 +69,8 @@ async def resolve_account(
         if link_to is not None:
             if identity.user_id != link_to.id:
                 raise IdentityTaken
+            if link_to.email_verified:  # linked again by the proven holder: trusted from now on
+                identity.linked_while_unproven = False
             return link_to, SignInOutcome.ALREADY_LINKED
         user = await session.get_one(User, identity.user_id)
         if not user.is_active:
@@ -78,9 +83,11 @@ async def resolve_account(
     email = _normalized(profile.email)
     if email is None:
         raise OAuthEmailMissing
+    if not profile.email_verified:
+        raise OAuthEmailUnverified
     existing = await session.scalar(select(User).where(User.email == email))
     if existing is not None:
-        if not (profile.email_verified and existing.email_verified):
+        if not existing.email_verified:
             raise OAuthEmailNotLinkable
         if not existing.is_active:
             raise AccountDisabled
@@ -90,10 +97,7 @@ async def resolve_account(
         return existing, SignInOutcome.LINKED
 
     user = User(
-        email=email,
-        name=profile.name,
-        email_verified_at=await db_now(session) if profile.email_verified else None,
-        password_hash=None,
+        email=email, name=profile.name, email_verified_at=await db_now(session), password_hash=None
     )
     session.add(user)
     await session.flush()
@@ -119,6 +123,7 @@ async def _link(
         subject=profile.subject,
         email=_normalized(profile.email) or "",
         profile=profile.details,
+        linked_while_unproven=not user.email_verified,
     )
     session.add(identity)
     await session.flush()

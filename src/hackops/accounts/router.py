@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from hackops.accounts import auth_tokens, profile, service
+from hackops.accounts.credentials import normalize_email
 from hackops.accounts.deps import (
     ActorDep,
     CurrentUserDep,
@@ -25,6 +26,7 @@ from hackops.accounts.schemas import (
     EmailChangeIn,
     PasswordChangeIn,
     ProfileIn,
+    RegisterAccepted,
     RegisterIn,
     ResetConfirmIn,
     ResetRequestIn,
@@ -55,19 +57,26 @@ def user_out(user: User) -> UserOut:
 
 @auth.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
-    summary="Create an account (a verification mail is sent)",
-    responses=error_responses(400, 409, 422, 429),
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RegisterAccepted,
+    summary="Create an account: check your mail",
+    description=(
+        "The answer is the same whether or not the address already has an account: a new"
+        " account gets the verification link by mail; the owner of a taken address is mailed"
+        " that someone tried to register with it, and nothing changes. Log in once the address"
+        " is confirmed."
+    ),
+    responses=error_responses(400, 422, 429),
 )
 async def register(
     body: RegisterIn, request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
-) -> UserOut:
+) -> RegisterAccepted:
     await services.limiter.consume(REGISTER_PER_IP, client_ip(request) or "unknown")
-    user = await service.register(
-        session, actor, services, email=body.email, password=body.password, name=body.name
+    email = normalize_email(body.email)
+    await service.register(
+        session, actor, services, email=email, password=body.password, name=body.name
     )
-    return user_out(user)
+    return RegisterAccepted(email=email, message=service.registration_answer(email))
 
 
 @auth.post(

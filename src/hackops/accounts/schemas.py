@@ -19,6 +19,13 @@ class RegisterIn(InputModel):
     name: Annotated[str, Field(max_length=200)] = ""
 
 
+class RegisterAccepted(OutputModel):
+    """The answer to registering, the same for a fresh and a taken address."""
+
+    email: str
+    message: str
+
+
 class TokenOut(OutputModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from limits import parse
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +23,11 @@ from hackops.accounts.credentials import (
     new_secret,
     normalize_email,
 )
+from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
-from hackops.errors import AppError, Conflict, Unauthorized
+from hackops.errors import AppError, Conflict, RateLimited, Unauthorized
 from hackops.mail.service import queue_email
 from hackops.models import OneTimePurpose, OneTimeToken, User
 from hackops.ratelimit import (
@@ -36,10 +38,13 @@ from hackops.ratelimit import (
     RESET_MAIL_PER_ADDRESS,
     VERIFY_MAIL_PER_ADDRESS,
     Limiter,
+    Rule,
     account_address_key,
 )
 
 ONE_TIME_TOKEN_LIFETIME = timedelta(minutes=30)
+#: Mails telling an address's owner that someone tried to register with it.
+REGISTER_ATTEMPT_MAIL_PER_ADDRESS = Rule("register-attempt-mail-address", parse("3/hour"))
 
 
 class EmailTaken(Conflict):
@@ -72,6 +77,14 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email))
 
 
+def registration_answer(email: str) -> str:
+    """What registering answers, for a fresh address and a taken one alike."""
+    return (
+        f"Check your mail: we sent a message to {email}. Open its link to confirm your address,"
+        " then log in."
+    )
+
+
 async def register(
     session: AsyncSession,
     actor: Actor,
@@ -80,15 +93,26 @@ async def register(
     email: str,
     password: str,
     name: str = "",
-) -> User:
+) -> User | None:
+    """A new account (unconfirmed; the verification link is mailed), or None when the address is
+    taken: then its owner is mailed about the attempt and nothing changes. Callers answer the
+    same either way (`registration_answer`), and the password is hashed in both branches so the
+    time taken tells nothing either."""
     email = normalize_email(email)
     check_new_password(password, email=email)
     # Hashed before the database is touched: no connection waits on the hashing slot.
     password_hash = await services.hasher.hash(password)
-    if await get_user_by_email(session, email) is not None:
-        raise EmailTaken
+    existing = await get_user_by_email(session, email)
+    if existing is not None:
+        await _tell_owner_of_attempt(session, actor, services, existing)
+        return None
     now = await db_now(session)
-    user = User(email=email, name=name, password_hash=password_hash, password_changed_at=now)
+    user = User(
+        email=email,
+        name=name,
+        password_hash=password_hash,
+        password_changed_at=now,
+    )
     session.add(user)
     await session.flush()
     await record(
@@ -100,6 +124,40 @@ async def register(
     )
     await _send_one_time_token(session, services, user, OneTimePurpose.VERIFY_EMAIL)
     return user
+
+
+async def _tell_owner_of_attempt(
+    session: AsyncSession, actor: Actor, services: Services, user: User
+) -> None:
+    """Mail the owner of a taken address that someone tried to register with it (within the
+    address's budget: past it, nothing is sent, and the answer is still the same)."""
+    if not user.is_active:
+        return
+    try:
+        await services.limiter.consume(REGISTER_ATTEMPT_MAIL_PER_ADDRESS, user.email)
+    except RateLimited:
+        return
+    base = services.base_url
+    await queue_email(
+        session,
+        to=user.email,
+        subject="Someone tried to register with your address",
+        body=(
+            f"Hello {user.name or user.email},\n\nSomeone (maybe you) tried to create a HackOps"
+            f" account with {user.email}, which already has one. Nothing was changed.\n\nIf it"
+            f" was you, log in: {base}/login\nForgot your password? Choose a new one: {base}"
+            "/reset-password\nNo password on this account? Ask for a sign-in link on the log-in"
+            " page.\n\nIf it was not you, ignore this message; your account is as it was.\n"
+        ),
+        user_id=user.id,
+    )
+    await record(
+        session,
+        actor,
+        "user.registration_attempted",
+        resource_type="user",
+        resource_id=user.id,
+    )
 
 
 async def authenticate(
@@ -254,8 +312,10 @@ async def reset_password(
         check_new_password(new_password, email=user.email)
         await _set_password(session, services, user, new_password)
     await revoke_all_tokens(session, user)
-    if user.email_verified_at is None:  # the reset link proved control of the inbox
-        user.email_verified_at = await db_now(session)
+    # The reset link proved control of the inbox: what was linked before that goes.
+    await inbox_holder_took_over(
+        session, actor, user, via="password_reset", base_url=services.base_url
+    )
     await services.limiter.clear(FAILED_LOGIN_PER_ACCOUNT, user.email)
     await services.limiter.clear(
         LOGIN_PER_ACCOUNT_ADDRESS, account_address_key(user.email, actor.ip)
@@ -273,7 +333,11 @@ async def reset_password(
 async def _set_password(
     session: AsyncSession, services: Services, user: User, new_password: str
 ) -> None:
-    password_hash = await services.hasher.hash(new_password)
+    await replace_password_hash(session, user, await services.hasher.hash(new_password))
+
+
+async def replace_password_hash(session: AsyncSession, user: User, password_hash: str) -> None:
+    """Store a new password (hashed); reset links mailed for the old one stop working."""
     now = await db_now(session)
     user.password_hash = password_hash
     user.password_changed_at = now

@@ -4,7 +4,7 @@ Children are always looked up by (event_id, id): an id from another event, or an
 is simply not found. Name uniqueness of tracks is `uq_event_tracks_event_id_name`; an award's
 track belongs to the same event by the composite FK (event_id, track_id).
 
-Roles go to accounts; an address without one gets an invitation instead
+Roles go to accounts whose address is confirmed; any other address gets an invitation instead
 (`events.role_invitations`). Granting or revoking the judge role re-balances an existing
 assignment run in the same transaction (`judging.rebalance`).
 """

@@ -16,7 +16,7 @@ from hackops.db import SessionDep, TransactionalRoute, db_now
 from hackops.errors import error_responses
 from hackops.events import children, role_invitations
 from hackops.events.deps import EventAccess, EventDep, EventOrganizerDep
-from hackops.events.role_invitation_schemas import RoleInvitationOut, invitation_out
+from hackops.events.role_invitation_schemas import RoleInvitationSent, invitation_out
 from hackops.events.schemas import (
     AwardIn,
     AwardOut,
@@ -161,24 +161,31 @@ async def list_roles(session: SessionDep, access: EventOrganizerDep) -> list[Rol
         **WRITE_ERRORS,
         **error_responses(429),
         202: {
-            "model": RoleInvitationOut,
-            "description": "No account uses the address: an invitation was mailed instead",
+            "model": RoleInvitationSent,
+            "description": (
+                "No account with this confirmed address: an invitation was mailed instead"
+            ),
         },
     },
 )
 async def grant_role(
     body: RoleGrantIn, session: SessionDep, access: OrgOrganizerEventDep, services: ServicesDep
 ) -> RoleGrantOut | JSONResponse:
-    """Grant an event role by email (organization organizers+). An account gets it at once and
-    a notice mail (201); an address without an account gets an invitation link (202), which
-    signs its owner in and grants the role (`POST /api/v1/events/invitations/accept`). A new
-    judge joins an existing assignment run (re-balanced)."""
+    """Grant an event role by email (organization organizers+). An account whose address is
+    confirmed gets it at once and a notice mail (201); any other address (no account, or an
+    account that never confirmed it) gets an invitation link (202, `message` says so), which
+    proves the address, signs its owner in and grants the role
+    (`POST /api/v1/events/invitations/accept`). A new judge joins an existing assignment run
+    (re-balanced)."""
     outcome = await role_invitations.grant_or_invite(
         session, access, services, email=body.email, role=body.role.value
     )
     if isinstance(outcome, EventRoleInvitation):
         out = invitation_out(outcome, await db_now(session))
-        return JSONResponse(out.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+        sent = RoleInvitationSent(
+            **out.model_dump(), message=role_invitations.sent_message(outcome)
+        )
+        return JSONResponse(sent.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
     return grant_out(outcome.grant, outcome.user)
 
 

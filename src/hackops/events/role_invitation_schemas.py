@@ -1,5 +1,5 @@
 """Request and response bodies of event role invitations (`role_invitations_router`; the 202 of
-granting a role to an address without an account, `children_router`)."""
+granting a role to an address without a confirmed account, `children_router`)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def invitation_out(invitation: EventRoleInvitation, now: datetime) -> RoleInvita
         expires_at=invitation.expires_at,
         expired=invitation.expires_at <= now,
     )
+
+
+class RoleInvitationSent(RoleInvitationOut):
+    """The 202 of granting a role by email when an invitation was mailed instead."""
+
+    message: str
 
 
 class RoleInvitationAcceptIn(InputModel):

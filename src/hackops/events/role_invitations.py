@@ -1,8 +1,13 @@
-"""Event roles by email: a grant for an address with an account (plus a notice mail), an
-invitation for an address without one, and accepting an invitation — the magic-link sign-in.
+"""Event roles by email: a grant for an account whose address is proven (plus a notice mail), an
+invitation for any other address, and accepting an invitation — the magic-link sign-in.
+
+Only a confirmed address is trusted to name a person: anyone can sign up with someone else's
+address and leave it unconfirmed, so an account that never proved its address gets the mailed
+invitation like an address without an account, and the role follows the link (`accept`).
 
 Lifecycle of an invitation (`event_role_invitations`):
-- created by an organization organizer when no account uses the address: a random token is
+- created by an organization organizer when no account with that confirmed address exists: a
+  random token is
   mailed, only its SHA-256 is stored; it expires after 7 days. One pending invitation per event,
   address and role (`uq_event_role_invitations_pending`): another is refused (409), an expired
   one is replaced;
@@ -34,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.auth_tokens import create_token
 from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.accounts.service import Services
 from hackops.actor import Actor
 from hackops.audit.service import record
@@ -114,7 +120,11 @@ class InvitationForAnotherAddress(Forbidden):
 
 class SignInRequired(Unauthorized):
     code = "sign_in_required"
-    message = "An account with a password uses this address: log in first, then accept."
+    message = (
+        "An account with a password uses this address: log in first, then accept. If you do not"
+        " know its password (or never made that account), reset the password for this address:"
+        " the reset link proves the address is yours."
+    )
 
 
 class AccountDisabled(Forbidden):
@@ -128,9 +138,10 @@ class AccountDisabled(Forbidden):
 async def grant_or_invite(
     session: AsyncSession, access: EventAccess, services: Services, *, email: str, role: str
 ) -> children.Granted | EventRoleInvitation:
-    """An account gets the role at once (and a notice mail); an unknown address an invitation."""
+    """An account whose address is proven gets the role at once (and a notice mail); any other
+    address an invitation, whose link proves it."""
     user = await children.find_account(session, email)
-    if user is None:
+    if user is None or not user.email_verified:
         return await invite(session, access, services, email=normalize_email(email), role=role)
     # A pending invitation for the same role (sent before the account existed) is now
     # pointless: it closes, recorded with the grant.
@@ -295,6 +306,14 @@ async def _audit(
         resource_id=invitation.id,
         org_id=invitation.org_id,
         details={"event_id": str(invitation.event_id), **details},
+    )
+
+
+def sent_message(invitation: EventRoleInvitation) -> str:
+    """What the organizer is told after an invitation went out (API and page)."""
+    return (
+        f"We mailed an invitation to {invitation.email}. They become {invitation.role} once they"
+        " open its link (valid 7 days)."
     )
 
 
@@ -475,7 +494,12 @@ async def accept(
             details={"via": "event_role_invitation"},
         )
     as_user = Actor(user, actor.ip, actor.user_agent)
-    if user.email_verified_at is None:  # the link reached this inbox
+    if actor.user is None and not created:
+        # Signed in by the link into an existing account: its inbox holder takes it over.
+        await inbox_holder_took_over(
+            session, actor, user, via="invitation", base_url=services.base_url
+        )
+    elif user.email_verified_at is None:  # the link reached the signed-in holder's inbox
         user.email_verified_at = now
     invitation.accepted_at = now
     invitation.accepted_by_id = user.id

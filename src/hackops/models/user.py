@@ -97,6 +97,9 @@ class OneTimeToken(IdMixin, Base):
 
 
 class OAuthIdentity(IdMixin, Base):
+    """A provider account linked to a user. `linked_while_unproven`: linked while the user's
+    email was not confirmed, so removed once the inbox holder proves it (`accounts.ownership`)."""
+
     __tablename__ = "oauth_identities"
     __table_args__ = (
         Index("uq_oauth_identities_provider_subject", "provider", "subject", unique=True),
@@ -109,4 +112,5 @@ class OAuthIdentity(IdMixin, Base):
     subject: Mapped[str] = mapped_column(String(255))
     email: Mapped[str] = mapped_column(String(320), server_default="")
     profile: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    linked_while_unproven: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))

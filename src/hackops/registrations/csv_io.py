@@ -6,7 +6,9 @@ Import (`email,name[,status]`, header required, UTF-8):
 - All or nothing by default: one bad row and nothing is imported. With `partial=True` the good
   rows are imported and the bad ones reported.
 - Users missing on the platform are created without a password and unverified (they set one
-  through "forgot password"); existing users are matched on the normalized email.
+  through "forgot password"); existing users are matched on the normalized email. The report
+  does not say which rows had an account already: an organizer must not learn who is on the
+  platform by importing addresses (account enumeration).
 - Seats are given in file order under the event lock: `registered` rows get a seat while seats
   last, then the waitlist (or are reported as not seated when the waitlist is off); `waitlisted`
   rows go to the waitlist. People already registered or waitlisted are left as they are;
@@ -75,7 +77,6 @@ class RowError:
 @dataclass
 class ImportReport:
     rows: int = 0
-    created_users: int = 0
     registered: int = 0
     waitlisted: int = 0
     unchanged: int = 0
@@ -161,7 +162,7 @@ async def import_rows(
         raise ImportInvalid(details={"errors": [e.__dict__ for e in errors], "imported": 0})
     if not good:
         return report
-    user_ids = await _upsert_users(session, good, report)
+    user_ids = await _upsert_users(session, good)
     event, _ = await lock_event(session, access.event)
     existing: dict[uuid.UUID, Registration] = {}
     ids = list(user_ids.values())
@@ -227,7 +228,6 @@ async def import_rows(
         org_id=event.org_id,
         details={
             "rows": report.rows,
-            "created_users": report.created_users,
             "registered": report.registered,
             "waitlisted": report.waitlisted,
             "unchanged": report.unchanged,
@@ -238,20 +238,16 @@ async def import_rows(
     return report
 
 
-async def _upsert_users(
-    session: AsyncSession, rows: list[GoodRow], report: ImportReport
-) -> dict[str, uuid.UUID]:
+async def _upsert_users(session: AsyncSession, rows: list[GoodRow]) -> dict[str, uuid.UUID]:
     """Create the missing users (no password, unverified); return every row's user id."""
     ids: dict[str, uuid.UUID] = {}
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        created = await session.scalars(
+        await session.execute(
             pg_insert(User)
             .values([{"id": new_id(), "email": r.email, "name": r.name} for r in batch])
             .on_conflict_do_nothing(index_elements=[User.email])
-            .returning(User.id)
         )
-        report.created_users += len(list(created))
         found = await session.execute(
             select(User.email, User.id).where(User.email.in_([r.email for r in batch]))
         )

@@ -95,7 +95,6 @@ class ImportRowError(OutputModel):
 
 class ImportOut(OutputModel):
     rows: int
-    created_users: int
     registered: int
     waitlisted: int
     unchanged: int

@@ -4,6 +4,17 @@ a team (by email or user id, a single-use emailed token) and join requests from 
 Both end in `service.add_member`, which holds the team's limits (see service.py). Lock order there
 and here: registration, team, then the invitation or request. Closing either writes one audit row
 (`_settle`).
+
+Who can be invited and what the team learns:
+- by user id, only someone registered (seated) for the event; anyone else, and an id with no
+  account, is the same 404 `participant_not_found`;
+- by email, the address is linked to no account (anyone can sign up with someone else's
+  address): whoever holds the mailed link and is signed in with that address accepts;
+- answers name the invitee (their display name for a user-id invitation) but never carry their
+  address, nor whether an address has an account.
+
+Invitations and join requests are budgeted like event role invitations (`ratelimit.Limiter`):
+per captain (or requester), per event, and mails per address.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from limits import parse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +32,16 @@ from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.events.deps import EventAccess
 from hackops.mail.service import queue_email
-from hackops.models import JoinRequest, Team, TeamInvitation, TeamMember, User
+from hackops.models import (
+    SEATED,
+    JoinRequest,
+    Registration,
+    Team,
+    TeamInvitation,
+    TeamMember,
+    User,
+)
+from hackops.ratelimit import Limiter, Rule
 from hackops.teams.service import (
     AlreadyInATeam,
     TeamFull,
@@ -37,6 +58,18 @@ from hackops.teams.service import (
 )
 
 INVITATION_LIFETIME = timedelta(days=7)
+#: Invitations one captain may send; all of an event's teams together; mails to one address.
+INVITATIONS_PER_CAPTAIN = Rule("team-invites-captain", parse("20/hour"))
+INVITATIONS_PER_EVENT = Rule("team-invites-event", parse("500/hour"))
+INVITATION_MAIL_PER_ADDRESS = Rule("team-invite-mail-address", parse("5/hour"))
+#: Join requests one person may send; all of an event's people together.
+JOIN_REQUESTS_PER_PERSON = Rule("join-requests-person", parse("20/hour"))
+JOIN_REQUESTS_PER_EVENT = Rule("join-requests-event", parse("500/hour"))
+
+
+class ParticipantNotFound(NotFound):
+    code = "participant_not_found"
+    message = "No one registered for this event has that id."
 
 
 class JoinRequestNotFound(NotFound):
@@ -73,29 +106,48 @@ async def _settle(
     )
 
 
+async def _registered_participant(
+    session: AsyncSession, access: EventAccess, user_id: uuid.UUID
+) -> User:
+    """The account with this id if it is seated in the event; else one 404 for every case."""
+    invited = await session.scalar(
+        select(User)
+        .join(Registration, Registration.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.deleted_at.is_(None),
+            Registration.event_id == access.event.id,
+            Registration.status.in_(SEATED),
+        )
+    )
+    if invited is None:
+        raise ParticipantNotFound
+    return invited
+
+
 async def invite(
     session: AsyncSession,
     view: TeamView,
+    limiter: Limiter,
     *,
     email: str | None,
     user_id: uuid.UUID | None,
     base_url: str,
 ) -> TeamInvitation:
-    """The captain invites someone by email or by user id; the mail carries a single-use token
-    (only its hash is stored), valid for 7 days."""
-    require_captain(view)
+    """The captain invites a registered participant by user id, or an address; the mail carries
+    a single-use token (only its hash is stored), valid for 7 days. Budgeted per captain, per
+    event and per address (429)."""
+    captain = require_captain(view)
     access, team = view.access, view.team
     await require_unlocked(session, access.event)
+    invited: User | None = None
     if user_id is not None:
-        invited = await session.get(User, user_id)
-        if invited is None or invited.deleted_at is not None:
-            raise NotFound("No such user.", code="user_not_found")
+        invited = await _registered_participant(session, access, user_id)
         address = invited.email
+        if await current_team_id(session, access.event, invited.id) == team.id:
+            raise Conflict("That person is already on this team.", code="already_member")
     else:
         address = normalize_email(email or "")
-        invited = await session.scalar(select(User).where(User.email == address))
-    if invited is not None and await current_team_id(session, access.event, invited.id) == team.id:
-        raise Conflict("That person is already on this team.", code="already_member")
     if team.member_count >= team.max_members:
         raise TeamFull
     now = await db_now(session)
@@ -112,6 +164,9 @@ async def invite(
             "That person already has a pending invitation to this team.",
             code="team_invitation_pending",
         )
+    await limiter.consume(INVITATIONS_PER_CAPTAIN, str(captain.user_id))
+    await limiter.consume(INVITATIONS_PER_EVENT, str(access.event.id))
+    await limiter.consume(INVITATION_MAIL_PER_ADDRESS, address)
     raw, hashed = new_secret()
     inviter = signed_in(access)
     invitation = TeamInvitation(
@@ -152,14 +207,18 @@ async def invite(
     return invitation
 
 
-async def list_invitations(session: AsyncSession, view: TeamView) -> list[TeamInvitation]:
+async def list_invitations(
+    session: AsyncSession, view: TeamView
+) -> list[tuple[TeamInvitation, str | None]]:
+    """Pending invitations, newest first, each with the invited account's name (by user id)."""
     require_member(view)
-    rows = await session.scalars(
-        select(TeamInvitation)
+    rows = await session.execute(
+        select(TeamInvitation, User.name)
+        .outerjoin(User, User.id == TeamInvitation.invited_user_id)
         .where(TeamInvitation.team_id == view.team.id, TeamInvitation.status == "pending")
         .order_by(TeamInvitation.created_at.desc(), TeamInvitation.id)
     )
-    return list(rows)
+    return [(invitation, name) for invitation, name in rows]
 
 
 async def revoke_invitation(
@@ -228,10 +287,15 @@ async def decline_invitation(
     return invitation
 
 
-async def request_to_join(session: AsyncSession, view: TeamView, *, message: str) -> JoinRequest:
+async def request_to_join(
+    session: AsyncSession, view: TeamView, limiter: Limiter, *, message: str
+) -> JoinRequest:
+    """Ask to join a recruiting team; budgeted per person and per event (429)."""
     user = signed_in(view.access)
     event, team = view.access.event, view.team
     await require_unlocked(session, event)
+    await limiter.consume(JOIN_REQUESTS_PER_PERSON, str(user.id))
+    await limiter.consume(JOIN_REQUESTS_PER_EVENT, str(event.id))
     await lock_registration(session, event, user.id)
     if await current_team_id(session, event, user.id) is not None:
         raise AlreadyInATeam("You are already on a team in this event.")

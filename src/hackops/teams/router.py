@@ -12,10 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from hackops.accounts.deps import ServicesDep
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep
-from hackops.models import Team, TeamMember
+from hackops.models import Team, TeamMember, User
 from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     CaptainTransfer,
@@ -39,6 +40,7 @@ from hackops.teams.schemas import (
     TeamOut,
     TeamPage,
     TeamUpdate,
+    invitation_out,
 )
 from hackops.teams.service import TeamView
 
@@ -168,7 +170,7 @@ async def decline_invitation(
     body: InvitationToken, session: SessionDep, access: EventDep
 ) -> TeamInvitationOut:
     invitation = await recruiting.decline_invitation(session, access, token=body.token)
-    return TeamInvitationOut.model_validate(invitation)
+    return invitation_out(invitation, access.actor.user.name if access.actor.user else None)
 
 
 @router.get(
@@ -246,10 +248,7 @@ async def remove_member(user_id: uuid.UUID, session: SessionDep, view: TeamDep) 
     responses=READ_ERRORS,
 )
 async def list_invitations(session: SessionDep, view: TeamDep) -> list[TeamInvitationOut]:
-    return [
-        TeamInvitationOut.model_validate(i)
-        for i in await recruiting.list_invitations(session, view)
-    ]
+    return [invitation_out(i, name) for i, name in await recruiting.list_invitations(session, view)]
 
 
 @router.post(
@@ -257,19 +256,34 @@ async def list_invitations(session: SessionDep, view: TeamDep) -> list[TeamInvit
     status_code=status.HTTP_201_CREATED,
     response_model=TeamInvitationOut,
     summary="Invite someone by email or user id (the captain); valid 7 days, single use",
-    responses=WRITE_ERRORS,
+    description=(
+        "By `user_id`, only someone registered for the event (else 404 `participant_not_found`,"
+        " whether or not the account exists). By `email`, the invitation is mailed and linked to"
+        " no account: whoever holds the link, signed in with that address, accepts. The answer"
+        " never carries the invitee's address. Budgeted per captain, per event and per address"
+        " (429 with Retry-After)."
+    ),
+    responses={**WRITE_ERRORS, **error_responses(429)},
 )
 async def create_invitation(
-    body: TeamInvitationIn, request: Request, session: SessionDep, view: TeamDep
+    body: TeamInvitationIn,
+    request: Request,
+    session: SessionDep,
+    view: TeamDep,
+    services: ServicesDep,
 ) -> TeamInvitationOut:
     invitation = await recruiting.invite(
         session,
         view,
+        services.limiter,
         email=body.email,
         user_id=body.user_id,
         base_url=request.app.state.settings.base_url,
     )
-    return TeamInvitationOut.model_validate(invitation)
+    invitee = (
+        await session.get(User, invitation.invited_user_id) if invitation.invited_user_id else None
+    )
+    return invitation_out(invitation, invitee.name if invitee else None)
 
 
 @router.delete(
@@ -301,13 +315,15 @@ async def list_join_requests(session: SessionDep, view: TeamDep) -> list[JoinReq
     "/teams/{team_id}/join-requests",
     status_code=status.HTTP_201_CREATED,
     response_model=JoinRequestOut,
-    summary="Ask to join a recruiting team",
-    responses=WRITE_ERRORS,
+    summary="Ask to join a recruiting team (budgeted per person and per event: 429)",
+    responses={**WRITE_ERRORS, **error_responses(429)},
 )
 async def create_join_request(
-    body: JoinRequestIn, session: SessionDep, view: TeamDep
+    body: JoinRequestIn, session: SessionDep, view: TeamDep, services: ServicesDep
 ) -> JoinRequestOut:
-    request = await recruiting.request_to_join(session, view, message=body.message)
+    request = await recruiting.request_to_join(
+        session, view, services.limiter, message=body.message
+    )
     return JoinRequestOut.model_validate(request)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -99,13 +99,38 @@ class TeamInvitationIn(InputModel):
 
 
 class TeamInvitationOut(OutputModel):
+    """Never the invitee's address, nor whether an address has an account: `invitee` is the
+    display name of someone invited by user id, or a hint of the address (`a•••@example.org`)
+    the captain typed; `invited_user_id` is set only for invitations by user id."""
+
     id: uuid.UUID
     team_id: uuid.UUID
-    email: str
     invited_user_id: uuid.UUID | None
+    by_email: bool
+    invitee: str
     status: str
     created_at: datetime
     expires_at: datetime
+
+
+def address_hint(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+def invitation_out(invitation: Any, invitee_name: str | None) -> TeamInvitationOut:
+    """`invitation` a TeamInvitation; `invitee_name` the invited account's name (user id)."""
+    by_email = invitation.invited_user_id is None or invitee_name is None
+    return TeamInvitationOut(
+        id=invitation.id,
+        team_id=invitation.team_id,
+        invited_user_id=None if by_email else invitation.invited_user_id,
+        by_email=by_email,
+        invitee=address_hint(invitation.email) if by_email else (invitee_name or "Someone"),
+        status=invitation.status,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
 
 
 class InvitationToken(InputModel):

@@ -272,7 +272,10 @@ async def _security_page(
 ) -> Response:
     token = current_token(request)
     identities = await oauth_service.list_identities(session, user)
-    linked = {identity.provider for identity in identities}
+    # A provider linked before the address was confirmed can be linked again (which keeps it).
+    linked = {
+        i.provider for i in identities if not (i.linked_while_unproven and user.email_verified)
+    }
     context = {
         "sessions": await auth_tokens.list_tokens(session, user, TokenKind.SESSION),
         "api_tokens": await auth_tokens.list_tokens(session, user, TokenKind.API),

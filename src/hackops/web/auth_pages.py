@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts import auth_tokens, magic_link, service
-from hackops.accounts.credentials import InvalidEmail, WeakPassword
+from hackops.accounts.credentials import InvalidEmail, WeakPassword, normalize_email
 from hackops.accounts.deps import (
     ActorDep,
     ServicesDep,
@@ -134,17 +134,15 @@ async def signup(
     try:
         async with all_or_nothing(session):
             await services.limiter.consume(REGISTER_PER_IP, client_ip(request) or "unknown")
-            user = await service.register(
-                session, actor, services, email=body.email, password=body.password, name=body.name
+            email = normalize_email(body.email)
+            await service.register(
+                session, actor, services, email=email, password=body.password, name=body.name
             )
     except AppError as exc:
         status = refuse(form, exc, SIGNUP_FIELDS)
         return _signup_page(request, form, next_path, status, headers=retry_headers(exc))
-    flash(
-        request,
-        f"Welcome! We sent a confirmation link to {user.email}. Open it, then log in.",
-        "success",
-    )
+    # The same words whether or not the address was taken (its owner got a mail instead).
+    flash(request, service.registration_answer(email), "success")
     return redirect(with_next("/login", next_path))
 
 

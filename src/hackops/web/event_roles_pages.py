@@ -139,10 +139,7 @@ async def grant_role(
         status = refuse(form, exc, ROLE_ERRORS)
         return await _roles_page(request, session, access, form, status)
     if isinstance(outcome, EventRoleInvitation):
-        message = (
-            f"No account uses {outcome.email} yet: we sent an invitation to be"
-            f" {body.role.value} (valid 7 days). Its link creates the account and signs them in."
-        )
+        message = role_invitations.sent_message(outcome)
     else:
         who = outcome.user.name or outcome.user.email
         message = f"{who} is now {body.role.value} of this event. We told them by email."

@@ -144,6 +144,13 @@ LINK_MESSAGES = {
 }
 
 
+UNPROVEN_LINK = (
+    " Your email address is not confirmed yet: confirming it with a password reset or a sign-in"
+    " link removes this link (nothing shows who made it). Link {label} again once your address"
+    " is confirmed to keep it."
+)
+
+
 @router.get("/auth/oauth/{provider}/callback", name="oauth_callback")
 async def oauth_callback(
     request: Request,
@@ -203,6 +210,8 @@ async def oauth_callback(
             name=f"{chosen.label} sign-in",
         )
         set_session_cookie(response, raw, settings)
-    message = (LINK_MESSAGES if linking else MESSAGES)[outcome]
-    flash(request, message.format(label=chosen.label), "success")
+    message = (LINK_MESSAGES if linking else MESSAGES)[outcome].format(label=chosen.label)
+    if linking and not user.email_verified:
+        message += UNPROVEN_LINK.format(label=chosen.label)
+    flash(request, message, "success")
     return response

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import ActorDep, ServicesDep, get_actor
 from hackops.db import SessionDep, TransactionalRoute
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access
@@ -33,6 +33,7 @@ from hackops.teams.schemas import (
     TeamIn,
     TeamInvitationIn,
     TeamUpdate,
+    invitation_out,
 )
 from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
 from hackops.web.security import csrf_protect, flash
@@ -192,7 +193,11 @@ async def team_page(
     access = await load_event_access(session, actor, slug, event_slug)
     view = await service.load_team(session, access, team_id)
     members = await service.list_members(session, view.team)
-    invitations = await recruiting.list_invitations(session, view) if view.is_member else []
+    invitations = (
+        [invitation_out(i, name) for i, name in await recruiting.list_invitations(session, view)]
+        if view.is_member
+        else []
+    )
     requests = await recruiting.list_join_requests(session, view) if view.is_member else []
     shown = await results.team_results(session, view)  # None until results are published
     standing = shown["standing"] if shown else None
@@ -220,8 +225,10 @@ async def team_action(
     team_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
+    services: ServicesDep,
 ) -> Response:
     verb = request.url.path.rsplit("/", 1)[-1]
+    limiter = services.limiter
     if actor.user is None:
         return to_login(request)
     access = await load_event_access(session, actor, slug, event_slug)
@@ -259,9 +266,9 @@ async def team_action(
             session,
             back,
             lambda: recruiting.invite(
-                session, view, email=invite.email, user_id=None, base_url=base_url
+                session, view, limiter, email=invite.email, user_id=None, base_url=base_url
             ),
-            "Invitation sent.",
+            "Invitation mailed; its link is valid for 7 days.",
         )
     if verb == "request":
         asked = _checked(JoinRequestIn, {"message": data.get("message", "")}, request)
@@ -271,7 +278,7 @@ async def team_action(
             request,
             session,
             back,
-            lambda: recruiting.request_to_join(session, view, message=asked.message),
+            lambda: recruiting.request_to_join(session, view, limiter, message=asked.message),
             "Request sent to the captain.",
         )
     calls: dict[str, tuple[Callable[[], Awaitable[Any]], str]] = {
