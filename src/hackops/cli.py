@@ -145,7 +145,7 @@ async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
     jobs.bind_database(db, settings)
     loop = asyncio.get_running_loop()
     async with jobs.open_queue(settings):
-        task = asyncio.create_task(jobs.run_worker(settings, queues=queues))
+        task = asyncio.create_task(jobs.supervise_worker(settings, queues=queues))
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         console.print(f"Worker running on queues: {', '.join(queues or jobs.QUEUES)}")
