@@ -6,7 +6,6 @@ import asyncio
 import os
 import secrets
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,7 +42,7 @@ def statuses(cluster: ThrowawayCluster) -> dict[str, str]:
             "SELECT args->>'key', status::text FROM procrastinate_jobs"
             " WHERE task_name = 'tests.outage_touch'"
         ).fetchall()
-    return {key: status for key, status in rows}
+    return dict(rows)
 
 
 async def defer(database: Database, key: str, *, delay: float = 0, seconds: float = 0) -> None:
@@ -120,7 +119,9 @@ def mail_sent(cluster: ThrowawayCluster, email: str) -> bool:
     return row[1] > 0 and row[0] == row[1]
 
 
-async def test_worker_command_resumes_after_the_database_comes_back(storage_dir: Path) -> None:
+async def test_worker_command_resumes_after_the_database_comes_back(
+    storage_dir: Path, tmp_path: Path
+) -> None:
     async with throwaway_cluster() as cluster:
         settings = make_settings(cluster.url, storage_dir)
         env = {
@@ -132,13 +133,11 @@ async def test_worker_command_resumes_after_the_database_comes_back(storage_dir:
             "LOG_JSON": "false",
             "LOG_LEVEL": "WARNING",
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "hackops", "worker"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        log_file = tmp_path / "worker.log"
+        with log_file.open("wb") as log_out:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hackops", "worker", env=env, stdout=log_out, stderr=log_out
+            )
         database = Database.from_settings(settings)
         try:
             before = await defer_prune(database)
@@ -150,12 +149,12 @@ async def test_worker_command_resumes_after_the_database_comes_back(storage_dir:
 
             after = await defer_prune(database)
             await wait_for(lambda: job_status(cluster, after) == "succeeded", RECOVERY_S)
-            assert worker.poll() is None, "the worker command is still running"
+            assert worker.returncode is None, "the worker command is still running"
         finally:
             worker.send_signal(signal.SIGTERM)
-            _, stderr = worker.communicate(timeout=30)
+            await asyncio.wait_for(worker.wait(), 30)
             await database.dispose()
-        assert "worker_restarting" in stderr
+        assert "worker_restarting" in log_file.read_text()
 
 
 async def defer_prune(database: Database) -> int:
