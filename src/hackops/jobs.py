@@ -143,7 +143,7 @@ async def _measure(
 
 
 def _new_worker(settings: Settings, queues: list[str] | None, name: str, **kw: Any) -> Worker:
-    queue_app.perform_import_paths()
+    queue_app.perform_import_paths()  # type: ignore[no-untyped-call]
     return Worker(
         app=queue_app,
         queues=queues or list(QUEUES),
@@ -160,7 +160,7 @@ async def run_worker(
     settings: Settings, *, queues: list[str] | None = None, name: str = "hackops-worker", **kw: Any
 ) -> None:
     """Run one worker until it stops or is cancelled (assumes the queue app is open)."""
-    await _new_worker(settings, queues, name, **kw).run()
+    await _new_worker(settings, queues, name, **kw).run()  # type: ignore[no-untyped-call]
 
 
 async def supervise_worker(
@@ -180,7 +180,7 @@ async def supervise_worker(
         worker = _new_worker(settings, queues, name, **kw)
         started = time.monotonic()
         try:
-            await worker.run()
+            await worker.run()  # type: ignore[no-untyped-call]
             reason = "the worker stopped by itself"
         except asyncio.CancelledError:
             raise

@@ -1,16 +1,36 @@
-"""Structured logs, Prometheus metrics and the request-id / access-log middleware."""
+"""Structured logs, Prometheus metrics and the request-id / access-log middleware.
+
+Metrics with several web processes (`hackops serve --workers N`): `serve` gives the processes a
+shared, emptied PROMETHEUS_MULTIPROC_DIR, prometheus_client then keeps each process's values in
+files there, and `render_metrics` adds them up (counters and histograms summed, the pool gauge
+summed over live processes). One process keeps its values in memory as usual.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
 import uuid
+import weakref
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +40,11 @@ log = structlog.get_logger("hackops.http")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: prometheus_client chose, when imported, where values live: files when PROMETHEUS_MULTIPROC_DIR
+#: was set (several web processes), else memory.
+MULTIPROCESS = values.ValueClass is not values.MutexValue
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 HTTP_REQUESTS = Counter(
@@ -37,15 +62,10 @@ HTTP_LATENCY = Histogram(
 )
 DB_POOL = Gauge(
     "hackops_db_pool_connections",
-    "Database connection pool: size, checked out, checked in.",
+    "Database connection pool: size, checked out, checked in (summed over live processes).",
     ["state"],
     registry=REGISTRY,
-)
-JOBS_QUEUED = Gauge(
-    "hackops_jobs",
-    "Background jobs by queue and status (from the queue table).",
-    ["queue", "status"],
-    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 JOBS_RUN = Counter(
     "hackops_jobs_run_total",
@@ -60,6 +80,69 @@ JOB_DURATION = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
+
+
+_INSTRUMENTED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def instrument_pool(engine: AsyncEngine) -> None:
+    """Keep the pool gauge current as connections come and go (every process, scraped or not)."""
+    if engine.sync_engine in _INSTRUMENTED:
+        return
+    _INSTRUMENTED.add(engine.sync_engine)
+    pool: Any = engine.sync_engine.pool
+
+    def update(*_: Any) -> None:
+        for state, getter in (
+            ("size", "size"),
+            ("checked_out", "checkedout"),
+            ("checked_in", "checkedin"),
+        ):
+            if hasattr(pool, getter):
+                DB_POOL.labels(state).set(getattr(pool, getter)())
+
+    for name in ("connect", "checkout", "checkin", "close"):
+        event.listen(engine.sync_engine, name, update)
+    update()
+
+
+def render_metrics(*, job_counts: list[tuple[str, str, int]] | None) -> bytes:
+    """The exposition text: this process's metrics (or all processes'), plus the queue's jobs
+    by queue and status as counted in the database just now (None: the database did not say)."""
+    if MULTIPROCESS:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    text = generate_latest(registry)
+    if job_counts is not None:
+        jobs = GaugeMetricFamily(
+            "hackops_jobs",
+            "Background jobs by queue and status (from the queue table).",
+            labels=["queue", "status"],
+        )
+        for queue, status, count in job_counts:
+            jobs.add_metric([queue, status], count)
+        snapshot = CollectorRegistry(auto_describe=False)
+        snapshot.register(_Fixed([jobs]))
+        text += generate_latest(snapshot)
+    return text
+
+
+class _Fixed:
+    """A collector of metric families computed beforehand (async work cannot run in collect)."""
+
+    def __init__(self, families: list[Any]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Any]:
+        return self.families
+
+
+def process_exiting() -> None:
+    """Drop this process's live gauges from the shared directory (several web processes)."""
+    if MULTIPROCESS:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
