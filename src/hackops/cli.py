@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -106,6 +107,8 @@ def serve(
     if with_worker:
         os.environ["RUN_WORKER_IN_PROCESS"] = "true"
         get_settings.cache_clear()
+    if workers > 1:
+        _prepare_multiprocess_metrics(settings)
     console.print(f"HackOps {__version__} on [bold]http://{host}:{port}[/] (API docs at /docs)")
     # uvicorn re-raises the signal that stopped it once it has shut down; exit through Python
     # on SIGTERM too, so exit handlers run (they stop the embedded PostgreSQL we started).
@@ -121,6 +124,17 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Several web processes add their metrics up through files in one emptied directory
+    (PROMETHEUS_MULTIPROC_DIR, inherited by the processes uvicorn starts): values left by an
+    earlier run would otherwise count again."""
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "prometheus")
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob("*.db"):  # only prometheus_client's files, whatever the folder
+        leftover.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 @app.command()

@@ -4,6 +4,7 @@ test may kill and start again; the shared server on 5432 is never touched."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -56,3 +57,8 @@ async def throwaway_cluster() -> AsyncIterator[ThrowawayCluster]:
         if cluster.server is not None:
             await asyncio.to_thread(cluster.stop)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def inherited_env() -> dict[str, str]:
+    """What a `hackops` subprocess must inherit to run the same code (PYTHONPATH, when set)."""
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}

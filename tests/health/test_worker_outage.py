@@ -17,7 +17,7 @@ from hackops.db import Database
 from hackops.main import create_app
 from hackops.maintenance import prune_finished_jobs
 from tests.conftest import make_settings
-from tests.health.cluster import ThrowawayCluster, throwaway_cluster
+from tests.health.cluster import ThrowawayCluster, inherited_env, throwaway_cluster
 from tests.helpers import serving
 
 pytestmark = pytest.mark.slow
@@ -126,6 +126,7 @@ async def test_worker_command_resumes_after_the_database_comes_back(
         settings = make_settings(cluster.url, storage_dir)
         env = {
             "PATH": os.environ.get("PATH", ""),
+            **inherited_env(),
             "HACKOPS_ENV": "test",
             "SECRET_KEY": settings.secret_key.get_secret_value(),
             "DATABASE_URL": str(settings.database_url),
