@@ -72,9 +72,7 @@ async def stop(process: asyncio.subprocess.Process) -> None:
 async def test_db_commands_attach_to_the_running_cluster_and_leave_it_running(
     tmp_path: Path,
 ) -> None:
-    data_dir = tmp_path / "data"
-    pgdata = data_dir / "pgdata"
-    port = _free_port()
+    data_dir, pgdata, port = tmp_path / "data", tmp_path / "data" / "pgdata", _free_port()
     server = await serve(data_dir, port, tmp_path / "serve.log")
     try:
         running = postmaster_pid(pgdata)
@@ -84,12 +82,8 @@ async def test_db_commands_attach_to_the_running_cluster_and_leave_it_running(
             assert result.returncode == 0, result.stderr
             assert postmaster_pid(pgdata) == running, f"`hackops {' '.join(command)}` stopped it"
         (head,) = migrate.head_revisions()
-        assert (
-            head
-            in (
-                await asyncio.to_thread(run_cli, "db", "current", env=embedded_env(data_dir))
-            ).stdout
-        )
+        current = await asyncio.to_thread(run_cli, "db", "current", env=embedded_env(data_dir))
+        assert head in current.stdout
         assert await ready(port) == 200
     finally:
         await stop(server)
@@ -97,9 +91,7 @@ async def test_db_commands_attach_to_the_running_cluster_and_leave_it_running(
 
 
 async def test_a_crashed_cluster_starts_again_without_pg_ctl(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    pgdata = data_dir / "pgdata"
-    port = _free_port()
+    data_dir, pgdata, port = tmp_path / "data", tmp_path / "data" / "pgdata", _free_port()
     server = await serve(data_dir, port, tmp_path / "serve.log")
     try:
         pid = postmaster_pid(pgdata)

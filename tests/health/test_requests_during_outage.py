@@ -4,46 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 
-from hackops.config import Settings
 from hackops.main import create_app
 from tests.conftest import _free_port, make_settings
 from tests.health.cluster import throwaway_cluster
+from tests.helpers import uvicorn_in_thread
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 40
-
-
-@contextmanager
-def uvicorn_serving(settings: Settings) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 async def test_requests_in_flight_during_a_database_restart_get_a_response(
@@ -52,7 +26,7 @@ async def test_requests_in_flight_during_a_database_restart_get_a_response(
     outcomes: Counter[str] = Counter()
     async with throwaway_cluster() as cluster:
         settings = make_settings(cluster.url, storage_dir, database_pool_size=10)
-        with uvicorn_serving(settings) as base:
+        with uvicorn_in_thread(create_app(settings), _free_port()) as base:
             stop = asyncio.Event()
             async with httpx2.AsyncClient(base_url=base, timeout=30) as http:
                 email = f"writer-{secrets.token_hex(4)}@example.org"
