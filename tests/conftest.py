@@ -16,7 +16,6 @@ import secrets
 import shutil
 import socket
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from urllib.parse import urlsplit
 import httpx2
 import psycopg
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -35,7 +33,7 @@ from hackops.db import Database, make_sessionmaker
 from hackops.embedded import ensure_database
 from hackops.main import create_app
 from hackops.observability import configure_logging
-from tests.helpers import rollback_sessionmaker
+from tests.helpers import rollback_sessionmaker, uvicorn_in_thread
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -338,17 +336,5 @@ def live_server(live_database_url: str, storage_dir: Path) -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = make_settings(live_database_url, storage_dir, base_url=base_url, hackops_env="dev")
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "live server did not start"
-    yield base_url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_in_thread(create_app(settings), port) as served:
+        yield served

@@ -123,3 +123,27 @@ async def frozen_time(connection: AsyncConnection, moment: datetime) -> AsyncIte
             yield
     finally:
         await connection.execute(text("SELECT set_config('hackops.frozen_now', '', true)"))
+
+
+@contextmanager
+def uvicorn_in_thread(app: FastAPI, port: int) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1:`port` from a thread; yields the base URL."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -107,6 +107,8 @@ def serve(
     if with_worker:
         os.environ["RUN_WORKER_IN_PROCESS"] = "true"
         get_settings.cache_clear()
+    if workers > 1:
+        _prepare_multiprocess_metrics(settings)
     console.print(f"HackOps {__version__} on [bold]http://{host}:{port}[/] (API docs at /docs)")
     # uvicorn re-raises the signal that stopped it once it has shut down; exit through Python
     # on SIGTERM too, so exit handlers run (they stop the embedded PostgreSQL we started).
@@ -122,6 +124,17 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Several web processes add their metrics up through files in one emptied directory
+    (PROMETHEUS_MULTIPROC_DIR, inherited by the processes uvicorn starts): values left by an
+    earlier run would otherwise count again."""
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "prometheus")
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob("*.db"):  # only prometheus_client's files, whatever the folder
+        leftover.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 @app.command()
@@ -146,7 +159,7 @@ async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
     jobs.bind_database(db, settings)
     loop = asyncio.get_running_loop()
     async with jobs.open_queue(settings):
-        task = asyncio.create_task(jobs.run_worker(settings, queues=queues))
+        task = asyncio.create_task(jobs.supervise_worker(settings, queues=queues))
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         console.print(f"Worker running on queues: {', '.join(queues or jobs.QUEUES)}")

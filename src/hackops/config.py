@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     mail_from: str = "HackOps <noreply@localhost>"
+    # /metrics is served to these addresses (comma-separated IPs or networks), or to a caller
+    # bearing METRICS_TOKEN, which also shows /health/ready's details (errors, timings).
+    metrics_allow_from: str = "127.0.0.1,::1"
+    metrics_token: SecretStr | None = None
     # Tests only: let the link checker fetch 127.0.0.1 (refused outside dev mode).
     link_fetch_allow_loopback: bool = False
 
@@ -133,6 +138,27 @@ class Settings(BaseSettings):
         if value is not None and urlsplit(value).scheme not in {"file", "s3", "memory"}:
             raise ValueError("must be a file://, s3:// or memory:// URL")
         return value
+
+    @field_validator("metrics_allow_from")
+    @classmethod
+    def _check_metrics_allow_from(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(
+                "must be comma-separated IP addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
+                f" ({exc})"
+            ) from None
+        return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.metrics_allow_from)
 
     @field_validator("base_url")
     @classmethod
@@ -204,6 +230,13 @@ def to_libpq_url(url: str) -> str:
     if scheme == "postgresql+psycopg":
         return f"postgresql://{rest}"
     return url
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """`"127.0.0.1, 10.0.0.0/8"` → networks (a bare address is a network of one)."""
+    return tuple(
+        ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
+    )
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -232,27 +233,35 @@ async def _data_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _database_unavailable_handler(request: Request, exc: Exception) -> Response:
-    if (
-        isinstance(exc, DBAPIError)
-        and not exc.connection_invalidated
-        and not _is_connection_error(exc)
-    ):
-        raise exc
-    log.error("database_unavailable", error=str(exc))
+def is_database_unavailable(exc: BaseException) -> bool:
+    """A lost or unobtainable database connection (through SQLAlchemy or the raw driver's pool),
+    as opposed to an error in what was asked of the database."""
+    # psycopg_pool.PoolTimeout is a psycopg.OperationalError.
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
+    return False
+
+
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
+
+
+def database_unavailable_response(request: Request) -> Response:
     return render_error(
         request,
         503,
         "database_unavailable",
-        "The database is unavailable; try again shortly.",
+        DATABASE_UNAVAILABLE_MESSAGE,
         headers={"Retry-After": "5"},
     )
 
 
-def _is_connection_error(exc: DBAPIError) -> bool:
-    import psycopg
-
-    return isinstance(exc.orig, psycopg.OperationalError)
+async def _database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    if not is_database_unavailable(exc):
+        raise exc
+    log.error("database_unavailable", error=str(exc))
+    return database_unavailable_response(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -263,3 +272,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _data_error_handler)
     app.add_exception_handler(PoolTimeout, _database_unavailable_handler)
     app.add_exception_handler(DBAPIError, _database_unavailable_handler)
+    # The raw driver's pool (one-statement hot reads) raises its own errors, unwrapped.
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable_handler)

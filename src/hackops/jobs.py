@@ -6,8 +6,8 @@
   are idempotent.
 - Queues: `default`, `notifications`, `processing`. Retries back off exponentially.
 - The worker runs as `hackops worker` (any number of machines), or inside the web process when
-  `RUN_WORKER_IN_PROCESS` is on (`make run`), where a supervisor restarts it if the database
-  goes away and comes back.
+  `RUN_WORKER_IN_PROCESS` is on (`make run`); either way `supervise_worker` starts it again
+  whenever it stops (a database outage stops procrastinate's worker), see its docstring.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 import structlog
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.config import Settings
@@ -33,6 +35,14 @@ QUEUES = ("default", "notifications", "processing")
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
 TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks", "hackops.submissions.pipeline"]
+#: The first pause before a stopped worker is started again; doubled per quick failure, up to
+#: the longest, so a worker is back within a few seconds of the database.
+RESTART_FIRST_DELAY_S = 0.5
+RESTART_MAX_DELAY_S = 5.0
+#: Longest pause between two probes of a database that does not answer yet.
+PROBE_MAX_DELAY_S = 2.0
+#: A run this long counts as healthy: the next failure starts the backoff again.
+HEALTHY_RUN_S = 60.0
 
 queue_app = App(connector=PsycopgConnector(), import_paths=TASK_MODULES)
 
@@ -103,6 +113,10 @@ async def open_queue(settings: Settings) -> AsyncIterator[App]:
         conninfo=settings.libpq_url,
         min_size=0,
         max_size=settings.worker_concurrency + 4,
+        # Fail fast while the database is down (the supervisor restarts the worker) instead of
+        # waiting the pool's default 30 s, or backing off for minutes between reconnections.
+        timeout=5,
+        reconnect_timeout=5,
         kwargs={"connect_timeout": 5, "application_name": "hackops-queue"},
         name="hackops-queue",
     )
@@ -128,11 +142,10 @@ async def _measure(
         JOB_DURATION.labels(task_name).observe(time.perf_counter() - started)
 
 
-async def run_worker(
-    settings: Settings, *, queues: list[str] | None = None, name: str = "hackops-worker", **kw: Any
-) -> None:
-    """Run a worker until cancelled (assumes the queue app is open)."""
-    await queue_app.run_worker_async(
+def _new_worker(settings: Settings, queues: list[str] | None, name: str, **kw: Any) -> Worker:
+    queue_app.perform_import_paths()  # type: ignore[no-untyped-call]
+    return Worker(
+        app=queue_app,
         queues=queues or list(QUEUES),
         concurrency=settings.worker_concurrency,
         name=name,
@@ -143,19 +156,90 @@ async def run_worker(
     )
 
 
-async def supervise_worker(settings: Settings, **kw: Any) -> None:
-    """Keep an in-process worker running; restart it with backoff when it dies (e.g. DB down)."""
-    delay = 1.0
+async def run_worker(
+    settings: Settings, *, queues: list[str] | None = None, name: str = "hackops-worker", **kw: Any
+) -> None:
+    """Run one worker until it stops or is cancelled (assumes the queue app is open)."""
+    await _new_worker(settings, queues, name, **kw).run()  # type: ignore[no-untyped-call]
+
+
+async def supervise_worker(
+    settings: Settings, *, queues: list[str] | None = None, name: str = "hackops-worker", **kw: Any
+) -> None:
+    """Keep a worker running until cancelled: the in-process one and `hackops worker` alike.
+
+    Procrastinate stops its worker when the database goes away (the listener or the heartbeat
+    fails: "Stop requested … Stopped worker") and, when the database is back by the time it
+    has unregistered, returns as if it had been asked to stop. So whatever ended a run, this
+    waits until the database answers, opens the queue's pool afresh, hands back to the queue
+    the jobs the stopped worker was cut off from, and starts a new worker. Each restart is
+    logged; quick successive failures back off up to `RESTART_MAX_DELAY_S`.
+    """
+    failures = 0
     while True:
+        worker = _new_worker(settings, queues, name, **kw)
         started = time.monotonic()
         try:
-            await run_worker(settings, **kw)
+            await worker.run()  # type: ignore[no-untyped-call]
+            reason = "the worker stopped by itself"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = _describe(exc)
+        failures = 1 if time.monotonic() - started > HEALTHY_RUN_S else failures + 1
+        pause = min(RESTART_FIRST_DELAY_S * 2 ** (failures - 1), RESTART_MAX_DELAY_S)
+        log.warning("worker_stopped", reason=reason, restart_in_s=pause, failures=failures)
+        await asyncio.sleep(pause)
+        await _recover(settings, worker.worker_id)
+        log.warning("worker_restarting", after_failures=failures)
+
+
+def _describe(exc: BaseException) -> str:
+    """The error and its cause (procrastinate's ConnectorException says only "Database error")."""
+    cause = exc.__cause__
+    text = f"{type(exc).__name__}: {str(exc).strip()}"
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {str(cause).strip()})"
+    return text[:500]
+
+
+async def _recover(settings: Settings, stopped_worker_id: int | None) -> None:
+    """Wait for the database, re-open the queue's pool and release the stopped worker's jobs."""
+    delay = RESTART_FIRST_DELAY_S
+    while True:
+        try:
+            probe = await psycopg.AsyncConnection.connect(
+                settings.libpq_url, connect_timeout=5, application_name="hackops-queue-probe"
+            )
+            async with probe:
+                await probe.execute("SELECT 1")
+            # A fresh pool: the old one may still back off between reconnection attempts.
+            await queue_app.connector.close_async()
+            await queue_app.connector.open_async()
+            if stopped_worker_id is not None:
+                await _release_jobs(stopped_worker_id)
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if time.monotonic() - started > 60:
-                delay = 1.0
-            log.warning("worker_stopped", error=str(exc), restart_in_s=delay)
+            log.warning("worker_waiting_for_database", reason=_describe(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, PROBE_MAX_DELAY_S)
+
+
+async def _release_jobs(worker_id: int) -> None:
+    """Hand back to the queue the jobs a stopped worker of this process was running.
+
+    A run ends only after its jobs have ended, so a job still `doing` under its id lost its
+    outcome with the database (jobs are idempotent: running it again is safe). Then the
+    worker's row goes, so readiness counts only live workers.
+    """
+    manager = queue_app.job_manager
+    for job in await manager.list_jobs_async(status="doing", worker_id=worker_id):
+        try:
+            await manager.retry_job(job)
+        except Exception as exc:  # taken over meanwhile by another worker's stalled-job sweep
+            log.warning("job_not_released", job_id=job.id, reason=_describe(exc))
+            continue
+        log.warning("job_released", job_id=job.id, task=job.task_name)
+    await manager.unregister_worker(worker_id)

@@ -37,7 +37,12 @@ from hackops.idempotency.middleware import install as install_idempotency
 from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
 from hackops.mail import router as mail_router
-from hackops.observability import RequestContextMiddleware, configure_logging
+from hackops.observability import (
+    RequestContextMiddleware,
+    configure_logging,
+    instrument_pool,
+    process_exiting,
+)
 from hackops.orgs import router as orgs_router
 from hackops.ratelimit import Limiter
 from hackops.registrations import router as registrations_router
@@ -106,6 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or Database.from_settings(settings)
         app.state.db = db
+        instrument_pool(db.engine)
         app.state.redis = make_redis(settings)
         app.state.store = make_store(settings)
         jobs.bind_database(db, settings)
@@ -146,6 +152,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         elif opened_reads:
             await db.close_reads()
         jobs.bind_database(None)
+        process_exiting()
 
     app = FastAPI(
         title="HackOps",

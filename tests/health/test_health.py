@@ -17,6 +17,9 @@ from hackops.main import create_app
 from tests.conftest import make_settings, redis_url
 from tests.helpers import serving
 
+METRICS_TOKEN = "metrics-" + "t" * 32
+BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
 
 async def test_liveness(client: httpx2.AsyncClient) -> None:
     response = await client.get("/health")
@@ -30,8 +33,8 @@ async def test_readiness_checks_every_part(client: httpx2.AsyncClient) -> None:
     body = response.json()
     assert body["status"] == "ready"
     assert body["failed"] == []
-    assert set(body["checks"]) == {"database", "migrations", "queue", "storage"}
-    assert all(check["ok"] for check in body["checks"].values())
+    assert set(body["checks"]) == {"database", "migrations", "queue", "worker", "storage"}
+    assert all(check == {"ok": True, "state": "ok"} for check in body["checks"].values())
 
 
 @pytest.mark.redis
@@ -47,15 +50,23 @@ async def test_readiness_names_an_unreachable_redis_as_degraded(
     database_url: str, storage_dir: Path
 ) -> None:
     """Redis is optional (the app falls back to in-process limits and cache): still ready."""
-    settings = make_settings(database_url, storage_dir, redis_url="redis://127.0.0.1:1/0")
+    settings = make_settings(
+        database_url, storage_dir, redis_url="redis://127.0.0.1:1/0", metrics_token=METRICS_TOKEN
+    )
     async with serving(create_app(settings)) as http:
         response = await http.get("/health/ready")
+        detailed = await http.get("/health/ready", headers=BEARER)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
     assert body["failed"] == []
     assert body["degraded"] == ["redis"]
-    assert body["checks"]["redis"]["ok"] is False
+    # Anonymous callers learn the state, not the driver's error (it names hosts and ports).
+    assert body["checks"]["redis"] == {"ok": True, "state": "degraded"}
+    assert "127.0.0.1" not in response.text
+    assert detailed.status_code == 200
+    assert "127.0.0.1" in detailed.json()["checks"]["redis"]["error"]
+    assert detailed.json()["checks"]["database"]["duration_ms"] >= 0
 
 
 async def test_readiness_names_pending_migrations(
@@ -121,7 +132,8 @@ async def test_readiness_follows_the_database_down_and_back(storage_dir: Path) -
             down = await http.get("/health/ready")
             assert down.status_code == 503
             assert "database" in down.json()["failed"]
-            assert down.json()["checks"]["database"]["error"]
+            assert down.json()["checks"]["database"] == {"ok": False, "state": "down"}
+            assert str(pgdata) not in down.text  # no socket path for anonymous callers
             assert (await http.get("/health")).status_code == 200
 
             server = await asyncio.to_thread(get_server, pgdata, cleanup_mode="stop")

@@ -1,29 +1,38 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics (who sees what: `access`; what: `checks`)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from hackops import __version__
+from hackops.config import Settings
 from hackops.db import Database
-from hackops.migrate import head_revisions
-from hackops.observability import DB_POOL, JOBS_QUEUED, REGISTRY
+from hackops.errors import error_responses
+from hackops.health.access import bears_metrics_token, require_metrics_access
+from hackops.health.checks import (
+    CHECK_TIMEOUT_S,
+    Check,
+    Degraded,
+    Outcome,
+    State,
+    database_check,
+    migrations_check,
+    queue_check,
+    run_check,
+    worker_check,
+)
+from hackops.observability import CONTENT_TYPE, render_metrics
 from hackops.storage import check_store
 
 log = structlog.get_logger("hackops.health")
 router = APIRouter(tags=["health"])
-
-CHECK_TIMEOUT_S = 3.0
 
 
 class Liveness(BaseModel):
@@ -33,20 +42,20 @@ class Liveness(BaseModel):
 
 class CheckResult(BaseModel):
     ok: bool
-    duration_ms: float
+    state: State
+    # Only for callers bearing the metrics token (they may name hosts and socket paths).
+    duration_ms: float | None = None
     error: str | None = None
+    details: dict[str, Any] | None = None
 
 
 class Readiness(BaseModel):
     status: str
     failed: list[str]
-    #: Optional services that are down: the app works without them (status `degraded`, 200).
+    #: Parts that work in a reduced way (e.g. Redis down: in-process limits, the database for
+    #: the leaderboard): status `degraded`, still 200.
     degraded: list[str] = []
     checks: dict[str, CheckResult]
-
-
-#: Services the app degrades without (Redis: in-process limits and cache), never a 503.
-OPTIONAL = frozenset({"redis"})
 
 
 @router.get("/health", response_model=Liveness, summary="Liveness (no dependencies touched)")
@@ -54,83 +63,86 @@ async def liveness() -> Liveness:
     return Liveness(status="ok", version=__version__)
 
 
-async def _database_check(db: Database) -> None:
-    async with db.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+def readiness_checks(request: Request) -> dict[str, Check]:
+    state = request.app.state
+    db: Database = state.db
 
+    async def storage() -> None:
+        await check_store(state.store)
 
-async def _migrations_check(db: Database) -> None:
-    async with db.engine.connect() as conn:
-        rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-        applied = frozenset(row[0] for row in rows)
-    expected = head_revisions()
-    if applied != expected:
-        raise RuntimeError(f"database at {sorted(applied)}, code expects {sorted(expected)}")
+    async def redis() -> None:
+        # Optional: without Redis the app falls back to in-process limits and the database.
+        try:
+            await state.redis.ping()
+        except Exception as exc:
+            raise Degraded(f"redis is unreachable: {exc or type(exc).__name__}") from exc
 
-
-async def _queue_check(db: Database) -> None:
-    # The queue lives in this database; check its table through the app's own pool (the
-    # procrastinate connector is process-global and may belong to another event loop in tests).
-    async with db.engine.connect() as conn:
-        found = (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar()
-    if found is None:
-        raise RuntimeError("the job queue's tables are missing (run the migrations)")
-
-
-async def _run_check(check: Callable[[], Awaitable[Any]]) -> CheckResult:
-    started = time.perf_counter()
-    try:
-        await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT_S)
-    except Exception as exc:  # every failure is reported, none escapes as a 500
-        message = str(exc) or type(exc).__name__
-        return CheckResult(ok=False, duration_ms=_ms(started), error=message[:300])
-    return CheckResult(ok=True, duration_ms=_ms(started))
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
+    checks: dict[str, Check] = {
+        "database": lambda: database_check(db),
+        "migrations": lambda: migrations_check(db),
+        "queue": lambda: queue_check(db),
+        "worker": lambda: worker_check(db),
+        "storage": storage,
+    }
+    if state.redis is not None:
+        checks["redis"] = redis
+    return checks
 
 
 @router.get(
     "/health/ready",
     response_model=Readiness,
-    summary="Readiness: database, migrations, queue, storage; Redis when configured (degraded)",
-    responses={503: {"model": Readiness, "description": "A dependency is down"}},
+    response_model_exclude_none=True,
+    summary="Readiness: database, migrations, queue, worker, storage and Redis when configured",
+    description=(
+        "Each part's state (`ok`, `degraded`, `down`); 503 naming the parts that are down. "
+        "Errors, timings and details only with `Authorization: Bearer <METRICS_TOKEN>`."
+    ),
+    responses={503: {"model": Readiness, "description": "A part is down"}},
 )
 async def readiness(request: Request) -> JSONResponse:
-    state = request.app.state
-    db: Database = state.db
-    checks: dict[str, Callable[[], Awaitable[Any]]] = {
-        "database": lambda: _database_check(db),
-        "migrations": lambda: _migrations_check(db),
-        "queue": lambda: _queue_check(db),
-        "storage": lambda: check_store(state.store),
-    }
-    if state.redis is not None:
-        checks["redis"] = lambda: state.redis.ping()
+    checks = readiness_checks(request)
     names = list(checks)
-    results = await asyncio.gather(*(_run_check(checks[n]) for n in names))
-    by_name = dict(zip(names, results, strict=True))
-    down = [name for name, result in by_name.items() if not result.ok]
-    failed = [name for name in down if name not in OPTIONAL]
-    degraded = [name for name in down if name in OPTIONAL]
-    if down:
-        log.warning("not_ready" if failed else "degraded", failed=failed, degraded=degraded)
-    status = "unavailable" if failed else "degraded" if degraded else "ready"
-    body = Readiness(status=status, failed=failed, degraded=degraded, checks=by_name)
-    return JSONResponse(body.model_dump(), status_code=503 if failed else 200)
+    outcomes = dict(
+        zip(names, await asyncio.gather(*(run_check(checks[n]) for n in names)), strict=True)
+    )
+    failed = [name for name, outcome in outcomes.items() if not outcome.ok]
+    troubled = {n: o for n, o in outcomes.items() if o.state is not State.OK}
+    if troubled:
+        log.warning(
+            "not_ready" if failed else "degraded",
+            failed=failed,
+            **{
+                n: {"state": o.state.value, "error": o.error, **o.details}
+                for n, o in troubled.items()
+            },
+        )
+    settings: Settings = request.app.state.settings
+    public = _detailed if bears_metrics_token(request, settings) else _public
+    body = Readiness(
+        status="unavailable" if failed else "degraded" if troubled else "ready",
+        failed=failed,
+        degraded=[name for name, o in troubled.items() if o.state is State.DEGRADED],
+        checks={name: public(outcome) for name, outcome in outcomes.items()},
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=503 if failed else 200)
 
 
-async def _refresh_gauges(request: Request) -> None:
-    db: Database = request.app.state.db
-    pool: Any = db.engine.pool
-    for state, getter in (
-        ("size", "size"),
-        ("checked_out", "checkedout"),
-        ("checked_in", "checkedin"),
-    ):
-        if hasattr(pool, getter):
-            DB_POOL.labels(state).set(getattr(pool, getter)())
+def _public(outcome: Outcome) -> CheckResult:
+    return CheckResult(ok=outcome.ok, state=outcome.state)
+
+
+def _detailed(outcome: Outcome) -> CheckResult:
+    return CheckResult(
+        ok=outcome.ok,
+        state=outcome.state,
+        duration_ms=outcome.duration_ms,
+        error=outcome.error,
+        details=outcome.details or None,
+    )
+
+
+async def _queue_counts(db: Database) -> list[tuple[str, str, int]] | None:
     try:
         async with db.engine.connect() as conn:
             rows = await asyncio.wait_for(
@@ -142,14 +154,19 @@ async def _refresh_gauges(request: Request) -> None:
                 ),
                 timeout=CHECK_TIMEOUT_S,
             )
-            JOBS_QUEUED.clear()
-            for queue, status, count in rows:
-                JOBS_QUEUED.labels(queue, status).set(count)
+            return [(str(queue), str(status), int(count)) for queue, status, count in rows]
     except Exception as exc:  # metrics must render even when the database is down
         log.warning("metrics_jobs_unavailable", error=str(exc))
+        return None
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (METRICS_ALLOW_FROM addresses, or Bearer METRICS_TOKEN)",
+    response_class=Response,
+    responses=error_responses(403),
+)
 async def metrics(request: Request) -> Response:
-    await _refresh_gauges(request)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    require_metrics_access(request, request.app.state.settings)
+    counts = await _queue_counts(request.app.state.db)
+    return Response(render_metrics(job_counts=counts), media_type=CONTENT_TYPE)
