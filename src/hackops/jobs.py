@@ -55,10 +55,15 @@ class _JobRuntime:
 _runtime = _JobRuntime()
 
 
-def bind_database(database: Database | None, settings: Settings | None = None) -> None:
-    """Give jobs run in this process the database (and settings) they work with."""
+def bind_database(
+    database: Database | None, settings: Settings | None = None
+) -> tuple[Database | None, Settings | None]:
+    """Give jobs run in this process the database (and settings) they work with; returns the
+    previous binding, which an app's lifespan puts back when it ends (apps nest in tests)."""
+    previous = (_runtime.database, _runtime.settings)
     _runtime.database = database
     _runtime.settings = settings
+    return previous
 
 
 def job_settings() -> Settings:

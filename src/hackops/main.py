@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         instrument_pool(db.engine)
         app.state.redis = make_redis(settings)
         app.state.store = make_store(settings)
-        jobs.bind_database(db, settings)
+        previous_jobs_binding = jobs.bind_database(db, settings)
         app.state.limiter = Limiter.from_settings(settings, app.state.redis)
         app.state.account_services = Services(
             hasher=PasswordHasher(
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await db.dispose()
         elif opened_reads:
             await db.close_reads()
-        jobs.bind_database(None)
+        jobs.bind_database(*previous_jobs_binding)
         process_exiting()
 
     app = FastAPI(
