@@ -4,6 +4,7 @@ cluster left behind by a crash (stale postmaster.pid, no server) starts again by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -97,11 +98,14 @@ async def test_a_crashed_cluster_starts_again_without_pg_ctl(tmp_path: Path) -> 
         pid = postmaster_pid(pgdata)
         assert pid is not None
         # The machine "crashes": the server and the app die at once, nothing is cleaned up.
-        for process in [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]:
-            process.kill()
+        postmaster = psutil.Process(pid)
+        doomed = [*postmaster.children(recursive=True), postmaster]
+        for process in doomed:
+            with contextlib.suppress(psutil.NoSuchProcess):  # a child may end on its own first
+                process.kill()
         server.kill()
         await server.wait()
-        psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
+        psutil.wait_procs(doomed, timeout=10)
         assert (pgdata / "postmaster.pid").exists()
         # After a reboot the stale pid may belong to another process: here, this test's own.
         lines = (pgdata / "postmaster.pid").read_text().splitlines()
