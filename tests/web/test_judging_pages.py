@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.models import (
@@ -29,6 +29,7 @@ from hackops.models import (
 from hackops.submissions.service import file_entry
 from tests.factories import create_team
 from tests.helpers import count_queries
+from tests.judging.test_judged_titles import edited_after_submitting
 from tests.teams.helpers import Stage, person, stage
 from tests.web.test_account_pages import csrf_from, follow, text_of, use_session
 from tests.web.test_event_admin_pages import field_error, text_of_fragment
@@ -304,6 +305,50 @@ async def test_everyone_but_the_assigned_judge_gets_404(
     signed_out = await client.get(w.score_url(1))
     assert signed_out.status_code == 303
     assert signed_out.headers["location"].startswith("/login?next=")
+
+
+async def test_a_judge_meets_projects_by_their_submitted_version_never_the_draft(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """The team renamed its working copy after submitting: the queue, the pair, the scoring
+    page and every message after a judge's action name the submitted version."""
+    s, projects = await edited_after_submitting(client, session, teams=2, judges=2)
+    await session.execute(insert(Criterion).values(org_id=s.org.id, event_id=s.event.id, name="All"))
+    assigned = await client.post(
+        f"{s.base}/judging/assignments", headers=s.auth("olga"), json={"k": 2, "seed": 1}
+    )
+    assert assigned.status_code == 200, assigned.text
+    w = World(s, sorted(projects), [])
+    first, second = (f"Submitted p{projects.index(p)}" for p in w.projects)
+    seen: list[str] = []
+
+    w.as_(client, "judge1")
+    pair = await client.get(w.queue + "/pairwise")
+    assert pair.status_code == 200
+    assert {first, second} <= set(re.findall(r"<h2>(.*?)</h2>", pair.text))
+    seen.append(pair.text)
+
+    w.as_(client, "judge0")
+    queue = await client.get(w.queue)
+    assert "Submitted tagline p0" in queue.text
+    assert f"Score the next project: {first}" in text_of(queue)
+    page = await client.get(w.score_url(0))
+    assert f"<h1>{first}</h1>" in page.text
+    score = {f"score-{c}": "5" for c in re.findall(r'name="score-([0-9a-f-]+)"', page.text)}
+    draft = await post(client, w.score_url(0), **score, action="draft")
+    drafted = await follow(client, draft)
+    assert f"Draft saved for “{first}”." in text_of(drafted)
+    flagged = await follow(
+        client, await post(client, w.score_url(0), w.score_url(0) + "/flag", reason="broken")
+    )
+    assert f"“{first}” is flagged: the organizers have been emailed." in text_of(flagged)
+    done = await follow(client, await post(client, w.score_url(0), **score))
+    assert f"Scores submitted for “{first}”." in text_of(done)
+    declared = await post(client, w.queue, w.score_url(1) + "/conflict", reason="Friends")
+    after = await follow(client, declared)
+    assert f"Conflict declared: “{second}” left your queue." in text_of(after)
+    seen += [queue.text, page.text, drafted.text, flagged.text, done.text, after.text]
+    assert not [p for p in seen if "Draft p" in p or "Draft tagline" in p]
 
 
 async def test_scoring_page_shows_files_and_extracted_data(
