@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.models import (
@@ -27,7 +27,7 @@ from hackops.models import (
     VersionText,
 )
 from hackops.submissions.service import file_entry
-from tests.factories import create_team
+from tests.factories import create_submitted, create_team
 from tests.helpers import count_queries
 from tests.judging.test_judged_titles import edited_after_submitting
 from tests.teams.helpers import Stage, person, stage
@@ -86,18 +86,13 @@ async def judged(session: AsyncSession, *, teams: int = 3, judges: int = 2) -> W
     projects = []
     for n, name in enumerate(names):
         team = await create_team(session, s.event, s.users[name], name=f"Team {name}")
-        submission = Submission(
-            org_id=s.org.id,
-            event_id=s.event.id,
-            team_id=team.id,
-            status="submitted",
+        submission = await create_submitted(
+            session,
+            team,
             title=f"Project {n}",
             tagline=f"Tagline {n}",
-            version_count=1,
             submitted_at=NOW - timedelta(hours=2),
         )
-        session.add(submission)
-        await session.flush()
         projects.append(submission.id)
     for i in range(judges):
         name = f"judge{i}"
@@ -313,7 +308,8 @@ async def test_a_judge_meets_projects_by_their_submitted_version_never_the_draft
     """The team renamed its working copy after submitting: the queue, the pair, the scoring
     page and every message after a judge's action name the submitted version."""
     s, projects = await edited_after_submitting(client, session, teams=2, judges=2)
-    await session.execute(insert(Criterion).values(org_id=s.org.id, event_id=s.event.id, name="All"))
+    session.add(Criterion(org_id=s.org.id, event_id=s.event.id, name="All"))
+    await session.flush()
     assigned = await client.post(
         f"{s.base}/judging/assignments", headers=s.auth("olga"), json={"k": 2, "seed": 1}
     )
@@ -358,10 +354,8 @@ async def test_scoring_page_shows_files_and_extracted_data(
     await assign(session, w, "judge0", 0)
     project = await session.get_one(Submission, w.projects[0])
     ids = {"org_id": w.s.org.id, "event_id": w.s.event.id, "submission_id": project.id}
-    version = SubmissionVersion(**ids, number=1, snapshot={})
-    session.add(version)
-    await session.flush()
-    project.latest_version_id = version.id
+    assert project.latest_version_id is not None
+    version = await session.get_one(SubmissionVersion, project.latest_version_id)
     key, sha = f"org/{w.s.org.id}/{uuid.uuid4()}", "0" * 64
     file = SubmissionFile(**ids, team_id=project.team_id, storage_key=key, sha256=sha, size=2048)
     file.name, file.content_type, file.kind = "pitch.pdf", "application/pdf", "pdf"
