@@ -17,6 +17,7 @@ from hackops.models import (
     TeamMember,
     User,
 )
+from hackops.submissions.service import snapshot_of
 from hackops.tenancy import set_tenant
 
 
@@ -106,10 +107,6 @@ async def create_team(session: AsyncSession, event: Event, captain: User, **over
     return team
 
 
-TEXTS = ("title", "tagline", "description")
-LINKS = ("repository_url", "demo_url", "video_url")
-
-
 async def create_submitted(session: AsyncSession, team: Team, **overrides: Any) -> Submission:
     """A team's project as `submit` leaves it: the row and its version 1 (the row's content
     frozen), the latest. What judges see of it is that version."""
@@ -124,16 +121,13 @@ async def create_submitted(session: AsyncSession, team: Team, **overrides: Any) 
     submission = Submission(**values)
     session.add(submission)
     await session.flush()
-    snapshot: dict[str, Any] = {name: values.get(name, "") for name in TEXTS}
-    snapshot.update({name: values.get(name) for name in LINKS})
-    snapshot["technologies"] = values.get("technologies", [])
-    snapshot["track_ids"] = [str(t) for t in values.get("track_ids", [])]
+    await session.refresh(submission)  # the server's defaults, for the snapshot
     version = SubmissionVersion(
         org_id=team.org_id,
         event_id=team.event_id,
         submission_id=submission.id,
         number=1,
-        snapshot=snapshot,
+        snapshot=snapshot_of(submission),
         **({"submitted_at": values["submitted_at"]} if values.get("submitted_at") else {}),
     )
     session.add(version)
