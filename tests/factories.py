@@ -7,7 +7,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import Event, Organization, Registration, Team, TeamMember, User
+from hackops.models import (
+    Event,
+    Organization,
+    Registration,
+    Submission,
+    SubmissionVersion,
+    Team,
+    TeamMember,
+    User,
+)
+from hackops.submissions.service import snapshot_of
 from hackops.tenancy import set_tenant
 
 
@@ -95,6 +105,36 @@ async def create_team(session: AsyncSession, event: Event, captain: User, **over
     await session.flush()
     await session.refresh(team)
     return team
+
+
+async def create_submitted(session: AsyncSession, team: Team, **overrides: Any) -> Submission:
+    """A team's project as `submit` leaves it: the row and its version 1 (the row's content
+    frozen), the latest. What judges see of it is that version."""
+    values: dict[str, Any] = {
+        "org_id": team.org_id,
+        "event_id": team.event_id,
+        "team_id": team.id,
+        "status": "submitted",
+        "title": f"Project {secrets.token_hex(3)}",
+    }
+    values.update(overrides)
+    submission = Submission(**values)
+    session.add(submission)
+    await session.flush()
+    await session.refresh(submission)  # the server's defaults, for the snapshot
+    version = SubmissionVersion(
+        org_id=team.org_id,
+        event_id=team.event_id,
+        submission_id=submission.id,
+        number=1,
+        snapshot=snapshot_of(submission),
+        **({"submitted_at": values["submitted_at"]} if values.get("submitted_at") else {}),
+    )
+    session.add(version)
+    await session.flush()
+    submission.version_count, submission.latest_version_id = 1, version.id
+    await session.flush()
+    return submission
 
 
 async def add_in_savepoint(session: AsyncSession, obj: object) -> None:

@@ -17,7 +17,7 @@ from hackops.models import (
     Submission,
     TeamMember,
 )
-from tests.factories import create_team
+from tests.factories import create_submitted, create_team
 from tests.teams.helpers import Stage, person, stage
 
 NOW = datetime.now(UTC)
@@ -42,17 +42,9 @@ async def judged_event(
     submission_ids = []
     for name in names:
         team = await create_team(session, s.event, s.users[name])
-        submission = Submission(
-            org_id=s.org.id,
-            event_id=s.event.id,
-            team_id=team.id,
-            status="submitted",
-            title=f"Project {name}",
-            version_count=1,
-            submitted_at=NOW - timedelta(hours=2),
+        submission = await create_submitted(
+            session, team, title=f"Project {name}", submitted_at=NOW - timedelta(hours=2)
         )
-        session.add(submission)
-        await session.flush()
         submission_ids.append(submission.id)
     judge_names = []
     for i in range(judges):

@@ -27,6 +27,7 @@ from hackops.models import (
     Team,
     TeamMember,
 )
+from tests.factories import create_submitted
 from tests.teams.test_concurrency import NOW, Seeder, http, owner, server  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -40,19 +41,7 @@ async def judged(
     event.registration_opens_at = NOW - timedelta(days=3)
     captains = await seed.people(event, teams)
     made = [await seed.team(event, c, max_members=5) for c, _ in captains]
-    submissions = [
-        Submission(
-            org_id=org.id,
-            event_id=event.id,
-            team_id=t.id,
-            status="submitted",
-            title="P",
-            version_count=1,
-            submitted_at=NOW,
-        )
-        for t in made
-    ]
-    session.add_all(submissions)
+    submissions = [await create_submitted(session, t, title="P", submitted_at=NOW) for t in made]
     criterion = Criterion(org_id=org.id, event_id=event.id, name="Overall", max_score=10)
     session.add(criterion)
     await session.flush()

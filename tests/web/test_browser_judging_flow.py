@@ -29,7 +29,6 @@ from hackops.models import (
     Evaluation,
     EventRoleGrant,
     JudgeAssignment,
-    Submission,
 )
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import PASSWORD
@@ -37,6 +36,7 @@ from tests.factories import (
     create_event,
     create_organization,
     create_registration,
+    create_submitted,
     create_team,
     create_user,
 )
@@ -96,17 +96,9 @@ async def judged_event(engine: AsyncEngine, judge_email: str) -> JudgedEvent:
             captain = await create_user(session)
             await create_registration(session, event, captain)
             team = await create_team(session, event, captain)
-            submission = Submission(
-                org_id=org.id,
-                event_id=event.id,
-                team_id=team.id,
-                status="submitted",
-                title=f"Keyboard project {n}",
-                version_count=1,
-                submitted_at=now - timedelta(hours=2),
+            submission = await create_submitted(
+                session, team, title=f"Keyboard project {n}", submitted_at=now - timedelta(hours=2)
             )
-            session.add(submission)
-            await session.flush()
             session.add(
                 JudgeAssignment(
                     org_id=org.id, event_id=event.id, judge_id=judge.id, submission_id=submission.id

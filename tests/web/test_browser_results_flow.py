@@ -22,11 +22,11 @@ from hackops.models import (
     Membership,
     Organization,
     Registration,
-    Submission,
     Team,
     TeamMember,
     User,
 )
+from tests.factories import create_submitted
 from tests.web.test_browser_flows import chromium, log_in, person, sign_up_and_confirm  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -100,17 +100,9 @@ async def seed(url: str, organizer_email: str, judge_email: str) -> tuple[str, s
                     role="captain",
                 )
             )
-            submission = Submission(
-                org_id=org.id,
-                event_id=event.id,
-                team_id=team.id,
-                status="submitted",
-                title=f"Project {n}",
-                version_count=1,
-                submitted_at=NOW - timedelta(days=1, hours=n),
+            submission = await create_submitted(
+                session, team, title=f"Project {n}", submitted_at=NOW - timedelta(days=1, hours=n)
             )
-            session.add(submission)
-            await session.flush()
             for scorer in scorers:
                 session.add(
                     Evaluation(

@@ -27,8 +27,9 @@ from hackops.models import (
     VersionText,
 )
 from hackops.submissions.service import file_entry
-from tests.factories import create_team
+from tests.factories import create_submitted, create_team
 from tests.helpers import count_queries
+from tests.judging.test_judged_titles import edited_after_submitting
 from tests.teams.helpers import Stage, person, stage
 from tests.web.test_account_pages import csrf_from, follow, text_of, use_session
 from tests.web.test_event_admin_pages import field_error, text_of_fragment
@@ -85,18 +86,13 @@ async def judged(session: AsyncSession, *, teams: int = 3, judges: int = 2) -> W
     projects = []
     for n, name in enumerate(names):
         team = await create_team(session, s.event, s.users[name], name=f"Team {name}")
-        submission = Submission(
-            org_id=s.org.id,
-            event_id=s.event.id,
-            team_id=team.id,
-            status="submitted",
+        submission = await create_submitted(
+            session,
+            team,
             title=f"Project {n}",
             tagline=f"Tagline {n}",
-            version_count=1,
             submitted_at=NOW - timedelta(hours=2),
         )
-        session.add(submission)
-        await session.flush()
         projects.append(submission.id)
     for i in range(judges):
         name = f"judge{i}"
@@ -306,6 +302,51 @@ async def test_everyone_but_the_assigned_judge_gets_404(
     assert signed_out.headers["location"].startswith("/login?next=")
 
 
+async def test_a_judge_meets_projects_by_their_submitted_version_never_the_draft(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """The team renamed its working copy after submitting: the queue, the pair, the scoring
+    page and every message after a judge's action name the submitted version."""
+    s, projects = await edited_after_submitting(client, session, teams=2, judges=2)
+    session.add(Criterion(org_id=s.org.id, event_id=s.event.id, name="All"))
+    await session.flush()
+    assigned = await client.post(
+        f"{s.base}/judging/assignments", headers=s.auth("olga"), json={"k": 2, "seed": 1}
+    )
+    assert assigned.status_code == 200, assigned.text
+    w = World(s, sorted(projects), [])
+    first, second = (f"Submitted p{projects.index(p)}" for p in w.projects)
+    seen: list[str] = []
+
+    w.as_(client, "judge1")
+    pair = await client.get(w.queue + "/pairwise")
+    assert pair.status_code == 200
+    assert {first, second} <= set(re.findall(r"<h2>(.*?)</h2>", pair.text))
+    seen.append(pair.text)
+
+    w.as_(client, "judge0")
+    queue = await client.get(w.queue)
+    assert "Submitted tagline p0" in queue.text
+    assert f"Score the next project: {first}" in text_of(queue)
+    page = await client.get(w.score_url(0))
+    assert f"<h1>{first}</h1>" in page.text
+    score = {f"score-{c}": "5" for c in re.findall(r'name="score-([0-9a-f-]+)"', page.text)}
+    draft = await post(client, w.score_url(0), **score, action="draft")
+    drafted = await follow(client, draft)
+    assert f"Draft saved for “{first}”." in text_of(drafted)
+    flagged = await follow(
+        client, await post(client, w.score_url(0), w.score_url(0) + "/flag", reason="broken")
+    )
+    assert f"“{first}” is flagged: the organizers have been emailed." in text_of(flagged)
+    done = await follow(client, await post(client, w.score_url(0), **score))
+    assert f"Scores submitted for “{first}”." in text_of(done)
+    declared = await post(client, w.queue, w.score_url(1) + "/conflict", reason="Friends")
+    after = await follow(client, declared)
+    assert f"Conflict declared: “{second}” left your queue." in text_of(after)
+    seen += [queue.text, page.text, drafted.text, flagged.text, done.text, after.text]
+    assert not [p for p in seen if "Draft p" in p or "Draft tagline" in p]
+
+
 async def test_scoring_page_shows_files_and_extracted_data(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
@@ -313,10 +354,8 @@ async def test_scoring_page_shows_files_and_extracted_data(
     await assign(session, w, "judge0", 0)
     project = await session.get_one(Submission, w.projects[0])
     ids = {"org_id": w.s.org.id, "event_id": w.s.event.id, "submission_id": project.id}
-    version = SubmissionVersion(**ids, number=1, snapshot={})
-    session.add(version)
-    await session.flush()
-    project.latest_version_id = version.id
+    assert project.latest_version_id is not None
+    version = await session.get_one(SubmissionVersion, project.latest_version_id)
     key, sha = f"org/{w.s.org.id}/{uuid.uuid4()}", "0" * 64
     file = SubmissionFile(**ids, team_id=project.team_id, storage_key=key, sha256=sha, size=2048)
     file.name, file.content_type, file.kind = "pitch.pdf", "application/pdf", "pdf"

@@ -32,7 +32,8 @@ from hackops.judging.service import (
     require_judge,
     require_judging_open,
 )
-from hackops.models import Criterion, Evaluation, JudgeAssignment, Submission
+from hackops.models import Criterion, Evaluation, JudgeAssignment, Submission, SubmissionVersion
+from hackops.submissions.visibility import SubmittedCopy, submitted_copy
 
 
 class NotAssigned(NotFound):
@@ -52,15 +53,18 @@ class InvalidScores(Conflict):
 
 async def queue(
     session: AsyncSession, access: EventAccess
-) -> list[tuple[Submission, Evaluation | None]]:
+) -> list[tuple[SubmittedCopy, Evaluation | None]]:
+    """The judge's projects as they see them (their latest submitted versions), each with the
+    judge's evaluation; one query."""
     judge_id = require_judge(access)
     rows = await session.execute(
-        select(Submission, Evaluation)
+        select(Submission, Evaluation, SubmissionVersion)
         .join(JudgeAssignment, JudgeAssignment.submission_id == Submission.id)
         .outerjoin(
             Evaluation,
             (Evaluation.submission_id == Submission.id) & (Evaluation.judge_id == judge_id),
         )
+        .outerjoin(SubmissionVersion, SubmissionVersion.id == Submission.latest_version_id)
         .where(
             JudgeAssignment.event_id == access.event.id,
             JudgeAssignment.judge_id == judge_id,
@@ -69,7 +73,7 @@ async def queue(
         )
         .order_by(Submission.id)
     )
-    return [(r[0], r[1]) for r in rows]
+    return [(submitted_copy(s, v), e) for s, e, v in rows]
 
 
 async def assigned_submission(

@@ -29,7 +29,8 @@ from hackops.judging.service import (
     require_judge,
     require_judging_open,
 )
-from hackops.models import PairwiseCurrent, PairwiseEntry, Submission
+from hackops.models import PairwiseCurrent, PairwiseEntry
+from hackops.submissions.visibility import SubmittedCopy, judge_copies
 
 BUSY_MINUTES = 5
 UNDO_MINUTES = 30
@@ -52,8 +53,10 @@ class NotInPair(Conflict):
 
 @dataclass(frozen=True)
 class Shown:
-    first: Submission
-    second: Submission
+    """The pair on the judge's screen, as they see it (the latest submitted versions)."""
+
+    first: SubmittedCopy
+    second: SubmittedCopy
     first_table: int
     second_table: int
     comparisons: int  # the judge's comparisons so far
@@ -93,9 +96,10 @@ async def _shown(
             PairwiseEntry.undone.is_(False),
         )
     )
+    first, second = await judge_copies(session, [by_id[current.first_id], by_id[current.second_id]])
     return Shown(
-        by_id[current.first_id],
-        by_id[current.second_id],
+        first,
+        second,
         tables.get(current.first_id, 0),
         tables.get(current.second_id, 0),
         int(done or 0),

@@ -178,15 +178,15 @@ async def seen_files(session: AsyncSession, seen: Seen) -> list[SubmissionFile]:
 
 async def judged_copy(
     session: AsyncSession, submission: Submission
-) -> tuple[Submission | SubmittedCopy, list[SubmissionFile]]:
+) -> tuple[SubmittedCopy, list[SubmissionFile]]:
     """A submission already authorized for a judge (their queue), as they see it: the latest
-    version's content and files. A row with no version at all (made outside `submit`, e.g.
-    imported) has nothing submitted to show but its row, and no files."""
+    version's content and files. A row with no version at all (made outside `submit`) shows
+    nothing of its working copy: "Untitled", no content, no files."""
     if submission.latest_version_id is None:
-        return submission, []
+        return submitted_copy(submission, None), []
     version = await session.get_one(SubmissionVersion, submission.latest_version_id)
     seen = Seen(submission, Reach.SUBMITTED, version)
-    return seen.content, await seen_files(session, seen)
+    return submitted_copy(submission, version), await seen_files(session, seen)
 
 
 async def seen_versions(session: AsyncSession, seen: Seen) -> list[SubmissionVersion]:

@@ -23,6 +23,7 @@ from hackops.errors import AppError
 from hackops.events.deps import EventAccess
 from hackops.judging import evaluations, flags
 from hackops.judging.flags_schemas import FlagIn, ResolveIn
+from hackops.submissions.visibility import judged_title
 from hackops.web.event_admin_pages import act, admin_base, admin_context
 from hackops.web.event_pages import clock
 from hackops.web.forms import (
@@ -99,7 +100,7 @@ async def flag_project(
         return await _scoring_page(
             request, session, access, submission, status_code=status, flag_form=form
         )
-    title = submission.title or "Untitled"
+    title = await judged_title(session, submission)  # as the judge knows it, not the draft's
     flash(request, f"“{title}” is flagged: the organizers have been emailed.", "success")
     return redirect(f"{_event_url(access)}/judging/{submission.id}#flag")
 

@@ -45,6 +45,7 @@ from hackops.models import (
 )
 from hackops.submissions import service as submissions
 from hackops.submissions.files_router import signed_link
+from hackops.submissions.visibility import SubmittedCopy, judged_title
 from hackops.web.event_admin_pages import act, admin_context
 from hackops.web.forms import (
     Form,
@@ -107,8 +108,8 @@ def number(value: Any) -> str:
 
 
 def next_unscored(
-    rows: list[tuple[Submission, Evaluation | None]], after: uuid.UUID | None = None
-) -> Submission | None:
+    rows: list[tuple[SubmittedCopy, Evaluation | None]], after: uuid.UUID | None = None
+) -> SubmittedCopy | None:
     """The first project after `after` (wrapping around) whose evaluation is not submitted."""
     ids = [s.id for s, _ in rows]
     start = ids.index(after) + 1 if after in ids else 0
@@ -130,7 +131,7 @@ async def _judging_closed(session: AsyncSession, access: EventAccess) -> str | N
 # --- the judge's queue --------------------------------------------------------------------------
 
 
-def _done(rows: list[tuple[Submission, Evaluation | None]]) -> int:
+def _done(rows: list[tuple[SubmittedCopy, Evaluation | None]]) -> int:
     return sum(1 for _, e in rows if e is not None and e.status == "submitted")
 
 
@@ -158,6 +159,7 @@ async def declare_my_conflict(
         return to_login(request)
     submission = await evaluations.assigned_submission(session, access, submission_id)
     reason = (await form_data(request)).get("reason", "").strip()[:500]  # the field's maxlength
+    title = await judged_title(session, submission)  # as the judge knows it, not the draft's
     return await act(
         request,
         session,
@@ -165,7 +167,7 @@ async def declare_my_conflict(
         lambda: service.declare_conflict(
             session, access, team_id=submission.team_id, judge_id=None, reason=reason
         ),
-        f"Conflict declared: “{submission.title}” left your queue.",
+        f"Conflict declared: “{title}” left your queue.",
     )
 
 
@@ -316,11 +318,12 @@ async def save_scores(
             form.errors[f"score-{details['criterion_id']}"] = exc.message
         return await _scoring_page(request, session, access, submission, form, status)
     here = _event_url(access) + "/judging"
+    title = await judged_title(session, submission)  # as the judge knows it, not the draft's
     if not submit:
-        flash(request, f"Draft saved for “{submission.title}”.", "success")
+        flash(request, f"Draft saved for “{title}”.", "success")
         return redirect(f"{here}/{submission.id}")
     following = next_unscored(await evaluations.queue(session, access), after=submission.id)
-    flash(request, f"Scores submitted for “{submission.title}”.", "success")
+    flash(request, f"Scores submitted for “{title}”.", "success")
     return redirect(f"{here}/{following.id}" if following is not None else here)
 
 
