@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+import psycopg
 import pytest
 from bench.common import server
 from bench.slow_uploads import APP_ARGS, Scene, app_env, idle_in_transaction, seed, slow_upload
 
+from hackops.accounts.credentials import PasswordHasher
+from hackops.accounts.deps import SESSION_COOKIE
+from hackops.web.security import CSRF_COOKIE
 from tests.conftest import _free_port, _migrated_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -123,5 +127,62 @@ async def test_sign_ins_wait_for_the_hashing_slot_without_a_connection(world: Wo
         await sampler
         statuses = [(await task).status_code for task in sign_ins]
     assert statuses == [401] * 12
+    assert max(idle) <= 1, idle
+    assert set(answers) == {200}, answers
+
+
+async def test_account_page_password_forms_wait_for_the_hashing_slot_without_a_connection(
+    world: World,
+) -> None:
+    """The same through the account page's forms (change password, change email, delete account),
+    signed in by the session cookie: every page resolves who is signed in, and that used to
+    take the connection before the form queued for the hashing slot."""
+    scene = world.scene
+    me = {"Authorization": f"Bearer {scene.tokens[-1]}"}
+    browser = {SESSION_COOKIE: scene.tokens[-2]}
+    # A password (deleting asks for it) whose hash takes about 0.6 s to check: verifying uses
+    # the stored hash's own parameters, so every form holds the one slot that long.
+    hasher = PasswordHasher(time_cost=6, memory_kib=65536, concurrency=1)
+    stored = await hasher.hash("the real passphrase")
+    with psycopg.connect(world.db_url) as conn:
+        conn.execute(
+            "UPDATE users SET password_hash = %s WHERE email = %s",
+            (stored, f"m{UPLOADS - 1}-{scene.event_slug}@slow.example"),  # tokens[-2]
+        )
+    async with httpx2.AsyncClient(base_url=world.base_url, timeout=60, cookies=browser) as http:
+        page = await http.get("/account")
+        assert page.status_code == 200, page.text
+        csrf = http.cookies[CSRF_COOKIE]
+        origin = {"Origin": world.base_url}
+        forms = [
+            ("/account/password", {"current_password": "wrong", "new_password": "x" * 20}),
+            ("/account/email", {"password": "wrong", "new_email": "new@slow.example"}),
+            ("/account/delete", {"password": "wrong"}),
+        ]
+        posts = [
+            asyncio.create_task(
+                http.post(action, data={**fields, "csrf_token": csrf}, headers=origin)
+            )
+            for _ in range(3)
+            for action, fields in forms
+        ]
+        idle: list[int] = []
+
+        async def sample() -> None:
+            while not all(task.done() for task in posts):
+                idle.append(await asyncio.to_thread(idle_in_transaction, world.db_url, seconds=0.2))
+                await asyncio.sleep(0.05)
+
+        sampler = asyncio.create_task(sample())
+        answers = []
+        while not all(task.done() for task in posts):
+            answers.append((await http.get("/api/v1/me", headers=me)).status_code)
+            await asyncio.sleep(0.2)
+        await sampler
+        answered = [await task for task in posts]
+    assert {a.status_code for a in answered} == {400}, [
+        (a.url.path, a.status_code) for a in answered
+    ]
+    assert all("wrong" in a.text for a in answered)
     assert max(idle) <= 1, idle
     assert set(answers) == {200}, answers
