@@ -10,6 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
+
+from hackops.config import Settings
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -93,6 +96,19 @@ class SmtpServer:
 
     def __post_init__(self) -> None:
         self._answering.set()
+
+    def configure(self, settings: Settings, **more: Any) -> Settings:
+        """`settings` sending mail through this server (plain, no credentials)."""
+        return settings.model_copy(
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": self.port,
+                "smtp_starttls": False,
+                "smtp_username": None,
+                "smtp_password": None,
+                **more,
+            }
+        )
 
     def hold(self) -> None:
         """Accept connections but answer nothing (not even the greeting) until `release`."""

@@ -99,32 +99,42 @@ def test_a_stalled_body_is_answered_408(world: World) -> None:
     assert b'"code":"request_timeout"' in answer
 
 
+async def meanwhile(
+    world: World, http: httpx2.AsyncClient, tasks: list[asyncio.Task[httpx2.Response]]
+) -> tuple[list[int], list[int]]:
+    """Until every task is done: the app's connections sampled idle in transaction for over
+    0.2 s, and the statuses of the ordinary `GET /api/v1/me` asked meanwhile."""
+    me = {"Authorization": f"Bearer {world.scene.tokens[-1]}"}
+    idle: list[int] = []
+
+    async def sample() -> None:
+        while not all(task.done() for task in tasks):
+            idle.append(await asyncio.to_thread(idle_in_transaction, world.db_url, seconds=0.2))
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    answers = []
+    while not all(task.done() for task in tasks):
+        answers.append((await http.get("/api/v1/me", headers=me)).status_code)
+        await asyncio.sleep(0.2)
+    await sampler
+    return idle, answers
+
+
 async def test_sign_ins_wait_for_the_hashing_slot_without_a_connection(world: World) -> None:
     """Twelve sign-ins at once, one hash at a time (about 0.5 s each). Taking the connection
     first, a queued sign-in sat in an open transaction while another hashed, so both pooled
     connections were taken and everyone else waited; now the one hashing is the only one."""
-    me = {"Authorization": f"Bearer {world.scene.tokens[-1]}"}
     async with httpx2.AsyncClient(base_url=world.base_url, timeout=60) as http:
-        email = f"m0-{world.scene.event_slug}@slow.example"
+        # Spread over three accounts: one address may fail 10 times in 15 minutes (then 429).
+        emails = [f"m{i % 3}-{world.scene.event_slug}@slow.example" for i in range(12)]
         sign_ins = [
             asyncio.create_task(
                 http.post("/api/v1/auth/token", data={"username": email, "password": f"wrong-{i}"})
             )
-            for i in range(12)
+            for i, email in enumerate(emails)
         ]
-        idle: list[int] = []
-
-        async def sample() -> None:
-            while not all(task.done() for task in sign_ins):
-                idle.append(await asyncio.to_thread(idle_in_transaction, world.db_url, seconds=0.2))
-                await asyncio.sleep(0.05)
-
-        sampler = asyncio.create_task(sample())
-        answers = []
-        while not all(task.done() for task in sign_ins):
-            answers.append((await http.get("/api/v1/me", headers=me)).status_code)
-            await asyncio.sleep(0.2)
-        await sampler
+        idle, answers = await meanwhile(world, http, sign_ins)
         statuses = [(await task).status_code for task in sign_ins]
     assert statuses == [401] * 12
     assert max(idle) <= 1, idle
@@ -138,7 +148,6 @@ async def test_account_page_password_forms_wait_for_the_hashing_slot_without_a_c
     signed in by the session cookie: every page resolves who is signed in, and that used to
     take the connection before the form queued for the hashing slot."""
     scene = world.scene
-    me = {"Authorization": f"Bearer {scene.tokens[-1]}"}
     browser = {SESSION_COOKIE: scene.tokens[-2]}
     # A password (deleting asks for it) whose hash takes about 0.6 s to check: verifying uses
     # the stored hash's own parameters, so every form holds the one slot that long.
@@ -166,19 +175,7 @@ async def test_account_page_password_forms_wait_for_the_hashing_slot_without_a_c
             for _ in range(3)
             for action, fields in forms
         ]
-        idle: list[int] = []
-
-        async def sample() -> None:
-            while not all(task.done() for task in posts):
-                idle.append(await asyncio.to_thread(idle_in_transaction, world.db_url, seconds=0.2))
-                await asyncio.sleep(0.05)
-
-        sampler = asyncio.create_task(sample())
-        answers = []
-        while not all(task.done() for task in posts):
-            answers.append((await http.get("/api/v1/me", headers=me)).status_code)
-            await asyncio.sleep(0.2)
-        await sampler
+        idle, answers = await meanwhile(world, http, posts)
         answered = [await task for task in posts]
     assert {a.status_code for a in answered} == {400}, [
         (a.url.path, a.status_code) for a in answered

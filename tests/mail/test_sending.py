@@ -27,19 +27,6 @@ from tests.outage import SmtpServer
 pytestmark = pytest.mark.slow
 
 
-def smtp_settings(settings: Settings, smtp: SmtpServer, **more: object) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "smtp_starttls": False,
-            "smtp_username": None,
-            "smtp_password": None,
-            **more,
-        }
-    )
-
-
 async def idle_in_transaction(admin_engine: AsyncEngine) -> int:
     """The app's connections to the test database sitting inside an open transaction."""
     async with admin_engine.connect() as conn:
@@ -73,8 +60,8 @@ async def test_a_stalled_smtp_server_holds_no_database_connection(
     smtp = SmtpServer()
     smtp.hold()
     await smtp.start()
-    settings = smtp_settings(
-        settings, smtp, database_pool_size=1, database_max_overflow=0, mail_from="x@mail.example"
+    settings = smtp.configure(
+        settings, database_pool_size=1, database_max_overflow=0, mail_from="x@mail.example"
     )
     async with committed_db.transaction() as session:
         email = await queue_email(session, to="ada@example.org", subject="Hello", body="Hi Ada")
@@ -118,7 +105,7 @@ async def test_two_runs_of_one_mail_send_the_same_message_id(
     smtp = SmtpServer()
     smtp.hold()
     await smtp.start()
-    settings = smtp_settings(settings, smtp, worker_concurrency=2)
+    settings = smtp.configure(settings, worker_concurrency=2)
     async with committed_db.transaction() as session:
         email = await queue_email(session, to="ada@example.org", subject="Twice", body="Once")
         await jobs.enqueue(session, send_email, queue="notifications", email_id=str(email.id))
