@@ -10,6 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
+
+from hackops.config import Settings
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -78,7 +81,8 @@ def throwaway_redis() -> Iterator[RedisServer]:
 class SmtpServer:
     """A minimal SMTP server (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS, no auth)
     in the test's event loop, keeping the messages it accepts. `stop` closes it and every open
-    session; `start` listens again on the same port."""
+    session; `start` listens again on the same port. `hold()` makes it a stalled server: it
+    accepts connections (counted in `connections`) but greets none until `release()`."""
 
     port: int = field(default_factory=free_port)
     messages: list[bytes] = field(default_factory=list)
@@ -86,6 +90,32 @@ class SmtpServer:
     sessions: set[asyncio.StreamWriter] = field(default_factory=set)
     #: Answer every RCPT with a permanent refusal (550).
     refuse_recipients: bool = False
+    #: Connections accepted so far (held ones included).
+    connections: int = 0
+    _answering: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._answering.set()
+
+    def configure(self, settings: Settings, **more: Any) -> Settings:
+        """`settings` sending mail through this server (plain, no credentials)."""
+        return settings.model_copy(
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": self.port,
+                "smtp_starttls": False,
+                "smtp_username": None,
+                "smtp_password": None,
+                **more,
+            }
+        )
+
+    def hold(self) -> None:
+        """Accept connections but answer nothing (not even the greeting) until `release`."""
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(
@@ -97,12 +127,15 @@ class SmtpServer:
             self.server.close()
             for writer in list(self.sessions):
                 writer.close()
+            self._answering.set()  # held sessions wake up to their closed connection and end
             await self.server.wait_closed()
             self.server = None
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.sessions.add(writer)
+        self.connections += 1
         try:
+            await self._answering.wait()
             writer.write(b"220 localhost test SMTP\r\n")
             while line := await reader.readline():
                 verb = line[:4].upper()

@@ -215,6 +215,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(pages_router, dependencies=[Depends(get_actor)])
     app.include_router(auth_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(account_pages.password_forms)
     app.include_router(org_pages.router)
     app.include_router(event_pages.router)
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.

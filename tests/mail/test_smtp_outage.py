@@ -26,15 +26,7 @@ async def test_mail_waits_for_the_smtp_server_and_admins_see_why(
     settings: Settings, committed_db: Database
 ) -> None:
     smtp = SmtpServer()  # not started: connections are refused
-    settings = settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "smtp_starttls": False,
-            "smtp_username": None,
-            "smtp_password": None,
-        }
-    )
+    settings = smtp.configure(settings)
     async with committed_db.transaction() as session:
         _, admin_token = await person(session, "root@example.com", is_platform_admin=True)
         _, someone_token = await person(session, "someone@example.com")
@@ -99,9 +91,7 @@ async def test_a_permanent_refusal_is_not_retried(
 ) -> None:
     smtp = SmtpServer(refuse_recipients=True)
     await smtp.start()
-    settings = settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_starttls": False}
-    )
+    settings = smtp.configure(settings)
     async with committed_db.transaction() as session:
         email = await queue_email(session, to="nobody@example.org", subject="Hi", body="…")
     email_id = email.id

@@ -3,15 +3,15 @@ CR/LF or of any length neither fail the transaction nor the sending."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.config import Settings
 from hackops.mail.service import queue_email
+from hackops.mail.tasks import build_message
 
 
 async def test_a_subject_with_line_breaks_and_500_characters_is_queued_and_sendable(
-    session: AsyncSession,
+    session: AsyncSession, settings: Settings
 ) -> None:
     hostile = "Join team Evil\r\nBcc: everyone@example.org\u2028\x00 at " + "Ü" * 500
     email = await queue_email(session, to="someone@example.org", subject=hostile, body="Hello")
@@ -20,9 +20,7 @@ async def test_a_subject_with_line_breaks_and_500_characters_is_queued_and_senda
     assert email.subject.endswith("…")
     assert len(email.subject) == 200  # mail.service.SUBJECT_MAX_CHARS
     assert not any(ch in email.subject for ch in "\r\n\x00\u2028")
-    message = EmailMessage()  # as mail.tasks.send_email builds it
-    message["Subject"] = email.subject
-    message.set_content("Hello")
+    message = build_message(email, settings)  # what mail.tasks.send_email sends
     headers = message.as_string().split("\n\n", 1)[0].splitlines()
     assert not any(line.lower().startswith("bcc:") for line in headers)
 

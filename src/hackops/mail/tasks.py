@@ -4,12 +4,28 @@ When the SMTP server cannot take a message, the mail stays queued: the reason is
 the row (`last_error`, in words an administrator can act on and without credentials, listed by
 `GET /api/v1/admin/mail`) and the job is retried with a capped exponential backoff for about two
 days. A permanent refusal of the message (a 5xx answer other than to authentication) is not
-retried: the reason stays on the row."""
+retried: the reason stays on the row.
+
+No database connection is held while the SMTP server talks (it may take up to SMTP_TIMEOUT_S
+per answer, and a pooled connection per stuck mail would starve the app): a short transaction
+reads the email, the conversation runs with no connection checked out, and a second short
+transaction locks the row and records the outcome.
+
+Delivery is at least once, never at most once: the server's acceptance and the recording of it
+are not one atomic step. A mail is sent again when the worker dies (or the database is
+unreachable) after the server took it but before `sent_at` was committed, or when two runs of the
+same job overlap (a job retried after a worker restart while the first run still waits on a
+slow server): each run that read the email unsent sends it, and the first to record wins, the
+others leave the row as it is. A mail is never marked sent that the server did not take. Every
+send of one email carries the same `Message-ID` (`<email id@domain>`, see `message_id`), which
+receiving systems use to drop the duplicate."""
 
 from __future__ import annotations
 
 import uuid
 from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from urllib.parse import urlsplit
 
 import aiosmtplib
 import structlog
@@ -28,6 +44,8 @@ log = structlog.get_logger("hackops.mail")
 FIRST_WAIT_S = 2
 MAX_WAIT_S = 600
 MAX_ATTEMPTS = 300
+#: The longest wait for any one answer of the SMTP server.
+SMTP_TIMEOUT_S = 30
 
 
 class MailNotSent(Exception):
@@ -74,49 +92,82 @@ def failure_reason(exc: BaseException, settings: Settings) -> tuple[str, bool]:
     return f"sending through {server} failed ({type(exc).__name__})", False
 
 
-@queue_app.task(name="mail.send_email", queue="notifications", retry=MailRetry())
-async def send_email(email_id: str) -> None:
-    """Send one queued email. Idempotent: an email already sent is not sent again."""
-    settings = job_settings()
-    failure: MailNotSent | None = None
+def message_id(email_id: uuid.UUID, settings: Settings) -> str:
+    """`<email id@domain>`: the same on every send of one email (receivers drop duplicates by
+    it); the domain is MAIL_FROM's, else BASE_URL's host."""
+    address = parseaddr(settings.mail_from)[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    return f"<{email_id}@{domain or urlsplit(settings.base_url).hostname or 'localhost'}>"
+
+
+def build_message(email: OutboundEmail, settings: Settings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = email.to_address
+    message["Subject"] = email.subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id(email.id, settings)
+    message.set_content(email.body_text or "")
+    return message
+
+
+async def _prepare(email_id: uuid.UUID, settings: Settings) -> EmailMessage | None:
+    """The message to send over SMTP, or None when there is nothing to send (gone, already
+    sent, or kept in the dev mailbox here: that needs no I/O, so it is recorded at once)."""
     async with job_transaction() as session:
         email = await session.scalar(
-            select(OutboundEmail).where(OutboundEmail.id == uuid.UUID(email_id)).with_for_update()
+            select(OutboundEmail).where(OutboundEmail.id == email_id).with_for_update()
         )
         if email is None or email.sent_at is not None:
-            return
+            return None
         if settings.smtp_host is None:
             email.transport = "dev"
             email.sent_at = await db_now(session)
             log.info("email_kept_in_dev_mailbox", to=email.to_address, subject=email.subject)
+            return None
+        return build_message(email, settings)
+
+
+async def _record(email_id: uuid.UUID, *, error: str | None) -> None:
+    """Write the outcome of one SMTP attempt, unless another run already recorded it sent."""
+    async with job_transaction() as session:
+        email = await session.scalar(
+            select(OutboundEmail).where(OutboundEmail.id == email_id).with_for_update()
+        )
+        if email is None or email.sent_at is not None:
             return
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = email.to_address
-        message["Subject"] = email.subject
-        message.set_content(email.body_text or "")
-        try:
-            await aiosmtplib.send(
-                message,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=(
-                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
-                ),
-                start_tls=settings.smtp_starttls,
-                timeout=30,
-            )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            reason, permanent = failure_reason(exc, settings)
-            email.last_error = reason  # committed with the job's transaction; then retried
-            failure = MailNotSent(reason, permanent=permanent)
-            log.warning("email_not_sent", email_id=email_id, reason=reason, permanent=permanent)
-        else:
-            email.transport = "smtp"
-            email.sent_at = await db_now(session)
-            email.last_error = ""
-            email.body_text = None  # sent: links with tokens do not stay in the database
-            log.info("email_sent", to=email.to_address, subject=email.subject)
-    if failure is not None:
-        raise failure
+        if error is not None:
+            email.last_error = error
+            return
+        email.transport = "smtp"
+        email.sent_at = await db_now(session)
+        email.last_error = ""
+        email.body_text = None  # sent: links with tokens do not stay in the database
+
+
+@queue_app.task(name="mail.send_email", queue="notifications", retry=MailRetry())
+async def send_email(email_id: str) -> None:
+    """Send one queued email; one already sent is not sent again (see the module docstring
+    for the at-least-once window). No database connection is held while talking SMTP."""
+    settings = job_settings()
+    uid = uuid.UUID(email_id)
+    message = await _prepare(uid, settings)
+    if message is None:
+        return
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+            timeout=SMTP_TIMEOUT_S,
+        )
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        reason, permanent = failure_reason(exc, settings)
+        log.warning("email_not_sent", email_id=email_id, reason=reason, permanent=permanent)
+        await _record(uid, error=reason)
+        raise MailNotSent(reason, permanent=permanent) from exc
+    await _record(uid, error=None)
+    log.info("email_sent", to=message["To"], subject=message["Subject"])

@@ -5,6 +5,9 @@ Pages call the same services as the API and validate input with the API's own mo
 accepts exactly what the API accepts. Form handling (also used by the organization pages):
 
 - Form handling is in `hackops.web.forms` (savepoint per service call, errors back on the form).
+- The forms that check the password (password, email, deletion) are on `password_forms`, which
+  takes a password hashing slot before `get_actor` touches the database: a form queued for
+  hashing holds no pooled connection (as the API's routes, `accounts.deps.hashing_slot`).
 - Success flashes a message and redirects (303, POST/redirect/GET). The exception is a new API
   token: its secret is shown once, in the response to the POST (no-store), and never put in a
   cookie.
@@ -30,6 +33,7 @@ from hackops.accounts.deps import (
     clear_session_cookie,
     current_token,
     get_actor,
+    hashing_slot,
 )
 from hackops.accounts.schemas import (
     ApiTokenIn,
@@ -63,6 +67,12 @@ from hackops.web.security import csrf_protect, flash
 router = APIRouter(
     route_class=TransactionalRoute,
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+# The same, with the hashing slot taken first (router dependencies run before a route's own).
+password_forms = APIRouter(
+    route_class=TransactionalRoute,
+    dependencies=[Depends(csrf_protect), Depends(hashing_slot), Depends(get_actor)],
     include_in_schema=False,
 )
 
@@ -145,7 +155,7 @@ async def update_profile(request: Request, session: SessionDep, actor: ActorDep)
     return redirect("/account")
 
 
-@router.post("/account/password")
+@password_forms.post("/account/password")
 async def change_password(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
@@ -179,7 +189,7 @@ async def change_password(
     return redirect("/account")
 
 
-@router.post("/account/email")
+@password_forms.post("/account/email")
 async def change_email(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
@@ -232,7 +242,7 @@ async def export_account(request: Request, session: SessionDep, actor: ActorDep)
     )
 
 
-@router.post("/account/delete")
+@password_forms.post("/account/delete")
 async def delete_account(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
