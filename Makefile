@@ -16,6 +16,8 @@ PORT   ?= 8000
 # .venv is made from $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Test processes (pytest-xdist): each makes its own migrated database and live server.
+PYTEST_WORKERS ?= auto
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -52,10 +54,10 @@ test: $(DEV_STAMP) lock-check ## Lock check, lint, type-check and run the whole 
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test-fast: $(DEV_STAMP) ## Only the tests, without the slow ones (real worker, throwaway clusters, browser)
-	$(BIN)/pytest -m "not slow and not browser"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow and not browser"
 
 lint: $(DEV_STAMP) lock-check ## Lock check + ruff check + format check + mypy
 	$(BIN)/ruff check src tests bench migrations
