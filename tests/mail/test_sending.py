@@ -5,6 +5,7 @@ own (tests/outage.py) that accepts the connection and answers nothing until rele
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -28,12 +29,14 @@ pytestmark = pytest.mark.slow
 
 
 async def idle_in_transaction(admin_engine: AsyncEngine) -> int:
-    """The app's connections to the test database sitting inside an open transaction."""
+    """The app's connections to the test database sitting inside an open transaction for over a
+    second (a transaction between two of its statements is idle for an instant: not that)."""
     async with admin_engine.connect() as conn:
         count = await conn.scalar(
             text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND application_name = 'hackops' AND state LIKE 'idle in transaction%'"
+                " AND state_change < clock_timestamp() - interval '1 second'"
             )
         )
     return int(count or 0)
@@ -77,6 +80,7 @@ async def test_a_stalled_smtp_server_holds_no_database_connection(
     try:
         async with running_worker(settings, pool_of_one):
             await wait_until(connected, within=30)  # the job is in the SMTP conversation now
+            await asyncio.sleep(1.5)  # a transaction held across the stall is idle by now
             assert await idle_in_transaction(admin_engine) == 0
             async with pool_of_one.transaction() as session:  # the only pooled connection
                 assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
