@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from hackops.accounts import oauth, oauth_service
 from hackops.accounts.deps import ActorDep, CurrentUserDep
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
+from hackops.routing import Router
 from hackops.schemas import OutputModel
 
-router = APIRouter(route_class=TransactionalRoute)
+router = Router()
 
 
 class IdentityOut(OutputModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi import Depends, Form, Request, Response, status
 
 from hackops.accounts import auth_tokens, profile, service
 from hackops.accounts.credentials import normalize_email
@@ -35,13 +35,14 @@ from hackops.accounts.schemas import (
     TokenOut,
     UserOut,
 )
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.models import TokenKind, User
 from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
+from hackops.routing import Router
 
-auth = APIRouter(prefix="/auth", tags=["auth"], route_class=TransactionalRoute)
-me = APIRouter(prefix="/me", tags=["me"], route_class=TransactionalRoute)
+auth = Router(prefix="/auth", tags=["auth"])
+me = Router(prefix="/me", tags=["me"])
 
 RESET_ANSWER = "If an account exists for that address, we sent it a link to reset the password."
 

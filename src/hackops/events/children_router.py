@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 from fastapi.responses import JSONResponse
 
 from hackops.accounts.deps import ServicesDep
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import error_responses
 from hackops.events import children, role_invitations
 from hackops.events.deps import EventAccess, EventDep, EventOrganizerDep
@@ -29,8 +29,9 @@ from hackops.events.schemas import (
 )
 from hackops.models import EventRoleGrant, EventRoleInvitation, OrgRole, User
 from hackops.orgs.service import InsufficientRole, rank
+from hackops.routing import Router
 
-router = APIRouter(prefix="/organizations", tags=["events"], route_class=TransactionalRoute)
+router = Router(prefix="/organizations", tags=["events"])
 
 EVENT = "/{slug}/events/{event_slug}"
 READ_ERRORS = error_responses(401, 404, 422)

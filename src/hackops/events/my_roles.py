@@ -10,18 +10,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import CurrentUserDep
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.models import Event, EventRoleGrant, Organization, User
+from hackops.routing import Router
 from hackops.schemas import OutputModel
 from hackops.tenancy import set_tenant
 
-router = APIRouter(prefix="/me", tags=["me"], route_class=TransactionalRoute)
+router = Router(prefix="/me", tags=["me"])
 
 
 class MyEventRoleOut(OutputModel):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from hackops.accounts.deps import ActorDep, ServicesDep
 from hackops.accounts.router import user_out
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import error_responses
 from hackops.events import role_invitations
 from hackops.events.children_router import EVENT, OrgOrganizerEventDep
@@ -22,11 +22,10 @@ from hackops.events.role_invitation_schemas import (
     RoleInvitationOut,
     invitation_out,
 )
+from hackops.routing import Router
 
-router = APIRouter(prefix="/organizations", tags=["events"], route_class=TransactionalRoute)
-accept_router = APIRouter(
-    prefix="/events/invitations", tags=["events"], route_class=TransactionalRoute
-)
+router = Router(prefix="/organizations", tags=["events"])
+accept_router = Router(prefix="/events/invitations", tags=["events"])
 
 INVITATIONS = EVENT + "/role-invitations"
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 429)

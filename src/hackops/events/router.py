@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import error_responses
 from hackops.events import search as search_service
 from hackops.events import service
@@ -18,9 +18,10 @@ from hackops.events.schemas import EventIn, EventOut, EventPage, EventSummary, E
 from hackops.models import Event, EventMode, OrgRole
 from hackops.orgs.deps import OrgMemberDep, OrgOrganizerDep
 from hackops.orgs.service import rank
+from hackops.routing import Router
 
-router = APIRouter(prefix="/organizations", tags=["events"], route_class=TransactionalRoute)
-public = APIRouter(prefix="/events", tags=["events"], route_class=TransactionalRoute)
+router = Router(prefix="/organizations", tags=["events"])
+public = Router(prefix="/events", tags=["events"])
 
 EVENT = "/{slug}/events/{event_slug}"
 READ_ERRORS = error_responses(401, 403, 404, 422)

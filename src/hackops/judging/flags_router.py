@@ -12,18 +12,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging import flags
 from hackops.judging.flags_schemas import FlagIn, FlagOut, OrganizerFlagOut, ResolveIn
+from hackops.routing import Router
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["judging"],
-    route_class=TransactionalRoute,
 )
 READ_ERRORS = error_responses(401, 403, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hackops.accounts.deps import SECURITY_REQUIREMENT, credentials, get_actor, invalid_token
-from hackops.db import Database, TransactionalRoute
+from hackops.db import Database
 from hackops.errors import error_responses
 from hackops.events.deps import (
     EventNotFound,
@@ -24,11 +24,11 @@ from hackops.events.deps import (
     organizer_access,
 )
 from hackops.judging import leaderboard
+from hackops.routing import Router
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["judging"],
-    route_class=TransactionalRoute,
 )
 # The JSON board's route manages its own transaction (see the module's docstring).
 board_router = APIRouter(prefix="/organizations/{slug}/events/{event_slug}", tags=["judging"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging import evaluations, pairwise_service, ranking, service
@@ -29,11 +29,11 @@ from hackops.judging.schemas import (
     RankingOut,
     VoteIn,
 )
+from hackops.routing import Router
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["judging"],
-    route_class=TransactionalRoute,
 )
 READ_ERRORS = error_responses(401, 403, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from hackops.events.deps import EventAccess, EventDep
 from hackops.models import OVERALL, PublicVote, Submission, SubmissionStatus, TeamMember
+from hackops.routing import Router
 from hackops.schemas import InputModel, OutputModel
 
 VOTABLE = (
@@ -142,10 +143,9 @@ async def counts(session: AsyncSession, access: EventAccess) -> list[dict[str, A
     ]
 
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["voting"],
-    route_class=TransactionalRoute,
 )
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from hackops.accounts.deps import PlatformAdminDep
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.mail import service
+from hackops.routing import Router
 
-admin = APIRouter(prefix="/admin", tags=["platform admin"], route_class=TransactionalRoute)
+admin = Router(prefix="/admin", tags=["platform admin"])
 
 
 class UnsentMailPage(BaseModel):

@@ -7,13 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import Path, Query, Request, Response, status
 from sqlalchemy import select
 
 from hackops.accounts.deps import ActorDep, CurrentUserDep, PlatformAdminDep
 from hackops.accounts.profile import disable_account
 from hackops.audit.service import list_entries
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import NotFound, error_responses
 from hackops.models import Organization, User
 from hackops.orgs import service
@@ -33,14 +33,13 @@ from hackops.orgs.schemas import (
     PlanUpdate,
     RoleUpdate,
 )
+from hackops.routing import Router
 from hackops.tenancy import set_tenant
 
-router = APIRouter(prefix="/organizations", tags=["organizations"], route_class=TransactionalRoute)
-invitations = APIRouter(
-    prefix="/invitations", tags=["organizations"], route_class=TransactionalRoute
-)
-mine = APIRouter(prefix="/me", tags=["me"], route_class=TransactionalRoute)
-admin = APIRouter(prefix="/admin", tags=["platform admin"], route_class=TransactionalRoute)
+router = Router(prefix="/organizations", tags=["organizations"])
+invitations = Router(prefix="/invitations", tags=["organizations"])
+mine = Router(prefix="/me", tags=["me"])
+admin = Router(prefix="/admin", tags=["platform admin"])
 
 SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 MEMBER_ERRORS = error_responses(401, 403, 404, 422)

@@ -9,12 +9,12 @@ import uuid
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from hackops.accounts.deps import CurrentUserDep
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import PayloadTooLarge, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.models import Registration, RegistrationStatus, User
@@ -33,10 +33,11 @@ from hackops.registrations.schemas import (
     SortName,
     StatusName,
 )
+from hackops.routing import Router
 
 EVENT = "/organizations/{slug}/events/{event_slug}"
-router = APIRouter(prefix=EVENT, tags=["registrations"], route_class=TransactionalRoute)
-mine = APIRouter(prefix="/me", tags=["me"], route_class=TransactionalRoute)
+router = Router(prefix=EVENT, tags=["registrations"])
+mine = Router(prefix="/me", tags=["me"])
 
 READ_ERRORS = error_responses(401, 403, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)

@@ -9,10 +9,10 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from sqlalchemy import select
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.children import list_tracks
 from hackops.events.deps import EventDep, EventOrganizerDep
@@ -23,12 +23,12 @@ from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
 from hackops.results.schemas import ResultsOut, StandingOut, TeamFeedbackOut, WinnersIn
 from hackops.results.tracks import rank_in_track, submission_facts
+from hackops.routing import Router
 from hackops.teams.router import TeamDep
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["results"],
-    route_class=TransactionalRoute,
 )
 RANKING_COLUMNS = ("rank", "submission_id", "title", "team", "score", "raw_mean", "evaluations")
 

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from obstore.exceptions import NotFoundError
 
 from hackops.accounts.deps import reauthenticate
-from hackops.db import SessionDep, TransactionalRoute, release
+from hackops.db import SessionDep, release
 from hackops.errors import AppError, PayloadTooLarge, error_responses
 from hackops.events.deps import load_event_access
 from hackops.models import SubmissionFile
+from hackops.routing import Router
 from hackops.submissions import service
 from hackops.submissions.downloads import (
     DEFAULT_LINK_SECONDS,
@@ -45,8 +46,8 @@ from hackops.submissions.schemas import DownloadLinkOut, FileOut, FileVisibility
 from hackops.teams.router import TeamDep
 from hackops.teams.service import TeamView, load_team
 
-router = APIRouter(route_class=TransactionalRoute)
-downloads = APIRouter(tags=["submissions"], route_class=TransactionalRoute)
+router = Router()
+downloads = Router(tags=["submissions"])
 
 READ_ERRORS = error_responses(401, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)

@@ -7,14 +7,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import ValidationFailed, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.models import Event, PipelineStepName, Submission
 from hackops.results.schemas import StandingOut
 from hackops.results.service import submission_standing
+from hackops.routing import Router
 from hackops.submissions import files_router, review, service
 from hackops.submissions.schemas import (
     BulkDecisionIn,
@@ -38,10 +39,9 @@ from hackops.submissions.schemas import (
 from hackops.submissions.visibility import Seen
 from hackops.teams.router import TeamDep
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["submissions"],
-    route_class=TransactionalRoute,
 )
 
 READ_ERRORS = error_responses(401, 404, 422)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from hackops.accounts.deps import ActorDep, CurrentUserDep
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep
 from hackops.models import Task, TaskPriority, TaskStatus
+from hackops.routing import Router
 from hackops.tasks import service
 from hackops.tasks.schemas import (
     MAX_PAGE,
@@ -25,12 +26,11 @@ from hackops.tasks.schemas import (
     TaskUpdate,
 )
 
-team_tasks = APIRouter(
+team_tasks = Router(
     prefix="/organizations/{slug}/events/{event_slug}/teams/{team_id}/tasks",
     tags=["tasks"],
-    route_class=TransactionalRoute,
 )
-my_tasks = APIRouter(prefix="/me/tasks", tags=["me", "tasks"], route_class=TransactionalRoute)
+my_tasks = Router(prefix="/me/tasks", tags=["me", "tasks"])
 
 READ_ERRORS = error_responses(401, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 422)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from hackops.accounts.deps import ServicesDep
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep
 from hackops.models import Team, TeamMember, User
+from hackops.routing import Router
 from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     CaptainTransfer,
@@ -44,10 +45,9 @@ from hackops.teams.schemas import (
 )
 from hackops.teams.service import TeamView
 
-router = APIRouter(
+router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["teams"],
-    route_class=TransactionalRoute,
 )
 
 READ_ERRORS = error_responses(401, 404, 422)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,9 +42,10 @@ from hackops.accounts.schemas import (
     PasswordChangeIn,
     ProfileIn,
 )
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
+from hackops.routing import Router
 from hackops.web.forms import (
     Form,
     all_or_nothing,
@@ -64,14 +65,12 @@ from hackops.web.forms import (
 from hackops.web.security import csrf_protect, flash
 
 # Every page resolves who is signed in: the header shows it.
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )
 # The same, with the hashing slot taken first (router dependencies run before a route's own).
-password_forms = APIRouter(
-    route_class=TransactionalRoute,
+password_forms = Router(
     dependencies=[Depends(csrf_protect), Depends(hashing_slot), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts import auth_tokens, magic_link, service
@@ -32,10 +32,11 @@ from hackops.accounts.schemas import (
     TokenIn,
 )
 from hackops.actor import Actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import TokenKind
 from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
+from hackops.routing import Router
 from hackops.web.forms import (
     Form,
     all_or_nothing,
@@ -55,8 +56,7 @@ from hackops.web.forms import (
 from hackops.web.security import csrf_protect, flash
 
 # Every page resolves who is signed in: the header shows it.
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

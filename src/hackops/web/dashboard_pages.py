@@ -15,13 +15,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.events.lifecycle import state_at
 from hackops.events.my_roles import list_my_roles
 from hackops.models import (
@@ -37,13 +37,13 @@ from hackops.models import (
 )
 from hackops.orgs.service import list_my_organizations, rank
 from hackops.registrations import service as registrations
+from hackops.routing import Router
 from hackops.tenancy import set_tenant
 from hackops.web.event_pages import STATUS_LABELS, clock
 from hackops.web.forms import render, to_login
 from hackops.web.security import csrf_protect
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

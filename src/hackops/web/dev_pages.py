@@ -7,20 +7,20 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from hackops.accounts.deps import get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.models import OutboundEmail
+from hackops.routing import Router
 from hackops.web.forms import render, settings_of
 from hackops.web.security import csrf_protect
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -22,13 +22,13 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import service
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
@@ -37,6 +37,7 @@ from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, OrgRole, Visibility
 from hackops.orgs.deps import org_access
 from hackops.orgs.service import InsufficientRole, rank
+from hackops.routing import Router
 from hackops.web.forms import (
     Form,
     all_or_nothing,
@@ -50,8 +51,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -13,17 +13,18 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError, NotFound
 from hackops.events import service
 from hackops.events.deps import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
+from hackops.routing import Router
 from hackops.web.event_admin_pages import (
     ADMIN,
     admin_base,
@@ -44,8 +45,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access
@@ -32,6 +32,7 @@ from hackops.models import RegistrationStatus
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
+from hackops.routing import Router
 from hackops.teams.service import current_team_id, is_participant
 from hackops.web.forms import (
     Form,
@@ -46,8 +47,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

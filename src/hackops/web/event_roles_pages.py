@@ -13,13 +13,13 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, ServicesDep, get_actor, set_session_cookie
 from hackops.actor import Actor
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import children, role_invitations
 from hackops.events.children_router import org_organizer_access
@@ -28,6 +28,7 @@ from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
 from hackops.events.schemas import RoleGrantIn
 from hackops.judging.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
+from hackops.routing import Router
 from hackops.web.event_admin_pages import act, admin_base, admin_context, organizer_event
 from hackops.web.forms import (
     Form,
@@ -44,8 +45,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

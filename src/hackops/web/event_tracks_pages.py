@@ -8,18 +8,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.models import Award, Track
+from hackops.routing import Router
 from hackops.web.event_admin_pages import (
     ADMIN,
     act,
@@ -41,8 +42,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

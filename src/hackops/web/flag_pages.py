@@ -14,15 +14,16 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
 from hackops.judging import evaluations, flags
 from hackops.judging.flags_schemas import FlagIn, ResolveIn
+from hackops.routing import Router
 from hackops.submissions.visibility import judged_title
 from hackops.web.event_admin_pages import act, admin_base, admin_context
 from hackops.web.event_pages import clock
@@ -49,8 +50,7 @@ from hackops.web.judging_pages import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

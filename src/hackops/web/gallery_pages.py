@@ -12,15 +12,16 @@ import uuid
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
 from hackops.results import frozen
 from hackops.results import service as results
+from hackops.routing import Router
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.files_router import signed_link
@@ -28,8 +29,7 @@ from hackops.web.event_pages import clock
 from hackops.web.forms import redirect, render
 from hackops.web.security import csrf_protect
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

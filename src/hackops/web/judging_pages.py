@@ -20,13 +20,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
@@ -43,6 +43,7 @@ from hackops.models import (
     User,
     VersionText,
 )
+from hackops.routing import Router
 from hackops.submissions import service as submissions
 from hackops.submissions.files_router import signed_link
 from hackops.submissions.visibility import SubmittedCopy, judged_title
@@ -62,8 +63,7 @@ from hackops.web.forms import (
 from hackops.web.ranking_pages import ranking_section
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

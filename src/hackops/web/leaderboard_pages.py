@@ -16,21 +16,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import get_actor
-from hackops.db import SessionDep, TransactionalRoute, db_now
+from hackops.db import SessionDep, db_now
 from hackops.events.deps import EventAccess
 from hackops.judging import leaderboard
 from hackops.judging.leaderboard_router import board_cache
+from hackops.routing import Router
 from hackops.web.event_admin_pages import admin_base, admin_context
 from hackops.web.forms import render, to_login
 from hackops.web.judging_pages import ADMIN, OrganizerPage
 from hackops.web.security import csrf_protect
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -28,9 +28,10 @@ from hackops.accounts.oauth import (
 )
 from hackops.accounts.oauth_service import SignInOutcome, resolve_account
 from hackops.config import Settings
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
+from hackops.routing import Router
 from hackops.web.forms import safe_next as local_path
 from hackops.web.security import csrf_protect, flash
 
@@ -38,9 +39,7 @@ FLOW_COOKIE = "hackops_oauth"
 FLOW_PATH = "/auth/oauth"
 FLOW_MAX_AGE = 600  # seconds to complete the provider's sign-in
 
-router = APIRouter(
-    route_class=TransactionalRoute, dependencies=[Depends(csrf_protect)], include_in_schema=False
-)
+router = Router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 NextQuery = Annotated[str | None, Query(alias="next")]
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ from hackops.accounts.credentials import InvalidEmail
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
 from hackops.audit.service import list_entries
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import AuditEntry, OrgRole, User
 from hackops.orgs import service
@@ -35,6 +35,7 @@ from hackops.orgs.schemas import (
     OrganizationUpdate,
     RoleUpdate,
 )
+from hackops.routing import Router
 from hackops.web.forms import (
     Form,
     all_or_nothing,
@@ -50,8 +51,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.events.search import upcoming_public_events
+from hackops.routing import Router
 from hackops.web.security import csrf_protect
 
-router = APIRouter(
-    route_class=TransactionalRoute, dependencies=[Depends(csrf_protect)], include_in_schema=False
-)
+router = Router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse, name="landing")

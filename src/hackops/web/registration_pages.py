@@ -21,25 +21,25 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
 from hackops.models import RegistrationStatus
 from hackops.registrations import csv_io, service
 from hackops.registrations.schemas import CheckinIn
+from hackops.routing import Router
 from hackops.web.event_admin_pages import ADMIN, act, admin_base, admin_context, organizer_event
 from hackops.web.event_pages import STATUS_LABELS, clock
 from hackops.web.forms import Form, all_or_nothing, refuse, render, to_login, validated
 from hackops.web.security import csrf_protect
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -18,18 +18,19 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.children import list_tracks
 from hackops.events.deps import EventAccess
 from hackops.judging import flags as judge_flags
 from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
+from hackops.routing import Router
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
@@ -56,8 +57,7 @@ from hackops.web.submission_pages import (
     user_names,
 )
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

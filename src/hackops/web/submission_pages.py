@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +31,7 @@ from starlette.datastructures import UploadFile
 
 from hackops.accounts.deps import ActorDep, get_actor, reauthenticate
 from hackops.actor import Actor
-from hackops.db import SessionDep, TransactionalRoute, release
+from hackops.db import SessionDep, release
 from hackops.errors import AppError
 from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
@@ -47,6 +47,7 @@ from hackops.models import (
     User,
 )
 from hackops.results import service as results
+from hackops.routing import Router
 from hackops.submissions import service
 from hackops.submissions.downloads import safe_display_name
 from hackops.submissions.filekinds import FileKind, FileRejected, human_size
@@ -73,8 +74,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -16,17 +16,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
 from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
+from hackops.routing import Router
 from hackops.tasks import service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
 from hackops.web.forms import (
@@ -42,8 +43,7 @@ from hackops.web.forms import (
 )
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )

@@ -14,17 +14,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, ServicesDep, get_actor
-from hackops.db import SessionDep, TransactionalRoute
+from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access
 from hackops.results import frozen
 from hackops.results import service as results
+from hackops.routing import Router
 from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     FinderProfileIn,
@@ -38,8 +39,7 @@ from hackops.teams.schemas import (
 from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
 from hackops.web.security import csrf_protect, flash
 
-router = APIRouter(
-    route_class=TransactionalRoute,
+router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )
