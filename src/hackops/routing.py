@@ -8,11 +8,14 @@ readiness and metrics, the live leaderboard's one-statement read, the docs page)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from hackops.db import TransactionalRoute
+
+#: An organization's or event's slug in a path (a longer one cannot exist: 404 before any query).
+SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 
 
 class Router(APIRouter):

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Path, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from sqlalchemy import select
 
 from hackops.accounts.deps import ActorDep, CurrentUserDep, PlatformAdminDep
@@ -33,7 +33,7 @@ from hackops.orgs.schemas import (
     PlanUpdate,
     RoleUpdate,
 )
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.tenancy import set_tenant
 
 router = Router(prefix="/organizations", tags=["organizations"])
@@ -41,7 +41,6 @@ invitations = Router(prefix="/invitations", tags=["organizations"])
 mine = Router(prefix="/me", tags=["me"])
 admin = Router(prefix="/admin", tags=["platform admin"])
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 MEMBER_ERRORS = error_responses(401, 403, 404, 422)
 
 

@@ -19,10 +19,10 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +37,7 @@ from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, OrgRole, Visibility
 from hackops.orgs.deps import org_access
 from hackops.orgs.service import InsufficientRole, rank
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.forms import (
     Form,
     all_or_nothing,
@@ -56,7 +56,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 ADMIN = EVENT_BASE + "/admin"
 

@@ -24,7 +24,7 @@ from hackops.events import service
 from hackops.events.deps import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import (
     ADMIN,
     admin_base,
@@ -50,7 +50,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 QuestionIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 KIND_OPTIONS = [
     (QuestionKind.TEXT.value, "Text"),

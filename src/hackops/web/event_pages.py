@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
@@ -32,7 +32,7 @@ from hackops.models import RegistrationStatus
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.teams.service import current_team_id, is_participant
 from hackops.web.forms import (
     Form,
@@ -52,7 +52,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 STATUS_LABELS = {
     RegistrationStatus.REGISTERED.value: "registered",

@@ -13,7 +13,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,7 @@ from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
 from hackops.events.schemas import RoleGrantIn
 from hackops.judging.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import act, admin_base, admin_context, organizer_event
 from hackops.web.forms import (
     Form,
@@ -50,7 +50,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 ADMIN = "/orgs/{slug}/events/{event_slug}/admin"
 ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in EventRole]
 ROLE_ERRORS: dict[type[AppError] | str, str] = {

@@ -6,9 +6,9 @@ edit, remove — through `events.children`, checked with the API's input models.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from hackops.events import children
 from hackops.events.deps import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.models import Award, Track
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import (
     ADMIN,
     act,
@@ -47,7 +47,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 CHILD_FIELDS = ("name", "description", "prize", "position", "track_id")
 INT_HINTS = {"position": "A whole number from 0 to 10000."}
 CHILD_ERRORS: dict[type[AppError] | str, str] = {

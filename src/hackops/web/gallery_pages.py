@@ -9,10 +9,9 @@ No sign-in is needed: the event itself is loaded with `load_event_access` as for
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
@@ -21,7 +20,7 @@ from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
 from hackops.results import frozen
 from hackops.results import service as results
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.files_router import signed_link
@@ -34,7 +33,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 GALLERY = "/orgs/{slug}/events/{event_slug}/gallery"
 PAGE_SIZE = 24
 SORT_OPTIONS = [

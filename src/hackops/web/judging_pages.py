@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,7 @@ from hackops.models import (
     User,
     VersionText,
 )
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.submissions import service as submissions
 from hackops.submissions.files_router import signed_link
 from hackops.submissions.visibility import SubmittedCopy, judged_title
@@ -68,7 +68,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 JUDGING = EVENT_BASE + "/judging"
 ADMIN = EVENT_BASE + "/admin/judging"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,7 @@ from hackops.orgs.schemas import (
     OrganizationUpdate,
     RoleUpdate,
 )
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.forms import (
     Form,
     all_or_nothing,
@@ -56,7 +56,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 AUDIT_PAGE_SIZE = 50
 AUDIT_ACTIONS = (
     "organization.created",

@@ -21,7 +21,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
@@ -33,7 +33,7 @@ from hackops.events.deps import EventAccess
 from hackops.models import RegistrationStatus
 from hackops.registrations import csv_io, service
 from hackops.registrations.schemas import CheckinIn
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import ADMIN, act, admin_base, admin_context, organizer_event
 from hackops.web.event_pages import STATUS_LABELS, clock
 from hackops.web.forms import Form, all_or_nothing, refuse, render, to_login, validated
@@ -44,7 +44,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 PAGE_SIZE = 50
 RECENT_CHECKINS = 15
 STATUS_OPTIONS = [("", "Any state")] + [

@@ -10,9 +10,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
@@ -21,7 +20,7 @@ from hackops.errors import AppError
 from hackops.events.deps import load_event_access
 from hackops.judging import pairwise_service
 from hackops.results import service as results_service
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.web.forms import all_or_nothing, form_data, redirect, render, to_login
 from hackops.web.security import csrf_protect, flash
 
@@ -30,7 +29,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 BASE = "/orgs/{slug}/events/{event_slug}"
 
 

@@ -30,7 +30,7 @@ from hackops.events.children import list_tracks
 from hackops.events.deps import EventAccess
 from hackops.judging import flags as judge_flags
 from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
@@ -62,7 +62,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 QUEUE = ADMIN + "/submissions"
 ONE = QUEUE + "/{submission_id}"
 PAGE_SIZE = 50

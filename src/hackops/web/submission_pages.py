@@ -21,9 +21,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,7 @@ from hackops.models import (
     User,
 )
 from hackops.results import service as results
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.submissions import service
 from hackops.submissions.downloads import safe_display_name
 from hackops.submissions.filekinds import FileKind, FileRejected, human_size
@@ -79,7 +79,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 PAGE = EVENT_BASE + "/teams/{team_id}/submission"
 REFRESH_SECONDS = 3

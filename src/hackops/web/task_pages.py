@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
 from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.tasks import service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
 from hackops.web.forms import (
@@ -48,7 +48,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 TEAM_BASE = "/orgs/{slug}/events/{event_slug}/teams/{team_id}/tasks"
 MY_BASE = "/tasks"
 FIELDS = ("title", "description", "priority", "status", "assignee_id", "due_date")

@@ -25,7 +25,7 @@ from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access
 from hackops.results import frozen
 from hackops.results import service as results
-from hackops.routing import Router
+from hackops.routing import Router, SlugPath
 from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     FinderProfileIn,
@@ -44,7 +44,6 @@ router = Router(
     include_in_schema=False,
 )
 
-SlugPath = Annotated[str, Path(min_length=1, max_length=63)]
 EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 
 
