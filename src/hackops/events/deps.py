@@ -1,138 +1,35 @@
-"""Load an event by organization slug and event slug AND authorize the caller, setting the tenant.
-
-Who sees what:
-- a published public or unlisted event: everyone (unlisted ones are not listed anywhere);
-- a draft, archived-hidden or private event: the organization's organizers/admins/owners, the
-  event's own roles (organizer, judge, mentor), platform admins — and, for a private event, the
-  organization's members and the people registered for it. Anyone else gets 404: existence
-  never leaks.
-"""
+"""FastAPI dependencies over `events.access`: load an event by organization slug and event slug
+AND authorize the caller, setting the tenant (`EventDep`, `EventOrganizerDep`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
-from sqlalchemy import select
+from fastapi import Depends
 
 from hackops.accounts.deps import ActorDep
-from hackops.actor import Actor
 from hackops.db import SessionDep
-from hackops.errors import Forbidden, NotFound
-from hackops.models import (
-    Event,
-    EventRole,
-    EventRoleGrant,
-    Membership,
-    Organization,
-    OrgRole,
-    Registration,
-    Visibility,
+from hackops.events.access import (
+    EventAccess,
+    EventNotFound,
+    NotAnOrganizer,
+    load_event_access,
 )
-from hackops.orgs.service import rank
-from hackops.tenancy import set_tenant
+from hackops.routing import SlugPath
 
-
-class EventNotFound(NotFound):
-    code = "event_not_found"
-    message = "No such event."
-
-
-class NotAnOrganizer(Forbidden):
-    code = "not_an_organizer"
-    message = "Only the event's organizers can do this."
-
-
-@dataclass(frozen=True)
-class EventAccess:
-    org: Organization
-    event: Event
-    actor: Actor
-    org_role: str | None  # the caller's role in the organization, if any
-    event_roles: frozenset[str]  # organizer / judge / mentor granted on this event
-    registration: Registration | None  # the caller's registration, if any
-
-    @property
-    def is_organizer(self) -> bool:
-        """Runs the event: org organizer and up, an event organizer, or a platform admin."""
-        if self.actor.is_platform_admin or EventRole.ORGANIZER.value in self.event_roles:
-            return True
-        return self.org_role is not None and rank(self.org_role) >= rank(OrgRole.ORGANIZER)
-
-    @property
-    def is_staff(self) -> bool:
-        """Organizers, judges and mentors."""
-        return self.is_organizer or bool(self.event_roles)
-
-    @property
-    def sees_every_team(self) -> bool:
-        """Organizers and mentors. A judge sees only the teams whose submission they judge
-        (`judging.reach`), so being a judge alone does not open the event's teams."""
-        return self.is_organizer or EventRole.MENTOR.value in self.event_roles
-
-    @property
-    def is_judge(self) -> bool:
-        return self.actor.user is not None and EventRole.JUDGE.value in self.event_roles
-
-
-async def load_event_access(
-    session: SessionDep, actor: Actor, org_slug: str, event_slug: str
-) -> EventAccess:
-    org = await session.scalar(
-        select(Organization).where(Organization.slug == org_slug, Organization.deleted_at.is_(None))
-    )
-    if org is None:
-        raise EventNotFound
-    await set_tenant(session, org.id)
-    event = await session.scalar(
-        select(Event).where(Event.org_id == org.id, Event.slug == event_slug)
-    )
-    if event is None:
-        raise EventNotFound
-    org_role: str | None = None
-    roles: frozenset[str] = frozenset()
-    registration: Registration | None = None
-    if actor.user is not None:
-        org_role = await session.scalar(
-            select(Membership.role).where(
-                Membership.org_id == org.id, Membership.user_id == actor.user.id
-            )
-        )
-        roles = frozenset(
-            await session.scalars(
-                select(EventRoleGrant.role).where(
-                    EventRoleGrant.event_id == event.id, EventRoleGrant.user_id == actor.user.id
-                )
-            )
-        )
-        registration = await session.scalar(
-            select(Registration).where(
-                Registration.event_id == event.id, Registration.user_id == actor.user.id
-            )
-        )
-    access = EventAccess(org, event, actor, org_role, roles, registration)
-    if not _visible(access):
-        raise EventNotFound
-    return access
-
-
-def _visible(access: EventAccess) -> bool:
-    event = access.event
-    if access.is_staff:
-        return True
-    if event.published_at is None:
-        return False
-    if event.visibility in (Visibility.PUBLIC.value, Visibility.UNLISTED.value):
-        return True
-    # Private: the organization's members (an internal hackathon) and the people an organizer
-    # registered (CSV import) or who registered while they were members.
-    return access.registration is not None or access.org_role is not None
+__all__ = [
+    "EventAccess",
+    "EventDep",
+    "EventNotFound",
+    "EventOrganizerDep",
+    "NotAnOrganizer",
+    "load_event_access",
+]
 
 
 async def event_access(
-    slug: Annotated[str, Path(min_length=1, max_length=63)],
-    event_slug: Annotated[str, Path(min_length=1, max_length=63)],
+    slug: SlugPath,
+    event_slug: SlugPath,
     session: SessionDep,
     actor: ActorDep,
 ) -> EventAccess:

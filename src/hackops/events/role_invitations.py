@@ -46,7 +46,7 @@ from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from hackops.events import children
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.events.service import EventArchived
 from hackops.judging.rebalance import Rebalance, after_judge_added
 from hackops.mail.service import queue_email

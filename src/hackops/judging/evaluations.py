@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.errors import Conflict, NotFound
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.judging import ranking
 from hackops.judging.pairwise_service import log_of
 from hackops.judging.reach import conflicted

@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound, ValidationFailed
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.judging.evaluations import assigned_submission
 from hackops.judging.service import require_judge
 from hackops.mail.service import queue_email

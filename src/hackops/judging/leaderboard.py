@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.credentials import digest
 from hackops.cache import Fallback
 from hackops.db import Database
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.judging import live
 from hackops.models import JudgingVersion
 from hackops.tenancy import set_tenant

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
 from hackops.errors import Conflict
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.judging import pairwise
 from hackops.judging.service import (
     conflicts_of,

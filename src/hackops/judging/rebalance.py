@@ -32,7 +32,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import Actor
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.judging.service import AssignmentReport, run_assignment
 from hackops.models import AuditEntry, Evaluation, Event, JudgeAssignment, Organization
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
 from hackops.errors import Conflict, Forbidden, NotFound
-from hackops.events.deps import EventAccess, EventNotFound
+from hackops.events.access import EventAccess, EventNotFound
 from hackops.events.lifecycle import judging_closure
 from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign, coverage
 from hackops.models import (

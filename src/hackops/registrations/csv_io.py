@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hackops.accounts.credentials import InvalidEmail, normalize_email
 from hackops.audit.service import record
 from hackops.errors import ValidationFailed
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.models import Event, Registration, RegistrationStatus, User, new_id
 from hackops.registrations.service import (
     free_seats,

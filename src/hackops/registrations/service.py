@@ -49,7 +49,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound, Unauthorized
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.events.lifecycle import registration_open
 from hackops.events.questions import validate_answers
 from hackops.mail.service import queue_email

@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
 from hackops.events import service as events_service
+from hackops.events.access import EventAccess
 from hackops.events.children import list_awards, list_tracks
-from hackops.events.deps import EventAccess
 from hackops.judging import ranking
 from hackops.judging.evaluations import compute_ranking
 from hackops.judging.service import list_criteria

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.events.access import EventAccess
 from hackops.events.children import get_track
-from hackops.events.deps import EventAccess
 from hackops.judging import ranking
 from hackops.judging.evaluations import compute_ranking
 from hackops.models import Submission

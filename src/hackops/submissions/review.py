@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.events.search import escape_like
 from hackops.models import (
     DuplicateFlag,

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
 from hackops.errors import NotFound
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.models import SEATED, Registration, Team, TeamMember
 from hackops.teams.service import NotRegistered, TeamNotFound, is_participant, signed_in
 

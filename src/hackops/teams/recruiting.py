@@ -30,7 +30,7 @@ from hackops.accounts.credentials import digest, new_secret, normalize_email
 from hackops.actor import Actor
 from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.mail.service import queue_email
 from hackops.models import (
     SEATED,

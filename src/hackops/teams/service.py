@@ -34,7 +34,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.events.lifecycle import teams_locked
 from hackops.judging.reach import judge_sees_team
 from hackops.models import (
