@@ -56,7 +56,6 @@ from hackops.web import (
     auth_pages,
     dashboard_pages,
     dev_pages,
-    event_admin_pages,
     event_content_pages,
     event_pages,
     event_roles_pages,
@@ -73,6 +72,8 @@ from hackops.web import (
     task_pages,
     team_pages,
 )
+from hackops.web import deps as page_deps
+from hackops.web.events import admin as event_admin
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
 from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.templates = make_templates()
 
     install_error_handlers(app)
+    page_deps.install(app)
     # Innermost first: idempotency spools and hashes a body the limit has already bounded; the
     # limit's 413/408 answers still get the security headers and the request id.
     install_idempotency(app)
@@ -220,7 +222,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(event_pages.router)
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
     app.include_router(results_pages.router)
-    app.include_router(event_admin_pages.router)
+    app.include_router(event_admin.router)
     app.include_router(event_content_pages.router)
     app.include_router(event_roles_pages.router)
     app.include_router(event_tracks_pages.router)

@@ -4,7 +4,7 @@ and API tokens.
 Pages call the same services as the API and validate input with the API's own models, so a page
 accepts exactly what the API accepts. Form handling (also used by the organization pages):
 
-- Form handling is in `hackops.web.forms` (savepoint per service call, errors back on the form).
+- Form handling is in `hackops.web.kit` (savepoint per service call, errors back on the form).
 - The forms that check the password (password, email, deletion) are on `password_forms`, which
   takes a password hashing slot before `get_actor` touches the database: a form queued for
   hashing holds no pooled connection (as the API's routes, `accounts.deps.hashing_slot`).
@@ -46,7 +46,7 @@ from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
 from hackops.routing import Router
-from hackops.web.forms import (
+from hackops.web.kit import (
     Form,
     all_or_nothing,
     form_data,

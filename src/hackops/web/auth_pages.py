@@ -1,7 +1,7 @@
 """Sign-in pages: sign up, log in and out, email verification, password reset, and sign-in
 links by email for accounts without a password (`accounts.magic_link`).
 
-They call the same services as the API; form handling is in `hackops.web.forms`.
+They call the same services as the API; form handling is in `hackops.web.kit`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from hackops.errors import AppError
 from hackops.models import TokenKind
 from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
 from hackops.routing import Router
-from hackops.web.forms import (
+from hackops.web.kit import (
     Form,
     all_or_nothing,
     form_data,

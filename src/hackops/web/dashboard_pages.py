@@ -39,8 +39,7 @@ from hackops.orgs.service import list_my_organizations, rank
 from hackops.registrations import service as registrations
 from hackops.routing import Router
 from hackops.tenancy import set_tenant
-from hackops.web.event_pages import STATUS_LABELS, clock
-from hackops.web.forms import render, to_login
+from hackops.web.kit import REGISTRATION_STATUS_LABELS, clock, render, to_login
 from hackops.web.security import csrf_protect
 
 router = Router(
@@ -189,6 +188,6 @@ async def my_events(request: Request, session: SessionDep, actor: ActorDep) -> R
     context = {
         "registered": registered,
         "organizing": organizing,
-        "status_labels": STATUS_LABELS,
+        "status_labels": REGISTRATION_STATUS_LABELS,
     }
     return render(request, "registrations/dashboard.html", context)

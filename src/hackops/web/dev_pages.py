@@ -17,7 +17,7 @@ from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.models import OutboundEmail
 from hackops.routing import Router
-from hackops.web.forms import render, settings_of
+from hackops.web.kit import render, settings_of
 from hackops.web.security import csrf_protect
 
 router = Router(

@@ -1,7 +1,7 @@
 """Event admin pages, continued: custom registration questions (tracks and awards:
 `event_tracks_pages`; event roles and invitations: `event_roles_pages`).
 
-Same rules as `event_admin_pages` (organizers only, the API's services and input models, the
+Same rules as `web.events.admin` (organizers only, the API's services and input models, the
 form comes back with the message and the input). Questions are the event's JSON list: a change
 locks the event row, edits the list and saves it through `events.service.update_event`, so two
 organizers editing at once cannot lose each other's question. A question keeps its id for life
@@ -25,20 +25,18 @@ from hackops.events.deps import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
 from hackops.routing import Router, SlugPath
-from hackops.web.event_admin_pages import (
+from hackops.web.deps import organizer_event
+from hackops.web.kit import (
     ADMIN,
+    Form,
     admin_base,
     admin_context,
-    organizer_event,
-    reload,
-)
-from hackops.web.forms import (
-    Form,
     all_or_nothing,
     form_data,
     kept,
     redirect,
     refuse,
+    reload,
     render,
     to_login,
     validated,

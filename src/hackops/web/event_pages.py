@@ -11,10 +11,7 @@ Signed-out visitors are sent to log in and come back to the event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -34,9 +31,13 @@ from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
 from hackops.routing import Router, SlugPath
 from hackops.teams.service import current_team_id, is_participant
-from hackops.web.forms import (
+from hackops.web.kit import (
+    EVENT_BASE,
+    REGISTRATION_STATUS_LABELS,
     Form,
     all_or_nothing,
+    clock,
+    event_url,
     fresh,
     redirect,
     refuse,
@@ -51,28 +52,6 @@ router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )
-
-EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
-STATUS_LABELS = {
-    RegistrationStatus.REGISTERED.value: "registered",
-    RegistrationStatus.WAITLISTED.value: "on the waitlist",
-    RegistrationStatus.CANCELLED.value: "cancelled",
-    RegistrationStatus.CHECKED_IN.value: "checked in",
-}
-
-
-def event_url(access: EventAccess) -> str:
-    return EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
-
-
-def clock(zone_name: str) -> Callable[[datetime | None], str]:
-    """Format instants on the event's wall clock, with the zone's abbreviation."""
-    zone = ZoneInfo(zone_name)
-
-    def when(moment: datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
-
-    return when
 
 
 def read_answers(questions: list[Question], submitted: FormData) -> dict[str, Any]:
@@ -131,7 +110,7 @@ async def _event_page(
         "signed_in": access.actor.user is not None,
         "login_url": with_next("/login", here),
         "registration": registration if active else None,
-        "status_labels": STATUS_LABELS,
+        "status_labels": REGISTRATION_STATUS_LABELS,
         "show_teams": access.sees_every_team or is_participant(access),
         "questions": questions_of(event),
         "form": form or Form(),
@@ -203,7 +182,7 @@ async def my_registration(
         "org": access.org,
         "event": access.event,
         "registration": out,
-        "status_label": STATUS_LABELS.get(out.status, out.status),
+        "status_label": REGISTRATION_STATUS_LABELS.get(out.status, out.status),
         "when": clock(access.event.timezone),
         "base": here,
         "team_url": f"{here}/teams/{team_id}" if team_id else None,

@@ -2,7 +2,7 @@
 invites an address without an account; pending invitations with resend and revoke) and the page
 an invitation link opens (accepting it: the magic-link sign-in).
 
-Same rules as `event_admin_pages`: the tab is for the event's organizers; granting, revoking and
+Same rules as `web.events.admin`: the tab is for the event's organizers; granting, revoking and
 handling invitations take an organization organizer (`children_router.org_organizer_access`, as
 the API). The accept page never acts on GET (mail scanners open links): its button POSTs.
 """
@@ -29,9 +29,12 @@ from hackops.events.schemas import RoleGrantIn
 from hackops.judging.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.routing import Router, SlugPath
-from hackops.web.event_admin_pages import act, admin_base, admin_context, organizer_event
-from hackops.web.forms import (
+from hackops.web.deps import organizer_event
+from hackops.web.kit import (
     Form,
+    act,
+    admin_base,
+    admin_context,
     all_or_nothing,
     form_data,
     kept,

@@ -1,6 +1,6 @@
 """Event admin pages, continued: an event's tracks (prize categories) and awards — list, add,
 edit, remove — through `events.children`, checked with the API's input models. Same rules as
-`event_admin_pages`: organizers only, the form comes back with the message and the input.
+`web.events.admin`: organizers only, the form comes back with the message and the input.
 """
 
 from __future__ import annotations
@@ -21,21 +21,19 @@ from hackops.events.deps import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.models import Award, Track
 from hackops.routing import Router, SlugPath
-from hackops.web.event_admin_pages import (
+from hackops.web.deps import organizer_event
+from hackops.web.kit import (
     ADMIN,
+    Form,
     act,
     admin_base,
     admin_context,
-    organizer_event,
-    reload,
-)
-from hackops.web.forms import (
-    Form,
     all_or_nothing,
     form_data,
     kept,
     redirect,
     refuse,
+    reload,
     render,
     to_login,
     validated,

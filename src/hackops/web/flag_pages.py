@@ -25,11 +25,21 @@ from hackops.judging import evaluations, flags
 from hackops.judging.flags_schemas import FlagIn, ResolveIn
 from hackops.routing import Router
 from hackops.submissions.visibility import judged_title
-from hackops.web.event_admin_pages import act, admin_base, admin_context
-from hackops.web.event_pages import clock
-from hackops.web.forms import (
+from hackops.web.judging_pages import (
+    ADMIN,
+    JUDGING,
+    OrganizerPage,
+    PageAccess,
+    _event_url,
+    _scoring_page,
+)
+from hackops.web.kit import (
     Form,
+    act,
+    admin_base,
+    admin_context,
     all_or_nothing,
+    clock,
     form_data,
     fresh,
     kept,
@@ -39,14 +49,6 @@ from hackops.web.forms import (
     settings_of,
     to_login,
     validated,
-)
-from hackops.web.judging_pages import (
-    ADMIN,
-    JUDGING,
-    OrganizerPage,
-    PageAccess,
-    _event_url,
-    _scoring_page,
 )
 from hackops.web.security import csrf_protect, flash
 

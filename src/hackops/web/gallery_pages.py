@@ -24,8 +24,7 @@ from hackops.routing import Router, SlugPath
 from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.files_router import signed_link
-from hackops.web.event_pages import clock
-from hackops.web.forms import redirect, render
+from hackops.web.kit import clock, redirect, render
 from hackops.web.security import csrf_protect
 
 router = Router(

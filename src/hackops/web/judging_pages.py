@@ -47,9 +47,10 @@ from hackops.routing import Router, SlugPath
 from hackops.submissions import service as submissions
 from hackops.submissions.files_router import signed_link
 from hackops.submissions.visibility import SubmittedCopy, judged_title
-from hackops.web.event_admin_pages import act, admin_context
-from hackops.web.forms import (
+from hackops.web.kit import (
     Form,
+    act,
+    admin_context,
     all_or_nothing,
     form_data,
     fresh,

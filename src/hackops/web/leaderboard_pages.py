@@ -25,9 +25,8 @@ from hackops.events.deps import EventAccess
 from hackops.judging import leaderboard
 from hackops.judging.leaderboard_router import board_cache
 from hackops.routing import Router
-from hackops.web.event_admin_pages import admin_base, admin_context
-from hackops.web.forms import render, to_login
 from hackops.web.judging_pages import ADMIN, OrganizerPage
+from hackops.web.kit import admin_base, admin_context, render, to_login
 from hackops.web.security import csrf_protect
 
 router = Router(

@@ -32,7 +32,7 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
 from hackops.routing import Router
-from hackops.web.forms import safe_next as local_path
+from hackops.web.kit import safe_next as local_path
 from hackops.web.security import csrf_protect, flash
 
 FLOW_COOKIE = "hackops_oauth"

@@ -36,7 +36,7 @@ from hackops.orgs.schemas import (
     RoleUpdate,
 )
 from hackops.routing import Router, SlugPath
-from hackops.web.forms import (
+from hackops.web.kit import (
     Form,
     all_or_nothing,
     form_data,

@@ -1,7 +1,7 @@
 """Organizer pages of an event's registrations: the list (filter by state, search, pages),
 removing someone, the CSV export and import, and the check-in desk.
 
-Who may: the event's organizers (`event_admin_pages.organizer_event`, as the API's
+Who may: the event's organizers (`web.deps.organizer_event`, as the API's
 `EventOrganizerDep`); there is no volunteer role yet, so the desk is for organizers too.
 
 The check-in desk is built for a barcode scanner, which types the code and presses Enter: one
@@ -34,9 +34,21 @@ from hackops.models import RegistrationStatus
 from hackops.registrations import csv_io, service
 from hackops.registrations.schemas import CheckinIn
 from hackops.routing import Router, SlugPath
-from hackops.web.event_admin_pages import ADMIN, act, admin_base, admin_context, organizer_event
-from hackops.web.event_pages import STATUS_LABELS, clock
-from hackops.web.forms import Form, all_or_nothing, refuse, render, to_login, validated
+from hackops.web.deps import organizer_event
+from hackops.web.kit import (
+    ADMIN,
+    REGISTRATION_STATUS_LABELS,
+    Form,
+    act,
+    admin_base,
+    admin_context,
+    all_or_nothing,
+    clock,
+    refuse,
+    render,
+    to_login,
+    validated,
+)
 from hackops.web.security import csrf_protect
 
 router = Router(
@@ -47,7 +59,7 @@ router = Router(
 PAGE_SIZE = 50
 RECENT_CHECKINS = 15
 STATUS_OPTIONS = [("", "Any state")] + [
-    (s.value, STATUS_LABELS[s.value]) for s in RegistrationStatus
+    (s.value, REGISTRATION_STATUS_LABELS[s.value]) for s in RegistrationStatus
 ]
 
 
@@ -91,7 +103,7 @@ async def _list_page(
         shown_to=offset + len(rows),
         filters={"status": filters["status"] or "", "q": filters["q"] or ""},
         status_options=STATUS_OPTIONS,
-        status_labels=STATUS_LABELS,
+        status_labels=REGISTRATION_STATUS_LABELS,
         when=clock(access.event.timezone),
         newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=page(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,

@@ -21,7 +21,7 @@ from hackops.events.deps import load_event_access
 from hackops.judging import pairwise_service
 from hackops.results import service as results_service
 from hackops.routing import Router, SlugPath
-from hackops.web.forms import all_or_nothing, form_data, redirect, render, to_login
+from hackops.web.kit import all_or_nothing, form_data, redirect, render, to_login
 from hackops.web.security import csrf_protect, flash
 
 router = Router(

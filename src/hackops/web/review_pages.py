@@ -4,7 +4,7 @@ versions, files, processing with a re-run per step, decision, reopening, duplica
 side with dismiss / confirm, judges' flags with their resolve forms), and opening or closing the
 public gallery. The queue counts each project's open judges' flags next to its duplicate flags.
 
-Who may: the event's organizers (`event_admin_pages.organizer_event`, as the API's
+Who may: the event's organizers (`web.deps.organizer_event`, as the API's
 `EventOrganizerDep`): participants and the public get the 404 page, judges and mentors 403. Every
 change calls the same `submissions.review` function as the API, in a savepoint; the result or
 the refusal is flashed on the page the form was on.
@@ -35,16 +35,22 @@ from hackops.submissions import review, service
 from hackops.submissions.filekinds import human_size
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.service import load_team
-from hackops.web.event_admin_pages import (
+from hackops.web.deps import organizer_event
+from hackops.web.kit import (
     ADMIN,
+    Form,
     admin_base,
     admin_context,
+    all_or_nothing,
+    clock,
+    form_data,
     local_value,
-    organizer_event,
     parse_local,
+    redirect,
+    render,
+    to_login,
+    validated,
 )
-from hackops.web.event_pages import clock
-from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
 from hackops.web.security import csrf_protect, flash
 from hackops.web.submission_pages import (
     STATUS_LABELS,

@@ -60,10 +60,10 @@ from hackops.submissions.files import (
 from hackops.submissions.files_router import discard_object, signed_link
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.service import TeamView, load_team
-from hackops.web.event_pages import clock
-from hackops.web.forms import (
+from hackops.web.kit import (
     Form,
     all_or_nothing,
+    clock,
     form_data,
     kept,
     redirect,

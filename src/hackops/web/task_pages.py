@@ -30,7 +30,7 @@ from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
 from hackops.routing import Router, SlugPath
 from hackops.tasks import service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
-from hackops.web.forms import (
+from hackops.web.kit import (
     Form,
     all_or_nothing,
     form_data,

@@ -36,7 +36,7 @@ from hackops.teams.schemas import (
     TeamUpdate,
     invitation_out,
 )
-from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
+from hackops.web.kit import Form, all_or_nothing, form_data, redirect, render, to_login, validated
 from hackops.web.security import csrf_protect, flash
 
 router = Router(

@@ -2,11 +2,10 @@
 publish / unpublish / archive). Questions and roles: `event_content_pages`; tracks and awards:
 `event_tracks_pages`; registrations and the check-in desk: `registration_pages`.
 
-Who may: organization organizers and up, the event's own organizers and platform admins —
-`events.deps.organizer_access`, exactly as for the API (the public gets the 404 page; judges and
-mentors, who know the event exists, get 403). Every change calls the same service function as
-the API, checked with the API's own input models; forms follow `org_pages` (savepoint, the form
-comes back with the message and the input, flash + 303 on success).
+Who may: organization organizers and up, the event's own organizers and platform admins — the
+`OrganizerEventDep` page dependency, the API's `organizer_access` (the public gets the 404 page;
+judges and mentors, who know the event exists, get 403). Every change calls the same service
+function as the API through `kit.form_action`, checked with the API's own input models.
 
 Dates are entered as `datetime-local` values, which carry no zone: they are read in the event's
 own time zone (a wall-clock time that does not exist there, skipped by a clock change, is
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -26,38 +24,38 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
-from hackops.actor import Actor
+from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import service
-from hackops.events.deps import EventAccess, load_event_access, organizer_access
-from hackops.events.lifecycle import EventState, state_at
+from hackops.events.access import EventAccess
+from hackops.events.lifecycle import state_at
 from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
-from hackops.models import Event, EventMode, OrgRole, Visibility
-from hackops.orgs.deps import org_access
-from hackops.orgs.service import InsufficientRole, rank
-from hackops.routing import Router, SlugPath
-from hackops.web.forms import (
+from hackops.models import Event, EventMode, Organization, OrgRole, Visibility
+from hackops.orgs.service import rank
+from hackops.results.service import publish as publish_with_results
+from hackops.routing import Router
+from hackops.web.deps import OrganizerEventDep, OrgMemberPageDep, OrgOrganizerPageDep
+from hackops.web.kit import (
+    ADMIN,
     Form,
-    all_or_nothing,
+    act,
+    admin_base,
+    admin_context,
+    form_action,
     form_data,
     kept,
-    redirect,
+    local_value,
+    parse_local,
     refuse,
     render,
-    to_login,
-    validated,
 )
-from hackops.web.security import csrf_protect, flash
+from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
     include_in_schema=False,
 )
-
-EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
-ADMIN = EVENT_BASE + "/admin"
 
 SLUG_HINT = (
     "Lowercase letters, digits and hyphens, 1 to 63 characters, not starting or ending with a"
@@ -120,70 +118,6 @@ def time_zones() -> list[str]:
     return sorted(available_timezones())
 
 
-# --- loading and authorizing ------------------------------------------------------------------
-
-
-def admin_base(access: EventAccess) -> str:
-    return ADMIN.format(slug=access.org.slug, event_slug=access.event.slug)
-
-
-async def organizer_event(
-    session: AsyncSession, actor: Actor, slug: str, event_slug: str
-) -> EventAccess:
-    """The event, for whoever runs it (as the API's `EventOrganizerDep`)."""
-    return await organizer_access(await load_event_access(session, actor, slug, event_slug))
-
-
-def can_grant_roles(access: EventAccess) -> bool:
-    """Event roles are handed out by organization organizers and up (as the API)."""
-    if access.actor.is_platform_admin:
-        return True
-    return access.org_role is not None and rank(access.org_role) >= rank(OrgRole.ORGANIZER)
-
-
-async def admin_context(
-    session: AsyncSession, access: EventAccess, tab: str, **extra: Any
-) -> dict[str, Any]:
-    """What every admin page shows in its header: the event, its state, the tabs."""
-    state = state_at(access.event, await db_now(session)).value
-    return {
-        "org": access.org,
-        "event": access.event,
-        "access": access,
-        "state": state,
-        "buttons": lifecycle_buttons(state),
-        "admin": admin_base(access),
-        "public_url": EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug),
-        "tab": tab,
-        "can_grant": can_grant_roles(access),
-        **extra,
-    }
-
-
-async def reload(session: AsyncSession, obj: object) -> None:
-    """After a refused change: drop what the service set on the object but never wrote."""
-    session.expire(obj)
-    await session.refresh(obj)
-
-
-async def act(
-    request: Request,
-    session: AsyncSession,
-    back: str,
-    action: Callable[[], Awaitable[Any]],
-    done: str,
-) -> Response:
-    """A button's action: run it in a savepoint, flash the result or the refusal, go back."""
-    try:
-        async with all_or_nothing(session):
-            await action()
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return redirect(back)
-    flash(request, done, "success")
-    return redirect(back)
-
-
 def humanize(message: str) -> str:
     """A service message about field names ("must be after registration_opens_at"), in words."""
     for name, label in FIELD_LABELS.items():
@@ -203,26 +137,20 @@ def place_details(form: Form, exc: AppError) -> bool:
     return placed
 
 
-# --- dates in the event's time zone -----------------------------------------------------------
+def details_or(
+    fields: Mapping[type[AppError] | str, str] | None = None, *, placed: str | None = None
+) -> Callable[[Form, AppError], int]:
+    """A refusal by the event service: its per-field details on the fields (and `placed` on
+    the form), else the message where `fields` puts it."""
 
+    def refused(form: Form, exc: AppError) -> int:
+        if not place_details(form, exc):
+            return refuse(form, exc, fields)
+        if placed is not None:
+            form.error = placed
+        return exc.status_code
 
-def local_value(moment: datetime | None, zone: ZoneInfo) -> str:
-    """A stored instant as the `datetime-local` value of the event's wall clock."""
-    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if moment else ""
-
-
-def parse_local(value: str, zone: ZoneInfo) -> datetime | None:
-    """A `datetime-local` value read in the event's zone (empty: None). ValueError if invalid."""
-    value = value.strip()
-    if not value:
-        return None
-    wall = datetime.fromisoformat(value)
-    if wall.tzinfo is not None:
-        raise ValueError("A date and time without a zone, like 2031-06-04T09:30.")
-    moment = wall.replace(tzinfo=zone)
-    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
-        raise ValueError(f"This time does not exist in {zone.key} (the clocks change).")
-    return moment
+    return refused
 
 
 # --- an organization's events, and creating one -----------------------------------------------
@@ -230,11 +158,8 @@ def parse_local(value: str, zone: ZoneInfo) -> datetime | None:
 
 @router.get("/orgs/{slug}/events", name="organization_events")
 async def organization_events(
-    slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrgMemberPageDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await org_access(slug, session, actor.user, actor)
     organizer = rank(access.role) >= rank(OrgRole.ORGANIZER)
     events = await service.list_org_events(
         session, access.org, everything=organizer, offset=0, limit=100
@@ -245,7 +170,9 @@ async def organization_events(
     return render(request, "events/list.html", context)
 
 
-def _new_page(request: Request, org: Any, form: Form, status_code: int = 200) -> Response:
+async def _new_page(
+    request: Request, org: Organization, form: Form, status_code: int = 200
+) -> Response:
     context = {
         "org": org,
         "form": form,
@@ -255,51 +182,33 @@ def _new_page(request: Request, org: Any, form: Form, status_code: int = 200) ->
     return render(request, "events/new.html", context, status_code=status_code)
 
 
-async def _organizer_org(slug: str, session: AsyncSession, actor: Actor) -> Any:
-    assert actor.user is not None
-    access = await org_access(slug, session, actor.user, actor)
-    if rank(access.role) < rank(OrgRole.ORGANIZER):
-        raise InsufficientRole
-    return access
-
-
 @router.get("/orgs/{slug}/new-event", name="new_event")
-async def new_event_form(
-    slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await _organizer_org(slug, session, actor)
+async def new_event_form(request: Request, access: OrgOrganizerPageDep) -> Response:
     defaults = {"mode": EventMode.ONLINE.value, "timezone": "UTC"}
-    return _new_page(request, access.org, Form(values=defaults))
+    return await _new_page(request, access.org, Form(values=defaults))
 
 
 @router.post("/orgs/{slug}/new-event")
 async def create_event(
-    slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrgOrganizerPageDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await _organizer_org(slug, session, actor)
     data = await form_data(request)
     names = ("name", "slug", "tagline", "mode", "venue", "timezone")
-    form = Form(values=kept(data, *names))
     raw = {name: data.get(name, "") for name in names}
     raw["slug"] = raw["slug"].strip().lower()
-    body = validated(EventIn, raw, form, hints={"slug": SLUG_HINT, "mode": SETTINGS_HINTS["mode"]})
-    if body is None:
-        return _new_page(request, access.org, form, 422)
-    try:
-        async with all_or_nothing(session):
-            event = await service.create_event(session, actor, access.org, body.changes())
-    except AppError as exc:
-        if not place_details(form, exc):
-            return _new_page(
-                request, access.org, form, refuse(form, exc, {service.EventSlugTaken: "slug"})
-            )
-        return _new_page(request, access.org, form, exc.status_code)
-    flash(request, f"{event.name} is created as a draft; publish it when it is ready.", "success")
-    return redirect(f"/orgs/{access.org.slug}/events/{event.slug}/admin")
+    return await form_action(
+        request,
+        session,
+        Form(values=kept(data, *names)),
+        model=EventIn,
+        data=raw,
+        hints={"slug": SLUG_HINT, "mode": SETTINGS_HINTS["mode"]},
+        call=lambda body: service.create_event(session, access.actor, access.org, body.changes()),
+        page=lambda form, status: _new_page(request, access.org, form, status),
+        refused=details_or({service.EventSlugTaken: "slug"}),
+        done=lambda event: f"{event.name} is created as a draft; publish it when it is ready.",
+        then=lambda event: f"/orgs/{access.org.slug}/events/{event.slug}/admin",
+    )
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -344,11 +253,8 @@ async def _settings_page(
 
 @router.get(ADMIN, name="event_admin")
 async def event_settings(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     return await _settings_page(
         request, session, access, Form(values=settings_values(access.event))
     )
@@ -368,27 +274,23 @@ def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
 
 @router.post(ADMIN)
 async def save_settings(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     data = await form_data(request)
-    form = Form(values=kept(data, *SETTINGS_FIELDS))
-    body = validated(EventUpdate, _settings_input(data), form, hints=SETTINGS_HINTS)
-    if body is None:
-        return await _settings_page(request, session, access, form, 422)
-    try:
-        async with all_or_nothing(session):
-            await service.update_event(session, actor, access.event, body.changes())
-    except AppError as exc:
-        await reload(session, access.event)
-        status = exc.status_code
-        if not place_details(form, exc):
-            status = refuse(form, exc, SETTINGS_ERRORS)
-        return await _settings_page(request, session, access, form, status)
-    flash(request, "The settings are saved.", "success")
-    return redirect(admin_base(access))
+    return await form_action(
+        request,
+        session,
+        Form(values=kept(data, *SETTINGS_FIELDS)),
+        model=EventUpdate,
+        data=_settings_input(data),
+        hints=SETTINGS_HINTS,
+        call=lambda body: service.update_event(session, access.actor, access.event, body.changes()),
+        page=lambda form, status: _settings_page(request, session, access, form, status),
+        expire=[access.event],
+        refused=details_or(SETTINGS_ERRORS),
+        done="The settings are saved.",
+        then=admin_base(access),
+    )
 
 
 # --- dates ------------------------------------------------------------------------------------
@@ -414,21 +316,15 @@ async def _windows_page(
 
 @router.get(ADMIN + "/windows", name="event_windows")
 async def event_windows(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     return await _windows_page(request, session, access, Form(values=windows_values(access.event)))
 
 
 @router.post(ADMIN + "/windows")
 async def save_windows(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     data = await form_data(request)
     form = Form(values=kept(data, *WINDOW_FIELDS, "grace_minutes"))
     zone = ZoneInfo(access.event.timezone)
@@ -441,27 +337,20 @@ async def save_windows(
             if not message.startswith(("A date", "This time")):
                 message = "A date and time like 2031-06-04T09:30."
             form.errors[name] = message
-    body = validated(
-        EventUpdate,
-        {k: v for k, v in raw.items() if k not in form.errors},
+    return await form_action(
+        request,
+        session,
         form,
+        model=EventUpdate,
+        data={k: v for k, v in raw.items() if k not in form.errors},
         hints={"grace_minutes": "A whole number of minutes from 0 to 1440."},
+        call=lambda body: service.update_event(session, access.actor, access.event, body.changes()),
+        page=lambda form, status: _windows_page(request, session, access, form, status),
+        expire=[access.event],
+        refused=details_or(placed="These dates do not fit together; see the marked fields."),
+        done="The dates are saved.",
+        then=admin_base(access) + "/windows",
     )
-    if body is None or form.errors:
-        return await _windows_page(request, session, access, form, 422)
-    try:
-        async with all_or_nothing(session):
-            await service.update_event(session, actor, access.event, body.changes())
-    except AppError as exc:
-        await reload(session, access.event)
-        status = exc.status_code
-        if not place_details(form, exc):
-            status = refuse(form, exc)
-        else:
-            form.error = "These dates do not fit together; see the marked fields."
-        return await _windows_page(request, session, access, form, status)
-    flash(request, "The dates are saved.", "success")
-    return redirect(admin_base(access) + "/windows")
 
 
 # --- publish, unpublish, archive --------------------------------------------------------------
@@ -478,39 +367,27 @@ LIFECYCLE: dict[str, tuple[Callable[..., Awaitable[Event]], str]] = {
 
 
 async def lifecycle_action(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     verb = request.url.path.rsplit("/", 1)[-1]
     call, done = LIFECYCLE[verb]
     if verb == "publish-results":  # freezes the ranking and winners too (results domain)
-        from hackops.results.service import publish
-
         base_url = request.app.state.settings.base_url
         return await act(
-            request, session, admin_base(access), lambda: publish(session, access, base_url), done
+            request,
+            session,
+            admin_base(access),
+            lambda: publish_with_results(session, access, base_url),
+            done,
         )
     return await act(
         request,
         session,
         admin_base(access),
-        lambda: call(session, actor, access.event),
+        lambda: call(session, access.actor, access.event),
         done,
     )
 
 
 for _verb in LIFECYCLE:
     router.post(f"{ADMIN}/{_verb}")(lifecycle_action)
-
-
-def lifecycle_buttons(state: str) -> list[tuple[str, str]]:
-    """(action, label) of the lifecycle buttons that make sense in this state."""
-    if state == EventState.ARCHIVED.value:
-        return []
-    if state == EventState.DRAFT.value:
-        return [("publish", "Publish"), ("archive", "Archive")]
-    if state == EventState.JUDGING.value:
-        return [("publish-results", "Publish results"), ("archive", "Archive")]
-    return [("unpublish", "Back to draft"), ("archive", "Archive")]

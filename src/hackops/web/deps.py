@@ -1,0 +1,162 @@
+"""Page dependencies: who is signed in, and what they may see, loaded and authorized before a
+page route runs — so no page route checks sign-in or access by hand.
+
+Built on the same framework-free loaders as the API (`events.access`, `orgs.deps.org_access`,
+`teams.service.load_team`, `judging.service.require_judge`), so a page refuses exactly what the
+API refuses:
+- nobody signed in: `LoginRequired`, which `install` turns into a 303 to the log-in page (back
+  to this page afterwards when it was a GET);
+- an object the visitor may not see: the loaders' `NotFound` (the 404 page); one they know
+  exists but may not change: their `Forbidden` (the 403 page).
+
+A dependency takes its path parameters itself and checks sign-in in its own body, so an invalid
+path is still a 422 before anything else, as it was when each route checked by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import ActorDep
+from hackops.actor import Actor
+from hackops.db import SessionDep
+from hackops.errors import Unauthorized
+from hackops.events.access import EventAccess, load_event_access
+from hackops.events.deps import organizer_access
+from hackops.judging.service import require_judge
+from hackops.models import OrgRole, User
+from hackops.orgs.deps import OrgAccess, org_access
+from hackops.orgs.service import InsufficientRole, rank
+from hackops.routing import SlugPath
+from hackops.teams.service import TeamView, load_team
+from hackops.web.kit import to_login
+
+
+class LoginRequired(Unauthorized):
+    """Raised by a page dependency when nobody is signed in; `install` answers it with the
+    log-in page (never a 401: the browser is not asked for HTTP authentication)."""
+
+    code = "login_required"
+    message = "Sign in first."
+
+
+def signed_in(actor: Actor) -> User:
+    """The signed-in user, or LoginRequired."""
+    if actor.user is None:
+        raise LoginRequired
+    return actor.user
+
+
+async def _login_required_handler(request: Request, exc: Exception) -> Response:
+    return to_login(request)
+
+
+def install(app: FastAPI) -> None:
+    """Register what the page dependencies need from the app: LoginRequired → the log-in page."""
+    app.add_exception_handler(LoginRequired, _login_required_handler)
+
+
+# --- who is signed in -------------------------------------------------------------------------
+
+
+async def page_user(actor: ActorDep) -> User:
+    return signed_in(actor)
+
+
+#: The signed-in user (else the log-in page).
+PageUserDep = Annotated[User, Depends(page_user)]
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+async def organizer_event(
+    session: AsyncSession, actor: Actor, slug: str, event_slug: str
+) -> EventAccess:
+    """The event, for whoever runs it (as the API's `EventOrganizerDep`): 404 to the public, 403
+    to judges and mentors."""
+    return await organizer_access(await load_event_access(session, actor, slug, event_slug))
+
+
+async def public_event(
+    slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> EventAccess:
+    return await load_event_access(session, actor, slug, event_slug)
+
+
+async def signed_in_event(
+    slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> EventAccess:
+    signed_in(actor)
+    return await load_event_access(session, actor, slug, event_slug)
+
+
+async def event_for_organizer(
+    slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> EventAccess:
+    signed_in(actor)
+    return await organizer_event(session, actor, slug, event_slug)
+
+
+async def event_for_judge(access: Annotated[EventAccess, Depends(signed_in_event)]) -> EventAccess:
+    require_judge(access)
+    return access
+
+
+#: The event as the visitor (signed in or not) may see it.
+PublicEventDep = Annotated[EventAccess, Depends(public_event)]
+#: The event, for a signed-in visitor who may see it.
+EventPageDep = Annotated[EventAccess, Depends(signed_in_event)]
+#: The event, for its organizers (org organizers and up, event organizers, platform admins).
+OrganizerEventDep = Annotated[EventAccess, Depends(event_for_organizer)]
+#: The event, for one of its judges (403 to other staff, 404 to everyone else).
+JudgeEventDep = Annotated[EventAccess, Depends(event_for_judge)]
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+async def visible_team(team_id: uuid.UUID, session: SessionDep, access: EventPageDep) -> TeamView:
+    return await load_team(session, access, team_id)
+
+
+#: A team the signed-in visitor may see (its members, the event's organizers and mentors, its
+#: registered participants, a judge its work is handed to); `.is_member` says whether they are
+#: in it.
+TeamPageDep = Annotated[TeamView, Depends(visible_team)]
+
+
+# --- organizations ----------------------------------------------------------------------------
+
+
+async def org_member(slug: SlugPath, session: SessionDep, actor: ActorDep) -> OrgAccess:
+    user = signed_in(actor)
+    return await org_access(slug, session, user, actor)
+
+
+def at_least(access: OrgAccess, minimum: OrgRole) -> OrgAccess:
+    """The access, when its role is `minimum` or above; else InsufficientRole (403)."""
+    if rank(access.role) < rank(minimum):
+        raise InsufficientRole
+    return access
+
+
+async def org_organizer(access: Annotated[OrgAccess, Depends(org_member)]) -> OrgAccess:
+    return at_least(access, OrgRole.ORGANIZER)
+
+
+async def org_admin(access: Annotated[OrgAccess, Depends(org_member)]) -> OrgAccess:
+    return at_least(access, OrgRole.ADMIN)
+
+
+#: The organization, for a signed-in member (platform admins act as owners); else 404.
+OrgMemberPageDep = Annotated[OrgAccess, Depends(org_member)]
+#: … for its organizers and up (403 to plain members).
+OrgOrganizerPageDep = Annotated[OrgAccess, Depends(org_organizer)]
+#: … for its admins and owners (403 to organizers and members).
+OrgAdminPageDep = Annotated[OrgAccess, Depends(org_admin)]

@@ -1,0 +1,1 @@
+"""Page modules of the events domain, one per area of the organizers' admin."""

@@ -1,0 +1,354 @@
+"""The page toolkit: what every page module uses to render, read a form, act and go back.
+
+- `form_action` is THE way a form post is handled: the input is checked with the API's own input
+  model, the service runs in a savepoint, a refusal re-renders the form with the messages and
+  the error's status, success flashes and answers 303. `act` is the same for a button (no
+  form to re-render: the refusal is flashed).
+- `admin_context` is what every event admin page shows in its header.
+- Loading and authorizing are not here: they are the dependencies of `web/deps.py`.
+
+Form handling:
+- A service call runs inside a SAVEPOINT (`all_or_nothing`): when the service refuses, nothing it
+  wrote survives (a reset link is not spent by a too-weak new password) and the form comes back
+  with the message and the input (never a password), with the error's status. 401 becomes 400 on
+  a form: the browser is not asked for HTTP authentication.
+- Input is checked with the API's own pydantic models (`validated`), so a page accepts exactly
+  what the API accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.config import Settings
+from hackops.db import db_now
+from hackops.errors import AppError, RateLimited
+from hackops.events.access import EventAccess
+from hackops.events.lifecycle import EventState, state_at
+from hackops.models import OrgRole, RegistrationStatus
+from hackops.orgs.service import rank
+from hackops.tenancy import forget_tenant
+from hackops.web.security import flash
+
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+#: Where an event's pages live: its public page, and the organizers' admin under it.
+EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
+ADMIN = EVENT_BASE + "/admin"
+
+#: A registration's status as a sentence says it ("you are on the waitlist").
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.REGISTERED.value: "registered",
+    RegistrationStatus.WAITLISTED.value: "on the waitlist",
+    RegistrationStatus.CANCELLED.value: "cancelled",
+    RegistrationStatus.CHECKED_IN.value: "checked in",
+}
+
+OAUTH_PROVIDERS = (("github", "GitHub"), ("google", "Google"), ("microsoft", "Microsoft"))
+PASSWORD_FIELDS = frozenset({"password", "current_password", "new_password"})
+
+
+# --- helpers shared by the page modules ------------------------------------------------------
+
+
+@dataclass
+class Form:
+    """What a form shows: the input to put back, messages per field, and one for the form."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.error)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request, template, dict(context or {}), status_code=status_code, headers=dict(headers or {})
+    )
+    return response
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(value: str | None) -> str | None:
+    """A path on this site to continue to, or None (another host, a scheme, control chars)."""
+    if not value or len(value) > 2000 or not value.startswith("/"):
+        return None
+    if value.startswith("//") or "\\" in value or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme or parts.netloc else value
+
+
+def with_next(path: str, next_path: str | None) -> str:
+    return f"{path}?{urlencode({'next': next_path})}" if next_path else path
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """Send a signed-out visitor to the log-in page, coming back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(with_next("/login", here if request.method == "GET" else None))
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The submitted fields as text (files and repeated fields beyond the first are ignored)."""
+    data: dict[str, str] = {}
+    for key, value in (await request.form()).multi_items():
+        if isinstance(value, str) and key not in data:
+            data[key] = value
+    return data
+
+
+def kept(data: Mapping[str, str], *names: str) -> dict[str, str]:
+    """The fields to show again after a refusal; passwords are never sent back."""
+    return {name: data.get(name, "") for name in names if name not in PASSWORD_FIELDS}
+
+
+def kept_all(data: Mapping[str, str], *names: str) -> dict[str, str]:
+    """The named fields, passwords included (for validation, never for display)."""
+    return {name: data.get(name, "") for name in names}
+
+
+def validated(
+    model: type[M], data: Mapping[str, Any], form: Form, hints: Mapping[str, str] | None = None
+) -> M | None:
+    """`data` checked by an API input model; on failure the messages land in `form.errors`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for item in exc.errors():
+            # ("skills", 3) is about skills; ("branding", "logo_url") about the logo URL field.
+            name = next((str(p) for p in reversed(item["loc"]) if isinstance(p, str)), "")
+            message = (hints or {}).get(name) or str(item["msg"]).removeprefix("Value error, ")
+            form.errors.setdefault(name, message)
+        return None
+
+
+def describe(exc: AppError) -> str:
+    if isinstance(exc, RateLimited) and isinstance(exc.details, dict):
+        seconds = int(exc.details.get("retry_after") or 0)
+        if seconds:
+            minutes = max(1, round(seconds / 60))
+            unit = "minute" if minutes == 1 else "minutes"
+            return f"Too many attempts; try again in about {minutes} {unit}."
+    return exc.message
+
+
+def refuse(
+    form: Form, exc: AppError, fields: Mapping[type[AppError] | str, str] | None = None
+) -> int:
+    """Put the service's refusal on the form (on a field when it is about one); the status."""
+    for key, name in (fields or {}).items():
+        if (isinstance(key, str) and exc.code == key) or (
+            isinstance(key, type) and isinstance(exc, key)
+        ):
+            form.errors[name] = describe(exc)
+            break
+    else:
+        form.error = describe(exc)
+    return 400 if exc.status_code == 401 else exc.status_code
+
+
+def retry_headers(exc: AppError) -> dict[str, str]:
+    return {k: v for k, v in exc.headers.items() if k.lower() == "retry-after"}
+
+
+@asynccontextmanager
+async def all_or_nothing(session: AsyncSession) -> AsyncIterator[None]:
+    """Run service calls in a SAVEPOINT: when they raise, whatever they wrote is undone."""
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        # The rollback also undid any set_config() made inside.
+        forget_tenant(session)
+        raise
+
+
+async def fresh(session: AsyncSession, obj: object) -> None:
+    """Reload an object a rolled-back savepoint expired, so a template can read it."""
+    if inspect(obj).expired_attributes:
+        await session.refresh(obj)
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def oauth_providers(settings: Settings) -> list[tuple[str, str]]:
+    """The sign-in providers this installation has a client id AND secret for."""
+    return [
+        (name, label)
+        for name, label in OAUTH_PROVIDERS
+        if getattr(settings, f"oauth_{name}_client_id")
+        and getattr(settings, f"oauth_{name}_client_secret")
+    ]
+
+
+async def reload(session: AsyncSession, obj: object) -> None:
+    """After a refused change: drop what the service set on the object but never wrote."""
+    session.expire(obj)
+    await session.refresh(obj)
+
+
+# --- the form action and the button action ---------------------------------------------------
+
+
+async def form_action(
+    request: Request,
+    session: AsyncSession,
+    form: Form,
+    *,
+    model: type[M],
+    data: Mapping[str, Any],
+    call: Callable[[M], Awaitable[R]],
+    page: Callable[[Form, int], Awaitable[Response]],
+    done: str | Callable[[R], str],
+    then: str | Callable[[R], str],
+    hints: Mapping[str, str] | None = None,
+    fields: Mapping[type[AppError] | str, str] | None = None,
+    refused: Callable[[Form, AppError], int] | None = None,
+    expire: Sequence[object] = (),
+) -> Response:
+    """A form post: `data` (the form's text as the API's JSON would carry it) checked by the
+    API's input `model` → `call(body)` in a savepoint → flash `done`, 303 to `then`.
+
+    Refused input re-renders with `page(form, 422)` (also when the caller already put a message
+    on `form`, e.g. a date it could not parse); a refusal by the service re-renders with the
+    message — on the field `fields` maps it to, else on the form, or as `refused` places it — and
+    the error's status, after reloading the objects in `expire` the service had changed."""
+    body = validated(model, data, form, hints)
+    if body is None or form.failed:
+        return await page(form, 422)
+    try:
+        async with all_or_nothing(session):
+            result = await call(body)
+    except AppError as exc:
+        for obj in expire:
+            await reload(session, obj)
+        status = refused(form, exc) if refused is not None else refuse(form, exc, fields)
+        return await page(form, status)
+    flash(request, done if isinstance(done, str) else done(result), "success")
+    return redirect(then if isinstance(then, str) else then(result))
+
+
+async def act(
+    request: Request,
+    session: AsyncSession,
+    back: str,
+    action: Callable[[], Awaitable[Any]],
+    done: str,
+) -> Response:
+    """A button's action: run it in a savepoint, flash the result or the refusal, go back."""
+    try:
+        async with all_or_nothing(session):
+            await action()
+    except AppError as exc:
+        flash(request, exc.message, "error")
+        return redirect(back)
+    flash(request, done, "success")
+    return redirect(back)
+
+
+# --- events: addresses, clocks, the admin header ---------------------------------------------
+
+
+def event_url(access: EventAccess) -> str:
+    return EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
+
+
+def admin_base(access: EventAccess) -> str:
+    return ADMIN.format(slug=access.org.slug, event_slug=access.event.slug)
+
+
+def clock(zone_name: str) -> Callable[[datetime | None], str]:
+    """Format instants on the event's wall clock, with the zone's abbreviation."""
+    zone = ZoneInfo(zone_name)
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+    return when
+
+
+def local_value(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored instant as the `datetime-local` value of the event's wall clock."""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def parse_local(value: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` value read in the event's zone (empty: None). ValueError if invalid."""
+    value = value.strip()
+    if not value:
+        return None
+    wall = datetime.fromisoformat(value)
+    if wall.tzinfo is not None:
+        raise ValueError("A date and time without a zone, like 2031-06-04T09:30.")
+    moment = wall.replace(tzinfo=zone)
+    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        raise ValueError(f"This time does not exist in {zone.key} (the clocks change).")
+    return moment
+
+
+def can_grant_roles(access: EventAccess) -> bool:
+    """Event roles are handed out by organization organizers and up (as the API)."""
+    if access.actor.is_platform_admin:
+        return True
+    return access.org_role is not None and rank(access.org_role) >= rank(OrgRole.ORGANIZER)
+
+
+def lifecycle_buttons(state: str) -> list[tuple[str, str]]:
+    """(action, label) of the lifecycle buttons that make sense in this state."""
+    if state == EventState.ARCHIVED.value:
+        return []
+    if state == EventState.DRAFT.value:
+        return [("publish", "Publish"), ("archive", "Archive")]
+    if state == EventState.JUDGING.value:
+        return [("publish-results", "Publish results"), ("archive", "Archive")]
+    return [("unpublish", "Back to draft"), ("archive", "Archive")]
+
+
+async def admin_context(
+    session: AsyncSession, access: EventAccess, tab: str, **extra: Any
+) -> dict[str, Any]:
+    """What every admin page shows in its header: the event, its state, the tabs."""
+    state = state_at(access.event, await db_now(session)).value
+    return {
+        "org": access.org,
+        "event": access.event,
+        "access": access,
+        "state": state,
+        "buttons": lifecycle_buttons(state),
+        "admin": admin_base(access),
+        "public_url": event_url(access),
+        "tab": tab,
+        "can_grant": can_grant_roles(access),
+        **extra,
+    }
