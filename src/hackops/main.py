@@ -56,10 +56,8 @@ from hackops.web import (
     auth_pages,
     dashboard_pages,
     dev_pages,
-    event_content_pages,
     event_pages,
     event_roles_pages,
-    event_tracks_pages,
     flag_pages,
     gallery_pages,
     judging_pages,
@@ -74,6 +72,8 @@ from hackops.web import (
 )
 from hackops.web import deps as page_deps
 from hackops.web.events import admin as event_admin
+from hackops.web.events import content as event_content
+from hackops.web.events import tracks as event_tracks
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
 from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
@@ -223,9 +223,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
     app.include_router(results_pages.router)
     app.include_router(event_admin.router)
-    app.include_router(event_content_pages.router)
+    app.include_router(event_content.router)
     app.include_router(event_roles_pages.router)
-    app.include_router(event_tracks_pages.router)
+    app.include_router(event_tracks.router)
     app.include_router(registration_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(task_pages.router)

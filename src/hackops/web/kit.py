@@ -235,16 +235,20 @@ async def form_action(
     hints: Mapping[str, str] | None = None,
     fields: Mapping[type[AppError] | str, str] | None = None,
     refused: Callable[[Form, AppError], int] | None = None,
+    invalid: Callable[[Form], None] | None = None,
     expire: Sequence[object] = (),
 ) -> Response:
     """A form post: `data` (the form's text as the API's JSON would carry it) checked by the
     API's input `model` → `call(body)` in a savepoint → flash `done`, 303 to `then`.
 
     Refused input re-renders with `page(form, 422)` (also when the caller already put a message
-    on `form`, e.g. a date it could not parse); a refusal by the service re-renders with the
+    on `form`, e.g. a date it could not parse), after `invalid(form)` rearranged the model's
+    messages when the form shows them elsewhere; a refusal by the service re-renders with the
     message — on the field `fields` maps it to, else on the form, or as `refused` places it — and
     the error's status, after reloading the objects in `expire` the service had changed."""
     body = validated(model, data, form, hints)
+    if body is None and invalid is not None:
+        invalid(form)
     if body is None or form.failed:
         return await page(form, 422)
     try:

@@ -1,6 +1,7 @@
 """Event admin pages: an organization's events, creating one, and running one (settings, dates,
-publish / unpublish / archive). Questions and roles: `event_content_pages`; tracks and awards:
-`event_tracks_pages`; registrations and the check-in desk: `registration_pages`.
+publish / unpublish / archive). Questions: `web.events.content`; roles: `web.events.roles`;
+tracks and awards: `web.events.tracks`; registrations and the check-in desk:
+`web.registrations.pages`.
 
 Who may: organization organizers and up, the event's own organizers and platform admins — the
 `OrganizerEventDep` page dependency, the API's `organizer_access` (the public gets the 404 page;

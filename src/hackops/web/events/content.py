@@ -1,8 +1,8 @@
 """Event admin pages, continued: custom registration questions (tracks and awards:
-`event_tracks_pages`; event roles and invitations: `event_roles_pages`).
+`web.events.tracks`; event roles and invitations: `web.events.roles`).
 
-Same rules as `web.events.admin` (organizers only, the API's services and input models, the
-form comes back with the message and the input). Questions are the event's JSON list: a change
+Same rules as `web.events.admin` (organizers only, `OrganizerEventDep`; form posts through
+`kit.form_action` with the API's input models). Questions are the event's JSON list: a change
 locks the event row, edits the list and saves it through `events.service.update_event`, so two
 organizers editing at once cannot lose each other's question. A question keeps its id for life
 (answers are stored under it); a new one gets an id made from its label.
@@ -11,34 +11,33 @@ organizers editing at once cannot lose each other's question. A question keeps i
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep
-from hackops.errors import AppError, NotFound
+from hackops.errors import NotFound
 from hackops.events import service
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
-from hackops.routing import Router, SlugPath
-from hackops.web.deps import organizer_event
+from hackops.routing import Router
+from hackops.web.deps import OrganizerEventDep
 from hackops.web.kit import (
     ADMIN,
     Form,
+    act,
     admin_base,
     admin_context,
-    all_or_nothing,
+    form_action,
     form_data,
     kept,
     redirect,
-    refuse,
-    reload,
     render,
-    to_login,
     validated,
 )
 from hackops.web.security import csrf_protect, flash
@@ -138,23 +137,40 @@ def _edit_question_page(
     return render(request, "events/admin/question_edit.html", context, status_code=status_code)
 
 
+def _questions_update(questions: list[Question]) -> dict[str, Any]:
+    """The whole list as the API's `EventUpdate` carries it."""
+    return {"questions": [q.model_dump(mode="json") for q in questions]}
+
+
+def _list_refused(form: Form) -> None:
+    """The list as a whole is refused (too many questions …): say it on the form."""
+    form.error = form.errors.pop("questions", None) or "The questions are not valid."
+
+
 async def _save_questions(
-    session: AsyncSession, access: EventAccess, questions: list[Question], form: Form
-) -> int | None:
-    """Save the whole list through the service; None when saved, else the refusal's status."""
-    body = validated(
-        EventUpdate, {"questions": [q.model_dump(mode="json") for q in questions]}, form
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    questions: list[Question],
+    form: Form,
+    *,
+    page: Callable[[Form, int], Awaitable[Response]],
+    done: str,
+) -> Response:
+    """Save the whole list through the service, as `kit.form_action`."""
+    return await form_action(
+        request,
+        session,
+        form,
+        model=EventUpdate,
+        data=_questions_update(questions),
+        invalid=_list_refused,
+        call=lambda body: service.update_event(session, access.actor, access.event, body.changes()),
+        page=page,
+        expire=[access.event],
+        done=done,
+        then=admin_base(access) + "/questions",
     )
-    if body is None:
-        form.error = form.errors.pop("questions", None) or "The questions are not valid."
-        return 422
-    try:
-        async with all_or_nothing(session):
-            await service.update_event(session, access.actor, access.event, body.changes())
-    except AppError as exc:
-        await reload(session, access.event)
-        return refuse(form, exc)
-    return None
 
 
 async def _locked_questions(session: AsyncSession, access: EventAccess) -> list[Question]:
@@ -165,33 +181,35 @@ async def _locked_questions(session: AsyncSession, access: EventAccess) -> list[
 
 @router.get(ADMIN + "/questions", name="event_questions")
 async def event_questions(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     return await _questions_page(request, session, access)
 
 
 @router.post(ADMIN + "/questions")
 async def add_question(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     data = await form_data(request)
     form = Form(values=kept(data, *QUESTION_FIELDS))
     questions = await _locked_questions(session, access)
     ident = _question_id(data.get("label", ""), {q.id for q in questions})
+
+    async def page(form: Form, status: int) -> Response:
+        return await _questions_page(request, session, access, add=form, status_code=status)
+
     question = _checked_question(data, ident, form)
     if question is None:
-        return await _questions_page(request, session, access, add=form, status_code=422)
-    status = await _save_questions(session, access, [*questions, question], form)
-    if status is not None:
-        return await _questions_page(request, session, access, add=form, status_code=status)
-    flash(request, f"Question “{question.label}” added.", "success")
-    return redirect(admin_base(access) + "/questions")
+        return await page(form, 422)
+    return await _save_questions(
+        request,
+        session,
+        access,
+        [*questions, question],
+        form,
+        page=page,
+        done=f"Question “{question.label}” added.",
+    )
 
 
 def _find(questions: list[Question], ident: str) -> int:
@@ -203,16 +221,8 @@ def _find(questions: list[Question], ident: str) -> int:
 
 @router.get(ADMIN + "/questions/{question_id}/edit")
 async def edit_question_form(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    question_id: QuestionIdPath,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     questions = questions_of(access.event)
     question = questions[_find(questions, question_id)]
     context = await admin_context(session, access, "questions")
@@ -221,51 +231,50 @@ async def edit_question_form(
 
 @router.post(ADMIN + "/questions/{question_id}/edit")
 async def edit_question(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    question_id: QuestionIdPath,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     data = await form_data(request)
     form = Form(values=kept(data, *QUESTION_FIELDS))
     questions = await _locked_questions(session, access)
     index = _find(questions, question_id)
+
+    async def page(form: Form, status: int) -> Response:
+        context = await admin_context(session, access, "questions")
+        original = questions_of(access.event)[index]
+        return _edit_question_page(request, context, original, form, status)
+
     question = _checked_question(data, question_id, form)
-    status = 422
-    if question is not None:
-        questions[index] = question
-        saved = await _save_questions(session, access, questions, form)
-        if saved is None:
-            flash(request, f"Question “{question.label}” saved.", "success")
-            return redirect(admin_base(access) + "/questions")
-        status = saved
-    context = await admin_context(session, access, "questions")
-    original = questions_of(access.event)[index]
-    return _edit_question_page(request, context, original, form, status)
+    if question is None:
+        return await page(form, 422)
+    questions[index] = question
+    return await _save_questions(
+        request,
+        session,
+        access,
+        questions,
+        form,
+        page=page,
+        done=f"Question “{question.label}” saved.",
+    )
 
 
 @router.post(ADMIN + "/questions/{question_id}/delete")
 async def delete_question(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    question_id: QuestionIdPath,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
+    back = admin_base(access) + "/questions"
     questions = await _locked_questions(session, access)
     removed = questions.pop(_find(questions, question_id))
     form = Form()
-    if await _save_questions(session, access, questions, form) is not None:
+    body = validated(EventUpdate, _questions_update(questions), form)
+    if body is None:
+        _list_refused(form)
         flash(request, form.error or "The question could not be removed.", "error")
-    else:
-        flash(request, f"Question “{removed.label}” removed.", "success")
-    return redirect(admin_base(access) + "/questions")
+        return redirect(back)
+    return await act(
+        request,
+        session,
+        back,
+        lambda: service.update_event(session, access.actor, access.event, body.changes()),
+        f"Question “{removed.label}” removed.",
+    )

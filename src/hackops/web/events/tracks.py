@@ -1,0 +1,241 @@
+"""Event admin pages, continued: an event's tracks (prize categories) and awards — list, add,
+edit, remove — through `events.children`, checked with the API's input models. Same rules as
+`web.events.admin`: organizers only (`OrganizerEventDep`), form posts through `kit.form_action`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import get_actor
+from hackops.db import SessionDep
+from hackops.errors import AppError
+from hackops.events import children
+from hackops.events.access import EventAccess
+from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
+from hackops.models import Award, Track
+from hackops.routing import Router
+from hackops.web.deps import OrganizerEventDep
+from hackops.web.kit import (
+    ADMIN,
+    Form,
+    act,
+    admin_base,
+    admin_context,
+    form_action,
+    form_data,
+    kept,
+    render,
+)
+from hackops.web.security import csrf_protect
+
+router = Router(
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+CHILD_FIELDS = ("name", "description", "prize", "position", "track_id")
+INT_HINTS = {"position": "A whole number from 0 to 10000."}
+CHILD_ERRORS: dict[type[AppError] | str, str] = {
+    children.TrackNameTaken: "name",
+    children.TrackNotFound: "track_id",
+}
+
+
+def _child_input(model: type[BaseModel], data: dict[str, str]) -> dict[str, Any]:
+    """Form text as the API's JSON: only the model's fields; no track is null."""
+    values: dict[str, Any] = {
+        name: data.get(name, "") for name in CHILD_FIELDS if name in model.model_fields
+    }
+    values["position"] = values.get("position", "").strip() or "0"
+    if "track_id" in values:
+        values["track_id"] = values["track_id"] or None
+    return values
+
+
+def _child_values(child: Track | Award) -> dict[str, str]:
+    values = {
+        "name": child.name,
+        "description": child.description,
+        "position": str(child.position),
+    }
+    if isinstance(child, Award):
+        values.update(prize=child.prize, track_id=str(child.track_id or ""))
+    return values
+
+
+def _track_options(tracks: list[Track]) -> list[tuple[str, str]]:
+    return [("", "No track (an overall award)")] + [(str(t.id), t.name) for t in tracks]
+
+
+async def _tracks_page(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    *,
+    track_form: Form | None = None,
+    award_form: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    tracks = await children.list_tracks(session, access.event)
+    context = await admin_context(
+        session,
+        access,
+        "tracks",
+        tracks=tracks,
+        awards=await children.list_awards(session, access.event),
+        track_names={t.id: t.name for t in tracks},
+        track_options=_track_options(tracks),
+        track_form=track_form or Form(values={"position": "0"}),
+        award_form=award_form or Form(values={"position": "0"}),
+    )
+    return render(request, "events/admin/tracks.html", context, status_code=status_code)
+
+
+@router.get(ADMIN + "/tracks", name="event_tracks")
+async def event_tracks(
+    request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Response:
+    return await _tracks_page(request, session, access)
+
+
+@router.post(ADMIN + "/tracks")
+async def add_track(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
+    data = await form_data(request)
+    return await form_action(
+        request,
+        session,
+        Form(values=kept(data, *CHILD_FIELDS)),
+        model=TrackIn,
+        data=_child_input(TrackIn, data),
+        hints=INT_HINTS,
+        call=lambda body: children.create_track(
+            session, access.actor, access.event, body.model_dump()
+        ),
+        page=lambda form, status: _tracks_page(
+            request, session, access, track_form=form, status_code=status
+        ),
+        fields=CHILD_ERRORS,
+        done=lambda track: f"Track “{track.name}” added.",
+        then=admin_base(access) + "/tracks",
+    )
+
+
+@router.post(ADMIN + "/awards")
+async def add_award(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
+    data = await form_data(request)
+    return await form_action(
+        request,
+        session,
+        Form(values=kept(data, *CHILD_FIELDS)),
+        model=AwardIn,
+        data=_child_input(AwardIn, data),
+        hints={**INT_HINTS, "track_id": "Choose one of the tracks."},
+        call=lambda body: children.create_award(
+            session, access.actor, access.event, body.model_dump()
+        ),
+        page=lambda form, status: _tracks_page(
+            request, session, access, award_form=form, status_code=status
+        ),
+        fields=CHILD_ERRORS,
+        done=lambda award: f"Award “{award.name}” added.",
+        then=admin_base(access) + "/tracks",
+    )
+
+
+# --- one track or award: edit, remove ---------------------------------------------------------
+
+
+async def event_child(
+    child_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Track | Award:
+    """The track or award the path names (…/tracks/<id>/… or …/awards/<id>/…), else 404."""
+    if request.url.path.split("/")[-3] == "tracks":
+        return await children.get_track(session, access.event, child_id)
+    return await children.get_award(session, access.event, child_id)
+
+
+ChildDep = Annotated[Track | Award, Depends(event_child)]
+
+
+async def _child_edit_page(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    child: Track | Award,
+    form: Form,
+    status_code: int = 200,
+) -> Response:
+    context = await admin_context(
+        session,
+        access,
+        "tracks",
+        child=child,
+        kind="awards" if isinstance(child, Award) else "tracks",
+        form=form,
+        track_options=_track_options(await children.list_tracks(session, access.event)),
+    )
+    return render(request, "events/admin/child_edit.html", context, status_code=status_code)
+
+
+async def child_edit_form(
+    request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
+) -> Response:
+    return await _child_edit_page(
+        request, session, access, child, Form(values=_child_values(child))
+    )
+
+
+async def child_edit(
+    request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
+) -> Response:
+    data = await form_data(request)
+    model: type[BaseModel] = AwardUpdate if isinstance(child, Award) else TrackIn
+
+    async def update(body: BaseModel) -> None:
+        changes = body.model_dump()
+        if isinstance(child, Award):
+            await children.update_award(session, access.actor, access.event, child, changes)
+        else:
+            await children.update_track(session, access.actor, access.event, child, changes)
+
+    return await form_action(
+        request,
+        session,
+        Form(values=kept(data, *CHILD_FIELDS)),
+        model=model,
+        data=_child_input(model, data),
+        hints=INT_HINTS,
+        call=update,
+        page=lambda form, status: _child_edit_page(request, session, access, child, form, status),
+        expire=[child],
+        fields=CHILD_ERRORS,
+        done=lambda _: f"“{child.name}” saved.",  # the name as saved
+        then=admin_base(access) + "/tracks",
+    )
+
+
+async def child_delete(
+    request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
+) -> Response:
+    name = child.name
+
+    async def delete() -> None:
+        if isinstance(child, Award):
+            await children.delete_award(session, access.actor, access.event, child)
+        else:
+            await children.delete_track(session, access.actor, access.event, child)
+
+    return await act(request, session, admin_base(access) + "/tracks", delete, f"“{name}” removed.")
+
+
+for _kind in ("tracks", "awards"):
+    router.get(f"{ADMIN}/{_kind}/{{child_id}}/edit")(child_edit_form)
+    router.post(f"{ADMIN}/{_kind}/{{child_id}}/edit")(child_edit)
+    router.post(f"{ADMIN}/{_kind}/{{child_id}}/delete")(child_delete)
