@@ -57,7 +57,6 @@ from hackops.web import (
     dashboard_pages,
     dev_pages,
     event_pages,
-    event_roles_pages,
     flag_pages,
     gallery_pages,
     judging_pages,
@@ -73,6 +72,7 @@ from hackops.web import (
 from hackops.web import deps as page_deps
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
+from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
@@ -224,7 +224,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(results_pages.router)
     app.include_router(event_admin.router)
     app.include_router(event_content.router)
-    app.include_router(event_roles_pages.router)
+    app.include_router(event_roles.router)
     app.include_router(event_tracks.router)
     app.include_router(registration_pages.router)
     app.include_router(dashboard_pages.router)

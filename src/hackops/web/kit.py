@@ -267,17 +267,18 @@ async def act(
     request: Request,
     session: AsyncSession,
     back: str,
-    action: Callable[[], Awaitable[Any]],
-    done: str,
+    action: Callable[[], Awaitable[R]],
+    done: str | Callable[[R], str],
 ) -> Response:
-    """A button's action: run it in a savepoint, flash the result or the refusal, go back."""
+    """A button's action: run it in a savepoint, flash `done` (or what it says of the result)
+    or the refusal, go back."""
     try:
         async with all_or_nothing(session):
-            await action()
+            result = await action()
     except AppError as exc:
         flash(request, exc.message, "error")
         return redirect(back)
-    flash(request, done, "success")
+    flash(request, done if isinstance(done, str) else done(result), "success")
     return redirect(back)
 
 

@@ -2,9 +2,10 @@
 invites an address without an account; pending invitations with resend and revoke) and the page
 an invitation link opens (accepting it: the magic-link sign-in).
 
-Same rules as `web.events.admin`: the tab is for the event's organizers; granting, revoking and
-handling invitations take an organization organizer (`children_router.org_organizer_access`, as
-the API). The accept page never acts on GET (mail scanners open links): its button POSTs.
+Same rules as `web.events.admin`: the tab is for the event's organizers (`OrganizerEventDep`);
+granting, revoking and handling invitations take an organization organizer (`GrantingEventDep`:
+`children_router.org_organizer_access`, as the API). The accept page never acts on GET (mail
+scanners open links): its button POSTs.
 """
 
 from __future__ import annotations
@@ -22,27 +23,29 @@ from hackops.actor import Actor
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import children, role_invitations
+from hackops.events.access import EventAccess
+from hackops.events.children import Granted
 from hackops.events.children_router import org_organizer_access
-from hackops.events.deps import EventAccess
 from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
 from hackops.events.schemas import RoleGrantIn
 from hackops.judging.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
-from hackops.routing import Router, SlugPath
-from hackops.web.deps import organizer_event
+from hackops.routing import Router
+from hackops.web.deps import OrganizerEventDep
 from hackops.web.kit import (
+    ADMIN,
     Form,
     act,
     admin_base,
     admin_context,
     all_or_nothing,
+    form_action,
     form_data,
     kept,
     redirect,
     refuse,
     render,
     settings_of,
-    to_login,
     validated,
     with_next,
 )
@@ -53,7 +56,6 @@ router = Router(
     include_in_schema=False,
 )
 
-ADMIN = "/orgs/{slug}/events/{event_slug}/admin"
 ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in EventRole]
 ROLE_ERRORS: dict[type[AppError] | str, str] = {
     children.RoleAlreadyGranted: "email",
@@ -97,95 +99,75 @@ async def _roles_page(
 
 
 @router.get(ADMIN + "/roles", name="event_roles")
-async def event_roles(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
+async def event_roles(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
     return await _roles_page(request, session, access)
 
 
-async def _granting(session: AsyncSession, actor: Actor, slug: str, event_slug: str) -> EventAccess:
-    return await org_organizer_access(await organizer_event(session, actor, slug, event_slug))
+async def granting_event(access: OrganizerEventDep) -> EventAccess:
+    """Granting, revoking and invitations take an organization organizer (as the API)."""
+    return await org_organizer_access(access)
+
+
+GrantingEventDep = Annotated[EventAccess, Depends(granting_event)]
+
+
+def _granted(outcome: Granted | EventRoleInvitation, role: str) -> str:
+    if isinstance(outcome, EventRoleInvitation):
+        return role_invitations.sent_message(outcome)
+    who = outcome.user.name or outcome.user.email
+    message = f"{who} is now {role} of this event. We told them by email."
+    return message + rebalanced(outcome.rebalance)
 
 
 @router.post(ADMIN + "/roles")
 async def grant_role(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    services: ServicesDep,
+    request: Request, session: SessionDep, access: GrantingEventDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await _granting(session, actor, slug, event_slug)
     data = await form_data(request)
-    form = Form(values=kept(data, "email", "role"))
-    body = validated(
-        RoleGrantIn,
-        {"email": data.get("email", ""), "role": data.get("role", "")},
-        form,
+
+    async def grant(body: RoleGrantIn) -> str:
+        role = body.role.value
+        outcome = await role_invitations.grant_or_invite(
+            session, access, services, email=body.email, role=role
+        )
+        return _granted(outcome, role)
+
+    return await form_action(
+        request,
+        session,
+        Form(values=kept(data, "email", "role")),
+        model=RoleGrantIn,
+        data={"email": data.get("email", ""), "role": data.get("role", "")},
         hints={"role": "Choose one of the roles.", "email": "An email address."},
+        call=grant,
+        page=lambda form, status: _roles_page(request, session, access, form, status),
+        fields=ROLE_ERRORS,
+        done=lambda message: message,
+        then=admin_base(access) + "/roles",
     )
-    if body is None:
-        return await _roles_page(request, session, access, form, 422)
-    try:
-        async with all_or_nothing(session):
-            outcome = await role_invitations.grant_or_invite(
-                session, access, services, email=body.email, role=body.role.value
-            )
-    except AppError as exc:
-        status = refuse(form, exc, ROLE_ERRORS)
-        return await _roles_page(request, session, access, form, status)
-    if isinstance(outcome, EventRoleInvitation):
-        message = role_invitations.sent_message(outcome)
-    else:
-        who = outcome.user.name or outcome.user.email
-        message = f"{who} is now {body.role.value} of this event. We told them by email."
-        message += rebalanced(outcome.rebalance)
-    flash(request, message, "success")
-    return redirect(admin_base(access) + "/roles")
 
 
 @router.post(ADMIN + "/roles/{grant_id}/revoke")
 async def revoke_role(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    grant_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    grant_id: uuid.UUID, request: Request, session: SessionDep, access: GrantingEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await _granting(session, actor, slug, event_slug)
-    back = admin_base(access) + "/roles"
-    try:
-        async with all_or_nothing(session):
-            outcome = await children.revoke_role(session, actor, access.event, grant_id)
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return redirect(back)
-    flash(request, "The role is revoked." + rebalanced(outcome), "success")
-    return redirect(back)
+    return await act(
+        request,
+        session,
+        admin_base(access) + "/roles",
+        lambda: children.revoke_role(session, access.actor, access.event, grant_id),
+        lambda outcome: "The role is revoked." + rebalanced(outcome),
+    )
 
 
 @router.post(ADMIN + "/roles/invitations/{invitation_id}/resend")
 async def resend_invitation(
-    slug: SlugPath,
-    event_slug: SlugPath,
     invitation_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: GrantingEventDep,
     services: ServicesDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await _granting(session, actor, slug, event_slug)
     return await act(
         request,
         session,
@@ -197,21 +179,15 @@ async def resend_invitation(
 
 @router.post(ADMIN + "/roles/invitations/{invitation_id}/revoke")
 async def revoke_invitation(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    invitation_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    invitation_id: uuid.UUID, request: Request, session: SessionDep, access: GrantingEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await _granting(session, actor, slug, event_slug)
     return await act(
         request,
         session,
         admin_base(access) + "/roles",
-        lambda: role_invitations.revoke_invitation(session, actor, access.event, invitation_id),
+        lambda: role_invitations.revoke_invitation(
+            session, access.actor, access.event, invitation_id
+        ),
         "The invitation is revoked; its link no longer works.",
     )
 
