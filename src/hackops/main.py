@@ -62,7 +62,6 @@ from hackops.web import (
     judging_pages,
     leaderboard_pages,
     org_pages,
-    registration_pages,
     results_pages,
     review_pages,
     submission_pages,
@@ -76,6 +75,7 @@ from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
+from hackops.web.registrations import pages as registration_pages
 from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
 

@@ -1,8 +1,8 @@
 """Organizer pages of an event's registrations: the list (filter by state, search, pages),
 removing someone, the CSV export and import, and the check-in desk.
 
-Who may: the event's organizers (`web.deps.organizer_event`, as the API's
-`EventOrganizerDep`); there is no volunteer role yet, so the desk is for organizers too.
+Who may: the event's organizers (`OrganizerEventDep`, as the API's `EventOrganizerDep`); there
+is no volunteer role yet, so the desk is for organizers too.
 
 The check-in desk is built for a barcode scanner, which types the code and presses Enter: one
 autofocused field, and the answer (who, when, or "already checked in at ...") is rendered by the
@@ -26,15 +26,15 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.models import RegistrationStatus
 from hackops.registrations import csv_io, service
 from hackops.registrations.schemas import CheckinIn
-from hackops.routing import Router, SlugPath
-from hackops.web.deps import organizer_event
+from hackops.routing import Router
+from hackops.web.deps import OrganizerEventDep
 from hackops.web.kit import (
     ADMIN,
     REGISTRATION_STATUS_LABELS,
@@ -46,7 +46,6 @@ from hackops.web.kit import (
     clock,
     refuse,
     render,
-    to_login,
     validated,
 )
 from hackops.web.security import csrf_protect
@@ -116,33 +115,23 @@ async def _list_page(
 
 @router.get(ADMIN + "/registrations", name="event_registrations")
 async def registrations_page(
-    slug: SlugPath,
-    event_slug: SlugPath,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
     status: Annotated[str, Query(max_length=20)] = "",
     q: Annotated[str, Query(max_length=200)] = "",
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     return await _list_page(request, session, access, status=status, q=q, offset=offset)
 
 
 @router.post(ADMIN + "/registrations/{registration_id}/remove")
 async def remove_registration(
-    slug: SlugPath,
-    event_slug: SlugPath,
     registration_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     return await act(
         request,
         session,
@@ -154,18 +143,13 @@ async def remove_registration(
 
 @router.get(ADMIN + "/registrations/export.csv")
 async def export_registrations(
-    slug: SlugPath,
-    event_slug: SlugPath,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
     status: Annotated[str, Query(max_length=20)] = "",
     q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The API's export (same columns, same streaming reader), for a signed-in browser."""
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     filters = {**_filters(status, q), "checked_in": None}
     lines = csv_io.export_lines(request.app.state.db.sessionmaker, access.event, filters)
     filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
@@ -178,11 +162,8 @@ async def export_registrations(
 
 @router.post(ADMIN + "/registrations/import")
 async def import_registrations(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     submitted = await request.form()
     upload = submitted.get("file")
     partial = submitted.get("partial") == "on"
@@ -247,21 +228,13 @@ async def _desk(
 
 @router.get(ADMIN + "/checkin", name="checkin_desk")
 async def checkin_desk(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     return await _desk(request, session, access)
 
 
 @router.post(ADMIN + "/checkin")
-async def check_in(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
+async def check_in(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
     raw = (await request.form()).get("code")
     code = raw.strip() if isinstance(raw, str) else ""
     form = Form()

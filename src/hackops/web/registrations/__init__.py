@@ -1,0 +1,1 @@
+"""Page modules of the registrations domain."""
