@@ -54,14 +54,13 @@ from hackops.teams import router as teams_router
 from hackops.web import (
     account_pages,
     auth_pages,
-    dashboard_pages,
+    dashboard,
     dev_pages,
     event_pages,
     flag_pages,
     gallery_pages,
     judging_pages,
     leaderboard_pages,
-    org_pages,
     results_pages,
     review_pages,
     submission_pages,
@@ -74,6 +73,9 @@ from hackops.web.events import content as event_content
 from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
 from hackops.web.oauth_pages import router as oauth_pages_router
+from hackops.web.orgs import accept as org_accept
+from hackops.web.orgs import audit as org_audit
+from hackops.web.orgs import pages as org_pages
 from hackops.web.pages import router as pages_router
 from hackops.web.registrations import pages as registration_pages
 from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
@@ -219,6 +221,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(account_pages.router)
     app.include_router(account_pages.password_forms)
     app.include_router(org_pages.router)
+    app.include_router(org_audit.router)
+    app.include_router(org_accept.router)
     app.include_router(event_pages.router)
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
     app.include_router(results_pages.router)
@@ -227,7 +231,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(event_roles.router)
     app.include_router(event_tracks.router)
     app.include_router(registration_pages.router)
-    app.include_router(dashboard_pages.router)
+    app.include_router(dashboard.router)
     app.include_router(task_pages.router)
     app.include_router(team_pages.router)
     app.include_router(submission_pages.router)

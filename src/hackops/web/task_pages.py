@@ -6,7 +6,7 @@ card (`#task-<id>`, the card is focusable). No script is needed.
 
 Loading and authorizing is the API's: `load_event_access` + `tasks.service.load_team_board`, so
 only the team's current members see its board (everyone else gets the 404 page); signed-out
-visitors are sent to log in. Forms follow `org_pages` (savepoint, re-render with the message,
+visitors are sent to log in. Forms follow `web.orgs.pages` (savepoint, re-render with the message,
 flash + 303 on success) and are checked with the API's own input models.
 """
 

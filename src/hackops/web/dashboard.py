@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep, db_now
 from hackops.events.lifecycle import state_at
 from hackops.events.my_roles import list_my_roles
@@ -39,7 +39,8 @@ from hackops.orgs.service import list_my_organizations, rank
 from hackops.registrations import service as registrations
 from hackops.routing import Router
 from hackops.tenancy import set_tenant
-from hackops.web.kit import REGISTRATION_STATUS_LABELS, clock, render, to_login
+from hackops.web.deps import PageUserDep
+from hackops.web.kit import REGISTRATION_STATUS_LABELS, clock, render
 from hackops.web.security import csrf_protect
 
 router = Router(
@@ -115,10 +116,7 @@ def _order(entry: Entry) -> tuple[bool, bool, float, str]:
 
 
 @router.get("/me/events", name="my_events")
-async def my_events(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
+async def my_events(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     mine = await registrations.list_mine(session, user)
     memberships = await list_my_organizations(session, user)
     orgs = {org.id: org for org, _ in memberships}

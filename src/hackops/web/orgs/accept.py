@@ -1,0 +1,108 @@
+"""Accepting an invitation to an organization: the page an invitation link opens, and its
+button. The page never acts on GET (mail scanners open links); a signed-out visitor is sent to
+log in (or sign up) and comes back to the link.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.deps import ActorDep, get_actor
+from hackops.actor import Actor
+from hackops.db import SessionDep
+from hackops.errors import AppError
+from hackops.orgs import service
+from hackops.orgs.schemas import InvitationAccept
+from hackops.routing import Router
+from hackops.web.kit import (
+    Form,
+    all_or_nothing,
+    form_data,
+    redirect,
+    refuse,
+    render,
+    validated,
+    with_next,
+)
+from hackops.web.security import csrf_protect, flash
+
+router = Router(
+    dependencies=[Depends(csrf_protect), Depends(get_actor)],
+    include_in_schema=False,
+)
+
+
+# --- accepting an invitation -----------------------------------------------------------------
+
+
+async def _accept_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    org_slug: str,
+    token: str,
+    form: Form | None = None,
+    status_code: int = 200,
+) -> Response:
+    organization = None
+    if org_slug:
+        try:
+            organization = await service.get_organization_by_slug(session, org_slug)
+        except service.OrganizationNotFound:
+            organization = None
+    here = "/invitations/accept?" + urlencode({"org": org_slug, "token": token})
+    context = {
+        "org_slug": org_slug,
+        "token": token,
+        "organization": organization,
+        "user": actor.user,
+        "complete": bool(org_slug and token),
+        "login_url": with_next("/login", here),
+        "signup_url": with_next("/signup", here),
+        "form": form or Form(),
+    }
+    return render(request, "orgs/accept.html", context, status_code=status_code)
+
+
+@router.get("/invitations/accept", name="accept_invitation")
+async def accept_invitation_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    org: Annotated[str, Query(max_length=63)] = "",
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    status_code = 200 if org and token else 400
+    return await _accept_page(request, session, actor, org, token, status_code=status_code)
+
+
+@router.post("/invitations/accept")
+async def accept_invitation(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    data = await form_data(request)
+    org_slug, token = data.get("org", "")[:63], data.get("token", "")[:200]
+    if actor.user is None:
+        return redirect(
+            with_next(
+                "/login", "/invitations/accept?" + urlencode({"org": org_slug, "token": token})
+            )
+        )
+    form = Form()
+    body = validated(InvitationAccept, {"org": org_slug, "token": token}, form)
+    if body is None:
+        form.error = "This invitation link is incomplete; open the link from the email again."
+        return await _accept_page(request, session, actor, org_slug, token, form, 422)
+    try:
+        async with all_or_nothing(session):
+            joined, membership = await service.accept_invitation(
+                session, actor, org_slug=body.org, token=body.token
+            )
+    except AppError as exc:
+        status = refuse(form, exc)
+        return await _accept_page(request, session, actor, org_slug, token, form, status)
+    flash(request, f"Welcome to {joined.name}! You joined as {membership.role}.", "success")
+    return redirect(f"/orgs/{joined.slug}")
