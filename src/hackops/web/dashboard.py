@@ -15,12 +15,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep, db_now
 from hackops.events.lifecycle import state_at
 from hackops.events.my_roles import list_my_roles
@@ -37,16 +36,11 @@ from hackops.models import (
 )
 from hackops.orgs.service import list_my_organizations, rank
 from hackops.registrations import service as registrations
-from hackops.routing import Router
 from hackops.tenancy import set_tenant
-from hackops.web.deps import PageUserDep
+from hackops.web.deps import PageUserDep, page_router
 from hackops.web.kit import REGISTRATION_STATUS_LABELS, clock, render
-from hackops.web.security import csrf_protect
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep
+from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
 from hackops.db import SessionDep
 from hackops.errors import Unauthorized
@@ -32,9 +32,10 @@ from hackops.judging.service import require_judge
 from hackops.models import OrgRole, User
 from hackops.orgs.deps import OrgAccess, org_access
 from hackops.orgs.service import InsufficientRole, rank
-from hackops.routing import SlugPath
+from hackops.routing import Router, SlugPath
 from hackops.teams.service import TeamView, load_team
 from hackops.web.kit import to_login
+from hackops.web.security import csrf_protect
 
 
 class LoginRequired(Unauthorized):
@@ -59,6 +60,12 @@ async def _login_required_handler(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Register what the page dependencies need from the app: LoginRequired → the log-in page."""
     app.add_exception_handler(LoginRequired, _login_required_handler)
+
+
+def page_router() -> Router:
+    """The router of a page module: transactional, CSRF-checked, the caller resolved once, and
+    not in the OpenAPI document."""
+    return Router(dependencies=[Depends(csrf_protect), Depends(get_actor)], include_in_schema=False)
 
 
 # --- who is signed in -------------------------------------------------------------------------

@@ -21,11 +21,10 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import service
@@ -35,8 +34,7 @@ from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, Organization, OrgRole, Visibility
 from hackops.orgs.service import rank
 from hackops.results.service import publish as publish_with_results
-from hackops.routing import Router
-from hackops.web.deps import OrganizerEventDep, OrgMemberPageDep, OrgOrganizerPageDep
+from hackops.web.deps import OrganizerEventDep, OrgMemberPageDep, OrgOrganizerPageDep, page_router
 from hackops.web.kit import (
     ADMIN,
     Form,
@@ -51,12 +49,8 @@ from hackops.web.kit import (
     refuse,
     render,
 )
-from hackops.web.security import csrf_protect
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 SLUG_HINT = (
     "Lowercase letters, digits and hyphens, 1 to 63 characters, not starting or ending with a"

@@ -14,19 +14,17 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.events import service
 from hackops.events.access import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
-from hackops.routing import Router
-from hackops.web.deps import OrganizerEventDep
+from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.kit import (
     ADMIN,
     Form,
@@ -40,12 +38,9 @@ from hackops.web.kit import (
     render,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
+from hackops.web.security import flash
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 QuestionIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 KIND_OPTIONS = [

@@ -18,7 +18,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, ServicesDep, get_actor, set_session_cookie
+from hackops.accounts.deps import ActorDep, ServicesDep, set_session_cookie
 from hackops.actor import Actor
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
@@ -30,8 +30,7 @@ from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
 from hackops.events.schemas import RoleGrantIn
 from hackops.judging.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
-from hackops.routing import Router
-from hackops.web.deps import OrganizerEventDep
+from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.kit import (
     ADMIN,
     Form,
@@ -49,12 +48,9 @@ from hackops.web.kit import (
     validated,
     with_next,
 )
-from hackops.web.security import csrf_protect, flash
+from hackops.web.security import flash
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in EventRole]
 ROLE_ERRORS: dict[type[AppError] | str, str] = {

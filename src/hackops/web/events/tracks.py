@@ -13,15 +13,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events import children
 from hackops.events.access import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.models import Award, Track
-from hackops.routing import Router
-from hackops.web.deps import OrganizerEventDep
+from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.kit import (
     ADMIN,
     Form,
@@ -33,12 +31,8 @@ from hackops.web.kit import (
     kept,
     render,
 )
-from hackops.web.security import csrf_protect
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 CHILD_FIELDS = ("name", "description", "prize", "position", "track_id")
 INT_HINTS = {"position": "A whole number from 0 to 10000."}

@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import ActorDep
 from hackops.actor import Actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.orgs import service
 from hackops.orgs.schemas import InvitationAccept
-from hackops.routing import Router
+from hackops.web.deps import page_router
 from hackops.web.kit import (
     Form,
     all_or_nothing,
@@ -29,12 +29,9 @@ from hackops.web.kit import (
     validated,
     with_next,
 )
-from hackops.web.security import csrf_protect, flash
+from hackops.web.security import flash
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 
 # --- accepting an invitation -----------------------------------------------------------------

@@ -12,25 +12,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from hackops.accounts.deps import get_actor
 from hackops.audit.service import list_entries
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import AuditEntry, OrgRole, User
 from hackops.orgs import service
-from hackops.routing import Router
-from hackops.web.deps import OrgOrganizerPageDep
+from hackops.web.deps import OrgOrganizerPageDep, page_router
 from hackops.web.kit import Form, refuse, render
-from hackops.web.security import csrf_protect
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_ACTIONS = (

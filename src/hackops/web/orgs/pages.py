@@ -14,20 +14,19 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import InvalidEmail
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import ActorDep
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import Organization, OrgRole
 from hackops.orgs import service
 from hackops.orgs.deps import OrgAccess
 from hackops.orgs.schemas import InvitationIn, OrganizationIn, OrganizationUpdate, RoleUpdate
-from hackops.routing import Router
-from hackops.web.deps import OrgAdminPageDep, OrgMemberPageDep, PageUserDep
+from hackops.web.deps import OrgAdminPageDep, OrgMemberPageDep, PageUserDep, page_router
 from hackops.web.kit import (
     Form,
     all_or_nothing,
@@ -40,12 +39,9 @@ from hackops.web.kit import (
     settings_of,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
+from hackops.web.security import flash
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 SLUG_HINT = (
     "Lowercase letters, digits and hyphens, 1 to 63 characters, not starting or ending with a"

@@ -21,20 +21,18 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.models import RegistrationStatus
 from hackops.registrations import csv_io, service
 from hackops.registrations.schemas import CheckinIn
-from hackops.routing import Router
-from hackops.web.deps import OrganizerEventDep
+from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.kit import (
     ADMIN,
     REGISTRATION_STATUS_LABELS,
@@ -48,12 +46,8 @@ from hackops.web.kit import (
     render,
     validated,
 )
-from hackops.web.security import csrf_protect
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 PAGE_SIZE = 50
 RECENT_CHECKINS = 15
