@@ -37,8 +37,8 @@ from hackops.models import (
 from hackops.orgs.service import list_my_organizations, rank
 from hackops.registrations import service as registrations
 from hackops.tenancy import set_tenant
+from hackops.web import kit
 from hackops.web.deps import PageUserDep, page_router
-from hackops.web.kit import REGISTRATION_STATUS_LABELS, clock, render
 
 router = page_router()
 
@@ -146,7 +146,7 @@ async def my_events(request: Request, session: SessionDep, user: PageUserDep) ->
             org=org,
             event=event,
             state=state_at(event, now).value,
-            starts=clock(event.timezone)(event.starts_at),
+            starts=kit.clock(event.timezone)(event.starts_at),
             url=f"/orgs/{org.slug}/events/{event.slug}",
             registration=registration,
             team=team,
@@ -180,6 +180,6 @@ async def my_events(request: Request, session: SessionDep, user: PageUserDep) ->
     context = {
         "registered": registered,
         "organizing": organizing,
-        "status_labels": REGISTRATION_STATUS_LABELS,
+        "status_labels": kit.REGISTRATION_STATUS_LABELS,
     }
-    return render(request, "registrations/dashboard.html", context)
+    return kit.render(request, "registrations/dashboard.html", context)

@@ -34,21 +34,8 @@ from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, Organization, OrgRole, Visibility
 from hackops.orgs.service import rank
 from hackops.results.service import publish as publish_with_results
+from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, OrgMemberPageDep, OrgOrganizerPageDep, page_router
-from hackops.web.kit import (
-    ADMIN,
-    Form,
-    act,
-    admin_base,
-    admin_context,
-    form_action,
-    form_data,
-    kept,
-    local_value,
-    parse_local,
-    refuse,
-    render,
-)
 
 router = page_router()
 
@@ -121,7 +108,7 @@ def humanize(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
-def place_details(form: Form, exc: AppError) -> bool:
+def place_details(form: kit.Form, exc: AppError) -> bool:
     """Put a 422's per-field details (`[{"field", "message"}]`) on the form's fields."""
     details = exc.details if isinstance(exc.details, list) else []
     placed = False
@@ -134,13 +121,13 @@ def place_details(form: Form, exc: AppError) -> bool:
 
 def details_or(
     fields: Mapping[type[AppError] | str, str] | None = None, *, placed: str | None = None
-) -> Callable[[Form, AppError], int]:
+) -> Callable[[kit.Form, AppError], int]:
     """A refusal by the event service: its per-field details on the fields (and `placed` on
     the form), else the message where `fields` puts it."""
 
-    def refused(form: Form, exc: AppError) -> int:
+    def refused(form: kit.Form, exc: AppError) -> int:
         if not place_details(form, exc):
-            return refuse(form, exc, fields)
+            return kit.refuse(form, exc, fields)
         if placed is not None:
             form.error = placed
         return exc.status_code
@@ -162,11 +149,11 @@ async def organization_events(
     now = await db_now(session)
     rows = [(event, state_at(event, now).value) for event in events]
     context = {"org": access.org, "role": access.role, "rows": rows, "organizer": organizer}
-    return render(request, "events/list.html", context)
+    return kit.render(request, "events/list.html", context)
 
 
 async def _new_page(
-    request: Request, org: Organization, form: Form, status_code: int = 200
+    request: Request, org: Organization, form: kit.Form, status_code: int = 200
 ) -> Response:
     context = {
         "org": org,
@@ -174,27 +161,27 @@ async def _new_page(
         "modes": MODE_OPTIONS,
         "zones": time_zones(),
     }
-    return render(request, "events/new.html", context, status_code=status_code)
+    return kit.render(request, "events/new.html", context, status_code=status_code)
 
 
 @router.get("/orgs/{slug}/new-event", name="new_event")
 async def new_event_form(request: Request, access: OrgOrganizerPageDep) -> Response:
     defaults = {"mode": EventMode.ONLINE.value, "timezone": "UTC"}
-    return await _new_page(request, access.org, Form(values=defaults))
+    return await _new_page(request, access.org, kit.Form(values=defaults))
 
 
 @router.post("/orgs/{slug}/new-event")
 async def create_event(
     request: Request, session: SessionDep, access: OrgOrganizerPageDep
 ) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
     names = ("name", "slug", "tagline", "mode", "venue", "timezone")
     raw = {name: data.get(name, "") for name in names}
     raw["slug"] = raw["slug"].strip().lower()
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, *names)),
+        kit.Form(values=kit.kept(data, *names)),
         model=EventIn,
         data=raw,
         hints={"slug": SLUG_HINT, "mode": SETTINGS_HINTS["mode"]},
@@ -231,10 +218,10 @@ async def _settings_page(
     request: Request,
     session: AsyncSession,
     access: EventAccess,
-    form: Form,
+    form: kit.Form,
     status_code: int = 200,
 ) -> Response:
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "settings",
@@ -243,15 +230,15 @@ async def _settings_page(
         visibilities=VISIBILITY_OPTIONS,
         zones=time_zones(),
     )
-    return render(request, "events/admin/settings.html", context, status_code=status_code)
+    return kit.render(request, "events/admin/settings.html", context, status_code=status_code)
 
 
-@router.get(ADMIN, name="event_admin")
+@router.get(kit.ADMIN, name="event_admin")
 async def event_settings(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     return await _settings_page(
-        request, session, access, Form(values=settings_values(access.event))
+        request, session, access, kit.Form(values=settings_values(access.event))
     )
 
 
@@ -267,15 +254,15 @@ def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-@router.post(ADMIN)
+@router.post(kit.ADMIN)
 async def save_settings(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    data = await form_data(request)
-    return await form_action(
+    data = await kit.form_data(request)
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, *SETTINGS_FIELDS)),
+        kit.Form(values=kit.kept(data, *SETTINGS_FIELDS)),
         model=EventUpdate,
         data=_settings_input(data),
         hints=SETTINGS_HINTS,
@@ -284,7 +271,7 @@ async def save_settings(
         expire=[access.event],
         refused=details_or(SETTINGS_ERRORS),
         done="The settings are saved.",
-        then=admin_base(access),
+        then=kit.admin_base(access),
     )
 
 
@@ -293,7 +280,7 @@ async def save_settings(
 
 def windows_values(event: Event) -> dict[str, str]:
     zone = ZoneInfo(event.timezone)
-    values = {name: local_value(getattr(event, name), zone) for name in WINDOW_FIELDS}
+    values = {name: kit.local_value(getattr(event, name), zone) for name in WINDOW_FIELDS}
     values["grace_minutes"] = str(event.grace_minutes)
     return values
 
@@ -302,37 +289,39 @@ async def _windows_page(
     request: Request,
     session: AsyncSession,
     access: EventAccess,
-    form: Form,
+    form: kit.Form,
     status_code: int = 200,
 ) -> Response:
-    context = await admin_context(session, access, "windows", form=form, labels=WINDOW_LABELS)
-    return render(request, "events/admin/windows.html", context, status_code=status_code)
+    context = await kit.admin_context(session, access, "windows", form=form, labels=WINDOW_LABELS)
+    return kit.render(request, "events/admin/windows.html", context, status_code=status_code)
 
 
-@router.get(ADMIN + "/windows", name="event_windows")
+@router.get(kit.ADMIN + "/windows", name="event_windows")
 async def event_windows(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    return await _windows_page(request, session, access, Form(values=windows_values(access.event)))
+    return await _windows_page(
+        request, session, access, kit.Form(values=windows_values(access.event))
+    )
 
 
-@router.post(ADMIN + "/windows")
+@router.post(kit.ADMIN + "/windows")
 async def save_windows(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    data = await form_data(request)
-    form = Form(values=kept(data, *WINDOW_FIELDS, "grace_minutes"))
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, *WINDOW_FIELDS, "grace_minutes"))
     zone = ZoneInfo(access.event.timezone)
     raw: dict[str, Any] = {"grace_minutes": data.get("grace_minutes", "").strip() or "0"}
     for name in WINDOW_FIELDS:
         try:
-            raw[name] = parse_local(data.get(name, ""), zone)
+            raw[name] = kit.parse_local(data.get(name, ""), zone)
         except ValueError as exc:
             message = str(exc)
             if not message.startswith(("A date", "This time")):
                 message = "A date and time like 2031-06-04T09:30."
             form.errors[name] = message
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
         form,
@@ -344,7 +333,7 @@ async def save_windows(
         expire=[access.event],
         refused=details_or(placed="These dates do not fit together; see the marked fields."),
         done="The dates are saved.",
-        then=admin_base(access) + "/windows",
+        then=kit.admin_base(access) + "/windows",
     )
 
 
@@ -368,21 +357,21 @@ async def lifecycle_action(
     call, done = LIFECYCLE[verb]
     if verb == "publish-results":  # freezes the ranking and winners too (results domain)
         base_url = request.app.state.settings.base_url
-        return await act(
+        return await kit.act(
             request,
             session,
-            admin_base(access),
+            kit.admin_base(access),
             lambda: publish_with_results(session, access, base_url),
             done,
         )
-    return await act(
+    return await kit.act(
         request,
         session,
-        admin_base(access),
+        kit.admin_base(access),
         lambda: call(session, access.actor, access.event),
         done,
     )
 
 
 for _verb in LIFECYCLE:
-    router.post(f"{ADMIN}/{_verb}")(lifecycle_action)
+    router.post(f"{kit.ADMIN}/{_verb}")(lifecycle_action)

@@ -24,20 +24,8 @@ from hackops.events import service
 from hackops.events.access import EventAccess
 from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
+from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.kit import (
-    ADMIN,
-    Form,
-    act,
-    admin_base,
-    admin_context,
-    form_action,
-    form_data,
-    kept,
-    redirect,
-    render,
-    validated,
-)
 from hackops.web.security import flash
 
 router = page_router()
@@ -91,8 +79,8 @@ def _question_values(question: Question) -> dict[str, str]:
     }
 
 
-def _checked_question(data: dict[str, str], ident: str, form: Form) -> Question | None:
-    question = validated(
+def _checked_question(data: dict[str, str], ident: str, form: kit.Form) -> Question | None:
+    question = kit.validated(
         Question, _question_input(data, ident), form, hints={"kind": "Choose a kind of question."}
     )
     if "" in form.errors:  # the model's own check: options that do not fit the kind
@@ -106,30 +94,30 @@ async def _questions_page(
     session: AsyncSession,
     access: EventAccess,
     *,
-    add: Form | None = None,
+    add: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "questions",
         questions=questions_of(access.event),
         kinds=dict(KIND_OPTIONS),
         kind_options=KIND_OPTIONS,
-        add=add or Form(values={"kind": QuestionKind.TEXT.value}),
+        add=add or kit.Form(values={"kind": QuestionKind.TEXT.value}),
     )
-    return render(request, "events/admin/questions.html", context, status_code=status_code)
+    return kit.render(request, "events/admin/questions.html", context, status_code=status_code)
 
 
 def _edit_question_page(
     request: Request,
     context: dict[str, Any],
     question: Question,
-    form: Form,
+    form: kit.Form,
     status_code: int = 200,
 ) -> Response:
     context.update(question=question, form=form, kind_options=KIND_OPTIONS)
-    return render(request, "events/admin/question_edit.html", context, status_code=status_code)
+    return kit.render(request, "events/admin/question_edit.html", context, status_code=status_code)
 
 
 def _questions_update(questions: list[Question]) -> dict[str, Any]:
@@ -137,7 +125,7 @@ def _questions_update(questions: list[Question]) -> dict[str, Any]:
     return {"questions": [q.model_dump(mode="json") for q in questions]}
 
 
-def _list_refused(form: Form) -> None:
+def _list_refused(form: kit.Form) -> None:
     """The list as a whole is refused (too many questions …): say it on the form."""
     form.error = form.errors.pop("questions", None) or "The questions are not valid."
 
@@ -147,13 +135,13 @@ async def _save_questions(
     session: AsyncSession,
     access: EventAccess,
     questions: list[Question],
-    form: Form,
+    form: kit.Form,
     *,
-    page: Callable[[Form, int], Awaitable[Response]],
+    page: Callable[[kit.Form, int], Awaitable[Response]],
     done: str,
 ) -> Response:
     """Save the whole list through the service, as `kit.form_action`."""
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
         form,
@@ -164,7 +152,7 @@ async def _save_questions(
         page=page,
         expire=[access.event],
         done=done,
-        then=admin_base(access) + "/questions",
+        then=kit.admin_base(access) + "/questions",
     )
 
 
@@ -174,23 +162,23 @@ async def _locked_questions(session: AsyncSession, access: EventAccess) -> list[
     return questions_of(access.event)
 
 
-@router.get(ADMIN + "/questions", name="event_questions")
+@router.get(kit.ADMIN + "/questions", name="event_questions")
 async def event_questions(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     return await _questions_page(request, session, access)
 
 
-@router.post(ADMIN + "/questions")
+@router.post(kit.ADMIN + "/questions")
 async def add_question(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    data = await form_data(request)
-    form = Form(values=kept(data, *QUESTION_FIELDS))
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, *QUESTION_FIELDS))
     questions = await _locked_questions(session, access)
     ident = _question_id(data.get("label", ""), {q.id for q in questions})
 
-    async def page(form: Form, status: int) -> Response:
+    async def page(form: kit.Form, status: int) -> Response:
         return await _questions_page(request, session, access, add=form, status_code=status)
 
     question = _checked_question(data, ident, form)
@@ -214,27 +202,29 @@ def _find(questions: list[Question], ident: str) -> int:
     raise QuestionNotFound
 
 
-@router.get(ADMIN + "/questions/{question_id}/edit")
+@router.get(kit.ADMIN + "/questions/{question_id}/edit")
 async def edit_question_form(
     question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     questions = questions_of(access.event)
     question = questions[_find(questions, question_id)]
-    context = await admin_context(session, access, "questions")
-    return _edit_question_page(request, context, question, Form(values=_question_values(question)))
+    context = await kit.admin_context(session, access, "questions")
+    return _edit_question_page(
+        request, context, question, kit.Form(values=_question_values(question))
+    )
 
 
-@router.post(ADMIN + "/questions/{question_id}/edit")
+@router.post(kit.ADMIN + "/questions/{question_id}/edit")
 async def edit_question(
     question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    data = await form_data(request)
-    form = Form(values=kept(data, *QUESTION_FIELDS))
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, *QUESTION_FIELDS))
     questions = await _locked_questions(session, access)
     index = _find(questions, question_id)
 
-    async def page(form: Form, status: int) -> Response:
-        context = await admin_context(session, access, "questions")
+    async def page(form: kit.Form, status: int) -> Response:
+        context = await kit.admin_context(session, access, "questions")
         original = questions_of(access.event)[index]
         return _edit_question_page(request, context, original, form, status)
 
@@ -253,20 +243,20 @@ async def edit_question(
     )
 
 
-@router.post(ADMIN + "/questions/{question_id}/delete")
+@router.post(kit.ADMIN + "/questions/{question_id}/delete")
 async def delete_question(
     question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    back = admin_base(access) + "/questions"
+    back = kit.admin_base(access) + "/questions"
     questions = await _locked_questions(session, access)
     removed = questions.pop(_find(questions, question_id))
-    form = Form()
-    body = validated(EventUpdate, _questions_update(questions), form)
+    form = kit.Form()
+    body = kit.validated(EventUpdate, _questions_update(questions), form)
     if body is None:
         _list_refused(form)
         flash(request, form.error or "The question could not be removed.", "error")
-        return redirect(back)
-    return await act(
+        return kit.redirect(back)
+    return await kit.act(
         request,
         session,
         back,

@@ -30,24 +30,8 @@ from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
 from hackops.events.schemas import RoleGrantIn
 from hackops.judging.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
+from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.kit import (
-    ADMIN,
-    Form,
-    act,
-    admin_base,
-    admin_context,
-    all_or_nothing,
-    form_action,
-    form_data,
-    kept,
-    redirect,
-    refuse,
-    render,
-    settings_of,
-    validated,
-    with_next,
-)
 from hackops.web.security import flash
 
 router = page_router()
@@ -78,10 +62,10 @@ async def _roles_page(
     request: Request,
     session: AsyncSession,
     access: EventAccess,
-    form: Form | None = None,
+    form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "roles",
@@ -89,12 +73,12 @@ async def _roles_page(
         invitations=await role_invitations.list_invitations(session, access.event),
         now=await db_now(session),
         role_options=ROLE_OPTIONS,
-        form=form or Form(values={"role": EventRole.JUDGE.value}),
+        form=form or kit.Form(values={"role": EventRole.JUDGE.value}),
     )
-    return render(request, "events/admin/roles.html", context, status_code=status_code)
+    return kit.render(request, "events/admin/roles.html", context, status_code=status_code)
 
 
-@router.get(ADMIN + "/roles", name="event_roles")
+@router.get(kit.ADMIN + "/roles", name="event_roles")
 async def event_roles(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
     return await _roles_page(request, session, access)
 
@@ -115,11 +99,11 @@ def _granted(outcome: Granted | EventRoleInvitation, role: str) -> str:
     return message + rebalanced(outcome.rebalance)
 
 
-@router.post(ADMIN + "/roles")
+@router.post(kit.ADMIN + "/roles")
 async def grant_role(
     request: Request, session: SessionDep, access: GrantingEventDep, services: ServicesDep
 ) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
 
     async def grant(body: RoleGrantIn) -> str:
         role = body.role.value
@@ -128,10 +112,10 @@ async def grant_role(
         )
         return _granted(outcome, role)
 
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, "email", "role")),
+        kit.Form(values=kit.kept(data, "email", "role")),
         model=RoleGrantIn,
         data={"email": data.get("email", ""), "role": data.get("role", "")},
         hints={"role": "Choose one of the roles.", "email": "An email address."},
@@ -139,24 +123,24 @@ async def grant_role(
         page=lambda form, status: _roles_page(request, session, access, form, status),
         fields=ROLE_ERRORS,
         done=lambda message: message,
-        then=admin_base(access) + "/roles",
+        then=kit.admin_base(access) + "/roles",
     )
 
 
-@router.post(ADMIN + "/roles/{grant_id}/revoke")
+@router.post(kit.ADMIN + "/roles/{grant_id}/revoke")
 async def revoke_role(
     grant_id: uuid.UUID, request: Request, session: SessionDep, access: GrantingEventDep
 ) -> Response:
-    return await act(
+    return await kit.act(
         request,
         session,
-        admin_base(access) + "/roles",
+        kit.admin_base(access) + "/roles",
         lambda: children.revoke_role(session, access.actor, access.event, grant_id),
         lambda outcome: "The role is revoked." + rebalanced(outcome),
     )
 
 
-@router.post(ADMIN + "/roles/invitations/{invitation_id}/resend")
+@router.post(kit.ADMIN + "/roles/invitations/{invitation_id}/resend")
 async def resend_invitation(
     invitation_id: uuid.UUID,
     request: Request,
@@ -164,23 +148,23 @@ async def resend_invitation(
     access: GrantingEventDep,
     services: ServicesDep,
 ) -> Response:
-    return await act(
+    return await kit.act(
         request,
         session,
-        admin_base(access) + "/roles",
+        kit.admin_base(access) + "/roles",
         lambda: role_invitations.resend_invitation(session, access, services, invitation_id),
         "The invitation is sent again, valid 7 days; the previous link no longer works.",
     )
 
 
-@router.post(ADMIN + "/roles/invitations/{invitation_id}/revoke")
+@router.post(kit.ADMIN + "/roles/invitations/{invitation_id}/revoke")
 async def revoke_invitation(
     invitation_id: uuid.UUID, request: Request, session: SessionDep, access: GrantingEventDep
 ) -> Response:
-    return await act(
+    return await kit.act(
         request,
         session,
-        admin_base(access) + "/roles",
+        kit.admin_base(access) + "/roles",
         lambda: role_invitations.revoke_invitation(
             session, access.actor, access.event, invitation_id
         ),
@@ -197,11 +181,11 @@ INCOMPLETE = "This invitation link is incomplete; open the link from the email a
 def _accept_page(
     request: Request,
     context: dict[str, Any],
-    form: Form | None = None,
+    form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    page = {"form": form or Form(), "mode": "error", "found": None, **context}
-    return render(request, "events/accept_role.html", page, status_code=status_code)
+    page = {"form": form or kit.Form(), "mode": "error", "found": None, **context}
+    return kit.render(request, "events/accept_role.html", page, status_code=status_code)
 
 
 async def _accept_context(
@@ -215,7 +199,7 @@ async def _accept_context(
     except AppError as exc:
         return context, exc
     context["found"] = found
-    context["login_url"] = with_next("/login", here)
+    context["login_url"] = kit.with_next("/login", here)
     user = actor.user
     if user is not None and user.email != found.invitation.email:
         return context, role_invitations.InvitationForAnotherAddress()
@@ -240,10 +224,10 @@ async def accept_page(
     token: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     if not (org and token):
-        return _accept_page(request, {}, Form(error=INCOMPLETE), 400)
+        return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
     context, problem = await _accept_context(session, actor, org, token)
     if problem is not None:
-        return _accept_page(request, context, Form(error=problem.message), problem.status_code)
+        return _accept_page(request, context, kit.Form(error=problem.message), problem.status_code)
     return _accept_page(request, context)
 
 
@@ -251,29 +235,29 @@ async def accept_page(
 async def accept(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
     org, token = data.get("org", "")[:63], data.get("token", "")[:200]
-    form = Form(values=kept(data, "name"))
-    body = validated(RoleInvitationAcceptIn, kept(data, "org", "token", "name"), form)
+    form = kit.Form(values=kit.kept(data, "name"))
+    body = kit.validated(RoleInvitationAcceptIn, kit.kept(data, "org", "token", "name"), form)
     if body is None:
         if "name" in form.errors and org and token:
             context, _ = await _accept_context(session, actor, org, token)
             return _accept_page(request, context, form, 422)
-        return _accept_page(request, {}, Form(error=INCOMPLETE), 400)
+        return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             accepted = await role_invitations.accept(
                 session, actor, services, org_slug=body.org, token=body.token, name=body.name
             )
     except AppError as exc:
-        status = refuse(form, exc)
+        status = kit.refuse(form, exc)
         context, _ = await _accept_context(session, actor, org, token)
         mode = "login" if context.get("mode") == "login" else "error"
         return _accept_page(request, {**context, "mode": mode}, form, status)
     role = accepted.grant.role
-    response = redirect(role_invitations.landing_path(accepted.org, accepted.event, role))
+    response = kit.redirect(role_invitations.landing_path(accepted.org, accepted.event, role))
     if accepted.session_token is not None:
-        set_session_cookie(response, accepted.session_token, settings_of(request))
+        set_session_cookie(response, accepted.session_token, kit.settings_of(request))
     welcome = "Welcome to HackOps! " if accepted.account_created else ""
     flash(request, f"{welcome}You are now {role} of {accepted.event.name}.", "success")
     return response

@@ -19,18 +19,8 @@ from hackops.events import children
 from hackops.events.access import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.models import Award, Track
+from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.kit import (
-    ADMIN,
-    Form,
-    act,
-    admin_base,
-    admin_context,
-    form_action,
-    form_data,
-    kept,
-    render,
-)
 
 router = page_router()
 
@@ -73,12 +63,12 @@ async def _tracks_page(
     session: AsyncSession,
     access: EventAccess,
     *,
-    track_form: Form | None = None,
-    award_form: Form | None = None,
+    track_form: kit.Form | None = None,
+    award_form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
     tracks = await children.list_tracks(session, access.event)
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "tracks",
@@ -86,26 +76,26 @@ async def _tracks_page(
         awards=await children.list_awards(session, access.event),
         track_names={t.id: t.name for t in tracks},
         track_options=_track_options(tracks),
-        track_form=track_form or Form(values={"position": "0"}),
-        award_form=award_form or Form(values={"position": "0"}),
+        track_form=track_form or kit.Form(values={"position": "0"}),
+        award_form=award_form or kit.Form(values={"position": "0"}),
     )
-    return render(request, "events/admin/tracks.html", context, status_code=status_code)
+    return kit.render(request, "events/admin/tracks.html", context, status_code=status_code)
 
 
-@router.get(ADMIN + "/tracks", name="event_tracks")
+@router.get(kit.ADMIN + "/tracks", name="event_tracks")
 async def event_tracks(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     return await _tracks_page(request, session, access)
 
 
-@router.post(ADMIN + "/tracks")
+@router.post(kit.ADMIN + "/tracks")
 async def add_track(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    data = await form_data(request)
-    return await form_action(
+    data = await kit.form_data(request)
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, *CHILD_FIELDS)),
+        kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
         model=TrackIn,
         data=_child_input(TrackIn, data),
         hints=INT_HINTS,
@@ -117,17 +107,17 @@ async def add_track(request: Request, session: SessionDep, access: OrganizerEven
         ),
         fields=CHILD_ERRORS,
         done=lambda track: f"Track “{track.name}” added.",
-        then=admin_base(access) + "/tracks",
+        then=kit.admin_base(access) + "/tracks",
     )
 
 
-@router.post(ADMIN + "/awards")
+@router.post(kit.ADMIN + "/awards")
 async def add_award(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    data = await form_data(request)
-    return await form_action(
+    data = await kit.form_data(request)
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, *CHILD_FIELDS)),
+        kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
         model=AwardIn,
         data=_child_input(AwardIn, data),
         hints={**INT_HINTS, "track_id": "Choose one of the tracks."},
@@ -139,7 +129,7 @@ async def add_award(request: Request, session: SessionDep, access: OrganizerEven
         ),
         fields=CHILD_ERRORS,
         done=lambda award: f"Award “{award.name}” added.",
-        then=admin_base(access) + "/tracks",
+        then=kit.admin_base(access) + "/tracks",
     )
 
 
@@ -163,10 +153,10 @@ async def _child_edit_page(
     session: AsyncSession,
     access: EventAccess,
     child: Track | Award,
-    form: Form,
+    form: kit.Form,
     status_code: int = 200,
 ) -> Response:
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "tracks",
@@ -175,21 +165,21 @@ async def _child_edit_page(
         form=form,
         track_options=_track_options(await children.list_tracks(session, access.event)),
     )
-    return render(request, "events/admin/child_edit.html", context, status_code=status_code)
+    return kit.render(request, "events/admin/child_edit.html", context, status_code=status_code)
 
 
 async def child_edit_form(
     request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
 ) -> Response:
     return await _child_edit_page(
-        request, session, access, child, Form(values=_child_values(child))
+        request, session, access, child, kit.Form(values=_child_values(child))
     )
 
 
 async def child_edit(
     request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
 ) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
     model: type[BaseModel] = AwardUpdate if isinstance(child, Award) else TrackIn
 
     async def update(body: BaseModel) -> None:
@@ -199,10 +189,10 @@ async def child_edit(
         else:
             await children.update_track(session, access.actor, access.event, child, changes)
 
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, *CHILD_FIELDS)),
+        kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
         model=model,
         data=_child_input(model, data),
         hints=INT_HINTS,
@@ -211,7 +201,7 @@ async def child_edit(
         expire=[child],
         fields=CHILD_ERRORS,
         done=lambda _: f"“{child.name}” saved.",  # the name as saved
-        then=admin_base(access) + "/tracks",
+        then=kit.admin_base(access) + "/tracks",
     )
 
 
@@ -226,10 +216,12 @@ async def child_delete(
         else:
             await children.delete_track(session, access.actor, access.event, child)
 
-    return await act(request, session, admin_base(access) + "/tracks", delete, f"“{name}” removed.")
+    return await kit.act(
+        request, session, kit.admin_base(access) + "/tracks", delete, f"“{name}” removed."
+    )
 
 
 for _kind in ("tracks", "awards"):
-    router.get(f"{ADMIN}/{_kind}/{{child_id}}/edit")(child_edit_form)
-    router.post(f"{ADMIN}/{_kind}/{{child_id}}/edit")(child_edit)
-    router.post(f"{ADMIN}/{_kind}/{{child_id}}/delete")(child_delete)
+    router.get(f"{kit.ADMIN}/{_kind}/{{child_id}}/edit")(child_edit_form)
+    router.post(f"{kit.ADMIN}/{_kind}/{{child_id}}/edit")(child_edit)
+    router.post(f"{kit.ADMIN}/{_kind}/{{child_id}}/delete")(child_delete)

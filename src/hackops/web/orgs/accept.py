@@ -18,17 +18,8 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.orgs import service
 from hackops.orgs.schemas import InvitationAccept
+from hackops.web import kit
 from hackops.web.deps import page_router
-from hackops.web.kit import (
-    Form,
-    all_or_nothing,
-    form_data,
-    redirect,
-    refuse,
-    render,
-    validated,
-    with_next,
-)
 from hackops.web.security import flash
 
 router = page_router()
@@ -43,7 +34,7 @@ async def _accept_page(
     actor: Actor,
     org_slug: str,
     token: str,
-    form: Form | None = None,
+    form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
     organization = None
@@ -59,11 +50,11 @@ async def _accept_page(
         "organization": organization,
         "user": actor.user,
         "complete": bool(org_slug and token),
-        "login_url": with_next("/login", here),
-        "signup_url": with_next("/signup", here),
-        "form": form or Form(),
+        "login_url": kit.with_next("/login", here),
+        "signup_url": kit.with_next("/signup", here),
+        "form": form or kit.Form(),
     }
-    return render(request, "orgs/accept.html", context, status_code=status_code)
+    return kit.render(request, "orgs/accept.html", context, status_code=status_code)
 
 
 @router.get("/invitations/accept", name="accept_invitation")
@@ -80,26 +71,26 @@ async def accept_invitation_page(
 
 @router.post("/invitations/accept")
 async def accept_invitation(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
     org_slug, token = data.get("org", "")[:63], data.get("token", "")[:200]
     if actor.user is None:
-        return redirect(
-            with_next(
+        return kit.redirect(
+            kit.with_next(
                 "/login", "/invitations/accept?" + urlencode({"org": org_slug, "token": token})
             )
         )
-    form = Form()
-    body = validated(InvitationAccept, {"org": org_slug, "token": token}, form)
+    form = kit.Form()
+    body = kit.validated(InvitationAccept, {"org": org_slug, "token": token}, form)
     if body is None:
         form.error = "This invitation link is incomplete; open the link from the email again."
         return await _accept_page(request, session, actor, org_slug, token, form, 422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             joined, membership = await service.accept_invitation(
                 session, actor, org_slug=body.org, token=body.token
             )
     except AppError as exc:
-        status = refuse(form, exc)
+        status = kit.refuse(form, exc)
         return await _accept_page(request, session, actor, org_slug, token, form, status)
     flash(request, f"Welcome to {joined.name}! You joined as {membership.role}.", "success")
-    return redirect(f"/orgs/{joined.slug}")
+    return kit.redirect(f"/orgs/{joined.slug}")

@@ -21,8 +21,8 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import AuditEntry, OrgRole, User
 from hackops.orgs import service
+from hackops.web import kit
 from hackops.web.deps import OrgOrganizerPageDep, page_router
-from hackops.web.kit import Form, refuse, render
 
 router = page_router()
 
@@ -69,7 +69,7 @@ async def organization_audit(
         "since": since.strip(),
         "until": until.strip(),
     }
-    form = Form(values=filters)
+    form = kit.Form(values=filters)
     parsed: dict[str, Any] = {}
     try:
         parsed["actor_id"] = uuid.UUID(filters["actor"]) if filters["actor"] else None
@@ -97,7 +97,7 @@ async def organization_audit(
                 **parsed,
             )
         except AppError as exc:
-            status_code = refuse(form, exc)
+            status_code = kit.refuse(form, exc)
     members = await service.list_members(session, access.org)
     people = {user.id: user.name or user.email for _, user in members}
     unknown = {e.actor_id for e in entries if e.actor_id is not None} - people.keys()
@@ -124,4 +124,4 @@ async def organization_audit(
         "newest_url": f"?{urlencode(active)}" if cursor else None,
         "filtered": bool(active),
     }
-    return render(request, "orgs/audit.html", context, status_code=status_code)
+    return kit.render(request, "orgs/audit.html", context, status_code=status_code)

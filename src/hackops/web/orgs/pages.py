@@ -26,19 +26,8 @@ from hackops.models import Organization, OrgRole
 from hackops.orgs import service
 from hackops.orgs.deps import OrgAccess
 from hackops.orgs.schemas import InvitationIn, OrganizationIn, OrganizationUpdate, RoleUpdate
+from hackops.web import kit
 from hackops.web.deps import OrgAdminPageDep, OrgMemberPageDep, PageUserDep, page_router
-from hackops.web.kit import (
-    Form,
-    all_or_nothing,
-    form_action,
-    form_data,
-    kept,
-    redirect,
-    refuse,
-    render,
-    settings_of,
-    validated,
-)
 from hackops.web.security import flash
 
 router = page_router()
@@ -56,32 +45,32 @@ COLOR_HINT = "A colour as # and six hexadecimal digits, like #1f4fd1."
 @router.get("/orgs", name="my_organizations")
 async def my_organizations(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     rows = await service.list_my_organizations(session, user)
-    return render(request, "orgs/list.html", {"rows": rows})
+    return kit.render(request, "orgs/list.html", {"rows": rows})
 
 
-async def _new_page(request: Request, form: Form, status_code: int = 200) -> Response:
-    return render(request, "orgs/new.html", {"form": form}, status_code=status_code)
+async def _new_page(request: Request, form: kit.Form, status_code: int = 200) -> Response:
+    return kit.render(request, "orgs/new.html", {"form": form}, status_code=status_code)
 
 
 @router.get("/orgs/new", name="new_organization")
 async def new_organization_form(request: Request, user: PageUserDep) -> Response:
-    return await _new_page(request, Form())
+    return await _new_page(request, kit.Form())
 
 
 @router.post("/orgs/new")
 async def create_organization(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
 
     async def create(body: OrganizationIn) -> Organization:
         org, _ = await service.create_organization(session, actor, slug=body.slug, name=body.name)
         return org
 
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, "name", "slug")),
+        kit.Form(values=kit.kept(data, "name", "slug")),
         model=OrganizationIn,
         data={"name": data.get("name", ""), "slug": data.get("slug", "").strip().lower()},
         hints={"slug": SLUG_HINT},
@@ -108,7 +97,7 @@ async def _org_page(
     session: AsyncSession,
     access: OrgAccess,
     *,
-    invite: Form | None = None,
+    invite: kit.Form | None = None,
     members_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -124,11 +113,11 @@ async def _org_page(
         "can_audit": service.rank(access.role) >= service.rank(OrgRole.ORGANIZER),
         "roles": _assignable_roles(access.role),
         "role_options": [(r, r.capitalize()) for r in _assignable_roles(access.role)],
-        "invite": invite or Form(values={"role": OrgRole.MEMBER.value}),
+        "invite": invite or kit.Form(values={"role": OrgRole.MEMBER.value}),
         "members_error": members_error,
         "tab": "members",
     }
-    return render(request, "orgs/show.html", context, status_code=status_code)
+    return kit.render(request, "orgs/show.html", context, status_code=status_code)
 
 
 @router.get("/orgs/{slug}", name="organization")
@@ -140,7 +129,7 @@ async def organization(request: Request, session: SessionDep, access: OrgMemberP
 async def change_role(
     user_id: uuid.UUID, request: Request, session: SessionDep, access: OrgAdminPageDep
 ) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
 
     async def change(body: RoleUpdate) -> str:
         await service.change_role(
@@ -148,10 +137,10 @@ async def change_role(
         )
         return body.role.value
 
-    return await form_action(
+    return await kit.form_action(
         request,
         session,
-        Form(),
+        kit.Form(),
         model=RoleUpdate,
         data={"role": data.get("role", "")},
         call=change,
@@ -179,16 +168,16 @@ async def _members_action(
     """A button on the members page: run it in a savepoint; a refusal shows above the members
     table (with its status), success flashes `done` and goes to `then`."""
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await action()
     except AppError as exc:
-        form = Form()
-        status = refuse(form, exc)
+        form = kit.Form()
+        status = kit.refuse(form, exc)
         return await _org_page(
             request, session, access, members_error=form.error, status_code=status
         )
     flash(request, done, "success")
-    return redirect(then)
+    return kit.redirect(then)
 
 
 async def _remove(
@@ -226,11 +215,11 @@ async def leave(
 async def create_invitation(
     request: Request, session: SessionDep, access: OrgAdminPageDep
 ) -> Response:
-    data = await form_data(request)
-    return await form_action(
+    data = await kit.form_data(request)
+    return await kit.form_action(
         request,
         session,
-        Form(values=kept(data, "email", "role")),
+        kit.Form(values=kit.kept(data, "email", "role")),
         model=InvitationIn,
         data={"email": data.get("email", ""), "role": data.get("role") or OrgRole.MEMBER.value},
         hints={"role": "Choose one of the roles."},
@@ -241,7 +230,7 @@ async def create_invitation(
             access.role,
             email=body.email,
             role=body.role,
-            base_url=settings_of(request).base_url,
+            base_url=kit.settings_of(request).base_url,
         ),
         page=lambda form, status: _org_page(
             request, session, access, invite=form, status_code=status
@@ -282,7 +271,7 @@ def _settings_values(access: OrgAccess) -> dict[str, str]:
 
 
 def _settings_page(
-    request: Request, access: OrgAccess, form: Form, status_code: int = 200
+    request: Request, access: OrgAccess, form: kit.Form, status_code: int = 200
 ) -> Response:
     context = {
         "org": access.org,
@@ -292,26 +281,26 @@ def _settings_page(
         "can_audit": True,
         "tab": "settings",
     }
-    return render(request, "orgs/settings.html", context, status_code=status_code)
+    return kit.render(request, "orgs/settings.html", context, status_code=status_code)
 
 
 @router.get("/orgs/{slug}/settings", name="organization_settings")
 async def organization_settings(request: Request, access: OrgAdminPageDep) -> Response:
-    return _settings_page(request, access, Form(values=_settings_values(access)))
+    return _settings_page(request, access, kit.Form(values=_settings_values(access)))
 
 
 @router.post("/orgs/{slug}/settings")
 async def update_settings(
     request: Request, session: SessionDep, access: OrgAdminPageDep
 ) -> Response:
-    data = await form_data(request)
-    form = Form(values=kept(data, "name", "logo_url", "primary_color", "accent_color"))
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "name", "logo_url", "primary_color", "accent_color"))
     branding = {
         key: data[key].strip()
         for key in ("logo_url", "primary_color", "accent_color")
         if data.get(key, "").strip()
     }
-    body = validated(
+    body = kit.validated(
         OrganizationUpdate,
         {"name": data.get("name", ""), "branding": branding},
         form,
@@ -326,4 +315,4 @@ async def update_settings(
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     await service.update_organization(session, access.actor, access.org, changes)
     flash(request, "The settings are saved.", "success")
-    return redirect(f"/orgs/{access.org.slug}/settings")
+    return kit.redirect(f"/orgs/{access.org.slug}/settings")

@@ -32,27 +32,15 @@ from hackops.events.access import EventAccess
 from hackops.models import RegistrationStatus
 from hackops.registrations import csv_io, service
 from hackops.registrations.schemas import CheckinIn
+from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.kit import (
-    ADMIN,
-    REGISTRATION_STATUS_LABELS,
-    Form,
-    act,
-    admin_base,
-    admin_context,
-    all_or_nothing,
-    clock,
-    refuse,
-    render,
-    validated,
-)
 
 router = page_router()
 
 PAGE_SIZE = 50
 RECENT_CHECKINS = 15
 STATUS_OPTIONS = [("", "Any state")] + [
-    (s.value, REGISTRATION_STATUS_LABELS[s.value]) for s in RegistrationStatus
+    (s.value, kit.REGISTRATION_STATUS_LABELS[s.value]) for s in RegistrationStatus
 ]
 
 
@@ -72,7 +60,7 @@ async def _list_page(
     q: str = "",
     offset: int = 0,
     report: csv_io.ImportReport | None = None,
-    import_form: Form | None = None,
+    import_form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
     filters = _filters(status, q)
@@ -84,8 +72,8 @@ async def _list_page(
     def page(start: int) -> str:
         return "?" + urlencode({**active, "offset": start}) if start else "?" + urlencode(active)
 
-    base = admin_base(access) + "/registrations"
-    context = await admin_context(
+    base = kit.admin_base(access) + "/registrations"
+    context = await kit.admin_context(
         session,
         access,
         "registrations",
@@ -96,18 +84,18 @@ async def _list_page(
         shown_to=offset + len(rows),
         filters={"status": filters["status"] or "", "q": filters["q"] or ""},
         status_options=STATUS_OPTIONS,
-        status_labels=REGISTRATION_STATUS_LABELS,
-        when=clock(access.event.timezone),
+        status_labels=kit.REGISTRATION_STATUS_LABELS,
+        when=kit.clock(access.event.timezone),
         newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=page(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
         export_url=base + "/export.csv" + ("?" + urlencode(active) if active else ""),
         report=report,
-        import_form=import_form or Form(),
+        import_form=import_form or kit.Form(),
     )
-    return render(request, "registrations/list.html", context, status_code=status_code)
+    return kit.render(request, "registrations/list.html", context, status_code=status_code)
 
 
-@router.get(ADMIN + "/registrations", name="event_registrations")
+@router.get(kit.ADMIN + "/registrations", name="event_registrations")
 async def registrations_page(
     request: Request,
     session: SessionDep,
@@ -119,23 +107,23 @@ async def registrations_page(
     return await _list_page(request, session, access, status=status, q=q, offset=offset)
 
 
-@router.post(ADMIN + "/registrations/{registration_id}/remove")
+@router.post(kit.ADMIN + "/registrations/{registration_id}/remove")
 async def remove_registration(
     registration_id: uuid.UUID,
     request: Request,
     session: SessionDep,
     access: OrganizerEventDep,
 ) -> Response:
-    return await act(
+    return await kit.act(
         request,
         session,
-        admin_base(access) + "/registrations",
+        kit.admin_base(access) + "/registrations",
         lambda: service.remove(session, access, registration_id),
         "The registration is removed; a freed seat goes to the first person waiting.",
     )
 
 
-@router.get(ADMIN + "/registrations/export.csv")
+@router.get(kit.ADMIN + "/registrations/export.csv")
 async def export_registrations(
     request: Request,
     session: SessionDep,
@@ -154,14 +142,14 @@ async def export_registrations(
     )
 
 
-@router.post(ADMIN + "/registrations/import")
+@router.post(kit.ADMIN + "/registrations/import")
 async def import_registrations(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     submitted = await request.form()
     upload = submitted.get("file")
     partial = submitted.get("partial") == "on"
-    form = Form(values={"partial": "on" if partial else ""})
+    form = kit.Form(values={"partial": "on" if partial else ""})
     data = b""
     if isinstance(upload, UploadFile):
         data = await upload.read(csv_io.MAX_IMPORT_BYTES + 1)
@@ -172,7 +160,7 @@ async def import_registrations(
     if form.errors:
         return await _list_page(request, session, access, import_form=form, status_code=422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             report = await csv_io.import_rows(session, access, data, partial=partial)
     except csv_io.ImportInvalid as exc:
         errors = exc.details.get("errors", []) if isinstance(exc.details, dict) else []
@@ -182,7 +170,7 @@ async def import_registrations(
             request, session, access, report=refused, import_form=form, status_code=422
         )
     except AppError as exc:
-        status = refuse(form, exc)
+        status = kit.refuse(form, exc)
         return await _list_page(request, session, access, import_form=form, status_code=status)
     return await _list_page(request, session, access, report=report, import_form=form)
 
@@ -196,7 +184,7 @@ async def _desk(
     access: EventAccess,
     *,
     result: service.CheckIn | None = None,
-    form: Form | None = None,
+    form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
     recent, checked_in = await service.list_for_organizer(
@@ -207,39 +195,39 @@ async def _desk(
         descending=True,
         limit=RECENT_CHECKINS,
     )
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "checkin",
         result=result,
-        form=form or Form(),
+        form=form or kit.Form(),
         recent=recent,
         checked_in=checked_in,
-        when=clock(access.event.timezone),
+        when=kit.clock(access.event.timezone),
     )
-    return render(request, "registrations/checkin.html", context, status_code=status_code)
+    return kit.render(request, "registrations/checkin.html", context, status_code=status_code)
 
 
-@router.get(ADMIN + "/checkin", name="checkin_desk")
+@router.get(kit.ADMIN + "/checkin", name="checkin_desk")
 async def checkin_desk(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     return await _desk(request, session, access)
 
 
-@router.post(ADMIN + "/checkin")
+@router.post(kit.ADMIN + "/checkin")
 async def check_in(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
     raw = (await request.form()).get("code")
     code = raw.strip() if isinstance(raw, str) else ""
-    form = Form()
-    body = validated(CheckinIn, {"code": code}, form)
+    form = kit.Form()
+    body = kit.validated(CheckinIn, {"code": code}, form)
     if body is None:
         form.errors.clear()
         form.error = f"“{code}” is not a check-in code (they have 4 to 64 characters)."
         form.values = {}  # the field is for the next scan
         return await _desk(request, session, access, form=form, status_code=422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             result = await service.check_in(session, access, body.code)
     except AppError as exc:
         messages = {
@@ -248,7 +236,7 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
             service.NotSeated: f"Code {code} belongs to a registration without a seat"
             " (waitlisted or cancelled): not checked in.",
         }
-        status = refuse(form, exc)
+        status = kit.refuse(form, exc)
         form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
         return await _desk(request, session, access, form=form, status_code=status)
     return await _desk(request, session, access, result=result)
