@@ -34,6 +34,7 @@ from hackops.embedded import ensure_database
 from hackops.main import create_app
 from hackops.observability import configure_logging
 from tests.helpers import rollback_sessionmaker, uvicorn_in_thread
+from tests.people import Cast, build_cast
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -244,6 +245,12 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     maker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
     async with maker() as session:
         yield session
+
+
+@pytest.fixture
+async def cast(session: AsyncSession) -> Cast:
+    """A published event with someone in every role (`tests.people.CAST_ROLES`) and a team."""
+    return await build_cast(session)
 
 
 @pytest.fixture(autouse=True)

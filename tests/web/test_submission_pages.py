@@ -29,8 +29,9 @@ from hackops.models import (
 )
 from tests.factories import create_registration, create_team, create_user
 from tests.helpers import count_queries
+from tests.people import person
 from tests.submissions.filehelpers import pdf_bytes, png_bytes
-from tests.teams.helpers import Stage, person, stage
+from tests.teams.helpers import Stage, stage
 from tests.web.test_account_pages import csrf_from, text_of, use_session
 from tests.web.test_event_admin_pages import field_error
 from tests.web.test_org_pages import as_tenant
