@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx2
 import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -34,6 +35,7 @@ from hackops.embedded import ensure_database
 from hackops.main import create_app
 from hackops.observability import configure_logging
 from tests.helpers import rollback_sessionmaker, uvicorn_in_thread
+from tests.people import Cast, build_cast
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -42,6 +44,14 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING", json=False)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests (`slow`, `browser`) first, in their collected order, then the rest: the
+    parallel processes (pytest-xdist hands tests out in this order) start the long ones at once
+    and finish together on short ones, instead of one process running a long test at the end
+    while the other waits."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in ("slow", "browser")))
 
 
 # --- services and markers --------------------------------------------------------------------
@@ -131,10 +141,30 @@ def _with_database(url: str, name: str) -> str:
 APP_ROLE = "hackops_app"
 
 
+def _ensure_app_role(admin_url: str) -> None:
+    """Create the app's role once, before any migration runs. The test processes (pytest-xdist)
+    migrate their databases at the same moment, and on a fresh server each migration would
+    find no role and create it: all but one then fail on pg_authid's unique index. An advisory
+    lock makes the processes take turns; the migrations then find the role."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('hackops tests: app role'))")
+        try:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone():
+                return
+            conn.execute(
+                sql.SQL(
+                    "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                ).format(sql.Identifier(APP_ROLE))
+            )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('hackops tests: app role'))")
+
+
 @pytest.fixture(scope="session")
 def server_admin_url() -> Iterator[str]:
-    """The PostgreSQL server of this run (its superuser/owner connection)."""
+    """The PostgreSQL server of this run (its superuser/owner connection), with the app's role."""
     admin_url, embedded = _admin_url_and_cleanup()
+    _ensure_app_role(admin_url)
     yield admin_url
     if embedded is not None:
         embedded.cleanup()
@@ -244,6 +274,12 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     maker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
     async with maker() as session:
         yield session
+
+
+@pytest.fixture
+async def cast(session: AsyncSession) -> Cast:
+    """A published event with someone in every role (`tests.people.CAST_ROLES`) and a team."""
+    return await build_cast(session)
 
 
 @pytest.fixture(autouse=True)

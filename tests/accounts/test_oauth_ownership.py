@@ -20,7 +20,7 @@ from tests.accounts.test_oauth import (
     refused,
     verified_account,
 )
-from tests.teams.helpers import person
+from tests.people import person
 from tests.web.test_account_pages import submit
 
 NEW_PASSWORD = "the inbox holder's own passphrase"

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from hackops.config import to_sqlalchemy_url
 from hackops.models import IdempotencyKey, Task, User
-from tests.teams.helpers import person
+from tests.people import person
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,5 @@
-"""Helpers for event tests: an organization with an organizer, events created through the API."""
+"""Helpers for event tests: an organization with its staff (made with the factories), events
+created through the API."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import Event
-from hackops.tenancy import set_tenant
-from tests.accounts.helpers import bearer, verified_user
-from tests.orgs.test_members import create_org, invite_and_join
+from hackops.tenancy import forget_tenant, set_tenant
+from tests.accounts.helpers import bearer
+from tests.factories import create_membership, create_organization
+from tests.people import person
 
 
 @dataclass
@@ -26,16 +28,18 @@ class Org:
         return f"/api/v1/organizations/{self.slug}/events{path}"
 
 
-async def org_with_staff(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Org:
-    owner = await verified_user(client, session, f"owner@{slug}.example.com")
-    await create_org(client, owner, slug)
-    organizer = await invite_and_join(
-        client, session, owner, slug, f"organizer@{slug}.example.com", "organizer"
-    )
-    member = await invite_and_join(
-        client, session, owner, slug, f"member@{slug}.example.com", "member"
-    )
-    return Org(slug, bearer(owner), bearer(organizer), bearer(member))
+async def org_with_staff(session: AsyncSession, slug: str) -> Org:
+    """Organization `slug` with its owner, an organizer and a member (`role@slug.example.com`,
+    addresses confirmed, signed in)."""
+    org = await create_organization(session, slug=slug, name=slug.title())
+    headers = {}
+    for role in ("owner", "organizer", "member"):
+        user, token = await person(
+            session, f"{role}@{slug}.example.com", verified=True, name=role.title()
+        )
+        await create_membership(session, org, user, role=role)
+        headers[role] = bearer(token)
+    return Org(slug, headers["owner"], headers["organizer"], headers["member"])
 
 
 async def make_event(
@@ -60,5 +64,6 @@ async def load_event(session: AsyncSession, slug: str) -> Event:
     event = await session.scalar(select(Event).where(Event.slug == slug))
     await session.execute(text("SELECT set_config('hackops.platform_admin', '', true)"))
     assert event is not None, slug
+    forget_tenant(session)  # requests in between cleared the transaction's settings
     await set_tenant(session, event.org_id)
     return event

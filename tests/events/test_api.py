@@ -26,7 +26,7 @@ WINDOWS = {
 
 
 async def test_create_and_read_an_event(client: httpx2.AsyncClient, session: AsyncSession) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     created = await make_event(
         client,
         org,
@@ -77,7 +77,7 @@ async def test_create_and_read_an_event(client: httpx2.AsyncClient, session: Asy
 
 
 async def test_who_may_create_and_edit(client: httpx2.AsyncClient, session: AsyncSession) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     denied = await client.post(org.events(), headers=org.member, json={"slug": "x", "name": "X"})
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "insufficient_role"
@@ -100,7 +100,7 @@ async def test_who_may_create_and_edit(client: httpx2.AsyncClient, session: Asyn
 async def test_visibility_after_publishing(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await make_event(client, org, "open", visibility="public")
     await make_event(client, org, "link", visibility="unlisted")
     await make_event(client, org, "closed", visibility="private")
@@ -123,7 +123,7 @@ async def test_visibility_after_publishing(
 async def test_impossible_windows_are_rejected_naming_the_fields(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     bad = await client.post(
         org.events(),
         headers=org.organizer,
@@ -204,7 +204,7 @@ async def test_impossible_windows_are_rejected_naming_the_fields(
 
 
 async def test_plan_limits_active_events(client: httpx2.AsyncClient, session: AsyncSession) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     record = await session.scalar(select(Organization).where(Organization.slug == "acme"))
     assert record is not None
     assert record.max_active_events == 3
@@ -225,7 +225,7 @@ async def test_lifecycle_actions_and_states_with_frozen_time(
 ) -> None:
     # Sessions last 14 days: sign in the day before, so the tokens outlive the whole event.
     async with frozen_time(connection, T0 - timedelta(days=1)):
-        org = await org_with_staff(client, session, "acme")
+        org = await org_with_staff(session, "acme")
 
     async def state_at(moment: datetime) -> tuple[str, bool]:
         async with frozen_time(connection, moment):
@@ -274,7 +274,7 @@ async def test_lifecycle_actions_and_states_with_frozen_time(
 async def test_unpublish_only_without_registrations(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await make_event(client, org)
     draft = await client.post(org.events("/hack/unpublish"), headers=org.organizer)
     assert draft.status_code == 409
@@ -293,7 +293,7 @@ async def test_unpublish_only_without_registrations(
 async def test_capacity_and_team_size_respect_what_exists(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await make_event(client, org, capacity=10, team_max=4)
     event = await load_event(session, "hack")
     people = [await create_user(session) for _ in range(3)]
@@ -329,7 +329,7 @@ async def test_capacity_and_team_size_respect_what_exists(
 
 
 async def test_tracks_and_awards(client: httpx2.AsyncClient, session: AsyncSession) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await make_event(client, org)
     await make_event(client, org, "other")
     tracks = org.events("/hack/tracks")
@@ -392,7 +392,7 @@ async def test_tracks_and_awards(client: httpx2.AsyncClient, session: AsyncSessi
 
 
 async def test_event_roles(client: httpx2.AsyncClient, session: AsyncSession) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await make_event(client, org)
     judge = bearer(await verified_user(client, session, "judge@example.com"))
     helper = bearer(await verified_user(client, session, "helper@example.com"))
@@ -443,7 +443,7 @@ async def test_event_roles(client: httpx2.AsyncClient, session: AsyncSession) ->
 async def test_submission_and_voting_settings(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
-    org = await org_with_staff(client, session, "subs")
+    org = await org_with_staff(session, "subs")
     await make_event(client, org, "hack")
     changed = await client.patch(
         org.events("/hack"),

@@ -31,7 +31,7 @@ EVENT_ROUTES = {
 async def test_every_event_write_writes_exactly_one_audit_row(
     client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
 ) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await verified_user(client, session, "judge@example.com")
     r = Recorder(client, connection)
     base = f"/api/v1/organizations/{org.slug}/events"

@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import EventRoleGrant
 from hackops.tenancy import set_tenant
-from tests.teams.helpers import bearer, person, stage
+from tests.accounts.helpers import bearer
+from tests.people import person
+from tests.teams.helpers import stage
 
 
 async def test_my_event_roles_across_organizations(

@@ -46,7 +46,7 @@ async def retenant(session: AsyncSession, event: Event) -> None:
 
 
 async def setup(client: httpx2.AsyncClient, session: AsyncSession) -> tuple[Org, Event]:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     await make_event(client, org)
     return org, await load_event(session, "hack")
 
@@ -54,7 +54,7 @@ async def setup(client: httpx2.AsyncClient, session: AsyncSession) -> tuple[Org,
 async def test_org_event_list(
     client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
 ) -> None:
-    org = await org_with_staff(client, session, "acme")
+    org = await org_with_staff(session, "acme")
     record = await session.scalar(select(Organization).where(Organization.slug == "acme"))
     assert record is not None
 

@@ -18,8 +18,9 @@ from hackops.models import EventRoleGrant, EventRoleInvitation, OutboundEmail, U
 from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, verified_user
 from tests.factories import create_event
 from tests.helpers import count_queries, frozen_time
+from tests.people import person
 from tests.security.audit import AUDITED, Recorder
-from tests.teams.helpers import Stage, person, stage
+from tests.teams.helpers import Stage, stage
 from tests.web.test_org_pages import as_tenant
 
 ACCEPT = "/api/v1/events/invitations/accept"

@@ -18,7 +18,8 @@ from hackops.models import (
     TeamMember,
 )
 from tests.factories import create_submitted, create_team
-from tests.teams.helpers import Stage, person, stage
+from tests.people import person
+from tests.teams.helpers import Stage, stage
 
 NOW = datetime.now(UTC)
 

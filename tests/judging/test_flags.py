@@ -24,8 +24,9 @@ from hackops.models import (
 )
 from tests.helpers import count_queries
 from tests.judging.test_api import code, judged_event
+from tests.people import person
 from tests.security.audit import EVENT, Recorder, owned_by
-from tests.teams.helpers import Stage, person
+from tests.teams.helpers import Stage
 from tests.web.test_org_pages import as_tenant
 
 FLAGS = EVENT + "/judging/flags"

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import EventRoleGrant
 from tests.factories import create_team
-from tests.teams.helpers import Stage, person, stage
+from tests.people import person
+from tests.teams.helpers import Stage, stage
 
 NOW = datetime.now(UTC)
 

@@ -18,13 +18,14 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.credentials import digest, new_secret
+from hackops.accounts.credentials import digest
 from hackops.config import Settings
 from hackops.db import Database
 from hackops.main import create_app
 from hackops.models import AuthToken, EventRoleGrant, Membership, Organization
 from hackops.tenancy import set_tenant
 from tests.factories import create_event, create_organization, create_registration, create_user
+from tests.people import sign_in_token
 
 NOW = datetime.now(UTC)
 
@@ -33,20 +34,6 @@ NOW = datetime.now(UTC)
 class World:
     tokens: dict[str, str] = field(default_factory=dict)
     targets: list[tuple[str, str]] = field(default_factory=list)
-
-
-async def token_for(session: AsyncSession, user_id: Any, **values: Any) -> str:
-    raw, hashed = new_secret()
-    fields: dict[str, Any] = {
-        "expires_at": NOW + timedelta(days=30),
-        "last_used_at": NOW + timedelta(days=1),
-        **values,
-    }
-    session.add(
-        AuthToken(user_id=user_id, kind="session", token_hash=hashed, scopes=["read"], **fields)
-    )
-    await session.flush()
-    return raw
 
 
 async def world(session: AsyncSession) -> World:
@@ -74,7 +61,7 @@ async def world(session: AsyncSession) -> World:
         users[name] = await create_user(
             session, email=f"{name}-{secrets.token_hex(3)}@example.com", **extra
         )
-        w.tokens[name] = await token_for(session, users[name].id)
+        w.tokens[name] = await sign_in_token(session, users[name], scopes=["read"])
     for this in (org, gone):
         await set_tenant(session, this.id)
         for name, role in (("owner", "owner"), ("admin", "admin"), ("organizer", "organizer"),
@@ -91,10 +78,12 @@ async def world(session: AsyncSession) -> World:
             )
         await create_registration(session, event, users["participant"])
     await session.flush()
-    w.tokens["expired"] = await token_for(
-        session, users["organizer"].id, expires_at=NOW - timedelta(minutes=1)
+    w.tokens["expired"] = await sign_in_token(
+        session, users["organizer"], scopes=["read"], expires_at=NOW - timedelta(minutes=1)
     )
-    w.tokens["revoked"] = await token_for(session, users["organizer"].id, revoked_at=NOW)
+    w.tokens["revoked"] = await sign_in_token(
+        session, users["organizer"], scopes=["read"], revoked_at=NOW
+    )
     w.tokens["made_up"] = "not-a-token-" + secrets.token_urlsafe(16)
     w.targets = [
         (org.slug, "public"),

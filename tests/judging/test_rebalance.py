@@ -18,8 +18,9 @@ from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, last_link
 from tests.factories import create_registration
 from tests.judging.test_api import add_criteria, judged_event
+from tests.people import person
 from tests.security.audit import Recorder
-from tests.teams.helpers import Stage, person
+from tests.teams.helpers import Stage
 from tests.web.test_org_pages import as_tenant
 
 #: Roles by email go at once only to confirmed addresses.

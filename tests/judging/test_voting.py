@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from hackops.models import Event, PublicVote, User
 from tests.helpers import frozen_time
 from tests.judging.test_api import NOW, judged_event
-from tests.teams.helpers import person
+from tests.people import person
 
 
 def code(response: httpx2.Response) -> str:

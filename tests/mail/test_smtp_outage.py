@@ -15,7 +15,7 @@ from hackops.models import OutboundEmail
 from tests.core.test_jobs import running_worker, wait_until
 from tests.helpers import serving
 from tests.outage import SmtpServer
-from tests.registrations.helpers import person
+from tests.people import person
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +28,10 @@ async def test_mail_waits_for_the_smtp_server_and_admins_see_why(
     smtp = SmtpServer()  # not started: connections are refused
     settings = smtp.configure(settings)
     async with committed_db.transaction() as session:
-        _, admin_token = await person(session, "root@example.com", is_platform_admin=True)
-        _, someone_token = await person(session, "someone@example.com")
+        _, admin_token = await person(
+            session, "root@example.com", is_platform_admin=True, verified=True
+        )
+        _, someone_token = await person(session, "someone@example.com", verified=True)
         email = await queue_email(
             session, to="ada@example.org", subject="Your team", body="Welcome aboard."
         )

@@ -1,5 +1,5 @@
-"""Registration test helpers: people with sign-in tokens made directly in the database, and an
-organization with a published event."""
+"""Registration test helpers: an organization with a published event and its organizer, and
+reads past row-level security."""
 
 from __future__ import annotations
 
@@ -11,36 +11,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.credentials import digest, new_secret
-from hackops.models import AuthToken, Event, Membership, Organization, User
+from hackops.models import Event, Membership, Organization, User
 from hackops.tenancy import forget_tenant, set_tenant
-from tests.factories import create_event, create_organization, create_user
+from tests.factories import create_event, create_organization
+from tests.people import person
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-async def person(
-    session: AsyncSession, email: str | None = None, *, verified: bool = True, **overrides: Any
-) -> tuple[User, str]:
-    """A user and a bearer token for them (no sign-up flow, no audit row)."""
-    values: dict[str, Any] = {"email_verified_at": NOW if verified else None, **overrides}
-    if email is not None:
-        values["email"] = email
-    user = await create_user(session, **values)
-    raw, hashed = new_secret()
-    session.add(
-        AuthToken(
-            user_id=user.id,
-            kind="session",
-            token_hash=hashed,
-            scopes=["read", "write"],
-            expires_at=datetime.now(UTC) + timedelta(days=30),
-            last_used_at=datetime.now(UTC) + timedelta(days=1),  # no "touch" writes
-        )
-    )
-    await session.flush()
-    assert digest(raw) == hashed
-    return user, raw
 
 
 @dataclass
@@ -58,7 +34,7 @@ class Scene:
 async def scene(session: AsyncSession, **event_values: Any) -> Scene:
     """An organization, its organizer (org role `organizer`) and a published event."""
     org = await create_organization(session, slug=f"org-{secrets.token_hex(3)}")
-    organizer, token = await person(session)
+    organizer, token = await person(session, verified=True)
     await set_tenant(session, org.id)
     session.add(Membership(org_id=org.id, user_id=organizer.id, role="organizer"))
     await session.flush()

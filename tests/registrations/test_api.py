@@ -16,7 +16,8 @@ from hackops.registrations.service import promote_waitlisted
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer
 from tests.helpers import count_queries, frozen_time
-from tests.registrations.helpers import NOW, as_admin, person, registered_count, scene, statuses
+from tests.people import person
+from tests.registrations.helpers import NOW, as_admin, registered_count, scene, statuses
 
 
 async def test_seats_then_waitlist_then_full(
@@ -25,7 +26,7 @@ async def test_seats_then_waitlist_then_full(
     s = await scene(session, capacity=2)
     results = []
     for _ in range(4):
-        _, token = await person(session)
+        _, token = await person(session, verified=True)
         response = await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
         assert response.status_code == 201, response.text
         mine = (await client.get(f"{s.base}/registrations/me", headers=bearer(token))).json()
@@ -40,8 +41,8 @@ async def test_seats_then_waitlist_then_full(
     assert await registered_count(session, s.event) == 2
 
     closed = await scene(session, capacity=1, waitlist_enabled=False)
-    _, first = await person(session)
-    _, second = await person(session)
+    _, first = await person(session, verified=True)
+    _, second = await person(session, verified=True)
     ok = await client.post(f"{closed.base}/registrations", headers=bearer(first), json={})
     assert ok.status_code == 201
     full = await client.post(f"{closed.base}/registrations", headers=bearer(second), json={})
@@ -53,7 +54,7 @@ async def test_registering_twice_is_refused_and_anonymous_is_401(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     s = await scene(session)
-    _, token = await person(session)
+    _, token = await person(session, verified=True)
     assert (
         await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
     ).status_code == 201
@@ -71,7 +72,7 @@ async def test_cancel_promotes_the_first_waitlisted_and_mails_them(
     tokens = []
     users = []
     for _ in range(3):
-        user, token = await person(session)
+        user, token = await person(session, verified=True)
         users.append(user)
         tokens.append(token)
         await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
@@ -110,7 +111,7 @@ async def test_organizer_removal_promotes_and_capacity_raise_promotes_as_many_as
     s = await scene(session, capacity=1)
     ids = []
     for _ in range(4):
-        _, token = await person(session)
+        _, token = await person(session, verified=True)
         ids.append(
             (await client.post(f"{s.base}/registrations", headers=bearer(token), json={})).json()[
                 "id"
@@ -136,8 +137,8 @@ async def test_check_in_is_idempotent_and_says_who_and_when(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     s = await scene(session, capacity=1)
-    user, token = await person(session, name="Grace Hopper")
-    _, waiting = await person(session)
+    user, token = await person(session, name="Grace Hopper", verified=True)
+    _, waiting = await person(session, verified=True)
     mine = (await client.post(f"{s.base}/registrations", headers=bearer(token), json={})).json()
     queued = (await client.post(f"{s.base}/registrations", headers=bearer(waiting), json={})).json()
     code = mine["checkin_code"]
@@ -179,7 +180,7 @@ async def test_qr_code_is_an_svg_of_my_code(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     s = await scene(session)
-    _, token = await person(session)
+    _, token = await person(session, verified=True)
     nothing = await client.get(f"{s.base}/registrations/me/qr.svg", headers=bearer(token))
     assert nothing.status_code == 404
     await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
@@ -204,7 +205,7 @@ async def test_answers_are_validated_against_the_event_questions(
         {"id": "coc", "kind": "checkbox", "label": "Code of conduct", "required": True},
     ]
     s = await scene(session, questions=questions)
-    _, token = await person(session)
+    _, token = await person(session, verified=True)
     bad = await client.post(
         f"{s.base}/registrations", headers=bearer(token), json={"answers": {"shirt": "XL"}}
     )
@@ -224,9 +225,9 @@ async def test_email_domains_and_private_events(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     s = await scene(session, allowed_email_domains=["uni.example"])
-    _, outsider = await person(session, "a@else.example")
+    _, outsider = await person(session, "a@else.example", verified=True)
     _, unverified = await person(session, "b@uni.example", verified=False)
-    _, student = await person(session, "c@uni.example")
+    _, student = await person(session, "c@uni.example", verified=True)
     for token in (outsider, unverified):
         refused = await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
         assert (refused.status_code, refused.json()["error"]["code"]) == (
@@ -253,8 +254,8 @@ async def test_registration_window_uses_the_database_clock(
     s = await scene(
         session, registration_opens_at=NOW - timedelta(days=1), registration_closes_at=closes
     )
-    _, early = await person(session)
-    _, late = await person(session)
+    _, early = await person(session, verified=True)
+    _, late = await person(session, verified=True)
     async with frozen_time(connection, closes - timedelta(seconds=1)):
         accepted = await client.post(f"{s.base}/registrations", headers=bearer(early), json={})
     assert accepted.status_code == 201, accepted.text
@@ -266,7 +267,7 @@ async def test_registration_window_uses_the_database_clock(
 async def _fill(client: httpx2.AsyncClient, session: AsyncSession, base: str, n: int) -> None:
     for i in range(n):
         _, token = await person(
-            session, f"p{i:02d}-{base[-6:]}@example.com", name=f"Person {i:02d}"
+            session, f"p{i:02d}-{base[-6:]}@example.com", name=f"Person {i:02d}", verified=True
         )
         assert (
             await client.post(f"{base}/registrations", headers=bearer(token), json={})
@@ -294,7 +295,7 @@ async def test_organizer_list_filters_sorts_and_paginates(
         "total"
     ] == 0
     assert (await client.get(f"{s.base}/registrations?limit=201", headers=auth)).status_code == 422
-    _, participant = await person(session)
+    _, participant = await person(session, verified=True)
     assert (
         await client.get(f"{s.base}/registrations", headers=bearer(participant))
     ).status_code == 404
@@ -321,7 +322,7 @@ async def test_csv_export_streams_every_registration(
 ) -> None:
     s = await scene(session, capacity=2)
     await _fill(client, session, s.base, 3)
-    _, evil = await person(session, name="=HYPERLINK(1)")
+    _, evil = await person(session, name="=HYPERLINK(1)", verified=True)
     await client.post(f"{s.base}/registrations", headers=bearer(evil), json={})
     response = await client.get(
         f"{s.base}/registrations/export.csv", headers=bearer(s.organizer_token)
@@ -342,7 +343,7 @@ async def test_my_registrations_across_organizations(
 ) -> None:
     first = await scene(session)
     second = await scene(session)
-    _, token = await person(session)
+    _, token = await person(session, verified=True)
     for s in (first, second):
         await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
     mine = await client.get("/api/v1/me/registrations", headers=bearer(token))
@@ -361,7 +362,7 @@ async def test_raising_capacity_through_the_api_promotes_the_waitlist(
 ) -> None:
     s = await scene(session, capacity=1)
     for _ in range(3):
-        _, token = await person(session)
+        _, token = await person(session, verified=True)
         await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
     assert await statuses(session, s.event) == {"registered": 1, "waitlisted": 2}
     raised = await client.patch(s.base, headers=bearer(s.organizer_token), json={"capacity": 2})
@@ -375,7 +376,7 @@ async def test_my_registrations_name_a_private_event_of_another_organization(
     """Registered while invited (here: as an organization member), then listed from /me without
     a tenant: the private event is readable to its registrant, and only to them."""
     s = await scene(session, visibility="private")
-    user, token = await person(session)
+    user, token = await person(session, verified=True)
     await set_tenant(session, s.org.id)
     session.add(Membership(org_id=s.org.id, user_id=user.id, role="member"))
     await session.flush()
@@ -385,6 +386,6 @@ async def test_my_registrations_name_a_private_event_of_another_organization(
     assert mine.status_code == 200
     [row] = mine.json()
     assert (row["org_slug"], row["event_slug"]) == (s.org.slug, s.event.slug)
-    _, stranger = await person(session)
+    _, stranger = await person(session, verified=True)
     hidden = await client.get(s.base, headers=bearer(stranger))
     assert hidden.status_code == 404

@@ -6,7 +6,8 @@ import httpx2
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tests.accounts.helpers import bearer
-from tests.registrations.helpers import person, scene
+from tests.people import person
+from tests.registrations.helpers import scene
 from tests.security.audit import EVENT, Recorder, owned_by
 
 
@@ -14,8 +15,8 @@ async def test_registration_routes_write_exactly_one_audit_row(
     client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
 ) -> None:
     s = await scene(session, capacity=5)
-    _, ada = await person(session)
-    _, bob = await person(session)
+    _, ada = await person(session, verified=True)
+    _, bob = await person(session, verified=True)
     r = Recorder(client, connection)
 
     await r.call(

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.models import AuditEntry, User
 from tests.accounts.helpers import bearer
-from tests.registrations.helpers import as_admin, person, registered_count, scene, statuses
+from tests.people import person
+from tests.registrations.helpers import as_admin, registered_count, scene, statuses
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -65,7 +66,7 @@ async def test_import_respects_capacity_and_matches_existing_users(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     s = await scene(session, capacity=2)
-    known, token = await person(session, "known@example.com")
+    known, token = await person(session, "known@example.com", verified=True)
     await client.post(f"{s.base}/registrations", headers=bearer(token), json={})
     data = (
         b"Email,Name,Status\n"
@@ -130,7 +131,7 @@ async def test_import_header_errors_and_access(
         "column": "email",
         "message": "Missing column (the header needs email,name).",
     }
-    _, participant = await person(session)
+    _, participant = await person(session, verified=True)
     denied = await client.post(url, headers={**bearer(participant), **CSV}, content=b"email,name\n")
     assert denied.status_code == 404
 
@@ -139,7 +140,7 @@ async def test_the_import_report_does_not_tell_which_addresses_had_an_account(
     client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
 ) -> None:
     s = await scene(session)
-    await person(session, "known@example.com")
+    await person(session, "known@example.com", verified=True)
     answers = []
     for email in ("known@example.com", "unknown@example.com"):
         response = await client.post(

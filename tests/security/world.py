@@ -37,7 +37,7 @@ from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
 from tests.factories import create_event, create_registration, create_team
 from tests.orgs.test_members import create_org, invite_and_join
-from tests.teams.helpers import person
+from tests.people import person
 
 ROLES = ("owner", "admin", "organizer", "member")
 

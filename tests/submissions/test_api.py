@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.models import PipelineStep, Submission, SubmissionVersion, Team
-from tests.factories import create_team
+from tests.factories import create_team, create_team_member
 from tests.helpers import frozen_time
 from tests.submissions.filehelpers import pdf_bytes, png_bytes
 from tests.teams.helpers import Stage, stage
@@ -33,12 +33,7 @@ async def scene(session: AsyncSession, **event_values: object) -> tuple[Stage, T
     """alice (captain) and bob in a team; carol registered elsewhere; olga organizes."""
     s = await stage(session, **{**WINDOWS, **event_values})
     team = await create_team(session, s.event, s.users["alice"])
-    from hackops.models import TeamMember
-
-    session.add(
-        TeamMember(org_id=s.org.id, event_id=s.event.id, team_id=team.id, user_id=s.users["bob"].id)
-    )
-    await session.flush()
+    await create_team_member(session, team, s.users["bob"])
     return s, team, s.team_url(team.id, "/submission")
 
 

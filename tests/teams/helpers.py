@@ -1,5 +1,5 @@
-"""Team test helpers: a published event, people with bearer tokens made directly in the database
-(no sign-up flow, no audit rows), and short ways to call the team routes."""
+"""Team test helpers: a published event with people around it (`tests.people.person`: bearer
+tokens made directly in the database), and short ways to call the team routes."""
 
 from __future__ import annotations
 
@@ -10,29 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.credentials import new_secret
-from hackops.models import AuthToken, Event, Membership, Organization, User
+from hackops.models import Event, Membership, Organization, User
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer
-from tests.factories import create_event, create_organization, create_registration, create_user
-
-
-async def person(session: AsyncSession, **overrides: Any) -> tuple[User, str]:
-    """A user and a bearer token for them."""
-    user = await create_user(session, **overrides)
-    raw, hashed = new_secret()
-    session.add(
-        AuthToken(
-            user_id=user.id,
-            kind="session",
-            token_hash=hashed,
-            scopes=["read", "write"],
-            expires_at=datetime.now(UTC) + timedelta(days=30),
-            last_used_at=datetime.now(UTC) + timedelta(days=1),  # no "touch" writes
-        )
-    )
-    await session.flush()
-    return user, raw
+from tests.factories import create_event, create_organization, create_registration
+from tests.people import person
 
 
 @dataclass

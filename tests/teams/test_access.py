@@ -10,8 +10,9 @@ from typing import Any
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.people import person
 from tests.security.world import example
-from tests.teams.helpers import person, stage
+from tests.teams.helpers import stage
 
 TEAM = "/api/v1/organizations/{slug}/events/{event_slug}/teams/{team_id}"
 #: What a registered participant who is not on the team may do with it.

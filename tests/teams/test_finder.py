@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from hackops.models import Event, JoinRequest, Registration, Team, TeamInvitation, TeamMember
 from tests.factories import create_registration, create_team, create_user
 from tests.helpers import count_queries
-from tests.teams.helpers import Stage, person, stage
+from tests.people import person
+from tests.teams.helpers import Stage, stage
 
 
 async def finder_profile(

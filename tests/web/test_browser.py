@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import chromium_path
-
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def note_failed_request(page: Any, request: Any) -> None:
@@ -33,30 +18,21 @@ def note_failed_request(page: Any, request: Any) -> None:
 
 
 @pytest.fixture
-async def page(tmp_path: Path) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        context = await browser.new_context()
-        page = await context.new_page()
-        page.problems = []
-        page.on(
-            "console",
-            lambda msg: (
-                page.problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error"
-                else None
-            ),
-        )
-        page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda req: note_failed_request(page, req))
-        try:
-            yield page
-        finally:
-            await browser.close()
+async def page(chromium: Any) -> Any:
+    """A page in a fresh context of the run's browser, recording console errors and failed
+    requests."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    page.problems = []
+    page.on(
+        "console",
+        lambda msg: (
+            page.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda req: note_failed_request(page, req))
+    return page
 
 
 async def test_landing_page_loads_without_console_errors(live_server: str, page: Any) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from tests.web.test_browser_flows import (
-    chromium,  # noqa: F401  (the fixture)
     flash_text,
     log_in,
     person,
@@ -79,7 +78,7 @@ async def _register(page: Any, event_url: str, answer: str) -> str:
     return str(await page.locator("#checkin-code").inner_text())
 
 
-async def test_an_event_from_creation_to_check_in(live_server: str, chromium: Any) -> None:  # noqa: F811
+async def test_an_event_from_creation_to_check_in(live_server: str, chromium: Any) -> None:
     from playwright.async_api import expect
 
     run = secrets.token_hex(4)

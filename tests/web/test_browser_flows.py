@@ -11,30 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.accounts.helpers import PASSWORD
-from tests.conftest import chromium_path
-from tests.web.test_browser import CHROMIUM_ARGS, note_failed_request
+from tests.web.test_browser import note_failed_request
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def person(browser: Any) -> Any:

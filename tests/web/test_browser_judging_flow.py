@@ -41,7 +41,6 @@ from tests.factories import (
     create_user,
 )
 from tests.web.test_browser_flows import (
-    chromium,  # noqa: F401  (the fixture)
     flash_text,
     log_in,
     person,
@@ -112,7 +111,7 @@ async def judged_event(engine: AsyncEngine, judge_email: str) -> JudgedEvent:
 async def test_a_judge_scores_her_queue_with_the_keyboard(
     live_server: str,
     live_database_url: str,
-    chromium: Any,  # noqa: F811
+    chromium: Any,
 ) -> None:
     from playwright.async_api import expect
 

@@ -25,7 +25,7 @@ from hackops.models import Evaluation, Membership, Submission
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import PASSWORD
 from tests.factories import create_user
-from tests.web.test_browser_flows import chromium, log_in, person  # noqa: F401
+from tests.web.test_browser_flows import log_in, person
 from tests.web.test_browser_judging_flow import JudgedEvent, judged_event
 
 pytestmark = pytest.mark.browser
@@ -72,7 +72,7 @@ async def add_early_score(engine: AsyncEngine, world: JudgedEvent) -> None:
 async def test_the_leaderboard_updates_as_a_judge_scores(
     live_server: str,
     live_database_url: str,
-    chromium: Any,  # noqa: F811
+    chromium: Any,
 ) -> None:
     from playwright.async_api import expect
 

@@ -27,7 +27,7 @@ from hackops.models import (
     User,
 )
 from tests.factories import create_submitted
-from tests.web.test_browser_flows import chromium, log_in, person, sign_up_and_confirm  # noqa: F401
+from tests.web.test_browser_flows import log_in, person, sign_up_and_confirm
 
 pytestmark = pytest.mark.browser
 NOW = datetime.now(UTC)
@@ -123,7 +123,7 @@ async def seed(url: str, organizer_email: str, judge_email: str) -> tuple[str, s
 async def test_pairwise_with_undo_then_publish_and_a_visitor_sees_the_winners(
     live_server: str,
     live_database_url: str,
-    chromium: Any,  # noqa: F811
+    chromium: Any,
 ) -> None:
     from playwright.async_api import expect
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hackops.config import to_sqlalchemy_url
-from tests.web.test_browser_flows import chromium, flash_text, log_in, person  # noqa: F401
+from tests.web.test_browser_flows import flash_text, log_in, person
 from tests.web.test_browser_judging_flow import judged_event
 from tests.web.test_browser_leaderboard import add_organizer
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 async def test_an_invited_judge_confirms_and_lands_signed_in_on_the_queue(
     live_server: str,
     live_database_url: str,
-    chromium: Any,  # noqa: F811
+    chromium: Any,
 ) -> None:
     from playwright.async_api import expect
 

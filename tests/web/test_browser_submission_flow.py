@@ -32,7 +32,6 @@ from tests.conftest import APP_ROLE, as_role
 from tests.submissions.filehelpers import pdf_bytes
 from tests.web.test_browser_event_flow import _organizer_creates_and_publishes, _register
 from tests.web.test_browser_flows import (
-    chromium,  # noqa: F401  (the fixture)
     flash_text,
     log_in,
     person,
@@ -110,7 +109,7 @@ async def test_a_project_goes_from_draft_to_the_gallery(
     live_server: str,
     live_database_url: str,
     storage_dir: Path,
-    chromium: Any,  # noqa: F811
+    chromium: Any,
 ) -> None:
     from playwright.async_api import expect
 

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import Award, Event, EventRoleGrant, Track
 from tests.factories import create_event, create_registration, create_user
-from tests.teams.helpers import Stage, person, stage
+from tests.people import person
+from tests.teams.helpers import Stage, stage
 from tests.web.test_account_pages import follow, submit, text_of, use_session
 from tests.web.test_org_pages import as_tenant
 

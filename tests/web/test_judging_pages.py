@@ -30,7 +30,8 @@ from hackops.submissions.service import file_entry
 from tests.factories import create_submitted, create_team
 from tests.helpers import count_queries
 from tests.judging.test_judged_titles import edited_after_submitting
-from tests.teams.helpers import Stage, person, stage
+from tests.people import person
+from tests.teams.helpers import Stage, stage
 from tests.web.test_account_pages import csrf_from, follow, text_of, use_session
 from tests.web.test_event_admin_pages import field_error, text_of_fragment
 from tests.web.test_org_pages import as_tenant

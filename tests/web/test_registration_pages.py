@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.models import EventRoleGrant, Registration
 from hackops.web.security import CSRF_COOKIE
 from tests.factories import create_registration, create_team, create_user
-from tests.teams.helpers import Stage, person, stage
+from tests.people import person
+from tests.teams.helpers import Stage, stage
 from tests.web.test_account_pages import csrf_from, follow, submit, text_of, use_session
 from tests.web.test_event_admin_pages import admin, field_error
 from tests.web.test_org_pages import as_tenant

@@ -24,13 +24,13 @@ from hackops.models import (
     PipelineStep,
     Submission,
     Team,
-    TeamMember,
     Track,
 )
-from tests.factories import create_registration, create_team, create_user
+from tests.factories import create_registration, create_team, create_team_member, create_user
 from tests.helpers import count_queries
+from tests.people import person
 from tests.submissions.filehelpers import pdf_bytes, png_bytes
-from tests.teams.helpers import Stage, person, stage
+from tests.teams.helpers import Stage, stage
 from tests.web.test_account_pages import csrf_from, text_of, use_session
 from tests.web.test_event_admin_pages import field_error
 from tests.web.test_org_pages import as_tenant
@@ -48,10 +48,7 @@ async def scene(session: AsyncSession, **event_values: Any) -> tuple[Stage, Team
     """alice (captain) and bob in a team; carol registered, in no team; olga organizes."""
     s = await stage(session, **{**WINDOWS, **event_values})
     team = await create_team(session, s.event, s.users["alice"], name="Sprouts")
-    session.add(
-        TeamMember(org_id=s.org.id, event_id=s.event.id, team_id=team.id, user_id=s.users["bob"].id)
-    )
-    await session.flush()
+    await create_team_member(session, team, s.users["bob"])
     return s, team, f"/orgs/{s.org.slug}/events/{s.event.slug}/teams/{team.id}/submission"
 
 
