@@ -17,7 +17,7 @@ from hackops.models import (
     TeamMember,
     User,
 )
-from hackops.submissions.service import snapshot_of
+from hackops.submissions.intake.service import snapshot_of
 from hackops.tenancy import set_tenant
 
 

@@ -29,13 +29,17 @@ from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
 from hackops.errors import error_responses, install_error_handlers
-from hackops.events import children_router as event_children_router
-from hackops.events import my_roles, role_invitations_router
 from hackops.events import router as events_router
+from hackops.events.roles import invitations_router as role_invitations_router
+from hackops.events.roles import mine as my_roles
+from hackops.events.roles import router as event_roles_router
+from hackops.events.tracks import router as event_tracks_router
 from hackops.health.router import router as health_router
 from hackops.idempotency.middleware import install as install_idempotency
-from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
+from hackops.judging.flags import router as flags_router
+from hackops.judging.leaderboard import router as leaderboard_router
+from hackops.judging.voting import router as voting
 from hackops.mail import router as mail_router
 from hackops.observability import (
     RequestContextMiddleware,
@@ -192,7 +196,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         mail_router.admin,
         events_router.router,
         events_router.public,
-        event_children_router.router,
+        event_tracks_router.router,
+        event_roles_router.router,
         role_invitations_router.router,
         role_invitations_router.accept_router,
         registrations_router.router,

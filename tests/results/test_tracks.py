@@ -14,7 +14,7 @@ import httpx2
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.judging import ranking
+from hackops.judging.scoring import ranking
 from hackops.models import Evaluation, Submission
 from hackops.results.frozen import track_sections, with_track_ranks
 from hackops.results.tracks import rank_in_track

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from hackops.db import SessionDep
 from hackops.errors import error_responses
-from hackops.events.children import list_tracks
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.judging import ranking
-from hackops.judging.evaluations import compute_ranking
+from hackops.events.tracks.service import list_tracks
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring.service import compute_ranking
 from hackops.models import Evaluation, Submission, Team, User
 from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.events.access import EventAccess
-from hackops.events.children import get_track
-from hackops.judging import ranking
-from hackops.judging.evaluations import compute_ranking
+from hackops.events.tracks.service import get_track
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring.service import compute_ranking
 from hackops.models import Submission
 
 

@@ -36,7 +36,7 @@ from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import teams_locked
-from hackops.judging.reach import judge_sees_team
+from hackops.judging.assignment.reach import judge_sees_team
 from hackops.models import (
     SEATED,
     Event,

@@ -22,7 +22,7 @@ from hackops.db import SessionDep
 from hackops.errors import AppError, NotFound
 from hackops.events import service
 from hackops.events.deps import EventAccess
-from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
+from hackops.events.questions.service import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
 from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import (

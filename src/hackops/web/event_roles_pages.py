@@ -21,12 +21,12 @@ from hackops.accounts.deps import ActorDep, ServicesDep, get_actor, set_session_
 from hackops.actor import Actor
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
-from hackops.events import children, role_invitations
-from hackops.events.children_router import org_organizer_access
-from hackops.events.deps import EventAccess
-from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
+from hackops.events.deps import EventAccess, org_organizer_access
+from hackops.events.roles import invitations as role_invitations
+from hackops.events.roles import service as children
+from hackops.events.roles.schemas import RoleInvitationAcceptIn
 from hackops.events.schemas import RoleGrantIn
-from hackops.judging.rebalance import Rebalance
+from hackops.judging.assignment.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import act, admin_base, admin_context, organizer_event

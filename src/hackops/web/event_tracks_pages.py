@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events import children
 from hackops.events.deps import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
+from hackops.events.tracks import service as children
 from hackops.models import Award, Track
 from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import (

@@ -21,10 +21,11 @@ from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
-from hackops.judging import evaluations, flags
-from hackops.judging.flags_schemas import FlagIn, ResolveIn
+from hackops.judging.flags import service as flags
+from hackops.judging.flags.schemas import FlagIn, ResolveIn
+from hackops.judging.scoring import service as evaluations
 from hackops.routing import Router
-from hackops.submissions.visibility import judged_title
+from hackops.submissions.intake.visibility import judged_title
 from hackops.web.event_admin_pages import act, admin_base, admin_context
 from hackops.web.event_pages import clock
 from hackops.web.forms import (

@@ -22,8 +22,8 @@ from fastapi.responses import Response
 from hackops.accounts.deps import get_actor
 from hackops.db import SessionDep, db_now
 from hackops.events.deps import EventAccess
-from hackops.judging import leaderboard
-from hackops.judging.leaderboard_router import board_cache
+from hackops.judging.leaderboard import service as leaderboard
+from hackops.judging.leaderboard.router import board_cache
 from hackops.routing import Router
 from hackops.web.event_admin_pages import admin_base, admin_context
 from hackops.web.forms import render, to_login

@@ -18,7 +18,7 @@ from hackops.accounts.deps import ActorDep, get_actor
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
-from hackops.judging import pairwise_service
+from hackops.judging.pairwise import service as pairwise_service
 from hackops.results import service as results_service
 from hackops.routing import Router, SlugPath
 from hackops.web.forms import all_or_nothing, form_data, redirect, render, to_login
