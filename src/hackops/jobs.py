@@ -24,7 +24,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.config import Settings
+from hackops.config import Settings, get_settings
 from hackops.db import Database, raw_connection
 from hackops.observability import JOB_DURATION, JOBS_RUN
 
@@ -68,8 +68,6 @@ def bind_database(
 
 def job_settings() -> Settings:
     if _runtime.settings is None:
-        from hackops.config import get_settings
-
         return get_settings()
     return _runtime.settings
 

@@ -24,7 +24,9 @@ from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import get_actor, require_user
 from hackops.accounts.service import Services
+from hackops.admin import mail_router
 from hackops.bodylimit import BodyLimitMiddleware
+from hackops.browser import SAFE_METHODS, BrowserStateMiddleware
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
@@ -40,7 +42,6 @@ from hackops.judging import router as judging_router
 from hackops.judging.flags import router as flags_router
 from hackops.judging.leaderboard import router as leaderboard_router
 from hackops.judging.voting import router as voting
-from hackops.mail import router as mail_router
 from hackops.observability import (
     RequestContextMiddleware,
     configure_logging,
@@ -79,7 +80,6 @@ from hackops.web import (
 )
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.pages import router as pages_router
-from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")

@@ -216,6 +216,7 @@ async def update_event(
     if "capacity" in changed:
         # Seats freed by a larger (or no) capacity go to the waitlist, first come first served,
         # in this same transaction (each promotion is audited and mailed on its own).
+        # lazy: registrations build on events (the follow-up of a larger capacity)
         from hackops.registrations.service import promote_waitlisted
 
         await promote_waitlisted(session, event, actor)

@@ -32,6 +32,7 @@ from hackops.judging.schemas import (
 )
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring import service as evaluations
+from hackops.judging.scoring.tracks import track_ranking
 from hackops.routing import Router
 
 router = Router(
@@ -189,8 +190,6 @@ async def ranking_view(
     if track_id is None:
         ranked, _ = await evaluations.compute_ranking(session, access, method)
     else:
-        from hackops.results.tracks import track_ranking  # results build on judging
-
         ranked = await track_ranking(session, access, method, track_id)
     return RankingOut(
         method=method.value,

@@ -18,11 +18,11 @@ from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.events.tracks.service import list_tracks
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring.service import compute_ranking
+from hackops.judging.scoring.tracks import rank_in_track, submission_facts
 from hackops.models import Evaluation, Submission, Team, User
 from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
 from hackops.results.schemas import ResultsOut, StandingOut, TeamFeedbackOut, WinnersIn
-from hackops.results.tracks import rank_in_track, submission_facts
 from hackops.routing import Router
 from hackops.teams.router import TeamDep
 

@@ -32,6 +32,7 @@ from hackops.events.access import EventAccess
 from hackops.events.tracks.service import list_awards, list_tracks
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring.service import compute_ranking
+from hackops.judging.scoring.tracks import rank_in_track, submission_facts
 from hackops.judging.service import list_criteria
 from hackops.models import (
     Award,
@@ -44,7 +45,6 @@ from hackops.models import (
 )
 from hackops.results import frozen
 from hackops.results.notify import mail_participants
-from hackops.results.tracks import rank_in_track, submission_facts
 from hackops.submissions.intake.service import SubmissionNotFound
 from hackops.teams.service import TeamView, require_member
 

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep, db_now
 from hackops.events.lifecycle import state_at
 from hackops.events.roles.mine import list_my_roles
@@ -41,7 +42,6 @@ from hackops.routing import Router
 from hackops.tenancy import set_tenant
 from hackops.web.event_pages import STATUS_LABELS, clock
 from hackops.web.forms import render, to_login
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, ServicesDep, get_actor, set_session_cookie
 from hackops.actor import Actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess, org_organizer_access
@@ -43,7 +44,6 @@ from hackops.web.forms import (
     validated,
     with_next,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

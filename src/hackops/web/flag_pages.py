@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
@@ -49,7 +50,6 @@ from hackops.web.judging_pages import (
     _event_url,
     _scoring_page,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

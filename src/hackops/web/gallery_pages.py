@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep
 from hackops.events.deps import load_event_access
 from hackops.events.tracks.service import list_tracks
@@ -27,7 +28,6 @@ from hackops.submissions.intake import service
 from hackops.submissions.review import service as review
 from hackops.web.event_pages import clock
 from hackops.web.forms import redirect, render
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

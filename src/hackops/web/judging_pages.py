@@ -26,6 +26,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
@@ -64,7 +65,6 @@ from hackops.web.forms import (
     validated,
 )
 from hackops.web.ranking_pages import ranking_section
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep, db_now
 from hackops.events.deps import EventAccess
 from hackops.judging.leaderboard import service as leaderboard
@@ -28,7 +29,6 @@ from hackops.routing import Router
 from hackops.web.event_admin_pages import admin_base, admin_context
 from hackops.web.forms import render, to_login
 from hackops.web.judging_pages import ADMIN, OrganizerPage
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

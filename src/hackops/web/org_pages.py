@@ -23,6 +23,7 @@ from hackops.accounts.credentials import InvalidEmail
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
 from hackops.audit.service import list_entries
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import AuditEntry, OrgRole, User
@@ -49,7 +50,6 @@ from hackops.web.forms import (
     validated,
     with_next,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

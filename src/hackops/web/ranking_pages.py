@@ -20,8 +20,8 @@ from hackops.events.deps import EventAccess
 from hackops.events.tracks.service import TrackNotFound
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring import service as evaluations
+from hackops.judging.scoring.tracks import track_ranking
 from hackops.models import Track
-from hackops.results.tracks import track_ranking
 
 METHODS = [
     (ranking.Method.judge_effect.value, "Judge effect (corrects lenient and harsh judges)"),

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
@@ -37,7 +38,6 @@ from hackops.routing import Router, SlugPath
 from hackops.web.event_admin_pages import ADMIN, act, admin_base, admin_context, organizer_event
 from hackops.web.event_pages import STATUS_LABELS, clock
 from hackops.web.forms import Form, all_or_nothing, refuse, render, to_login, validated
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
@@ -22,7 +23,6 @@ from hackops.judging.pairwise import service as pairwise_service
 from hackops.results import service as results_service
 from hackops.routing import Router, SlugPath
 from hackops.web.forms import all_or_nothing, form_data, redirect, render, to_login
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

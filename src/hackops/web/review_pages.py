@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
@@ -46,7 +47,6 @@ from hackops.web.event_admin_pages import (
 )
 from hackops.web.event_pages import clock
 from hackops.web.forms import Form, all_or_nothing, form_data, redirect, render, to_login, validated
-from hackops.web.security import csrf_protect, flash
 from hackops.web.submission_pages import (
     STATUS_LABELS,
     STEP_STATE_LABELS,

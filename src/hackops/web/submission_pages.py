@@ -31,6 +31,7 @@ from starlette.datastructures import UploadFile
 
 from hackops.accounts.deps import ActorDep, get_actor, reauthenticate
 from hackops.actor import Actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, release
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
@@ -72,7 +73,6 @@ from hackops.web.forms import (
     to_login,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -41,6 +41,7 @@ from hackops.judging.scoring.service import assigned_submission
 from hackops.judging.service import require_judge
 from hackops.mail.service import queue_email
 from hackops.models import JudgingFlag, Submission, Team, User
+from hackops.submissions.pipeline.steps import organizer_recipients
 
 OPEN_PER_JUDGE_INDEX = "uq_judging_flags_open_per_judge"
 NOTE_MAX = 2000
@@ -197,8 +198,6 @@ async def _mail_organizers(
 ) -> None:
     # The processing-failure mail's recipients: the event's organizer role and the
     # organization's organizers, admins and owners.
-    from hackops.submissions.pipeline.steps import organizer_recipients
-
     judge = access.actor.user
     assert judge is not None  # require_judge passed
     team_name = await session.scalar(select(Team.name).where(Team.id == submission.team_id))

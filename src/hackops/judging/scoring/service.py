@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
-from hackops.judging.assignment.reach import conflicted
+from hackops.events.roles.reach import conflicted
 from hackops.judging.pairwise.service import log_of
 from hackops.judging.scoring import ranking
 from hackops.judging.service import (

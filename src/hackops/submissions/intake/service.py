@@ -17,7 +17,7 @@ Who holds which limit:
 
 Who sees a submission (`open_submission`): the team's members and the event's organizers see
 the working copy and every version; a judge sees only the latest submitted version (its fields
-and its files), and only of a submission handed to them with no conflict (`judging.reach`);
+and its files), and only of a submission handed to them with no conflict (`events.roles.reach`);
 anyone else gets 404, so existence never leaks. The public sees approved projects in the gallery
 once the organizer opens it.
 """
@@ -37,9 +37,9 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
 from hackops.events.lifecycle import submissions_deadline
+from hackops.events.roles.reach import reachable
 from hackops.events.service import render_description
 from hackops.events.tracks.service import list_tracks
-from hackops.judging.assignment.reach import reachable
 from hackops.models import (
     Event,
     Submission,
@@ -49,6 +49,7 @@ from hackops.models import (
 )
 from hackops.submissions.files.kinds import FileKind, FilePolicy
 from hackops.submissions.intake.visibility import Reach, Seen, SubmittedCopy, submitted_copy
+from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.service import TeamView, require_member
 
@@ -342,10 +343,6 @@ async def submit(session: AsyncSession, view: TeamView) -> SubmissionVersion:
         org_id=event.org_id,
         details={"team_id": str(view.team.id), "version": version.number, "late": late},
     )
-    from hackops.submissions.pipeline.tasks import (
-        start_pipeline,  # the pipeline imports this module
-    )
-
     await start_pipeline(session, version)
     return version
 

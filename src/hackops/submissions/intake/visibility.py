@@ -1,7 +1,7 @@
 """How much of a team's submission a caller sees (`submissions.service.open_submission`).
 
 - The team's members and the event's organizers: the working copy and every version.
-- A judge the submission is handed to, with no conflict (`judging.reach`): its latest submitted
+- A judge the submission is handed to, with no conflict (`events.roles.reach`): its latest submitted
   version only, its fields and its files (`SubmittedCopy`), never the working copy, earlier
   versions or the organizers' note to the team.
 - Anyone else: 404.
