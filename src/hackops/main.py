@@ -55,6 +55,7 @@ from hackops.results import router as results_router
 from hackops.storage import make_store
 from hackops.submissions import router as submissions_router
 from hackops.tasks import router as tasks_router
+from hackops.teams import finder_router as teams_finder_router
 from hackops.teams import router as teams_router
 from hackops.web import (
     account_pages,
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         tasks_router.team_tasks,
         tasks_router.my_tasks,
         teams_router.router,
+        teams_finder_router.router,
         submissions_router.router,
         submissions_router.downloads,
         judging_router.router,

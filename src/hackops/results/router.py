@@ -24,7 +24,7 @@ from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
 from hackops.results.schemas import ResultsOut, StandingOut, TeamFeedbackOut, WinnersIn
 from hackops.routing import Router
-from hackops.teams.router import TeamDep
+from hackops.teams.deps import TeamDep
 
 router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",

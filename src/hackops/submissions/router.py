@@ -41,7 +41,7 @@ from hackops.submissions.schemas import (
     SubmissionOut,
     VersionOut,
 )
-from hackops.teams.router import TeamDep
+from hackops.teams.deps import TeamDep
 
 router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",

@@ -32,7 +32,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from limits import parse
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,12 +43,12 @@ from hackops.accounts.service import Services
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
-from hackops.errors import AppError, Conflict, Forbidden, NotFound, RateLimited, Unauthorized
+from hackops.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from hackops.events.access import EventAccess
 from hackops.events.roles import service as roles
+from hackops.events.roles.mails import mail_invitation, notify_role, spend_mail_budget
 from hackops.events.service import EventArchived
 from hackops.judging.assignment.rebalance import Rebalance, after_judge_added
-from hackops.mail.service import queue_email
 from hackops.models import (
     Event,
     EventRole,
@@ -59,17 +58,10 @@ from hackops.models import (
     TokenKind,
     User,
 )
-from hackops.ratelimit import Rule
 from hackops.tenancy import set_tenant
 
 INVITATION_LIFETIME = timedelta(days=7)
 ACCEPT_PATH = "/events/invitations/accept"
-#: Mails about event roles one address may receive (invitations, resends, notices).
-ROLE_MAIL_PER_ADDRESS = Rule("event-role-mail-address", parse("5/hour"))
-#: Invitations and resends one person may send.
-ROLE_INVITES_PER_ACTOR = Rule("event-role-invites-actor", parse("200/hour"))
-
-ARTICLE = {"judge": "a judge", "mentor": "a mentor", "organizer": "an organizer"}
 
 
 class InvitationPending(Conflict):
@@ -156,7 +148,14 @@ async def grant_or_invite(
     granted = await roles.grant_role(
         session, access.actor, access.event, user, role, details=details
     )
-    await _notify(session, access, services, user, role)
+    await notify_role(
+        session,
+        access,
+        services,
+        user,
+        role,
+        services.base_url + landing_path(access.org, access.event, role),
+    )
     return granted
 
 
@@ -182,7 +181,7 @@ async def invite(
     )
     if pending is not None and pending.expires_at > now:
         raise InvitationPending
-    await _spend_budget(services, access.actor, email)
+    await spend_mail_budget(services, access.actor, email)
     raw, hashed = new_secret()
     invitation = EventRoleInvitation(
         org_id=event.org_id,
@@ -205,7 +204,9 @@ async def invite(
             raise InvitationPending from exc
         raise
     await session.refresh(invitation)
-    await _mail_invitation(session, access, services, invitation, raw)
+    await mail_invitation(
+        session, access, services, invitation, _accept_link(services, access, raw)
+    )
     await _audit(
         session,
         access.actor,
@@ -271,11 +272,13 @@ async def resend_invitation(
     if access.event.archived_at is not None:
         raise EventArchived
     invitation = await _pending(session, access.event, invitation_id)
-    await _spend_budget(services, access.actor, invitation.email)
+    await spend_mail_budget(services, access.actor, invitation.email)
     raw, invitation.token_hash = new_secret()
     invitation.expires_at = await db_now(session) + INVITATION_LIFETIME
     await session.flush()
-    await _mail_invitation(session, access, services, invitation, raw)
+    await mail_invitation(
+        session, access, services, invitation, _accept_link(services, access, raw)
+    )
     await _audit(
         session,
         access.actor,
@@ -284,11 +287,6 @@ async def resend_invitation(
         {"email": invitation.email, "role": invitation.role},
     )
     return invitation
-
-
-async def _spend_budget(services: Services, actor: Actor, email: str) -> None:
-    await services.limiter.consume(ROLE_INVITES_PER_ACTOR, str(actor.user_id))
-    await services.limiter.consume(ROLE_MAIL_PER_ADDRESS, email)
 
 
 async def _audit(
@@ -320,68 +318,14 @@ def sent_message(invitation: EventRoleInvitation) -> str:
 # --- mails -------------------------------------------------------------------------------------
 
 
+def _accept_link(services: Services, access: EventAccess, raw: str) -> str:
+    return f"{services.base_url}{ACCEPT_PATH}?{urlencode({'org': access.org.slug, 'token': raw})}"
+
+
 def landing_path(org: Organization, event: Event, role: str) -> str:
     """Where someone with this role starts: a judge's queue, an organizer's admin, the event."""
     base = f"/orgs/{org.slug}/events/{event.slug}"
     return {"judge": base + "/judging", "organizer": base + "/admin"}.get(role, base)
-
-
-def _inviter(actor: Actor) -> str:
-    if actor.user is None:
-        return "The organizers"
-    return actor.user.name or actor.user.email
-
-
-async def _mail_invitation(
-    session: AsyncSession,
-    access: EventAccess,
-    services: Services,
-    invitation: EventRoleInvitation,
-    raw: str,
-) -> None:
-    query = urlencode({"org": access.org.slug, "token": raw})
-    link = f"{services.base_url}{ACCEPT_PATH}?{query}"
-    role = ARTICLE[invitation.role]
-    await queue_email(
-        session,
-        to=invitation.email,
-        subject=f"You are invited to be {role} of {access.event.name}",
-        body=(
-            f"{_inviter(access.actor)} invited you to be {role} of {access.event.name}"
-            f" ({access.org.name}) on HackOps.\n\nOpen this link within 7 days to accept. No"
-            " password is needed: if no HackOps account uses this address, one is created for"
-            f" you, and you are signed in.\n\n{link}\n\nIf you do not know them, ignore this"
-            " message.\n"
-        ),
-    )
-
-
-async def _notify(
-    session: AsyncSession, access: EventAccess, services: Services, user: User, role: str
-) -> None:
-    """Tell an account it has a new role. Skipped past the address's mail budget: the grant
-    is what counts, and an organizer's mistake must not become a flood."""
-    try:
-        await services.limiter.consume(ROLE_MAIL_PER_ADDRESS, user.email)
-    except RateLimited:
-        return
-    link = services.base_url + landing_path(access.org, access.event, role)
-    no_password = (
-        "\n\nNo password? On the log-in page, ask for a sign-in link by email."
-        if user.password_hash is None
-        else ""
-    )
-    await queue_email(
-        session,
-        to=user.email,
-        subject=f"You are now {ARTICLE[role]} of {access.event.name}",
-        body=(
-            f"Hello {user.name or user.email},\n\n{_inviter(access.actor)} made you"
-            f" {ARTICLE[role]} of {access.event.name} ({access.org.name}) on HackOps.\n\n"
-            f"Start here: {link}{no_password}\n"
-        ),
-        user_id=user.id,
-    )
 
 
 # --- accepting: the magic link -----------------------------------------------------------------

@@ -43,7 +43,7 @@ from hackops.submissions.files.service import (
 )
 from hackops.submissions.intake import service
 from hackops.submissions.schemas import DownloadLinkOut, FileOut, FileVisibilityIn
-from hackops.teams.router import TeamDep
+from hackops.teams.deps import TeamDep
 from hackops.teams.service import TeamView, load_team
 
 router = Router()
