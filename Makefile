@@ -54,15 +54,17 @@ test: $(DEV_STAMP) lock-check ## Lock check, lint, type-check and run the whole 
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test-fast: $(DEV_STAMP) ## Only the tests, without the slow ones (real worker, throwaway clusters, browser)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow and not browser"
 
-lint: $(DEV_STAMP) lock-check ## Lock check + ruff check + format check + mypy
+lint: $(DEV_STAMP) lock-check ## Lock check + ruff check + format check + mypy + import contracts
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 lock-check: $(UV) ## Fail when uv.lock and pyproject.toml disagree
 	@$(UV) lock --check --quiet || (echo "uv.lock does not match pyproject.toml: run 'make lock'" && exit 1)

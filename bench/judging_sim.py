@@ -42,9 +42,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from scipy.stats import kendalltau
 
-from hackops.judging import pairwise
-from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign
-from hackops.judging.ranking import (
+from hackops.judging.assignment.solver import JudgeSlot, SubmissionSlot, assign
+from hackops.judging.pairwise import crowd_bt as pairwise
+from hackops.judging.scoring.ranking import (
     Evaluation,
     Scored,
     crowd_bt,

@@ -152,7 +152,8 @@ async def in_process(url: str) -> dict[str, float]:
     from hackops.actor import SYSTEM
     from hackops.config import to_sqlalchemy_url
     from hackops.events.deps import EventAccess
-    from hackops.judging import leaderboard, live
+    from hackops.judging.leaderboard import live
+    from hackops.judging.leaderboard import service as leaderboard
     from hackops.models import Evaluation, Event, Organization
 
     engine = create_async_engine(to_sqlalchemy_url(url))

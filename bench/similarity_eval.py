@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bench.similarity_corpus import PLANTED, SEED, SIZE, Corpus, generate_corpus
 
-from hackops.submissions.similarity import (
+from hackops.submissions.pipeline.similarity import (
     BANDS,
     DEFAULT_THRESHOLD,
     MAX_TEXT_CHARS,

@@ -288,7 +288,7 @@ async def no_live_boards_across_tests() -> AsyncIterator[None]:
     test's boards and pending refits end with it (no state or thread work leaks into the next
     test, e.g. into another test's memory measurement)."""
     yield
-    from hackops.judging import leaderboard
+    from hackops.judging.leaderboard import service as leaderboard
 
     for board in leaderboard.REGISTRY.boards.values():
         if board.refit_task is not None and not board.refit_task.done():

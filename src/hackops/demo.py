@@ -17,6 +17,7 @@ from hackops.accounts.admin import hasher_for
 from hackops.accounts.service import get_user_by_email
 from hackops.config import Settings
 from hackops.db import db_now
+from hackops.demo_judging import seed_judging
 from hackops.models import (
     Event,
     EventRoleGrant,
@@ -64,8 +65,6 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[tuple[str
     created.append(("sign in (dev only)", f"{DEMO_EMAIL} / {DEMO_PASSWORD}"))
     event = await _demo_hackathon(session, org.id, user.id)
     created.append(("running hackathon", f"{event.name} (/orgs/{org.slug}/events/{event.slug})"))
-    from hackops.demo_judging import seed_judging  # builds on judging and results
-
     for judged in await seed_judging(session, org.id, user.id):
         created.append(("judging", f"{judged.name} (/orgs/{org.slug}/events/{judged.slug})"))
     return created

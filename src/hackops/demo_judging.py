@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.db import db_now
-from hackops.judging import ranking
-from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign
-from hackops.judging.evaluations import raw_score
+from hackops.judging.assignment.solver import JudgeSlot, SubmissionSlot, assign
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring.service import raw_score
 from hackops.models import (
     Award,
     Criterion,

@@ -24,7 +24,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.config import Settings
+from hackops.config import Settings, get_settings
 from hackops.db import Database, raw_connection
 from hackops.observability import JOB_DURATION, JOBS_RUN
 
@@ -34,7 +34,7 @@ QUEUES = ("default", "notifications", "processing")
 #: 2, 4, 8, 16 s between the five attempts.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
-TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks", "hackops.submissions.pipeline"]
+TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks", "hackops.submissions.pipeline.tasks"]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
 #: the longest, so a worker is back within a few seconds of the database.
 RESTART_FIRST_DELAY_S = 0.5
@@ -68,8 +68,6 @@ def bind_database(
 
 def job_settings() -> Settings:
     if _runtime.settings is None:
-        from hackops.config import get_settings
-
         return get_settings()
     return _runtime.settings
 

@@ -24,19 +24,24 @@ from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import get_actor, require_user
 from hackops.accounts.service import Services
+from hackops.admin import mail_router
 from hackops.bodylimit import BodyLimitMiddleware
+from hackops.browser import SAFE_METHODS, BrowserStateMiddleware
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
 from hackops.errors import error_responses, install_error_handlers
-from hackops.events import children_router as event_children_router
-from hackops.events import my_roles, role_invitations_router
 from hackops.events import router as events_router
+from hackops.events.roles import invitations_router as role_invitations_router
+from hackops.events.roles import mine as my_roles
+from hackops.events.roles import router as event_roles_router
+from hackops.events.tracks import router as event_tracks_router
 from hackops.health.router import router as health_router
 from hackops.idempotency.middleware import install as install_idempotency
-from hackops.judging import flags_router, leaderboard_router, voting
 from hackops.judging import router as judging_router
-from hackops.mail import router as mail_router
+from hackops.judging.flags import router as flags_router
+from hackops.judging.leaderboard import router as leaderboard_router
+from hackops.judging.voting import router as voting
 from hackops.observability import (
     RequestContextMiddleware,
     configure_logging,
@@ -50,6 +55,7 @@ from hackops.results import router as results_router
 from hackops.storage import make_store
 from hackops.submissions import router as submissions_router
 from hackops.tasks import router as tasks_router
+from hackops.teams import finder_router as teams_finder_router
 from hackops.teams import router as teams_router
 from hackops.web import (
     account_pages,
@@ -78,7 +84,6 @@ from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
 from hackops.web.pages import router as pages_router
 from hackops.web.registrations import pages as registration_pages
-from hackops.web.security import SAFE_METHODS, BrowserStateMiddleware
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")
@@ -196,7 +201,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         mail_router.admin,
         events_router.router,
         events_router.public,
-        event_children_router.router,
+        event_tracks_router.router,
+        event_roles_router.router,
         role_invitations_router.router,
         role_invitations_router.accept_router,
         registrations_router.router,
@@ -205,6 +211,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         tasks_router.team_tasks,
         tasks_router.my_tasks,
         teams_router.router,
+        teams_finder_router.router,
         submissions_router.router,
         submissions_router.downloads,
         judging_router.router,

@@ -33,7 +33,7 @@ from hackops.demo_judging import _event as judged_event
 from hackops.embedded import ensure_database
 from hackops.models import LinkCheck, Submission, SubmissionFile, SubmissionVersion
 from hackops.storage import make_store
-from hackops.submissions.files import put_file, storage_key
+from hackops.submissions.files.service import put_file, storage_key
 from hackops.tenancy import set_tenant
 from tests.conftest import APP_ROLE, _migrated_database, _with_database, as_role, make_settings
 from tests.factories import create_organization, create_user

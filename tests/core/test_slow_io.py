@@ -25,7 +25,7 @@ from bench.slow_uploads import APP_ARGS, Scene, app_env, idle_in_transaction, se
 
 from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import SESSION_COOKIE
-from hackops.web.security import CSRF_COOKIE
+from hackops.browser import CSRF_COOKIE
 from tests.conftest import _free_port, _migrated_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

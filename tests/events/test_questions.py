@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hackops.events.questions import InvalidAnswers, Question, validate_answers
+from hackops.events.questions.service import InvalidAnswers, Question, validate_answers
 from hackops.models import Event
 
 QUESTIONS: list[dict[str, Any]] = [

@@ -21,7 +21,7 @@ from hackops.models import (
     Team,
     VersionText,
 )
-from hackops.submissions.service import snapshot_of
+from hackops.submissions.intake.service import snapshot_of
 from hackops.tenancy import set_tenant
 from tests.factories.rows import insert, unique
 from tests.factories.teams import create_team

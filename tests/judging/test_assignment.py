@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from hackops.judging.assignment import (
+from hackops.judging.assignment.solver import (
     AssignmentPlan,
     DropReason,
     JudgeSlot,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.judging import leaderboard
+from hackops.judging.leaderboard import service as leaderboard
 from hackops.models import JudgingVersion
 from tests.judging.test_api import add_criteria, judged_event
 
@@ -115,7 +115,7 @@ async def test_board_solve_with_kept_hyperparameters_equals_the_full_fit() -> No
 
     import numpy as np
 
-    from hackops.judging import ranking
+    from hackops.judging.scoring import ranking
 
     rng = random.Random(7)
     subs = [uuid.uuid4() for _ in range(60)]
@@ -139,7 +139,7 @@ async def test_background_reestimation_brings_the_board_to_the_full_fit(
     """A change too small for an in-line re-estimation is solved with the kept hyperparameters,
     then re-estimated in a worker thread: afterwards the board is the full fit's, and the
     refined board is handed on for the cache (same version, better hyperparameters)."""
-    from hackops.judging import live
+    from hackops.judging.leaderboard import live
 
     monkeypatch.setattr(live, "REFIT_DELAY_SECONDS", 0.0)
     s, _, _ = await judged_event(session, teams=10, judges=4)

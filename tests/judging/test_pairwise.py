@@ -9,8 +9,8 @@ import uuid
 import numpy as np
 import pytest
 
-from hackops.judging import pairwise
-from hackops.judging.pairwise import Comparison, Skip, State
+from hackops.judging.pairwise import crowd_bt as pairwise
+from hackops.judging.pairwise.crowd_bt import Comparison, Skip, State
 
 
 def random_log(seed: int, items: int = 12, judges: int = 3, entries: int = 40) -> list:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from hackops.judging import pairwise
-from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign
-from hackops.judging.ranking import (
+from hackops.judging.assignment.solver import JudgeSlot, SubmissionSlot, assign
+from hackops.judging.pairwise import crowd_bt as pairwise
+from hackops.judging.scoring.ranking import (
     DEFAULT_METHOD,
     Evaluation,
     Method,

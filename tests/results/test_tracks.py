@@ -14,10 +14,10 @@ import httpx2
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.judging import ranking
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring.tracks import rank_in_track
 from hackops.models import Evaluation, Submission
 from hackops.results.frozen import track_sections, with_track_ranks
-from hackops.results.tracks import rank_in_track
 from tests.judging.test_api import code, judged_event
 from tests.teams.helpers import Stage
 

@@ -31,8 +31,8 @@ from hackops.models import (
     TeamMember,
     User,
 )
-from hackops.submissions.pipeline import start_pipeline
-from hackops.submissions.service import file_entry
+from hackops.submissions.intake.service import file_entry
+from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
 from tests.factories import create_event, create_registration, create_team

@@ -12,7 +12,13 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ContentStream, DictionaryObject, NameObject
 
-from hackops.submissions.files import FilePolicy, FileRejected, Spooled, inspect_file, spool_upload
+from hackops.submissions.files.service import (
+    FilePolicy,
+    FileRejected,
+    Spooled,
+    inspect_file,
+    spool_upload,
+)
 
 MiB = 1024 * 1024
 

@@ -43,9 +43,9 @@ from hackops.models import (
     TeamMember,
     User,
 )
-from hackops.submissions.files import FileKind, storage_key
-from hackops.submissions.pipeline import start_pipeline
-from hackops.submissions.service import file_entry, snapshot_of
+from hackops.submissions.files.service import FileKind, storage_key
+from hackops.submissions.intake.service import file_entry, snapshot_of
+from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.tenancy import set_tenant
 from tests.conftest import as_role
 from tests.factories import create_registration, create_team, create_user
@@ -179,7 +179,7 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 3
 
 async def step_states(database: Database, org_id: uuid.UUID, version_id: uuid.UUID) -> list[str]:
     """The version's step states in pipeline order."""
-    from hackops.submissions.pipeline import in_pipeline_order
+    from hackops.submissions.pipeline.tasks import in_pipeline_order
 
     async with database.transaction() as session:
         await set_tenant(session, org_id)
@@ -287,7 +287,7 @@ async def emails_to(database: Database, subject_part: str) -> list[tuple[str, st
 # The real `hackops worker` command; the explicit import makes the test independent of the
 # TASK_MODULES entry (checked by the test above).
 WORKER_BOOT = (
-    "import sys, hackops.submissions.pipeline; from hackops.cli import main;"
+    "import sys, hackops.submissions.pipeline.tasks; from hackops.cli import main;"
     " sys.argv = ['hackops', 'worker', '-q', 'processing']; main()"
 )
 

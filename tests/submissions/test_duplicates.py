@@ -21,11 +21,11 @@ from hackops.models import (
     PipelineStepName,
     SubmissionVersion,
 )
-from hackops.submissions.duplicates import explain_candidate_lookup
-from hackops.submissions.files import FileKind
-from hackops.submissions.pipeline import STEP_WORK, load_step_input
-from hackops.submissions.pipeline_steps import StepEnv, extract_text
-from hackops.submissions.service import snapshot_of
+from hackops.submissions.files.service import FileKind
+from hackops.submissions.intake.service import snapshot_of
+from hackops.submissions.pipeline.duplicates import explain_candidate_lookup
+from hackops.submissions.pipeline.steps import StepEnv, extract_text
+from hackops.submissions.pipeline.tasks import STEP_WORK, load_step_input
 from hackops.tenancy import set_tenant
 from tests.factories import create_event, create_organization
 from tests.submissions.filehelpers import png_bytes
@@ -61,7 +61,7 @@ async def new_version(
     session: AsyncSession, submitted: Submitted, description: str
 ) -> SubmissionVersion:
     """The team edits its description and submits again (version 2 becomes the latest)."""
-    from hackops.submissions.pipeline import start_pipeline
+    from hackops.submissions.pipeline.tasks import start_pipeline
 
     submission = submitted.submission
     submission.description = description

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from hackops.submissions.files import (
+from hackops.submissions.files.service import (
     FileKind,
     FilePolicy,
     FileRejected,

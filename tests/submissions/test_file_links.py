@@ -7,7 +7,7 @@ import email.utils
 
 import pytest
 
-from hackops.submissions.files import (
+from hackops.submissions.files.service import (
     FileRejected,
     content_disposition,
     safe_display_name,

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hackops.submissions.files import (
+from hackops.submissions.files.service import (
     FileKind,
     FilePolicy,
     FileRejected,
@@ -280,7 +280,7 @@ MEASURE_25_MB_UPLOAD = """
 import asyncio, os, sys, tracemalloc
 from pathlib import Path
 from obstore.store import LocalStore
-from hackops.submissions.files import put_file, spool_upload
+from hackops.submissions.files.service import put_file, spool_upload
 
 MiB = 1024 * 1024
 folder = Path(sys.argv[1])

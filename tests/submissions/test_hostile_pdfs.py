@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from hackops.submissions import docparse
-from hackops.submissions.files import FilePolicy, FileRejected, inspect_file
+from hackops.submissions.files import docparse
+from hackops.submissions.files.service import FilePolicy, FileRejected, inspect_file
 from tests.submissions.filehelpers import pdf_bytes, spool
 
 MiB = 1024 * 1024

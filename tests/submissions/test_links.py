@@ -33,8 +33,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response, S
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hackops.submissions.extract import decode_html, extract_page
-from hackops.submissions.links import (
+from hackops.submissions.pipeline.extract import decode_html, extract_page
+from hackops.submissions.pipeline.links import (
     LinkPolicy,
     LinkStatus,
     RobotsCache,
@@ -43,7 +43,7 @@ from hackops.submissions.links import (
     parse_repository,
     validate_submission_url,
 )
-from hackops.submissions.ssrf import address_problem
+from hackops.submissions.pipeline.ssrf import address_problem
 
 MIB = 1024 * 1024
 ROBOTS = "User-agent: HackOpsBot\nDisallow: /private/\n\nUser-agent: *\nDisallow: /\n"

@@ -31,8 +31,8 @@ from hackops.models import (
     User,
     VersionText,
 )
-from hackops.submissions.files import FileKind
-from hackops.submissions.pipeline import (
+from hackops.submissions.files.service import FileKind
+from hackops.submissions.pipeline.tasks import (
     STEP_RETRY,
     pipeline_status,
     rerun_step,
@@ -423,7 +423,7 @@ async def test_status_shows_the_latest_version_in_order(session: AsyncSession) -
 
 def test_the_worker_imports_the_pipeline_tasks() -> None:
     """`hackops worker` loads tasks from TASK_MODULES; without this entry no step would run."""
-    assert "hackops.submissions.pipeline" in jobs.TASK_MODULES
+    assert "hackops.submissions.pipeline.tasks" in jobs.TASK_MODULES
 
 
 # --- a worker killed mid-step -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from bench.similarity_corpus import Corpus, generate_corpus
 
-from hackops.submissions.similarity import (
+from hackops.submissions.pipeline.similarity import (
     BANDS,
     DEFAULT_THRESHOLD,
     MAX_SHINGLES,

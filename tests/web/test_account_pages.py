@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.accounts.deps import SESSION_COOKIE
+from hackops.browser import CSRF_COOKIE
 from hackops.db import Database
 from hackops.main import create_app
 from hackops.models import AuthToken, OAuthIdentity, OutboundEmail, TokenKind, User
@@ -25,7 +26,6 @@ from hackops.ratelimit import (
     account_address_key,
 )
 from hackops.web.dev_pages import linkify
-from hackops.web.security import CSRF_COOKIE
 from tests.accounts.helpers import PASSWORD, last_link, sign_up, verified_user
 from tests.conftest import make_settings
 from tests.factories import create_organization

@@ -26,7 +26,7 @@ from hackops.models import (
     SubmissionVersion,
     VersionText,
 )
-from hackops.submissions.service import file_entry
+from hackops.submissions.intake.service import file_entry
 from tests.factories import create_submitted, create_team
 from tests.helpers import count_queries
 from tests.judging.test_judged_titles import edited_after_submitting

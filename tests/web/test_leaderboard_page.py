@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.judging import leaderboard
+from hackops.judging.leaderboard import service as leaderboard
 from tests.web.test_account_pages import text_of
 from tests.web.test_judging_pages import World, assign, judged, post
 

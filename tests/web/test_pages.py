@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hackops.browser import CSRF_COOKIE, csrf_protect, csrf_token, flash
 from hackops.config import Settings
 from hackops.db import Database, TransactionalRoute
 from hackops.main import create_app
-from hackops.web.security import CSRF_COOKIE, csrf_protect, csrf_token, flash
 from tests.helpers import database_on, serving
 
 

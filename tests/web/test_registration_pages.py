@@ -13,8 +13,8 @@ import httpx2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.browser import CSRF_COOKIE
 from hackops.models import EventRoleGrant, Registration
-from hackops.web.security import CSRF_COOKIE
 from tests.factories import create_registration, create_team, create_user
 from tests.people import person
 from tests.teams.helpers import Stage, stage

@@ -22,13 +22,13 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts import auth_tokens, service
-from hackops.actor import Actor
+from hackops.actor import Actor, NotAuthenticated
+from hackops.browser import SAFE_METHODS, csrf_protect
 from hackops.config import Settings
 from hackops.db import SessionDep
 from hackops.errors import Forbidden, Unauthorized
 from hackops.models import AuthToken, TokenKind, User
 from hackops.tenancy import set_actor
-from hackops.web.security import SAFE_METHODS, csrf_protect
 
 SESSION_COOKIE = "hackops_session"
 READ, WRITE = "read", "write"
@@ -55,11 +55,6 @@ session_cookie_scheme = APIKeyCookie(
     "header matching the CSRF cookie); API clients use a bearer token instead.",
     auto_error=False,
 )
-
-
-class NotAuthenticated(Unauthorized):
-    code = "not_authenticated"
-    message = "Sign in first (session cookie or Authorization: Bearer <token>)."
 
 
 def client_ip(request: Request) -> str | None:

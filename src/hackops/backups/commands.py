@@ -14,7 +14,9 @@ from rich.console import Console
 
 from hackops import migrate
 from hackops.backups import BackupError
+from hackops.backups.backup import backup
 from hackops.backups.progress import size
+from hackops.backups.restore import restore
 from hackops.config import Settings
 
 #: Failures with no message of ours (a dropped connection, a full disk, a store that refuses):
@@ -36,8 +38,6 @@ def _fail(console: Console, exc: Exception, what: str) -> typer.Exit:
 def run_backup(
     settings: Settings, directory: Path, *, console: Console, pg_bin: Path | None
 ) -> None:
-    from hackops.backups.backup import backup
-
     try:
         report = backup(settings, directory, console=console, pg_bin=pg_bin)
     except (BackupError, *UNEXPECTED) as exc:
@@ -71,8 +71,6 @@ def run_backup(
 def run_restore(
     settings: Settings, directory: Path, *, console: Console, pg_bin: Path | None, force: bool
 ) -> None:
-    from hackops.backups.restore import restore
-
     try:
         report = restore(settings, directory, console=console, pg_bin=pg_bin, force=force)
     except (BackupError, *UNEXPECTED) as exc:

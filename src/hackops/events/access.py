@@ -67,7 +67,7 @@ class EventAccess:
     @property
     def sees_every_team(self) -> bool:
         """Organizers and mentors. A judge sees only the teams whose submission they judge
-        (`judging.reach`), so being a judge alone does not open the event's teams."""
+        (`events.roles.reach`), so being a judge alone does not open the event's teams."""
         return self.is_organizer or EventRole.MENTOR.value in self.event_roles
 
     @property

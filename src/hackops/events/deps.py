@@ -15,6 +15,8 @@ from hackops.events.access import (
     NotAnOrganizer,
     load_event_access,
 )
+from hackops.models import OrgRole
+from hackops.orgs.service import InsufficientRole, rank
 from hackops.routing import SlugPath
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "EventNotFound",
     "EventOrganizerDep",
     "NotAnOrganizer",
+    "OrgOrganizerEventDep",
     "load_event_access",
 ]
 
@@ -50,3 +53,15 @@ async def organizer_access(access: EventDep) -> EventAccess:
 
 
 EventOrganizerDep = Annotated[EventAccess, Depends(organizer_access)]
+
+
+async def org_organizer_access(access: EventOrganizerDep) -> EventAccess:
+    """Handing out event roles takes an organization organizer or up (or a platform admin)."""
+    if access.actor.is_platform_admin:
+        return access
+    if access.org_role is None or rank(access.org_role) < rank(OrgRole.ORGANIZER):
+        raise InsufficientRole
+    return access
+
+
+OrgOrganizerEventDep = Annotated[EventAccess, Depends(org_organizer_access)]

@@ -142,7 +142,8 @@ async def unpublish(session: SessionDep, access: EventOrganizerDep) -> EventOut:
 async def publish_results(
     request: Request, session: SessionDep, access: EventOrganizerDep
 ) -> EventOut:
-    from hackops.results.service import publish  # results build on judging, which builds on events
+    # lazy: results build on judging, which builds on events (the route stays in this router)
+    from hackops.results.service import publish
 
     event = await publish(session, access, request.app.state.settings.base_url)
     return event_out(access.org.slug, event, await db_now(session))

@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from hackops.events.lifecycle import EventState
-from hackops.events.questions import MAX_QUESTIONS, Question, check_question_list
+from hackops.events.questions.service import MAX_QUESTIONS, Question, check_question_list
 from hackops.models import EventMode, EventRole, Visibility
 from hackops.models.organization import SLUG_PATTERN
 from hackops.schemas import InputModel, OutputModel

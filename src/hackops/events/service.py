@@ -13,6 +13,7 @@ Limits and where they hold:
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -215,6 +216,7 @@ async def update_event(
     if "capacity" in changed:
         # Seats freed by a larger (or no) capacity go to the waitlist, first come first served,
         # in this same transaction (each promotion is audited and mailed on its own).
+        # lazy: registrations build on events (the follow-up of a larger capacity)
         from hackops.registrations.service import promote_waitlisted
 
         await promote_waitlisted(session, event, actor)
@@ -317,3 +319,30 @@ async def list_org_events(
         .limit(limit)
     )
     return list(rows)
+
+
+def require_writable(event: Event) -> None:
+    """Tracks, awards and roles of an archived event are frozen."""
+    if event.archived_at is not None:
+        raise EventArchived
+
+
+async def audit_event_child(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    kind: str,
+    ident: uuid.UUID,
+    event: Event,
+    details: dict[str, Any],
+) -> None:
+    """Audit a change to one of the event's tracks, awards or roles."""
+    await record(
+        session,
+        actor,
+        action,
+        resource_type=kind,
+        resource_id=ident,
+        org_id=event.org_id,
+        details={"event_id": str(event.id), **details},
+    )

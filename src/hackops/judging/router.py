@@ -11,7 +11,8 @@ from fastapi import Response, status
 from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.judging import evaluations, pairwise_service, ranking, service
+from hackops.judging import service
+from hackops.judging.pairwise import service as pairwise_service
 from hackops.judging.schemas import (
     AssignIn,
     AssignmentReportOut,
@@ -29,6 +30,9 @@ from hackops.judging.schemas import (
     RankingOut,
     VoteIn,
 )
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring import service as evaluations
+from hackops.judging.scoring.tracks import track_ranking
 from hackops.routing import Router
 
 router = Router(
@@ -186,8 +190,6 @@ async def ranking_view(
     if track_id is None:
         ranked, _ = await evaluations.compute_ranking(session, access, method)
     else:
-        from hackops.results.tracks import track_ranking  # results build on judging
-
         ranked = await track_ranking(session, access, method, track_id)
     return RankingOut(
         method=method.value,

@@ -27,7 +27,7 @@ from hackops.audit.service import record
 from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.events.access import EventAccess, EventNotFound
 from hackops.events.lifecycle import judging_closure
-from hackops.judging.assignment import JudgeSlot, SubmissionSlot, assign, coverage
+from hackops.judging.assignment.solver import JudgeSlot, SubmissionSlot, assign, coverage
 from hackops.models import (
     Criterion,
     Evaluation,

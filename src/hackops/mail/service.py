@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import jobs
+from hackops.mail.tasks import send_email
 from hackops.models import OutboundEmail
 
 SUBJECT_MAX_CHARS = 200
@@ -45,8 +46,6 @@ async def queue_email(
     body: str,
     user_id: uuid.UUID | None = None,
 ) -> OutboundEmail:
-    from hackops.mail.tasks import send_email
-
     email = OutboundEmail(
         to_address=to, subject=clean_subject(subject), body_text=body, user_id=user_id
     )

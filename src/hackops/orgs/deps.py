@@ -1,35 +1,19 @@
-"""Load an organization by slug AND authorize the caller for it, setting the tenant.
-
-Not a member: 404 (existence of members-only resources never leaks). Platform admins act as
-owners everywhere.
-"""
+"""FastAPI dependencies over `orgs.access`: load an organization by slug AND authorize the
+caller for it, setting the tenant (`OrgMemberDep`, `OrgOrganizerDep`, `OrgAdminDep`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path
-from sqlalchemy import select
 
 from hackops.accounts.deps import ActorDep, CurrentUserDep
-from hackops.actor import Actor
 from hackops.db import SessionDep
-from hackops.models import Membership, Organization, OrgRole
-from hackops.orgs.service import (
-    InsufficientRole,
-    OrganizationNotFound,
-    get_organization_by_slug,
-    rank,
-)
-from hackops.tenancy import set_tenant
+from hackops.models import OrgRole
+from hackops.orgs.access import OrgAccess, load_org_access
+from hackops.orgs.service import InsufficientRole, rank
 
-
-@dataclass(frozen=True)
-class OrgAccess:
-    org: Organization
-    role: str
-    actor: Actor
+__all__ = ["OrgAccess", "OrgAdminDep", "OrgMemberDep", "OrgOrganizerDep", "org_access"]
 
 
 async def org_access(
@@ -38,16 +22,7 @@ async def org_access(
     user: CurrentUserDep,
     actor: ActorDep,
 ) -> OrgAccess:
-    org = await get_organization_by_slug(session, slug)
-    await set_tenant(session, org.id)
-    role = await session.scalar(
-        select(Membership.role).where(Membership.org_id == org.id, Membership.user_id == user.id)
-    )
-    if role is None:
-        if not user.is_platform_admin:
-            raise OrganizationNotFound
-        role = OrgRole.OWNER.value
-    return OrgAccess(org=org, role=role, actor=actor)
+    return await load_org_access(session, user, actor, slug)
 
 
 OrgMemberDep = Annotated[OrgAccess, Depends(org_access)]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import digest, new_secret, normalize_email
-from hackops.actor import Actor
+from hackops.actor import Actor, NotAuthenticated
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound
@@ -414,7 +414,5 @@ async def accept_invitation(
 
 def _signed_in(actor: Actor) -> User:
     if actor.user is None:
-        from hackops.accounts.deps import NotAuthenticated
-
         raise NotAuthenticated
     return actor.user

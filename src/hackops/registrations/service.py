@@ -51,7 +51,7 @@ from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound, Unauthorized
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import registration_open
-from hackops.events.questions import validate_answers
+from hackops.events.questions.service import validate_answers
 from hackops.mail.service import queue_email
 from hackops.models import (
     SEATED,

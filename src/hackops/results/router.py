@@ -14,17 +14,17 @@ from sqlalchemy import select
 
 from hackops.db import SessionDep
 from hackops.errors import error_responses
-from hackops.events.children import list_tracks
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.judging import ranking
-from hackops.judging.evaluations import compute_ranking
+from hackops.events.tracks.service import list_tracks
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring.service import compute_ranking
+from hackops.judging.scoring.tracks import rank_in_track, submission_facts
 from hackops.models import Evaluation, Submission, Team, User
 from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
 from hackops.results.schemas import ResultsOut, StandingOut, TeamFeedbackOut, WinnersIn
-from hackops.results.tracks import rank_in_track, submission_facts
 from hackops.routing import Router
-from hackops.teams.router import TeamDep
+from hackops.teams.deps import TeamDep
 
 router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",

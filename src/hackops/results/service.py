@@ -29,9 +29,10 @@ from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
 from hackops.events import service as events_service
 from hackops.events.access import EventAccess
-from hackops.events.children import list_awards, list_tracks
-from hackops.judging import ranking
-from hackops.judging.evaluations import compute_ranking
+from hackops.events.tracks.service import list_awards, list_tracks
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring.service import compute_ranking
+from hackops.judging.scoring.tracks import rank_in_track, submission_facts
 from hackops.judging.service import list_criteria
 from hackops.models import (
     Award,
@@ -44,8 +45,7 @@ from hackops.models import (
 )
 from hackops.results import frozen
 from hackops.results.notify import mail_participants
-from hackops.results.tracks import rank_in_track, submission_facts
-from hackops.submissions.service import SubmissionNotFound
+from hackops.submissions.intake.service import SubmissionNotFound
 from hackops.teams.service import TeamView, require_member
 
 

@@ -16,7 +16,12 @@ from hackops.models import Event, PipelineStepName, Submission
 from hackops.results.schemas import StandingOut
 from hackops.results.service import submission_standing
 from hackops.routing import Router
-from hackops.submissions import files_router, review, service
+from hackops.submissions.files import router as files_router
+from hackops.submissions.intake import service
+from hackops.submissions.intake.visibility import Seen
+from hackops.submissions.pipeline.tasks import pipeline_status as pipeline_steps_of
+from hackops.submissions.pipeline.tasks import rerun_step
+from hackops.submissions.review import service as review
 from hackops.submissions.schemas import (
     BulkDecisionIn,
     BulkDecisionOut,
@@ -36,8 +41,7 @@ from hackops.submissions.schemas import (
     SubmissionOut,
     VersionOut,
 )
-from hackops.submissions.visibility import Seen
-from hackops.teams.router import TeamDep
+from hackops.teams.deps import TeamDep
 
 router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
@@ -135,10 +139,8 @@ async def list_versions(session: SessionDep, view: TeamDep) -> list[VersionOut]:
     responses=READ_ERRORS,
 )
 async def pipeline_status(session: SessionDep, view: TeamDep) -> PipelineOut:
-    from hackops.submissions.pipeline import pipeline_status as steps_of
-
     submission = await service.get(session, view)
-    steps = await steps_of(session, submission.id)
+    steps = await pipeline_steps_of(session, submission.id)
     return PipelineOut(
         version_id=submission.latest_version_id,
         version_number=submission.version_count or None,
@@ -281,8 +283,6 @@ async def rerun(
     session: SessionDep,
     access: EventOrganizerDep,
 ) -> StepOut:
-    from hackops.submissions.pipeline import rerun_step
-
     submission = await review.get_for_organizer(session, access, submission_id)
     if submission.latest_version_id is None:
         raise review.NotSubmitted

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from hackops.results.schemas import StandingOut
 from hackops.schemas import InputModel, OutputModel
-from hackops.submissions.links import validate_submission_url
+from hackops.submissions.pipeline.links import validate_submission_url
 
 
 def _url(value: str | None) -> str | None:

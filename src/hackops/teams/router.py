@@ -1,4 +1,5 @@
-"""Teams and team finder API, under an event: `/organizations/{slug}/events/{event_slug}/...`.
+"""Teams API, under an event: `/organizations/{slug}/events/{event_slug}/...` (the team finder:
+`finder_router`).
 
 Who sees what: a team's basics are visible to the event's staff and its registered
 participants; member-only things (invitations, join requests, the join code) are 404 to others.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
 from hackops.accounts.deps import ServicesDep
 from hackops.db import SessionDep
@@ -19,10 +20,9 @@ from hackops.events.deps import EventDep
 from hackops.models import Team, TeamMember, User
 from hackops.routing import Router
 from hackops.teams import finder, recruiting, service
+from hackops.teams.deps import TeamDep
 from hackops.teams.schemas import (
     CaptainTransfer,
-    FinderProfileIn,
-    FinderProfileOut,
     InvitationToken,
     JoinByCode,
     JoinRequestIn,
@@ -30,14 +30,10 @@ from hackops.teams.schemas import (
     LeaveOut,
     MemberOut,
     MembershipOut,
-    PersonMatch,
-    PersonMatchPage,
     TeamDetail,
     TeamIn,
     TeamInvitationIn,
     TeamInvitationOut,
-    TeamMatch,
-    TeamMatchPage,
     TeamOut,
     TeamPage,
     TeamUpdate,
@@ -56,13 +52,6 @@ Limit = Annotated[int, Query(ge=1, le=finder.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10_000)]
 SearchText = Annotated[str, Query(max_length=200)]
 SkillFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
-
-
-async def team_view(team_id: uuid.UUID, session: SessionDep, access: EventDep) -> TeamView:
-    return await service.load_team(session, access, team_id)
-
-
-TeamDep = Annotated[TeamView, Depends(team_view)]
 
 
 def team_out(team: Team, *, member: bool) -> TeamOut:
@@ -364,144 +353,3 @@ async def withdraw_join_request(
 ) -> JoinRequestOut:
     request = await recruiting.withdraw_join_request(session, view, request_id)
     return JoinRequestOut.model_validate(request)
-
-
-# --- the team finder -----------------------------------------------------------------------------
-
-
-def team_match(row: finder.TeamRow) -> TeamMatch:
-    return TeamMatch(
-        team=TeamOut(
-            id=row.id,
-            event_id=row.event_id,
-            name=row.name,
-            description=row.description,
-            captain_id=row.captain_id,
-            recruiting=row.recruiting,
-            skills_wanted=row.skills_wanted,
-            member_count=row.member_count,
-            max_members=row.max_members,
-            created_at=row.created_at,
-        ),
-        matching_skills=row.matching_skills,
-        overlap=len(row.matching_skills),
-        rank=row.rank,
-    )
-
-
-def person_match(row: finder.PersonRow) -> PersonMatch:
-    return PersonMatch(
-        user_id=row.user_id,
-        name=row.name,
-        skills=row.skills,
-        note=row.note,
-        matching_skills=row.matching_skills,
-        overlap=len(row.matching_skills),
-        rank=row.rank,
-    )
-
-
-@router.get(
-    "/finder/me",
-    response_model=FinderProfileOut,
-    summary="My team-finder profile (on my registration)",
-    responses=READ_ERRORS,
-)
-async def get_finder_profile(access: EventDep) -> FinderProfileOut:
-    registration = access.registration
-    if registration is None:
-        raise finder.FinderNotFound
-    return FinderProfileOut(
-        looking_for_team=registration.looking_for_team,
-        skills=registration.skills,
-        note=registration.finder_note,
-    )
-
-
-@router.patch(
-    "/finder/me",
-    response_model=FinderProfileOut,
-    summary="Say whether I look for a team, with which skills and a note",
-    responses=WRITE_ERRORS,
-)
-async def update_finder_profile(
-    body: FinderProfileIn, session: SessionDep, access: EventDep
-) -> FinderProfileOut:
-    registration = await finder.update_profile(session, access, body.model_dump(exclude_unset=True))
-    return FinderProfileOut(
-        looking_for_team=registration.looking_for_team,
-        skills=registration.skills,
-        note=registration.finder_note,
-    )
-
-
-@router.get(
-    "/finder/teams",
-    response_model=TeamMatchPage,
-    summary="Teams for me: ranked by skill overlap with my skills, then text relevance",
-    responses=READ_ERRORS,
-)
-async def find_teams(
-    session: SessionDep,
-    access: EventDep,
-    q: SearchText = "",
-    skill: SkillFilter = None,
-    recruiting: bool = True,
-    limit: Limit = 20,
-    offset: Offset = 0,
-) -> TeamMatchPage:
-    rows = await finder.search_teams(
-        session,
-        access,
-        q=q.strip(),
-        skill=skill.strip().casefold() if skill else None,
-        recruiting_only=recruiting,
-        limit=limit,
-        offset=offset,
-    )
-    return TeamMatchPage(items=[team_match(r) for r in rows], limit=limit, offset=offset)
-
-
-@router.get(
-    "/finder/people",
-    response_model=PersonMatchPage,
-    summary="People looking for a team: ranked by overlap with my team's wanted skills",
-    responses=READ_ERRORS,
-)
-async def find_people(
-    session: SessionDep,
-    access: EventDep,
-    q: SearchText = "",
-    skill: SkillFilter = None,
-    limit: Limit = 20,
-    offset: Offset = 0,
-) -> PersonMatchPage:
-    rows = await finder.search_people(
-        session,
-        access,
-        q=q.strip(),
-        skill=skill.strip().casefold() if skill else None,
-        limit=limit,
-        offset=offset,
-    )
-    return PersonMatchPage(items=[person_match(r) for r in rows], limit=limit, offset=offset)
-
-
-@router.get(
-    "/finder/suggestions/teams",
-    response_model=list[TeamMatch],
-    summary="Suggested teams for me (recruiting, a free seat, wanting my skills)",
-    responses=READ_ERRORS,
-)
-async def suggested_teams(session: SessionDep, access: EventDep) -> list[TeamMatch]:
-    return [team_match(r) for r in await finder.suggest_teams(session, access)]
-
-
-@router.get(
-    "/finder/suggestions/people",
-    response_model=list[PersonMatch],
-    summary="Suggested people for my team (looking, with skills my team wants)",
-    responses=READ_ERRORS,
-)
-async def suggested_people(session: SessionDep, access: EventDep) -> list[PersonMatch]:
-    return [person_match(r) for r in await finder.suggest_people(session, access)]

@@ -30,13 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.actor import Actor
+from hackops.actor import Actor, NotAuthenticated
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import teams_locked
-from hackops.judging.reach import judge_sees_team
+from hackops.events.roles.reach import judge_sees_team
 from hackops.models import (
     SEATED,
     Event,
@@ -160,8 +160,6 @@ class TeamView:
 
 def signed_in(access: EventAccess) -> User:
     if access.actor.user is None:
-        from hackops.accounts.deps import NotAuthenticated
-
         raise NotAuthenticated
     return access.actor.user
 
@@ -174,7 +172,7 @@ def is_participant(access: EventAccess) -> bool:
 async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UUID) -> TeamView:
     """The team's basics are visible to the event's organizers and mentors, its registered
     participants and the team's own members; to a judge only when they judge the team's
-    submitted work (`judging.reach`: handed to them, no conflict). Anyone else gets 404."""
+    submitted work (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404."""
     team = await session.scalar(
         select(Team).where(
             Team.id == team_id, Team.event_id == access.event.id, Team.disbanded_at.is_(None)

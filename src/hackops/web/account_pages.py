@@ -42,6 +42,7 @@ from hackops.accounts.schemas import (
     PasswordChangeIn,
     ProfileIn,
 )
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
@@ -62,7 +63,6 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
 
 # Every page resolves who is signed in: the header shows it.
 router = Router(

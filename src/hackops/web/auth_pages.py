@@ -32,6 +32,7 @@ from hackops.accounts.schemas import (
     TokenIn,
 )
 from hackops.actor import Actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import TokenKind
@@ -53,7 +54,6 @@ from hackops.web.kit import (
     validated,
     with_next,
 )
-from hackops.web.security import csrf_protect, flash
 
 # Every page resolves who is signed in: the header shows it.
 router = Router(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.db import SessionDep, db_now
 from hackops.events.lifecycle import state_at
-from hackops.events.my_roles import list_my_roles
+from hackops.events.roles.mine import list_my_roles
 from hackops.models import (
     Event,
     EventRole,

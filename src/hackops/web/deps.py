@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep
 from hackops.errors import Unauthorized
 from hackops.events.access import EventAccess, load_event_access
@@ -35,7 +36,6 @@ from hackops.orgs.service import InsufficientRole, rank
 from hackops.routing import Router, SlugPath
 from hackops.teams.service import TeamView, load_team
 from hackops.web.kit import to_login
-from hackops.web.security import csrf_protect
 
 
 class LoginRequired(Unauthorized):

@@ -13,12 +13,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from hackops.accounts.deps import get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.models import OutboundEmail
 from hackops.routing import Router
 from hackops.web.kit import render, settings_of
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
-from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access
 from hackops.events.lifecycle import registration_open, state_at
-from hackops.events.questions import InvalidAnswers, Question, QuestionKind, questions_of
+from hackops.events.questions.service import InvalidAnswers, Question, QuestionKind, questions_of
+from hackops.events.tracks import service as children
 from hackops.models import RegistrationStatus
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
@@ -46,7 +47,6 @@ from hackops.web.kit import (
     validated,
     with_next,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

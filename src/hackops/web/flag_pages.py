@@ -18,13 +18,15 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
-from hackops.judging import evaluations, flags
-from hackops.judging.flags_schemas import FlagIn, ResolveIn
+from hackops.judging.flags import service as flags
+from hackops.judging.flags.schemas import FlagIn, ResolveIn
+from hackops.judging.scoring import service as evaluations
 from hackops.routing import Router
-from hackops.submissions.visibility import judged_title
+from hackops.submissions.intake.visibility import judged_title
 from hackops.web.judging_pages import (
     ADMIN,
     JUDGING,
@@ -50,7 +52,6 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -15,17 +15,18 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep
-from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
+from hackops.events.tracks.service import list_tracks
 from hackops.results import frozen
 from hackops.results import service as results
 from hackops.routing import Router, SlugPath
-from hackops.submissions import review, service
-from hackops.submissions.filekinds import human_size
-from hackops.submissions.files_router import signed_link
+from hackops.submissions.files.kinds import human_size
+from hackops.submissions.files.router import signed_link
+from hackops.submissions.intake import service
+from hackops.submissions.review import service as review
 from hackops.web.kit import clock, redirect, render
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

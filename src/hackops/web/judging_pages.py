@@ -26,13 +26,17 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
-from hackops.events import children
 from hackops.events.deps import EventAccess, load_event_access, organizer_access
 from hackops.events.lifecycle import judging_closure
-from hackops.judging import evaluations, flags, service
+from hackops.events.roles import service as roles
+from hackops.events.tracks import service as children
+from hackops.judging import service
+from hackops.judging.flags import service as flags
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate, EvaluationIn
+from hackops.judging.scoring import service as evaluations
 from hackops.models import (
     Criterion,
     Evaluation,
@@ -44,9 +48,9 @@ from hackops.models import (
     VersionText,
 )
 from hackops.routing import Router, SlugPath
-from hackops.submissions import service as submissions
-from hackops.submissions.files_router import signed_link
-from hackops.submissions.visibility import SubmittedCopy, judged_title
+from hackops.submissions.files.router import signed_link
+from hackops.submissions.intake import service as submissions
+from hackops.submissions.intake.visibility import SubmittedCopy, judged_title
 from hackops.web.kit import (
     Form,
     act,
@@ -62,7 +66,6 @@ from hackops.web.kit import (
     validated,
 )
 from hackops.web.ranking_pages import ranking_section
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
@@ -362,7 +365,7 @@ async def _projects(session: AsyncSession, access: EventAccess) -> dict[Any, tup
 
 
 async def _judges(session: AsyncSession, access: EventAccess) -> dict[uuid.UUID, User]:
-    grants = await children.list_role_grants(session, access.event)
+    grants = await roles.list_role_grants(session, access.event)
     return {user.id: user for grant, user in grants if grant.role == "judge"}
 
 

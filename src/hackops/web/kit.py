@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.browser import flash
 from hackops.config import Settings
 from hackops.db import db_now
 from hackops.errors import AppError, RateLimited
@@ -40,7 +41,6 @@ from hackops.events.lifecycle import EventState, state_at
 from hackops.models import OrgRole, RegistrationStatus
 from hackops.orgs.service import rank
 from hackops.tenancy import forget_tenant
-from hackops.web.security import flash
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")

@@ -20,14 +20,14 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import get_actor
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep, db_now
 from hackops.events.deps import EventAccess
-from hackops.judging import leaderboard
-from hackops.judging.leaderboard_router import board_cache
+from hackops.judging.leaderboard import service as leaderboard
+from hackops.judging.leaderboard.router import board_cache
 from hackops.routing import Router
 from hackops.web.judging_pages import ADMIN, OrganizerPage
 from hackops.web.kit import admin_base, admin_context, render, to_login
-from hackops.web.security import csrf_protect
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

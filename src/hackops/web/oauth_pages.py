@@ -27,13 +27,13 @@ from hackops.accounts.oauth import (
     get_transport,
 )
 from hackops.accounts.oauth_service import SignInOutcome, resolve_account
+from hackops.browser import csrf_protect, flash
 from hackops.config import Settings
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
 from hackops.routing import Router
 from hackops.web.kit import safe_next as local_path
-from hackops.web.security import csrf_protect, flash
 
 FLOW_COOKIE = "hackops_oauth"
 FLOW_PATH = "/auth/oauth"

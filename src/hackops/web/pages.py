@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hackops.browser import csrf_protect
 from hackops.db import SessionDep
 from hackops.events.search import upcoming_public_events
 from hackops.routing import Router
-from hackops.web.security import csrf_protect
 
 router = Router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.events.children import TrackNotFound
 from hackops.events.deps import EventAccess
-from hackops.judging import evaluations, ranking
+from hackops.events.tracks.service import TrackNotFound
+from hackops.judging.scoring import ranking
+from hackops.judging.scoring import service as evaluations
+from hackops.judging.scoring.tracks import track_ranking
 from hackops.models import Track
-from hackops.results.tracks import track_ranking
 
 METHODS = [
     (ranking.Method.judge_effect.value, "Judge effect (corrects lenient and harsh judges)"),

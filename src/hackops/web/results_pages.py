@@ -15,14 +15,14 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
-from hackops.judging import pairwise_service
+from hackops.judging.pairwise import service as pairwise_service
 from hackops.results import service as results_service
 from hackops.routing import Router, SlugPath
 from hackops.web.kit import all_or_nothing, form_data, redirect, render, to_login
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

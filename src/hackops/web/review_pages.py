@@ -24,15 +24,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events.children import list_tracks
 from hackops.events.deps import EventAccess
-from hackops.judging import flags as judge_flags
+from hackops.events.tracks.service import list_tracks
+from hackops.judging.flags import service as judge_flags
 from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
 from hackops.routing import Router, SlugPath
-from hackops.submissions import review, service
-from hackops.submissions.filekinds import human_size
+from hackops.submissions.files.kinds import human_size
+from hackops.submissions.intake import service
+from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.service import load_team
 from hackops.web.deps import organizer_event
@@ -51,7 +53,6 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
 from hackops.web.submission_pages import (
     STATUS_LABELS,
     STEP_STATE_LABELS,
@@ -408,7 +409,7 @@ async def rerun(
     here = admin_base(access) + f"/submissions/{submission_id}"
 
     async def rerun_it() -> str:
-        from hackops.submissions.pipeline import rerun_step
+        from hackops.submissions.pipeline.tasks import rerun_step
 
         submission = await review.get_for_organizer(session, access, submission_id)
         if submission.latest_version_id is None:

@@ -31,11 +31,12 @@ from starlette.datastructures import UploadFile
 
 from hackops.accounts.deps import ActorDep, get_actor, reauthenticate
 from hackops.actor import Actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep, release
 from hackops.errors import AppError
-from hackops.events.children import list_tracks
 from hackops.events.deps import load_event_access
 from hackops.events.lifecycle import submissions_deadline
+from hackops.events.tracks.service import list_tracks
 from hackops.models import (
     LinkCheck,
     PipelineStep,
@@ -48,16 +49,16 @@ from hackops.models import (
 )
 from hackops.results import service as results
 from hackops.routing import Router, SlugPath
-from hackops.submissions import service
-from hackops.submissions.downloads import safe_display_name
-from hackops.submissions.filekinds import FileKind, FileRejected, human_size
-from hackops.submissions.files import (
+from hackops.submissions.files.downloads import safe_display_name
+from hackops.submissions.files.kinds import FileKind, FileRejected, human_size
+from hackops.submissions.files.router import discard_object, signed_link
+from hackops.submissions.files.service import (
     inspect_file_async,
     put_file,
     spool_upload_file,
     storage_key,
 )
-from hackops.submissions.files_router import discard_object, signed_link
+from hackops.submissions.intake import service
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.service import TeamView, load_team
 from hackops.web.kit import (
@@ -72,7 +73,6 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
@@ -142,7 +142,7 @@ async def pipeline_steps(
     """The steps of the latest version, in pipeline order (none before the first submit)."""
     if submission is None or submission.latest_version_id is None:
         return []
-    from hackops.submissions.pipeline import pipeline_status
+    from hackops.submissions.pipeline.tasks import pipeline_status
 
     return await pipeline_status(session, submission.id)
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import load_event_access
@@ -41,7 +42,6 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, ServicesDep, get_actor
+from hackops.browser import csrf_protect, flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess, load_event_access
@@ -37,7 +38,6 @@ from hackops.teams.schemas import (
     invitation_out,
 )
 from hackops.web.kit import Form, all_or_nothing, form_data, redirect, render, to_login, validated
-from hackops.web.security import csrf_protect, flash
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],

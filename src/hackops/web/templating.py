@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from hackops import __version__
-from hackops.web.security import CSRF_FIELD, csrf_token, pop_flashes
+from hackops.browser import CSRF_FIELD, csrf_token, pop_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -18,15 +18,15 @@ from fastapi import Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.events import service
 from hackops.events.access import EventAccess
-from hackops.events.questions import CHOICE_KINDS, Question, QuestionKind, questions_of
+from hackops.events.questions.service import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.security import flash
 
 router = page_router()
 

@@ -20,19 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, ServicesDep, set_session_cookie
 from hackops.actor import Actor
+from hackops.browser import flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
-from hackops.events import children, role_invitations
 from hackops.events.access import EventAccess
-from hackops.events.children import Granted
-from hackops.events.children_router import org_organizer_access
-from hackops.events.role_invitation_schemas import RoleInvitationAcceptIn
+from hackops.events.deps import org_organizer_access
+from hackops.events.roles import invitations as role_invitations
+from hackops.events.roles import service as children
+from hackops.events.roles.schemas import RoleInvitationAcceptIn
+from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
-from hackops.judging.rebalance import Rebalance
+from hackops.judging.assignment.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.security import flash
 
 router = page_router()
 

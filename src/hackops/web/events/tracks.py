@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events import children
 from hackops.events.access import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
+from hackops.events.tracks import service as children
 from hackops.models import Award, Track
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep
 from hackops.actor import Actor
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.orgs import service
 from hackops.orgs.schemas import InvitationAccept
 from hackops.web import kit
 from hackops.web.deps import page_router
-from hackops.web.security import flash
 
 router = page_router()
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import InvalidEmail
 from hackops.accounts.deps import ActorDep
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import Organization, OrgRole
@@ -28,7 +29,6 @@ from hackops.orgs.deps import OrgAccess
 from hackops.orgs.schemas import InvitationIn, OrganizationIn, OrganizationUpdate, RoleUpdate
 from hackops.web import kit
 from hackops.web.deps import OrgAdminPageDep, OrgMemberPageDep, PageUserDep, page_router
-from hackops.web.security import flash
 
 router = page_router()
 

@@ -1,0 +1,1 @@
+"""Platform admins' API routes that read a lower domain but need the sign-in dependencies."""

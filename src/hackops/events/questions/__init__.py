@@ -1,0 +1,1 @@
+"""Custom registration questions of an event and the validation of answers."""

@@ -1,0 +1,494 @@
+"""Event roles by email: a grant for an account whose address is proven (plus a notice mail), an
+invitation for any other address, and accepting an invitation — the magic-link sign-in.
+
+Only a confirmed address is trusted to name a person: anyone can sign up with someone else's
+address and leave it unconfirmed, so an account that never proved its address gets the mailed
+invitation like an address without an account, and the role follows the link (`accept`).
+
+Lifecycle of an invitation (`event_role_invitations`):
+- created by an organization organizer when no account with that confirmed address exists: a
+  random token is
+  mailed, only its SHA-256 is stored; it expires after 7 days. One pending invitation per event,
+  address and role (`uq_event_role_invitations_pending`): another is refused (409), an expired
+  one is replaced;
+- resent: a new token and a new expiry (the old link stops working);
+- revoked by an organizer;
+- accepted with the token, once, in one transaction: the account is found or created (address
+  verified — the link reached that inbox —, no password), the role is granted, and a judge joins
+  an existing assignment run (re-balanced). A caller who is not signed in is signed in; a caller
+  signed in with another address is refused. An account that has a password is not signed in by
+  a link: its owner logs in first, then accepts (the link is no way around a password).
+
+One audit row for the acceptance, `event_role_invitation.accepted`, whose resource is the grant
+(as organizations' `invitation.accepted` is for the membership); creating the account
+(`user.registered`) and the sign-in session (`session_token.created`) have their own rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.accounts.auth_tokens import create_token
+from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops.accounts.ownership import inbox_holder_took_over
+from hackops.accounts.service import Services
+from hackops.actor import Actor
+from hackops.audit.service import record
+from hackops.db import db_now
+from hackops.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
+from hackops.events.access import EventAccess
+from hackops.events.roles import service as roles
+from hackops.events.roles.mails import mail_invitation, notify_role, spend_mail_budget
+from hackops.events.service import EventArchived
+from hackops.judging.assignment.rebalance import Rebalance, after_judge_added
+from hackops.models import (
+    Event,
+    EventRole,
+    EventRoleGrant,
+    EventRoleInvitation,
+    Organization,
+    TokenKind,
+    User,
+)
+from hackops.tenancy import set_tenant
+
+INVITATION_LIFETIME = timedelta(days=7)
+ACCEPT_PATH = "/events/invitations/accept"
+
+
+class InvitationPending(Conflict):
+    code = "role_invitation_pending"
+    message = "An invitation for this role was already sent to that address; resend or revoke it."
+
+
+class RoleInvitationNotFound(NotFound):
+    code = "role_invitation_not_found"
+    message = "No such pending invitation in this event."
+
+
+class InvitationLinkInvalid(NotFound):
+    code = "role_invitation_not_found"
+    message = (
+        "This invitation link is not valid (a newer one may have been sent); open the latest"
+        " email, or ask the organizers for a new invitation."
+    )
+
+
+class InvitationExpired(AppError):
+    status_code = 410
+    code = "role_invitation_expired"
+    message = "This invitation has expired; ask the organizers to send it again."
+
+
+class InvitationRevoked(AppError):
+    status_code = 410
+    code = "role_invitation_revoked"
+    message = "The organizers withdrew this invitation."
+
+
+class InvitationUsed(Conflict):
+    code = "role_invitation_used"
+    message = (
+        "This invitation was already accepted. Log in — without a password, ask for a sign-in"
+        " link on the log-in page."
+    )
+
+
+class InvitationForAnotherAddress(Forbidden):
+    code = "role_invitation_other_address"
+    message = (
+        "This invitation was sent to another email address than the one you are signed in with."
+        " Log out, then open the link again."
+    )
+
+
+class SignInRequired(Unauthorized):
+    code = "sign_in_required"
+    message = (
+        "An account with a password uses this address: log in first, then accept. If you do not"
+        " know its password (or never made that account), reset the password for this address:"
+        " the reset link proves the address is yours."
+    )
+
+
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+    message = "The account using this address is disabled."
+
+
+# --- granting by email, inviting ---------------------------------------------------------------
+
+
+async def grant_or_invite(
+    session: AsyncSession, access: EventAccess, services: Services, *, email: str, role: str
+) -> roles.Granted | EventRoleInvitation:
+    """An account whose address is proven gets the role at once (and a notice mail); any other
+    address an invitation, whose link proves it."""
+    user = await roles.find_account(session, email)
+    if user is None or not user.email_verified:
+        return await invite(session, access, services, email=normalize_email(email), role=role)
+    # A pending invitation for the same role (sent before the account existed) is now
+    # pointless: it closes, recorded with the grant.
+    closed = await session.scalars(
+        update(EventRoleInvitation)
+        .where(*_pending_for(access.event, user.email, role))
+        .values(revoked_at=await db_now(session))
+        .returning(EventRoleInvitation.id)
+    )
+    ids = [str(i) for i in closed]
+    details = {"closed_invitation_ids": ids} if ids else None
+    granted = await roles.grant_role(
+        session, access.actor, access.event, user, role, details=details
+    )
+    await notify_role(
+        session,
+        access,
+        services,
+        user,
+        role,
+        services.base_url + landing_path(access.org, access.event, role),
+    )
+    return granted
+
+
+def _pending_for(event: Event, email: str, role: str) -> tuple[Any, ...]:
+    return (
+        EventRoleInvitation.event_id == event.id,
+        EventRoleInvitation.email == email,
+        EventRoleInvitation.role == role,
+        EventRoleInvitation.accepted_at.is_(None),
+        EventRoleInvitation.revoked_at.is_(None),
+    )
+
+
+async def invite(
+    session: AsyncSession, access: EventAccess, services: Services, *, email: str, role: str
+) -> EventRoleInvitation:
+    event = access.event
+    if event.archived_at is not None:
+        raise EventArchived
+    now = await db_now(session)
+    pending = await session.scalar(
+        select(EventRoleInvitation).where(*_pending_for(event, email, role)).with_for_update()
+    )
+    if pending is not None and pending.expires_at > now:
+        raise InvitationPending
+    await spend_mail_budget(services, access.actor, email)
+    raw, hashed = new_secret()
+    invitation = EventRoleInvitation(
+        org_id=event.org_id,
+        event_id=event.id,
+        email=email,
+        role=role,
+        token_hash=hashed,
+        invited_by_id=access.actor.user.id if access.actor.user else None,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    try:
+        async with session.begin_nested():
+            if pending is not None:  # expired: replaced by the new one
+                pending.revoked_at = now
+                await session.flush()
+            session.add(invitation)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent invitation to the same address won
+        if "uq_event_role_invitations_pending" in str(exc.orig):
+            raise InvitationPending from exc
+        raise
+    await session.refresh(invitation)
+    await mail_invitation(
+        session, access, services, invitation, _accept_link(services, access, raw)
+    )
+    await _audit(
+        session,
+        access.actor,
+        "event_role_invitation.created",
+        invitation,
+        {"email": email, "role": role, **({"replaces": str(pending.id)} if pending else {})},
+    )
+    return invitation
+
+
+async def list_invitations(session: AsyncSession, event: Event) -> list[EventRoleInvitation]:
+    """Pending invitations (expired ones included: they can be resent), newest first."""
+    rows = await session.scalars(
+        select(EventRoleInvitation)
+        .where(
+            EventRoleInvitation.event_id == event.id,
+            EventRoleInvitation.accepted_at.is_(None),
+            EventRoleInvitation.revoked_at.is_(None),
+        )
+        .order_by(EventRoleInvitation.created_at.desc(), EventRoleInvitation.id.desc())
+    )
+    return list(rows)
+
+
+async def _pending(
+    session: AsyncSession, event: Event, invitation_id: uuid.UUID
+) -> EventRoleInvitation:
+    invitation = await session.scalar(
+        select(EventRoleInvitation)
+        .where(
+            EventRoleInvitation.event_id == event.id,
+            EventRoleInvitation.id == invitation_id,
+            EventRoleInvitation.accepted_at.is_(None),
+            EventRoleInvitation.revoked_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if invitation is None:
+        raise RoleInvitationNotFound
+    return invitation
+
+
+async def revoke_invitation(
+    session: AsyncSession, actor: Actor, event: Event, invitation_id: uuid.UUID
+) -> EventRoleInvitation:
+    invitation = await _pending(session, event, invitation_id)
+    invitation.revoked_at = await db_now(session)
+    await session.flush()
+    await _audit(
+        session,
+        actor,
+        "event_role_invitation.revoked",
+        invitation,
+        {"email": invitation.email, "role": invitation.role},
+    )
+    return invitation
+
+
+async def resend_invitation(
+    session: AsyncSession, access: EventAccess, services: Services, invitation_id: uuid.UUID
+) -> EventRoleInvitation:
+    """A new link, valid 7 days from now; the previous one stops working."""
+    if access.event.archived_at is not None:
+        raise EventArchived
+    invitation = await _pending(session, access.event, invitation_id)
+    await spend_mail_budget(services, access.actor, invitation.email)
+    raw, invitation.token_hash = new_secret()
+    invitation.expires_at = await db_now(session) + INVITATION_LIFETIME
+    await session.flush()
+    await mail_invitation(
+        session, access, services, invitation, _accept_link(services, access, raw)
+    )
+    await _audit(
+        session,
+        access.actor,
+        "event_role_invitation.resent",
+        invitation,
+        {"email": invitation.email, "role": invitation.role},
+    )
+    return invitation
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    invitation: EventRoleInvitation,
+    details: dict[str, Any],
+) -> None:
+    await record(
+        session,
+        actor,
+        action,
+        resource_type="event_role_invitation",
+        resource_id=invitation.id,
+        org_id=invitation.org_id,
+        details={"event_id": str(invitation.event_id), **details},
+    )
+
+
+def sent_message(invitation: EventRoleInvitation) -> str:
+    """What the organizer is told after an invitation went out (API and page)."""
+    return (
+        f"We mailed an invitation to {invitation.email}. They become {invitation.role} once they"
+        " open its link (valid 7 days)."
+    )
+
+
+# --- mails -------------------------------------------------------------------------------------
+
+
+def _accept_link(services: Services, access: EventAccess, raw: str) -> str:
+    return f"{services.base_url}{ACCEPT_PATH}?{urlencode({'org': access.org.slug, 'token': raw})}"
+
+
+def landing_path(org: Organization, event: Event, role: str) -> str:
+    """Where someone with this role starts: a judge's queue, an organizer's admin, the event."""
+    base = f"/orgs/{org.slug}/events/{event.slug}"
+    return {"judge": base + "/judging", "organizer": base + "/admin"}.get(role, base)
+
+
+# --- accepting: the magic link -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """A pending invitation located by its link, and the account its address already has."""
+
+    org: Organization
+    event: Event
+    invitation: EventRoleInvitation
+    account: User | None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    org: Organization
+    event: Event
+    grant: EventRoleGrant
+    user: User
+    account_created: bool
+    #: A new session for a caller who was not signed in (the raw token, shown once).
+    session_token: str | None
+    rebalance: Rebalance | None
+
+
+async def find(session: AsyncSession, *, org_slug: str, token: str, lock: bool = False) -> Found:
+    """The pending invitation this link is for, or why it cannot be used (never consumes)."""
+    org = await session.scalar(
+        select(Organization).where(Organization.slug == org_slug, Organization.deleted_at.is_(None))
+    )
+    if org is None or not token:
+        raise InvitationLinkInvalid
+    await set_tenant(session, org.id)
+    query = select(EventRoleInvitation).where(
+        EventRoleInvitation.org_id == org.id, EventRoleInvitation.token_hash == digest(token)
+    )
+    invitation = await session.scalar(query.with_for_update() if lock else query)
+    if invitation is None:
+        raise InvitationLinkInvalid
+    if invitation.accepted_at is not None:
+        raise InvitationUsed
+    if invitation.revoked_at is not None:
+        raise InvitationRevoked
+    if invitation.expires_at <= await db_now(session):
+        raise InvitationExpired
+    event = await session.scalar(
+        select(Event).where(Event.org_id == org.id, Event.id == invitation.event_id)
+    )
+    if event is None:  # the FK cascades: only a race with a deletion gets here
+        raise InvitationLinkInvalid
+    account = await session.scalar(select(User).where(User.email == invitation.email))
+    return Found(org, event, invitation, account)
+
+
+async def _new_account(session: AsyncSession, email: str, name: str, now: Any) -> tuple[User, bool]:
+    """The invited address's account, made now (verified, no password). Another invitation to
+    the same new address accepted at the same moment may make it first: the unique email waits
+    for that transaction, and then its account is the one used (not a 409)."""
+    user = User(email=email, name=name.strip(), email_verified_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError:
+        existing = await session.scalar(select(User).where(User.email == email))
+        if existing is None:
+            raise
+        return existing, False
+    return user, True
+
+
+async def accept(
+    session: AsyncSession,
+    actor: Actor,
+    services: Services,
+    *,
+    org_slug: str,
+    token: str,
+    name: str = "",
+) -> Accepted:
+    """Use the invitation (once): find or create the account, grant the role, sign in."""
+    found = await find(session, org_slug=org_slug, token=token, lock=True)
+    invitation, event = found.invitation, found.event
+    if event.archived_at is not None:
+        raise EventArchived
+    now = await db_now(session)
+    created = False
+    if actor.user is not None:
+        if actor.user.email != invitation.email:
+            raise InvitationForAnotherAddress
+        user = actor.user
+    else:
+        if found.account is not None:
+            user = found.account
+        else:
+            user, created = await _new_account(session, invitation.email, name, now)
+        if not user.is_active:
+            raise AccountDisabled
+        if user.password_hash is not None:
+            raise SignInRequired
+    if created:
+        await record(
+            session,
+            Actor(user, actor.ip, actor.user_agent),
+            "user.registered",
+            resource_type="user",
+            resource_id=user.id,
+            details={"via": "event_role_invitation"},
+        )
+    as_user = Actor(user, actor.ip, actor.user_agent)
+    if actor.user is None and not created:
+        # Signed in by the link into an existing account: its inbox holder takes it over.
+        await inbox_holder_took_over(
+            session, actor, user, via="invitation", base_url=services.base_url
+        )
+    elif user.email_verified_at is None:  # the link reached the signed-in holder's inbox
+        user.email_verified_at = now
+    invitation.accepted_at = now
+    invitation.accepted_by_id = user.id
+    await session.flush()
+    grant = await session.scalar(
+        select(EventRoleGrant).where(
+            EventRoleGrant.event_id == event.id,
+            EventRoleGrant.user_id == user.id,
+            EventRoleGrant.role == invitation.role,
+        )
+    )
+    new_grant = grant is None  # (granted directly in the meantime: the invitation just closes)
+    if grant is None:
+        grant = EventRoleGrant(
+            org_id=event.org_id, event_id=event.id, user_id=user.id, role=invitation.role
+        )
+        session.add(grant)
+        await session.flush()
+        await session.refresh(grant)
+    await record(
+        session,
+        as_user,
+        "event_role_invitation.accepted",
+        resource_type="event_role",
+        resource_id=grant.id,
+        org_id=event.org_id,
+        details={
+            "event_id": str(event.id),
+            "invitation_id": str(invitation.id),
+            "user_id": str(user.id),
+            "role": invitation.role,
+            "account_created": created,
+        },
+    )
+    rebalance = None
+    if new_grant and invitation.role == EventRole.JUDGE.value:
+        rebalance = await after_judge_added(session, as_user, event)
+    raw = None
+    if actor.user is None:
+        raw, _ = await create_token(
+            session,
+            as_user,
+            user,
+            kind=TokenKind.SESSION,
+            lifetime=services.session_lifetime,
+            name="Invitation sign-in",
+        )
+    return Accepted(found.org, event, grant, user, created, raw, rebalance)

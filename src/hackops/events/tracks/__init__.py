@@ -1,0 +1,1 @@
+"""An event's tracks (prize categories) and awards."""

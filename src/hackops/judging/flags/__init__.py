@@ -1,0 +1,1 @@
+"""Judges' flags: a judge tells the organizers something is wrong with a project."""

@@ -1,0 +1,1 @@
+"""Rubric evaluations and the rankings computed from them."""

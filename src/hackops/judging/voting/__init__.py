@@ -1,0 +1,1 @@
+"""Public voting: one vote per verified account and track during the voting window."""

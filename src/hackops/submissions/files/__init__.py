@@ -1,0 +1,1 @@
+"""Uploaded files: intake with limits, kind and structure checks, storage, downloads."""

@@ -1,0 +1,1 @@
+"""The processing pipeline of a submitted version: its jobs and the work of each step."""

@@ -1,0 +1,1 @@
+"""The organizers' side of submissions: review queue, decisions, flags, gallery."""
