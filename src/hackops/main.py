@@ -67,7 +67,6 @@ from hackops.web import (
     gallery_pages,
     judging_pages,
     leaderboard_pages,
-    results_pages,
     review_pages,
     submission_pages,
     task_pages,
@@ -84,6 +83,7 @@ from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
 from hackops.web.pages import router as pages_router
 from hackops.web.registrations import pages as registration_pages
+from hackops.web.results import pages as results_pages
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")

@@ -1,0 +1,1 @@
+"""Page modules of the results domain: the published results and pairwise judging."""
