@@ -64,7 +64,6 @@ from hackops.web import (
     dev_pages,
     event_pages,
     flag_pages,
-    gallery_pages,
     judging_pages,
     leaderboard_pages,
     review_pages,
@@ -84,6 +83,7 @@ from hackops.web.orgs import pages as org_pages
 from hackops.web.pages import router as pages_router
 from hackops.web.registrations import pages as registration_pages
 from hackops.web.results import pages as results_pages
+from hackops.web.submissions import gallery as gallery_pages
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")

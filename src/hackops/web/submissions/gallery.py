@@ -3,7 +3,7 @@ technology, sort, pages; a project's page with its links, public files and team.
 
 Visible to everyone once an organizer opens it on a published, non-private event (organizers see
 it before, as a preview); until then it is the 404 page (`submissions.review.gallery_visible`).
-No sign-in is needed: the event itself is loaded with `load_event_access` as for its public page.
+No sign-in is needed: the event itself is loaded by `PublicEventDep` as for its public page.
 """
 
 from __future__ import annotations
@@ -11,29 +11,23 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from hackops.accounts.deps import ActorDep, get_actor
-from hackops.browser import csrf_protect
 from hackops.db import SessionDep
-from hackops.events.deps import load_event_access
 from hackops.events.tracks.service import list_tracks
 from hackops.results import frozen
 from hackops.results import service as results
-from hackops.routing import Router, SlugPath
 from hackops.submissions.files.kinds import human_size
 from hackops.submissions.files.router import signed_link
 from hackops.submissions.intake import service
 from hackops.submissions.review import service as review
-from hackops.web.kit import clock, redirect, render
+from hackops.web import kit
+from hackops.web.deps import PublicEventDep, page_router
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
-GALLERY = "/orgs/{slug}/events/{event_slug}/gallery"
+GALLERY = kit.EVENT_BASE + "/gallery"
 PAGE_SIZE = 24
 SORT_OPTIONS = [
     ("title", "Title"),
@@ -51,10 +45,7 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 
 @router.get(GALLERY, name="gallery")
-async def gallery_page(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    access = await load_event_access(session, actor, slug, event_slug)
+async def gallery_page(request: Request, session: SessionDep, access: PublicEventDep) -> Response:
     params = request.query_params
     q = params.get("q", "")[:200].strip()
     track = params.get("track", "")
@@ -87,7 +78,7 @@ async def gallery_page(
     def page(start: int) -> str:
         return "?" + urlencode({**active, **({"offset": start} if start else {})})
 
-    base = GALLERY.format(slug=access.org.slug, event_slug=access.event.slug)
+    base = kit.event_url(access) + "/gallery"
     context = {
         "access": access,
         "org": access.org,
@@ -104,24 +95,18 @@ async def gallery_page(
         "newer_url": page(max(offset - PAGE_SIZE, 0)) if offset else None,
         "older_url": page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
     }
-    return render(request, "submissions/gallery.html", context)
+    return kit.render(request, "submissions/gallery.html", context)
 
 
 @router.get(GALLERY + "/{submission_id}", name="gallery_project")
 async def project_page(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    submission_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    submission_id: uuid.UUID, request: Request, session: SessionDep, access: PublicEventDep
 ) -> Response:
-    access = await load_event_access(session, actor, slug, event_slug)
     submission, team_name, members, files = await review.gallery_project(
         session, access, submission_id
     )
     tracks = await list_tracks(session, access.event)
-    base = GALLERY.format(slug=access.org.slug, event_slug=access.event.slug)
+    base = kit.event_url(access) + "/gallery"
     # Awards and podium places once results are published (None before: nothing is shown).
     standing = await results.submission_standing(session, access.event, submission.id)
     context = {
@@ -138,25 +123,22 @@ async def project_page(
         "track_names": {t.id: t.name for t in tracks},
         "size": human_size,
         "closed_preview": access.event.gallery_opened_at is None,
-        "when": clock(access.event.timezone),
+        "when": kit.clock(access.event.timezone),
     }
-    return render(request, "submissions/gallery_project.html", context)
+    return kit.render(request, "submissions/gallery_project.html", context)
 
 
 @router.get(GALLERY + "/{submission_id}/files/{file_id}")
 async def public_file(
-    slug: SlugPath,
-    event_slug: SlugPath,
     submission_id: uuid.UUID,
     file_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: PublicEventDep,
 ) -> Response:
     """A public file of a project in the gallery: a fresh signed link, followed at once."""
-    access = await load_event_access(session, actor, slug, event_slug)
     _, _, _, files = await review.gallery_project(session, access, submission_id)
     file = next((f for f in files if f.id == file_id), None)
     if file is None:
         raise service.FileNotFound
-    return redirect(signed_link(request, file).url)
+    return kit.redirect(signed_link(request, file).url)
