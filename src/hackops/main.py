@@ -62,7 +62,6 @@ from hackops.web import (
     auth_pages,
     dashboard,
     dev_pages,
-    event_pages,
     flag_pages,
     judging_pages,
     leaderboard_pages,
@@ -74,6 +73,7 @@ from hackops.web import (
 from hackops.web import deps as page_deps
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
+from hackops.web.events import public as event_pages
 from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
 from hackops.web.oauth_pages import router as oauth_pages_router

@@ -2,27 +2,28 @@
 tracks and awards) with the registration form, and the participant's own registration (state,
 waitlist position, check-in code and its QR code, cancel).
 
-Loading and authorizing is `events.deps.load_event_access`, as for the API: a draft or private
-event is a 404 to whoever may not see it. Registering calls `registrations.service.register`
+Loading and authorizing are the page dependencies (`PublicEventDep`, `EventPageDep`), built on
+`events.access.load_event_access` as the API: a draft or private event is a 404 to whoever may
+not see it. Registering calls `registrations.service.register`
 with the answers checked by the event's questions (`validate_answers`, inside the service); a
 refusal comes back on the form, per question when it is about one, with the answers kept.
-Signed-out visitors are sent to log in and come back to the event.
+Signed-out visitors are sent to log in and come back to the event (a registration sent while
+signed out comes back to the event's page, where the form is).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from hackops.accounts.deps import ActorDep, get_actor
-from hackops.browser import csrf_protect, flash
+from hackops.browser import flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
-from hackops.events.deps import EventAccess, load_event_access
+from hackops.events.access import EventAccess
 from hackops.events.lifecycle import registration_open, state_at
 from hackops.events.questions.service import InvalidAnswers, Question, QuestionKind, questions_of
 from hackops.events.tracks import service as children
@@ -30,28 +31,11 @@ from hackops.models import RegistrationStatus
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
-from hackops.routing import Router, SlugPath
 from hackops.teams.service import current_team_id, is_participant
-from hackops.web.kit import (
-    EVENT_BASE,
-    REGISTRATION_STATUS_LABELS,
-    Form,
-    all_or_nothing,
-    clock,
-    event_url,
-    fresh,
-    redirect,
-    refuse,
-    render,
-    to_login,
-    validated,
-    with_next,
-)
+from hackops.web import kit
+from hackops.web.deps import EventPageDep, PublicEventDep, page_router, signed_in
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 
 def read_answers(questions: list[Question], submitted: FormData) -> dict[str, Any]:
@@ -74,7 +58,7 @@ async def _event_page(
     session: AsyncSession,
     access: EventAccess,
     *,
-    form: Form | None = None,
+    form: kit.Form | None = None,
     answers: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -93,7 +77,7 @@ async def _event_page(
     ]
     registration = access.registration
     active = registration is not None and registration.status != RegistrationStatus.CANCELLED
-    here = event_url(access)
+    here = kit.event_url(access)
     full = event.capacity is not None and event.registered_count >= event.capacity
     context = {
         "org": access.org,
@@ -103,52 +87,46 @@ async def _event_page(
         "full": full,
         "is_organizer": access.is_organizer,
         "windows": windows,
-        "when": clock(event.timezone),
+        "when": kit.clock(event.timezone),
         "tracks": await children.list_tracks(session, event),
         "awards": await children.list_awards(session, event),
         "base": here,
         "signed_in": access.actor.user is not None,
-        "login_url": with_next("/login", here),
+        "login_url": kit.with_next("/login", here),
         "registration": registration if active else None,
-        "status_labels": REGISTRATION_STATUS_LABELS,
+        "status_labels": kit.REGISTRATION_STATUS_LABELS,
         "show_teams": access.sees_every_team or is_participant(access),
         "questions": questions_of(event),
-        "form": form or Form(),
+        "form": form or kit.Form(),
         "answers": answers or {},
     }
-    return render(request, "events/show.html", context, status_code=status_code)
+    return kit.render(request, "events/show.html", context, status_code=status_code)
 
 
-@router.get(EVENT_BASE, name="event")
-async def event_page(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
-    access = await load_event_access(session, actor, slug, event_slug)
+@router.get(kit.EVENT_BASE, name="event")
+async def event_page(request: Request, session: SessionDep, access: PublicEventDep) -> Response:
     return await _event_page(request, session, access)
 
 
-@router.post(EVENT_BASE + "/register")
-async def register(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
-    access = await load_event_access(session, actor, slug, event_slug)
-    if actor.user is None:
-        return redirect(with_next("/login", event_url(access)))
+@router.post(kit.EVENT_BASE + "/register")
+async def register(request: Request, session: SessionDep, access: PublicEventDep) -> Response:
+    if access.actor.user is None:  # not LoginRequired: back to the event's form, even on a POST
+        return kit.redirect(kit.with_next("/login", kit.event_url(access)))
     answers = read_answers(questions_of(access.event), await request.form())
-    form = Form()
-    body = validated(RegistrationIn, {"answers": answers}, form)
+    form = kit.Form()
+    body = kit.validated(RegistrationIn, {"answers": answers}, form)
     if body is None:
         form.error = "The answers are not valid."
         return await _event_page(
             request, session, access, form=form, answers=answers, status_code=422
         )
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             registration = await registrations.register(session, access, answers=body.answers)
     except AppError as exc:
         for obj in (access.event, access.registration):
             if obj is not None:
-                await fresh(session, obj)
+                await kit.fresh(session, obj)
         if isinstance(exc, InvalidAnswers) and isinstance(exc.details, list):
             for item in exc.details:
                 question_id = str(item.get("field", "")).removeprefix("answers.")
@@ -156,7 +134,7 @@ async def register(
             form.error = "Please correct the marked answers."
             status = exc.status_code
         else:
-            status = refuse(form, exc)
+            status = kit.refuse(form, exc)
         return await _event_page(
             request, session, access, form=form, answers=answers, status_code=status
         )
@@ -164,26 +142,22 @@ async def register(
         flash(request, "The event is full: you are on the waitlist.", "warning")
     else:
         flash(request, f"You are registered for {access.event.name}.", "success")
-    return redirect(event_url(access) + "/registration")
+    return kit.redirect(kit.event_url(access) + "/registration")
 
 
-@router.get(EVENT_BASE + "/registration", name="my_registration")
-async def my_registration(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
+@router.get(kit.EVENT_BASE + "/registration", name="my_registration")
+async def my_registration(request: Request, session: SessionDep, access: EventPageDep) -> Response:
+    user = signed_in(access.actor)
     registration = await registrations.get_own(session, access)
     out = await own_out(session, registration)
-    team_id = await current_team_id(session, access.event, actor.user.id)
-    here = event_url(access)
+    team_id = await current_team_id(session, access.event, user.id)
+    here = kit.event_url(access)
     context = {
         "org": access.org,
         "event": access.event,
         "registration": out,
-        "status_label": REGISTRATION_STATUS_LABELS.get(out.status, out.status),
-        "when": clock(access.event.timezone),
+        "status_label": kit.REGISTRATION_STATUS_LABELS.get(out.status, out.status),
+        "when": kit.clock(access.event.timezone),
         "base": here,
         "team_url": f"{here}/teams/{team_id}" if team_id else None,
         "qr_url": (
@@ -191,21 +165,18 @@ async def my_registration(
             "/registrations/me/qr.svg"
         ),
     }
-    return render(request, "registrations/mine.html", context)
+    return kit.render(request, "registrations/mine.html", context)
 
 
-@router.post(EVENT_BASE + "/registration/cancel")
+@router.post(kit.EVENT_BASE + "/registration/cancel")
 async def cancel_registration(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+    request: Request, session: SessionDep, access: EventPageDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await registrations.cancel(session, access)
     except AppError as exc:
         flash(request, exc.message, "error")
-        return redirect(event_url(access) + "/registration")
+        return kit.redirect(kit.event_url(access) + "/registration")
     flash(request, "Your registration is cancelled.", "success")
-    return redirect(event_url(access))
+    return kit.redirect(kit.event_url(access))
