@@ -2,7 +2,8 @@
 finder both ways), a team's page (members, editing, invitations, join requests, captain
 transfer, leave, disband) and the page an invitation mail links to (accept or decline).
 
-Loading and authorizing is the API's (`load_event_access` + `teams.service.load_team`), and every
+Loading and authorizing are the page dependencies (`EventPageDep`, `TeamPageDep`: the API's
+`load_event_access` + `teams.service.load_team`), and every
 action calls the same service function as the API route; a refusal comes back as a flash
 message on the page the form was on. Every action is a plain form with a button: usable with
 the keyboard alone, no script needed.
@@ -14,19 +15,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, ServicesDep, get_actor
-from hackops.browser import csrf_protect, flash
+from hackops.accounts.deps import ServicesDep
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events.deps import EventAccess, load_event_access
+from hackops.events.access import EventAccess
 from hackops.results import frozen
 from hackops.results import service as results
-from hackops.routing import Router, SlugPath
 from hackops.teams import finder, recruiting, service
 from hackops.teams.schemas import (
     FinderProfileIn,
@@ -37,14 +37,10 @@ from hackops.teams.schemas import (
     TeamUpdate,
     invitation_out,
 )
-from hackops.web.kit import Form, all_or_nothing, form_data, redirect, render, to_login, validated
+from hackops.web import kit
+from hackops.web.deps import EventPageDep, TeamPageDep, page_router, signed_in
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
-
-EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
+router = page_router()
 
 
 def _skills(raw: str) -> list[str]:
@@ -52,7 +48,7 @@ def _skills(raw: str) -> list[str]:
 
 
 def _base(access: EventAccess) -> str:
-    return EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
+    return kit.event_url(access)
 
 
 async def _act(
@@ -62,42 +58,39 @@ async def _act(
     action: Callable[[], Awaitable[Any]],
     done: str,
 ) -> Response:
-    """Run a service call in a savepoint; flash its result or its refusal, go back (303)."""
+    """`kit.act`, except that an action returning a path goes there (a new team's page, the
+    teams area after leaving) instead of back."""
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             result = await action()
     except AppError as exc:
         flash(request, exc.message, "error")
-        return redirect(back)
+        return kit.redirect(back)
     flash(request, done, "success")
-    return redirect(result if isinstance(result, str) else back)
+    return kit.redirect(result if isinstance(result, str) else back)
 
 
 def _checked(model: type[BaseModel], data: dict[str, Any], request: Request) -> Any:
-    form = Form()
-    parsed = validated(model, data, form)
+    form = kit.Form()
+    parsed = kit.validated(model, data, form)
     if parsed is None:
         message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
         flash(request, message or "The form is not valid.", "error")
     return parsed
 
 
-@router.get("/orgs/{slug}/events/{event_slug}/teams")
-async def teams_area(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
+@router.get(kit.EVENT_BASE + "/teams")
+async def teams_area(request: Request, session: SessionDep, access: EventPageDep) -> Response:
+    user = signed_in(access.actor)
     finder.require_finder_access(access)
     q = request.query_params.get("q", "")[:200].strip()
     skill = request.query_params.get("skill", "")[:64].strip().casefold() or None
     my_team = None
-    if await service.current_team_id(session, access.event, actor.user.id) is not None:
+    if await service.current_team_id(session, access.event, user.id) is not None:
         my_team = (await service.my_team(session, access)).team
     teams = await finder.search_teams(session, access, q=q, skill=skill)
     people = await finder.search_people(session, access, q=q, skill=skill)
-    return render(
+    return kit.render(
         request,
         "teams/area.html",
         {
@@ -113,15 +106,10 @@ async def teams_area(
     )
 
 
-async def area_action(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
+async def area_action(request: Request, session: SessionDep, access: EventPageDep) -> Response:
     verb = request.url.path.rsplit("/", 1)[-1]
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
     back = _base(access) + "/teams"
-    data = await form_data(request)
+    data = await kit.form_data(request)
     if verb == "create":
         body = _checked(
             TeamIn,
@@ -133,7 +121,7 @@ async def area_action(
             request,
         )
         if body is None:
-            return redirect(back)
+            return kit.redirect(back)
 
         async def create() -> str:
             team = await service.create_team(
@@ -149,7 +137,7 @@ async def area_action(
     if verb == "join":
         code = _checked(JoinByCode, {"code": data.get("code", "")}, request)
         if code is None:
-            return redirect(back)
+            return kit.redirect(back)
         return await _act(
             request,
             session,
@@ -167,7 +155,7 @@ async def area_action(
         request,
     )
     if profile is None:
-        return redirect(back)
+        return kit.redirect(back)
     changes = profile.model_dump(exclude_unset=True)
     return await _act(
         request,
@@ -178,19 +166,8 @@ async def area_action(
     )
 
 
-@router.get("/orgs/{slug}/events/{event_slug}/teams/{team_id}")
-async def team_page(
-    request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
-    session: SessionDep,
-    actor: ActorDep,
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
-    view = await service.load_team(session, access, team_id)
+@router.get(kit.EVENT_BASE + "/teams/{team_id}")
+async def team_page(request: Request, session: SessionDep, view: TeamPageDep) -> Response:
     members = await service.list_members(session, view.team)
     invitations = (
         [invitation_out(i, name) for i, name in await recruiting.list_invitations(session, view)]
@@ -200,7 +177,7 @@ async def team_page(
     requests = await recruiting.list_join_requests(session, view) if view.is_member else []
     shown = await results.team_results(session, view)  # None until results are published
     standing = shown["standing"] if shown else None
-    return render(
+    return kit.render(
         request,
         "teams/show.html",
         {
@@ -208,32 +185,23 @@ async def team_page(
             "placements": frozen.podium(standing["placements"]) if standing else [],
             "view": view,
             "team": view.team,
-            "base": f"{_base(access)}/teams/{team_id}",
+            "base": f"{_base(view.access)}/teams/{view.team.id}",
             "members": members,
             "invitations": invitations,
             "requests": requests,
-            "me": actor.user,
+            "me": signed_in(view.access.actor),
         },
     )
 
 
 async def team_action(
-    request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
-    session: SessionDep,
-    actor: ActorDep,
-    services: ServicesDep,
+    request: Request, session: SessionDep, view: TeamPageDep, services: ServicesDep
 ) -> Response:
     verb = request.url.path.rsplit("/", 1)[-1]
     limiter = services.limiter
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
-    view = await service.load_team(session, access, team_id)
-    back = f"{_base(access)}/teams/{team_id}"
-    data = await form_data(request)
+    access = view.access
+    back = f"{_base(access)}/teams/{view.team.id}"
+    data = await kit.form_data(request)
     try:
         target_id = uuid.UUID(data.get("id", ""))
     except ValueError:
@@ -250,7 +218,7 @@ async def team_action(
             request,
         )
         if update is None:
-            return redirect(back)
+            return kit.redirect(back)
         changes = update.model_dump(exclude_unset=True)
         return await _act(
             request, session, back, lambda: service.update_team(session, view, changes), "Saved."
@@ -258,7 +226,7 @@ async def team_action(
     if verb == "invite":
         invite = _checked(TeamInvitationIn, {"email": data.get("email", "")}, request)
         if invite is None:
-            return redirect(back)
+            return kit.redirect(back)
         base_url = request.app.state.settings.base_url
         return await _act(
             request,
@@ -272,7 +240,7 @@ async def team_action(
     if verb == "request":
         asked = _checked(JoinRequestIn, {"message": data.get("message", "")}, request)
         if asked is None:
-            return redirect(back)
+            return kit.redirect(back)
         return await _act(
             request,
             session,
@@ -311,7 +279,7 @@ async def team_action(
 
 # One path per action (no `{verb}` parameter: it would also match the task board's paths).
 for _verb in ("create", "join", "profile"):
-    router.post(f"{EVENT_BASE}/teams/{_verb}")(area_action)
+    router.post(f"{kit.EVENT_BASE}/teams/{_verb}")(area_action)
 for _verb in (
     "edit",
     "invite",
@@ -325,7 +293,7 @@ for _verb in (
     "leave",
     "disband",
 ):
-    router.post(f"{EVENT_BASE}/teams/{{team_id}}/{_verb}")(team_action)
+    router.post(f"{kit.EVENT_BASE}/teams/{{team_id}}/{_verb}")(team_action)
 
 
 async def _leave(view: service.TeamView, session: AsyncSession, area: str) -> str:
@@ -338,34 +306,24 @@ async def _disband(view: service.TeamView, session: AsyncSession, area: str) -> 
     return area
 
 
-@router.get("/orgs/{slug}/events/{event_slug}/team-invitations")
-async def invitation_page(
-    request: Request, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
+@router.get(kit.EVENT_BASE + "/team-invitations")
+async def invitation_page(request: Request, session: SessionDep, access: EventPageDep) -> Response:
     token = request.query_params.get("token", "")[:200]
-    return render(
+    return kit.render(
         request,
         "teams/invitation.html",
         {"access": access, "base": _base(access), "token": token},
     )
 
 
-@router.post("/orgs/{slug}/events/{event_slug}/team-invitations/{verb}")
+@router.post(kit.EVENT_BASE + "/team-invitations/{verb}")
 async def invitation_action(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
     verb: Annotated[str, Path(pattern="^(accept|decline)$")],
     session: SessionDep,
-    actor: ActorDep,
+    access: EventPageDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await load_event_access(session, actor, slug, event_slug)
-    token = (await form_data(request)).get("token", "")[:200]
+    token = (await kit.form_data(request)).get("token", "")[:200]
     area = _base(access) + "/teams"
     back = f"{_base(access)}/team-invitations?token={token}"
     if verb == "accept":
