@@ -4,51 +4,38 @@ Usable with the keyboard alone: every action is a plain form with a button (add,
 move down, change status, delete); after an action the page comes back focused on the task's
 card (`#task-<id>`, the card is focusable). No script is needed.
 
-Loading and authorizing is the API's: `load_event_access` + `tasks.service.load_team_board`, so
-only the team's current members see its board (everyone else gets the 404 page); signed-out
-visitors are sent to log in. Forms follow `web.orgs.pages` (savepoint, re-render with the message,
-flash + 303 on success) and are checked with the API's own input models.
+Loading and authorizing are dependencies (`TeamBoardDep`, `MyBoardDep`) on the API's loaders:
+`EventPageDep` + `tasks.service.load_team_board`, so only the team's current members see its
+board (everyone else gets the 404 page); signed-out visitors are sent to log in. Forms follow
+`web.orgs.pages` (savepoint, re-render with the message, flash + 303 on success) and are
+checked with the API's own input models.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
+from hackops.accounts.deps import ActorDep
 from hackops.actor import Actor
-from hackops.browser import csrf_protect, flash
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events.deps import load_event_access
 from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
-from hackops.routing import Router, SlugPath
 from hackops.tasks import service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
-from hackops.web.kit import (
-    Form,
-    all_or_nothing,
-    form_data,
-    kept,
-    redirect,
-    refuse,
-    render,
-    to_login,
-    validated,
-)
+from hackops.web import kit
+from hackops.web.deps import EventPageDep, page_router, signed_in
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
-TEAM_BASE = "/orgs/{slug}/events/{event_slug}/teams/{team_id}/tasks"
+TEAM_BASE = kit.EVENT_BASE + "/teams/{team_id}/tasks"
 MY_BASE = "/tasks"
 FIELDS = ("title", "description", "priority", "status", "assignee_id", "due_date")
 STATUS_LABELS = {"todo": "To do", "doing": "Doing", "done": "Done"}
@@ -62,6 +49,7 @@ ASSIGNEE_ERRORS: dict[type[AppError] | str, str] = {
 class Page:
     """A board as a page shows it: where it lives, what to call it, who can be assigned."""
 
+    actor: Actor
     board: service.Board
     base: str
     heading: str
@@ -69,29 +57,36 @@ class Page:
     back: tuple[str, str] | None = None  # (address, label) of the page this board belongs to
 
 
-async def _team_page(
-    session: AsyncSession, actor: Actor, slug: str, event_slug: str, team_id: uuid.UUID
-) -> Page:
-    access = await load_event_access(session, actor, slug, event_slug)
-    board = await service.load_team_board(session, actor, access.event, team_id)
+async def team_board_page(team_id: uuid.UUID, session: SessionDep, access: EventPageDep) -> Page:
+    """A team's board, for its current members (404 to everyone else)."""
+    board = await service.load_team_board(session, access.actor, access.event, team_id)
     assert board.team is not None
+    team_url = f"{kit.event_url(access)}/teams/{team_id}"
     return Page(
+        actor=access.actor,
         board=board,
-        base=TEAM_BASE.format(slug=slug, event_slug=event_slug, team_id=team_id),
+        base=f"{team_url}/tasks",
         heading=f"{board.team.name} · tasks",
         subheading=access.event.name,
-        back=(f"/orgs/{slug}/events/{event_slug}/teams/{team_id}", f"Team {board.team.name}"),
+        back=(team_url, f"Team {board.team.name}"),
     )
 
 
-def _my_page(actor: Actor) -> Page:
-    assert actor.user is not None
+async def my_board_page(actor: ActorDep) -> Page:
+    """The signed-in user's own list."""
     return Page(
-        board=service.personal_board(actor.user.id),
+        actor=actor,
+        board=service.personal_board(signed_in(actor).id),
         base=MY_BASE,
         heading="My tasks",
         subheading="Only you can see this list.",
     )
+
+
+#: A team's board (signed in, a current member of the team).
+TeamBoardDep = Annotated[Page, Depends(team_board_page)]
+#: The signed-in user's own list.
+MyBoardDep = Annotated[Page, Depends(my_board_page)]
 
 
 async def _people(session: AsyncSession, page: Page, actor: Actor) -> list[tuple[str, str]]:
@@ -132,7 +127,7 @@ async def _board(
     actor: Actor,
     page: Page,
     *,
-    add: Form | None = None,
+    add: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
     chosen = _filters(request)
@@ -165,9 +160,9 @@ async def _board(
         "status_labels": STATUS_LABELS,
         "options": _options(people),
         "chosen": chosen,
-        "add": add or Form(values={"priority": "medium", "status": "todo"}),
+        "add": add or kit.Form(values={"priority": "medium", "status": "todo"}),
     }
-    return render(request, "tasks/board.html", context, status_code=status_code)
+    return kit.render(request, "tasks/board.html", context, status_code=status_code)
 
 
 def _task_input(data: dict[str, str]) -> dict[str, Any]:
@@ -182,23 +177,28 @@ def _task_input(data: dict[str, str]) -> dict[str, Any]:
 
 
 async def _create(request: Request, session: AsyncSession, actor: Actor, page: Page) -> Response:
-    data = await form_data(request)
-    form = Form(values=kept(data, *FIELDS))
-    body = validated(TaskIn, _task_input(data), form)
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, *FIELDS))
+    body = kit.validated(TaskIn, _task_input(data), form)
     if body is None:
         return await _board(request, session, actor, page, add=form, status_code=422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             task = await service.create_task(session, actor, page.board, **body.model_dump())
     except AppError as exc:
-        code = refuse(form, exc, ASSIGNEE_ERRORS)
+        code = kit.refuse(form, exc, ASSIGNEE_ERRORS)
         return await _board(request, session, actor, page, add=form, status_code=code)
     flash(request, f"Added “{task.title}”.", "success")
-    return redirect(f"{page.base}#task-{task.id}")
+    return kit.redirect(f"{page.base}#task-{task.id}")
 
 
 def _edit_page(
-    request: Request, page: Page, task: Task, form: Form, people: list[tuple[str, str]], code: int
+    request: Request,
+    page: Page,
+    task: Task,
+    form: kit.Form,
+    people: list[tuple[str, str]],
+    code: int,
 ) -> Response:
     context = {
         "page": page,
@@ -206,7 +206,7 @@ def _edit_page(
         "form": form,
         "options": _options(people),
     }
-    return render(request, "tasks/edit.html", context, status_code=code)
+    return kit.render(request, "tasks/edit.html", context, status_code=code)
 
 
 def _task_values(task: Task) -> dict[str, str]:
@@ -225,58 +225,58 @@ async def _edit_form(
 ) -> Response:
     task = await service.get_task(session, page.board, task_id)
     people = await _people(session, page, actor)
-    return _edit_page(request, page, task, Form(values=_task_values(task)), people, 200)
+    return _edit_page(request, page, task, kit.Form(values=_task_values(task)), people, 200)
 
 
 async def _edit(
     request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
 ) -> Response:
     task = await service.get_task(session, page.board, task_id)
-    data = await form_data(request)
-    form = Form(values=kept(data, *FIELDS))
-    body = validated(TaskUpdate, _task_input(data), form)
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, *FIELDS))
+    body = kit.validated(TaskUpdate, _task_input(data), form)
     if body is None:
         people = await _people(session, page, actor)
         return _edit_page(request, page, task, form, people, 422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await service.update_task(
                 session, actor, page.board, task, body.model_dump(exclude_unset=True)
             )
     except AppError as exc:
-        code = refuse(form, exc, ASSIGNEE_ERRORS)
+        code = kit.refuse(form, exc, ASSIGNEE_ERRORS)
         await session.refresh(task)
         people = await _people(session, page, actor)
         return _edit_page(request, page, task, form, people, code)
     flash(request, f"Saved “{task.title}”.", "success")
-    return redirect(f"{page.base}#task-{task.id}")
+    return kit.redirect(f"{page.base}#task-{task.id}")
 
 
 async def _set_status(
     request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
 ) -> Response:
     task = await service.get_task(session, page.board, task_id)
-    data = await form_data(request)
-    body = validated(TaskUpdate, {"status": data.get("status", "")}, Form())
+    data = await kit.form_data(request)
+    body = kit.validated(TaskUpdate, {"status": data.get("status", "")}, kit.Form())
     if body is None or body.status is None:
         flash(request, "Choose one of the statuses.", "error")
-        return redirect(f"{page.base}#task-{task.id}")
+        return kit.redirect(f"{page.base}#task-{task.id}")
     await service.update_task(session, actor, page.board, task, {"status": body.status})
     flash(request, f"“{task.title}” is now in {STATUS_LABELS[body.status.value]}.", "success")
-    return redirect(f"{page.base}#task-{task.id}")
+    return kit.redirect(f"{page.base}#task-{task.id}")
 
 
 async def _move(
     request: Request, session: AsyncSession, actor: Actor, page: Page, task_id: uuid.UUID
 ) -> Response:
     task = await service.get_task(session, page.board, task_id)
-    data = await form_data(request)
-    body = validated(TaskMove, {"direction": data.get("direction", "")}, Form())
+    data = await kit.form_data(request)
+    body = kit.validated(TaskMove, {"direction": data.get("direction", "")}, kit.Form())
     if body is None or body.direction is None:
         flash(request, "Move a task up or down.", "error")
-        return redirect(f"{page.base}#task-{task.id}")
+        return kit.redirect(f"{page.base}#task-{task.id}")
     await service.move_task(session, actor, page.board, task, direction=body.direction)
-    return redirect(f"{page.base}#task-{task.id}")
+    return kit.redirect(f"{page.base}#task-{task.id}")
 
 
 async def _delete(
@@ -286,83 +286,44 @@ async def _delete(
     title = task.title
     await service.delete_task(session, actor, page.board, task)
     flash(request, f"Deleted “{title}”.", "success")
-    return redirect(page.base)
+    return kit.redirect(page.base)
 
 
-# --- a team's board --------------------------------------------------------------------------
+# --- a team's board, and my own list ---------------------------------------------------------
 
 
 @router.get(TEAM_BASE, name="team_tasks")
-async def team_board(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    page = await _team_page(session, actor, slug, event_slug, team_id)
-    return await _board(request, session, actor, page)
+async def team_board(request: Request, session: SessionDep, page: TeamBoardDep) -> Response:
+    return await _board(request, session, page.actor, page)
 
 
 @router.post(TEAM_BASE)
-async def team_create(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    page = await _team_page(session, actor, slug, event_slug, team_id)
-    return await _create(request, session, actor, page)
+async def team_create(request: Request, session: SessionDep, page: TeamBoardDep) -> Response:
+    return await _create(request, session, page.actor, page)
 
 
 @router.api_route(TEAM_BASE + "/{task_id}/{action}", methods=["GET", "POST"])
 async def team_task_action(
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
-    task_id: uuid.UUID,
-    action: str,
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
+    task_id: uuid.UUID, action: str, request: Request, session: SessionDep, page: TeamBoardDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    page = await _team_page(session, actor, slug, event_slug, team_id)
-    return await _dispatch(request, session, actor, page, task_id, action)
-
-
-# --- my own list -----------------------------------------------------------------------------
+    return await _dispatch(request, session, page.actor, page, task_id, action)
 
 
 @router.get(MY_BASE, name="my_tasks")
-async def my_board(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _board(request, session, actor, _my_page(actor))
+async def my_board(request: Request, session: SessionDep, page: MyBoardDep) -> Response:
+    return await _board(request, session, page.actor, page)
 
 
 @router.post(MY_BASE)
-async def my_create(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _create(request, session, actor, _my_page(actor))
+async def my_create(request: Request, session: SessionDep, page: MyBoardDep) -> Response:
+    return await _create(request, session, page.actor, page)
 
 
 @router.api_route(MY_BASE + "/{task_id}/{action}", methods=["GET", "POST"])
 async def my_task_action(
-    task_id: uuid.UUID, action: str, request: Request, session: SessionDep, actor: ActorDep
+    task_id: uuid.UUID, action: str, request: Request, session: SessionDep, page: MyBoardDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _dispatch(request, session, actor, _my_page(actor), task_id, action)
+    return await _dispatch(request, session, page.actor, page, task_id, action)
 
 
 class PageNotFound(AppError):
