@@ -53,7 +53,7 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.submission_pages import (
+from hackops.web.submissions.processing import (
     STATUS_LABELS,
     STEP_STATE_LABELS,
     failed_links,

@@ -2,11 +2,12 @@
 (multipart upload, remove, signed downloads), submit, the versions, the organizer's decision,
 and the processing of the latest version with the links that could not be checked.
 
-Loading and authorizing is the API's (`load_event_access` + `teams.service.load_team`, then
-`submissions.service.open_submission`): the team's members edit; the event's organizers see it
-read-only; a judge it is handed to sees its latest submitted version only; anyone else gets
-the 404 page. Every action calls the same service function as the
-API, in a savepoint; a refused form comes back with its message and input.
+Loading and authorizing are the `SubmissionTeamDep` dependency (`TeamPageDep`: the API's
+`load_event_access` + `teams.service.load_team`, then `submissions.service.open_submission`):
+the team's members edit; the event's organizers see it read-only; a judge it is handed to sees
+its latest submitted version only; anyone else gets the 404 page. Every action calls the same
+service function as the API, in a savepoint; a refused form comes back with its message and
+input.
 
 "Live" processing status without script: while a step of the latest version is queued, running
 or retrying, the page is served with a `Refresh: 3` header, so the browser reloads it every
@@ -21,34 +22,26 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from hackops.accounts.deps import ActorDep, get_actor, reauthenticate
+from hackops.accounts.deps import reauthenticate
 from hackops.actor import Actor
-from hackops.browser import csrf_protect, flash
+from hackops.browser import flash
 from hackops.db import SessionDep, release
 from hackops.errors import AppError
-from hackops.events.deps import load_event_access
+from hackops.events.access import load_event_access
 from hackops.events.lifecycle import submissions_deadline
 from hackops.events.tracks.service import list_tracks
 from hackops.models import (
-    LinkCheck,
-    PipelineStep,
-    PipelineStepName,
-    StepState,
     Submission,
     SubmissionFile,
-    SubmissionStatus,
-    User,
 )
 from hackops.results import service as results
-from hackops.routing import Router, SlugPath
 from hackops.submissions.files.downloads import safe_display_name
 from hackops.submissions.files.kinds import FileKind, FileRejected, human_size
 from hackops.submissions.files.router import discard_object, signed_link
@@ -61,30 +54,24 @@ from hackops.submissions.files.service import (
 from hackops.submissions.intake import service
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.service import TeamView, load_team
-from hackops.web.kit import (
-    Form,
-    all_or_nothing,
-    clock,
-    form_data,
-    kept,
-    redirect,
-    refuse,
-    render,
-    to_login,
-    validated,
+from hackops.web import kit
+from hackops.web.deps import TeamPageDep, page_router
+from hackops.web.submissions.processing import (
+    STATUS_LABELS,
+    STEP_STATE_LABELS,
+    failed_links,
+    page_url,
+    pipeline_steps,
+    processing,
+    step_label,
+    technologies_of,
+    user_names,
 )
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
-EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
-PAGE = EVENT_BASE + "/teams/{team_id}/submission"
+PAGE = kit.EVENT_BASE + "/teams/{team_id}/submission"
 REFRESH_SECONDS = 3
-ACTIVE_STATES = frozenset(
-    {StepState.QUEUED.value, StepState.RUNNING.value, StepState.RETRYING.value}
-)
 FORM_FIELDS = (
     "title",
     "tagline",
@@ -94,86 +81,7 @@ FORM_FIELDS = (
     "video_url",
     "technologies",
 )
-STATUS_LABELS = {
-    SubmissionStatus.DRAFT.value: "draft",
-    SubmissionStatus.SUBMITTED.value: "submitted",
-    SubmissionStatus.UNDER_REVIEW.value: "under review",
-    SubmissionStatus.APPROVED.value: "approved",
-    SubmissionStatus.REJECTED.value: "rejected",
-    SubmissionStatus.DISQUALIFIED.value: "disqualified",
-}
-STEP_LABELS = {
-    PipelineStepName.VALIDATE_FILES.value: "File validation",
-    PipelineStepName.EXTRACT_TEXT.value: "Text extraction",
-    PipelineStepName.FETCH_LINKS.value: "Link checking",
-    PipelineStepName.SIMILARITY.value: "Similarity check",
-}
-STEP_STATE_LABELS = {
-    StepState.QUEUED.value: "queued",
-    StepState.RUNNING.value: "running",
-    StepState.RETRYING.value: "retrying",
-    StepState.DONE.value: "done",
-    StepState.FAILED.value: "failed",
-}
-
-
-# --- shared with the organizer pages -----------------------------------------------------------
-
-
-def page_url(view: TeamView) -> str:
-    access = view.access
-    return (
-        EVENT_BASE.format(slug=access.org.slug, event_slug=access.event.slug)
-        + f"/teams/{view.team.id}/submission"
-    )
-
-
-def technologies_of(raw: str) -> list[str]:
-    return [t for t in (part.strip() for part in raw.split(",")) if t]
-
-
-def step_label(step: str) -> str:
-    return STEP_LABELS.get(step, step.replace("_", " ").capitalize())
-
-
-async def pipeline_steps(
-    session: AsyncSession, submission: Submission | None
-) -> list[PipelineStep]:
-    """The steps of the latest version, in pipeline order (none before the first submit)."""
-    if submission is None or submission.latest_version_id is None:
-        return []
-    from hackops.submissions.pipeline.tasks import pipeline_status
-
-    return await pipeline_status(session, submission.id)
-
-
-def processing(steps: Iterable[PipelineStep]) -> bool:
-    return any(step.state in ACTIVE_STATES for step in steps)
-
-
-async def failed_links(session: AsyncSession, submission: Submission | None) -> list[LinkCheck]:
-    """The latest version's links that could not be checked (the team can fix them in time)."""
-    if submission is None or submission.latest_version_id is None:
-        return []
-    rows = await session.scalars(
-        select(LinkCheck)
-        .where(
-            LinkCheck.submission_id == submission.id,
-            LinkCheck.version_id == submission.latest_version_id,
-            LinkCheck.status != "ok",
-        )
-        .order_by(LinkCheck.url)
-    )
-    return list(rows)
-
-
-async def user_names(session: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[Any, str]:
-    """Names of the people who submitted versions, in one query."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
-    return {row[0]: row[1] or "Someone" for row in rows}
+# --- the page's parts ------------------------------------------------------------------------
 
 
 def deadline_of(view: TeamView, submission: Submission | None) -> datetime | None:
@@ -192,7 +100,7 @@ def accept_attribute(event_types: Iterable[str]) -> str:
 class Refusal:
     """Where a refused action's message goes when the page is rendered again."""
 
-    form: Form | None = None
+    form: kit.Form | None = None
     checked: frozenset[str] | None = None
     upload_error: str | None = None
 
@@ -220,10 +128,21 @@ async def load(
     """The team, for whoever may see its submission (members, organizers, a judge it is
     handed to); else 404."""
     access = await load_event_access(session, actor, slug, event_slug)
-    view = await load_team(session, access, team_id)
+    return await _seen(session, await load_team(session, access, team_id))
+
+
+async def _seen(session: AsyncSession, view: TeamView) -> TeamView:
     if not _sees_working_copy(view):
         await service.open_submission(session, view)  # raises 404 unless a judge reaches it
     return view
+
+
+async def submission_team(session: SessionDep, view: TeamPageDep) -> TeamView:
+    return await _seen(session, view)
+
+
+#: The team, for whoever may see its submission (signed in; else the log-in page).
+SubmissionTeamDep = Annotated[TeamView, Depends(submission_team)]
 
 
 def _sees_working_copy(view: TeamView) -> bool:
@@ -270,7 +189,7 @@ async def _page(
         "judged": not _sees_working_copy(view),
         "here": page_url(view),
         "team_url": page_url(view).removesuffix("/submission"),
-        "form": refusal.form or Form(values=values_of(submission)),
+        "form": refusal.form or kit.Form(values=values_of(submission)),
         "checked": checked,
         "upload_error": refusal.upload_error,
         "tracks": tracks,
@@ -293,10 +212,10 @@ async def _page(
         "max_files": policy.max_files,
         "allowed_types": policy.allowed_labels(),
         "accept": accept_attribute(event.file_types),
-        "when": clock(event.timezone),
+        "when": kit.clock(event.timezone),
     }
     headers = {"Refresh": str(REFRESH_SECONDS)} if busy else None
-    return render(
+    return kit.render(
         request, "submissions/team.html", context, status_code=status_code, headers=headers
     )
 
@@ -304,33 +223,21 @@ async def _page(
 @router.get(PAGE, name="team_submission")
 async def submission_page(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
     session: SessionDep,
-    actor: ActorDep,
+    view: SubmissionTeamDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
     return await _page(request, session, view)
 
 
 @router.post(PAGE + "/save")
 async def save(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
     session: SessionDep,
-    actor: ActorDep,
+    view: SubmissionTeamDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
-    data = await form_data(request)
+    data = await kit.form_data(request)
     track_ids = [t for t in (await request.form()).getlist("track_ids") if isinstance(t, str)]
-    form = Form(values=kept(data, *FORM_FIELDS))
+    form = kit.Form(values=kit.kept(data, *FORM_FIELDS))
     refusal = Refusal(form=form, checked=frozenset(track_ids))
     raw: dict[str, Any] = {name: data.get(name, "") for name in FORM_FIELDS}
     for name in ("title", "tagline"):
@@ -339,54 +246,43 @@ async def save(
         raw[name] = raw[name].strip() or None
     raw["technologies"] = technologies_of(raw["technologies"])
     raw["track_ids"] = track_ids
-    body = validated(SubmissionIn, raw, form)
+    body = kit.validated(SubmissionIn, raw, form)
     if body is None:
         return await _page(request, session, view, refusal, status_code=422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await service.update(session, view, body)
     except AppError as exc:
-        status = refuse(form, exc, {service.UnknownTrack: "track_ids"})
+        status = kit.refuse(form, exc, {service.UnknownTrack: "track_ids"})
         return await _page(request, session, view, refusal, status_code=status)
     flash(request, "Saved.", "success")
-    return redirect(page_url(view))
+    return kit.redirect(page_url(view))
 
 
 @router.post(PAGE + "/files")
-async def upload(
-    request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
-    session: SessionDep,
-    actor: ActorDep,
-) -> Response:
+async def upload(request: Request, session: SessionDep, view: SubmissionTeamDep) -> Response:
     """Spool, inspect (type from the bytes, structure), store, then record on the submission.
     The form was parsed by the CSRF check before any connection was taken; checking, storing
     and recording are separated like the API's (`files_router.upload_file`): no transaction is
     open while the file is inspected and stored."""
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
     part = (await request.form()).get("file")
     if not isinstance(part, UploadFile) or not part.filename:
         refusal = Refusal(upload_error="Choose a file to upload.")
         return await _page(request, session, view, refusal, status_code=422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             policy = await service.prepare_upload(session, view)
     except AppError as exc:
         refusal = Refusal(upload_error=exc.message)
         return await _page(request, session, view, refusal, status_code=exc.status_code)
+    where = (view.access.org.slug, view.access.event.slug, view.team.id)
     await release(session)
     name = safe_display_name(part.filename)
     event = view.access.event
     store = request.app.state.store
 
     async def again() -> TeamView:
-        return await load(
-            session, await reauthenticate(request, session), slug, event_slug, team_id
-        )
+        return await load(session, await reauthenticate(request, session), *where)
 
     try:
         with await spool_upload_file(part, max_bytes=policy.max_bytes) as spooled:
@@ -400,7 +296,7 @@ async def upload(
     try:
         view = await again()
         try:
-            async with all_or_nothing(session):
+            async with kit.all_or_nothing(session):
                 await service.attach_file(
                     session,
                     view,
@@ -416,7 +312,7 @@ async def upload(
         refusal = Refusal(upload_error=exc.message)
         return await _page(request, session, await again(), refusal, status_code=exc.status_code)
     flash(request, f"Uploaded “{name}”.", "success")
-    return redirect(page_url(view))
+    return kit.redirect(page_url(view))
 
 
 async def _act(
@@ -427,28 +323,22 @@ async def _act(
 ) -> Response:
     """A button's action in a savepoint: flash what it says or its refusal, back to the page."""
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             done = await action()
     except AppError as exc:
         flash(request, exc.message, "error")
-        return redirect(page_url(view))
+        return kit.redirect(page_url(view))
     flash(request, done, "success")
-    return redirect(page_url(view))
+    return kit.redirect(page_url(view))
 
 
 @router.post(PAGE + "/files/{file_id}/remove")
 async def remove(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
     file_id: uuid.UUID,
     session: SessionDep,
-    actor: ActorDep,
+    view: SubmissionTeamDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
 
     async def remove_file() -> str:
         await service.remove_file(session, view, file_id)
@@ -460,18 +350,12 @@ async def remove(
 @router.post(PAGE + "/files/{file_id}/visibility")
 async def visibility(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
     file_id: uuid.UUID,
     session: SessionDep,
-    actor: ActorDep,
+    view: SubmissionTeamDep,
 ) -> Response:
     """Show a file in the public gallery, or hide it again."""
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
-    public = (await form_data(request)).get("public") == "on"
+    public = (await kit.form_data(request)).get("public") == "on"
 
     async def change() -> str:
         file = await service.set_file_public(session, view, file_id, public=public)
@@ -483,15 +367,9 @@ async def visibility(
 @router.post(PAGE + "/submit")
 async def submit(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
     session: SessionDep,
-    actor: ActorDep,
+    view: SubmissionTeamDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
 
     async def submit_version() -> str:
         version = await service.submit(session, view)
@@ -504,17 +382,11 @@ async def submit(
 @router.get(PAGE + "/files/{file_id}")
 async def download(
     request: Request,
-    slug: SlugPath,
-    event_slug: SlugPath,
-    team_id: uuid.UUID,
     file_id: uuid.UUID,
     session: SessionDep,
-    actor: ActorDep,
+    view: SubmissionTeamDep,
 ) -> Response:
     """A fresh signed link (valid 15 minutes, audited as the API's), followed at once."""
-    if actor.user is None:
-        return to_login(request)
-    view = await load(session, actor, slug, event_slug, team_id)
     file: SubmissionFile = await service.get_file(session, view, file_id)
     await service.record_link_issued(session, view.access.actor, file)
-    return redirect(signed_link(request, file).url)
+    return kit.redirect(signed_link(request, file).url)

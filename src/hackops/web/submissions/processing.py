@@ -1,0 +1,104 @@
+"""What the team's submission page and the organizers' review pages both show of a
+submission: its status and processing step labels, the processing of its latest version, the
+links that could not be checked, who submitted the versions. Not a page module: both page
+modules import it (they never import one another).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.models import (
+    LinkCheck,
+    PipelineStep,
+    PipelineStepName,
+    StepState,
+    Submission,
+    SubmissionStatus,
+    User,
+)
+from hackops.teams.service import TeamView
+from hackops.web import kit
+
+ACTIVE_STATES = frozenset(
+    {StepState.QUEUED.value, StepState.RUNNING.value, StepState.RETRYING.value}
+)
+STATUS_LABELS = {
+    SubmissionStatus.DRAFT.value: "draft",
+    SubmissionStatus.SUBMITTED.value: "submitted",
+    SubmissionStatus.UNDER_REVIEW.value: "under review",
+    SubmissionStatus.APPROVED.value: "approved",
+    SubmissionStatus.REJECTED.value: "rejected",
+    SubmissionStatus.DISQUALIFIED.value: "disqualified",
+}
+STEP_LABELS = {
+    PipelineStepName.VALIDATE_FILES.value: "File validation",
+    PipelineStepName.EXTRACT_TEXT.value: "Text extraction",
+    PipelineStepName.FETCH_LINKS.value: "Link checking",
+    PipelineStepName.SIMILARITY.value: "Similarity check",
+}
+STEP_STATE_LABELS = {
+    StepState.QUEUED.value: "queued",
+    StepState.RUNNING.value: "running",
+    StepState.RETRYING.value: "retrying",
+    StepState.DONE.value: "done",
+    StepState.FAILED.value: "failed",
+}
+
+
+def page_url(view: TeamView) -> str:
+    access = view.access
+    return kit.event_url(access) + f"/teams/{view.team.id}/submission"
+
+
+def technologies_of(raw: str) -> list[str]:
+    return [t for t in (part.strip() for part in raw.split(",")) if t]
+
+
+def step_label(step: str) -> str:
+    return STEP_LABELS.get(step, step.replace("_", " ").capitalize())
+
+
+async def pipeline_steps(
+    session: AsyncSession, submission: Submission | None
+) -> list[PipelineStep]:
+    """The steps of the latest version, in pipeline order (none before the first submit)."""
+    if submission is None or submission.latest_version_id is None:
+        return []
+    from hackops.submissions.pipeline.tasks import pipeline_status
+
+    return await pipeline_status(session, submission.id)
+
+
+def processing(steps: Iterable[PipelineStep]) -> bool:
+    return any(step.state in ACTIVE_STATES for step in steps)
+
+
+async def failed_links(session: AsyncSession, submission: Submission | None) -> list[LinkCheck]:
+    """The latest version's links that could not be checked (the team can fix them in time)."""
+    if submission is None or submission.latest_version_id is None:
+        return []
+    rows = await session.scalars(
+        select(LinkCheck)
+        .where(
+            LinkCheck.submission_id == submission.id,
+            LinkCheck.version_id == submission.latest_version_id,
+            LinkCheck.status != "ok",
+        )
+        .order_by(LinkCheck.url)
+    )
+    return list(rows)
+
+
+async def user_names(session: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[Any, str]:
+    """Names of the people who submitted versions, in one query."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {row[0]: row[1] or "Someone" for row in rows}
