@@ -65,7 +65,6 @@ from hackops.web import (
     flag_pages,
     judging_pages,
     leaderboard_pages,
-    review_pages,
 )
 from hackops.web import deps as page_deps
 from hackops.web.events import admin as event_admin
@@ -82,6 +81,7 @@ from hackops.web.registrations import pages as registration_pages
 from hackops.web.results import pages as results_pages
 from hackops.web.submissions import gallery as gallery_pages
 from hackops.web.submissions import pages as submission_pages
+from hackops.web.submissions import review as review_pages
 from hackops.web.teams import pages as team_pages
 from hackops.web.teams import tasks as task_pages
 from hackops.web.templating import STATIC_DIR, make_templates

@@ -4,7 +4,7 @@ versions, files, processing with a re-run per step, decision, reopening, duplica
 side with dismiss / confirm, judges' flags with their resolve forms), and opening or closing the
 public gallery. The queue counts each project's open judges' flags next to its duplicate flags.
 
-Who may: the event's organizers (`web.deps.organizer_event`, as the API's
+Who may: the event's organizers (`web.deps.OrganizerEventDep`, as the API's
 `EventOrganizerDep`): participants and the public get the 404 page, judges and mentors 403. Every
 change calls the same `submissions.review` function as the API, in a savepoint; the result or
 the refusal is flashed on the page the form was on.
@@ -18,26 +18,24 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.deps import ActorDep, get_actor
-from hackops.browser import csrf_protect, flash
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.deps import EventAccess
 from hackops.events.tracks.service import list_tracks
 from hackops.judging.flags import service as judge_flags
 from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
-from hackops.routing import Router, SlugPath
 from hackops.submissions.files.kinds import human_size
 from hackops.submissions.intake import service
 from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.service import load_team
-from hackops.web.deps import organizer_event
+from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.kit import (
     ADMIN,
     Form,
@@ -50,7 +48,6 @@ from hackops.web.kit import (
     parse_local,
     redirect,
     render,
-    to_login,
     validated,
 )
 from hackops.web.submissions.processing import (
@@ -64,10 +61,7 @@ from hackops.web.submissions.processing import (
     user_names,
 )
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 QUEUE = ADMIN + "/submissions"
 ONE = QUEUE + "/{submission_id}"
@@ -151,12 +145,7 @@ def _back(access: EventAccess, data: dict[str, str]) -> str:
 
 
 @router.get(QUEUE, name="review_queue")
-async def queue_page(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
+async def queue_page(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
     filters = queue_filters(request)
     offset = _offset(request)
     rows = await review.review_queue(
@@ -202,12 +191,7 @@ async def queue_page(
 
 
 @router.post(QUEUE + "/decide")
-async def decide_many(
-    slug: SlugPath, event_slug: SlugPath, request: Request, session: SessionDep, actor: ActorDep
-) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
+async def decide_many(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
     data = await form_data(request)
     back = _back(access, data)
     ids = [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
@@ -234,16 +218,11 @@ async def decide_many(
 
 @router.post(ADMIN + "/gallery/{verb}")
 async def gallery_switch(
-    slug: SlugPath,
-    event_slug: SlugPath,
     verb: Annotated[str, Path(pattern="^(open|close)$")],
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     back = _back(access, await form_data(request))
 
     async def switch() -> str:
@@ -275,16 +254,11 @@ async def _flag_sides(
 
 @router.get(ONE, name="review_submission")
 async def submission_page(
-    slug: SlugPath,
-    event_slug: SlugPath,
     submission_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     submission = await review.get_for_organizer(session, access, submission_id)
     view = await load_team(session, access, submission.team_id)
     tracks = await list_tracks(session, access.event)
@@ -338,16 +312,11 @@ async def submission_page(
 
 @router.post(ONE + "/decision")
 async def decide_one(
-    slug: SlugPath,
-    event_slug: SlugPath,
     submission_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     here = admin_base(access) + f"/submissions/{submission_id}"
     data = await form_data(request)
     body = _checked(
@@ -367,16 +336,11 @@ async def decide_one(
 
 @router.post(ONE + "/reopen")
 async def reopen(
-    slug: SlugPath,
-    event_slug: SlugPath,
     submission_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     here = admin_base(access) + f"/submissions/{submission_id}"
     raw = (await form_data(request)).get("until", "")
     try:
@@ -395,17 +359,12 @@ async def reopen(
 
 @router.post(ONE + "/pipeline/{step}/rerun")
 async def rerun(
-    slug: SlugPath,
-    event_slug: SlugPath,
     submission_id: uuid.UUID,
     step: PipelineStepName,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     here = admin_base(access) + f"/submissions/{submission_id}"
 
     async def rerun_it() -> str:
@@ -422,17 +381,12 @@ async def rerun(
 
 @router.post(ONE + "/flags/{flag_id}")
 async def decide_flag(
-    slug: SlugPath,
-    event_slug: SlugPath,
     submission_id: uuid.UUID,
     flag_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    access: OrganizerEventDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    access = await organizer_event(session, actor, slug, event_slug)
     here = admin_base(access) + f"/submissions/{submission_id}"
     data = await form_data(request)
     body = _checked(
