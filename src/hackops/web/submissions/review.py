@@ -13,7 +13,6 @@ the refusal is flashed on the page the form was on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.events.deps import EventAccess
 from hackops.events.tracks.service import list_tracks
 from hackops.judging.flags import service as judge_flags
@@ -35,21 +33,8 @@ from hackops.submissions.intake import service
 from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.service import load_team
+from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.kit import (
-    ADMIN,
-    Form,
-    admin_base,
-    admin_context,
-    all_or_nothing,
-    clock,
-    form_data,
-    local_value,
-    parse_local,
-    redirect,
-    render,
-    validated,
-)
 from hackops.web.submissions.processing import (
     STATUS_LABELS,
     STEP_STATE_LABELS,
@@ -63,7 +48,7 @@ from hackops.web.submissions.processing import (
 
 router = page_router()
 
-QUEUE = ADMIN + "/submissions"
+QUEUE = kit.ADMIN + "/submissions"
 ONE = QUEUE + "/{submission_id}"
 PAGE_SIZE = 50
 DECIDED = [s for s in SubmissionStatus if s is not SubmissionStatus.DRAFT]
@@ -110,23 +95,14 @@ def _offset(request: Request) -> int:
     return min(int(raw), 100_000) if raw.isdigit() else 0
 
 
-async def _act(
-    request: Request, session: AsyncSession, back: str, action: Callable[[], Awaitable[str]]
-) -> Response:
-    """Run the service call in a savepoint; flash what it says or its refusal; go back (303)."""
-    try:
-        async with all_or_nothing(session):
-            done = await action()
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return redirect(back)
-    flash(request, done, "success")
-    return redirect(back)
+def said(message: str) -> str:
+    """What `kit.act` flashes here: the action returns its own message."""
+    return message
 
 
 def _checked(model: type[Any], data: dict[str, Any], request: Request) -> Any:
-    form = Form()
-    parsed = validated(model, data, form)
+    form = kit.Form()
+    parsed = kit.validated(model, data, form)
     if parsed is None:
         message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
         flash(request, message or "The form is not valid.", "error")
@@ -135,7 +111,7 @@ def _checked(model: type[Any], data: dict[str, Any], request: Request) -> Any:
 
 def _back(access: EventAccess, data: dict[str, str]) -> str:
     """Back to the queue page the form was on (its filters kept), never anywhere else."""
-    queue = admin_base(access) + "/submissions"
+    queue = kit.admin_base(access) + "/submissions"
     # Re-encoded, so whatever was posted can only ever be this page's query string.
     query = urlencode(parse_qsl(data.get("back_query", "")[:2000]))
     return f"{queue}?{query}" if query else queue
@@ -166,7 +142,7 @@ async def queue_page(request: Request, session: SessionDep, access: OrganizerEve
     def page(start: int) -> str:
         return "?" + urlencode({**active, **({"offset": start} if start else {})})
 
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "submissions",
@@ -181,30 +157,30 @@ async def queue_page(request: Request, session: SessionDep, access: OrganizerEve
         track_names={t.id: t.name for t in tracks},
         newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
-        gallery_url=admin_base(access).removesuffix("/admin") + "/gallery",
-        when=clock(access.event.timezone),
+        gallery_url=kit.admin_base(access).removesuffix("/admin") + "/gallery",
+        when=kit.clock(access.event.timezone),
         judge_flags=await judge_flags.open_counts(
             session, access, [row.submission.id for row in rows[:PAGE_SIZE]]
         ),
     )
-    return render(request, "submissions/review_queue.html", context)
+    return kit.render(request, "submissions/review_queue.html", context)
 
 
 @router.post(QUEUE + "/decide")
 async def decide_many(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    data = await form_data(request)
+    data = await kit.form_data(request)
     back = _back(access, data)
     ids = [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
     if not ids:
         flash(request, "Tick the submissions to decide first.", "error")
-        return redirect(back)
+        return kit.redirect(back)
     body = _checked(
         BulkDecisionIn,
         {"submission_ids": ids, "status": data.get("status", ""), "reason": data.get("reason", "")},
         request,
     )
     if body is None:
-        return redirect(back)
+        return kit.redirect(back)
 
     async def decide() -> str:
         count = await review.decide(
@@ -213,17 +189,17 @@ async def decide_many(request: Request, session: SessionDep, access: OrganizerEv
         label = STATUS_LABELS[body.status]
         return f"{count} {'submission' if count == 1 else 'submissions'} marked {label}."
 
-    return await _act(request, session, back, decide)
+    return await kit.act(request, session, back, decide, said)
 
 
-@router.post(ADMIN + "/gallery/{verb}")
+@router.post(kit.ADMIN + "/gallery/{verb}")
 async def gallery_switch(
     verb: Annotated[str, Path(pattern="^(open|close)$")],
     request: Request,
     session: SessionDep,
     access: OrganizerEventDep,
 ) -> Response:
-    back = _back(access, await form_data(request))
+    back = _back(access, await kit.form_data(request))
 
     async def switch() -> str:
         await review.set_gallery(session, access, open_=verb == "open")
@@ -231,7 +207,7 @@ async def gallery_switch(
             return "The gallery is open: approved projects are public."
         return "The gallery is closed."
 
-    return await _act(request, session, back, switch)
+    return await kit.act(request, session, back, switch, said)
 
 
 # --- one submission ----------------------------------------------------------------------------
@@ -270,9 +246,9 @@ async def submission_page(
     sides = await _flag_sides(
         session, {f.submission_id for f in flags} | {f.other_submission_id for f in flags}
     )
-    here = admin_base(access) + f"/submissions/{submission.id}"
+    here = kit.admin_base(access) + f"/submissions/{submission.id}"
     busy = processing(steps)
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "submissions",
@@ -297,17 +273,17 @@ async def submission_page(
         decision_options=DECISION_OPTIONS,
         step_label=step_label,
         size=human_size,
-        reopen_value=local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
-        when=clock(access.event.timezone),
+        reopen_value=kit.local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
+        when=kit.clock(access.event.timezone),
         # What judges flagged about it (resolved in web/flag_pages.py, back to this page).
         judge_flags=await judge_flags.list_flags(
             session, access, submission_id=submission.id, limit=50
         ),
-        judge_flags_url=admin_base(access) + "/judging/flags",
+        judge_flags_url=kit.admin_base(access) + "/judging/flags",
         reasons=judge_flags.SHORT_LABELS,
     )
     headers = {"Refresh": "3"} if busy else None
-    return render(request, "submissions/review_show.html", context, headers=headers)
+    return kit.render(request, "submissions/review_show.html", context, headers=headers)
 
 
 @router.post(ONE + "/decision")
@@ -317,13 +293,13 @@ async def decide_one(
     session: SessionDep,
     access: OrganizerEventDep,
 ) -> Response:
-    here = admin_base(access) + f"/submissions/{submission_id}"
-    data = await form_data(request)
+    here = kit.admin_base(access) + f"/submissions/{submission_id}"
+    data = await kit.form_data(request)
     body = _checked(
         DecisionIn, {"status": data.get("status", ""), "reason": data.get("reason", "")}, request
     )
     if body is None:
-        return redirect(here)
+        return kit.redirect(here)
 
     async def decide() -> str:
         await review.decide(
@@ -331,7 +307,7 @@ async def decide_one(
         )
         return f"The submission is marked {STATUS_LABELS[body.status]}."
 
-    return await _act(request, session, here, decide)
+    return await kit.act(request, session, here, decide, said)
 
 
 @router.post(ONE + "/reopen")
@@ -341,20 +317,20 @@ async def reopen(
     session: SessionDep,
     access: OrganizerEventDep,
 ) -> Response:
-    here = admin_base(access) + f"/submissions/{submission_id}"
-    raw = (await form_data(request)).get("until", "")
+    here = kit.admin_base(access) + f"/submissions/{submission_id}"
+    raw = (await kit.form_data(request)).get("until", "")
     try:
-        until = parse_local(raw, ZoneInfo(access.event.timezone))
+        until = kit.parse_local(raw, ZoneInfo(access.event.timezone))
     except ValueError as exc:
         message = str(exc) if "exist" in str(exc) else "A date and time like 2031-06-04T09:30."
         flash(request, f"Reopen until: {message}", "error")
-        return redirect(here)
+        return kit.redirect(here)
 
     async def reopen_it() -> str:
         await review.reopen(session, access, submission_id, until=until)
         return "The submission is back to draft: the team can change it and submit again."
 
-    return await _act(request, session, here, reopen_it)
+    return await kit.act(request, session, here, reopen_it, said)
 
 
 @router.post(ONE + "/pipeline/{step}/rerun")
@@ -365,7 +341,7 @@ async def rerun(
     session: SessionDep,
     access: OrganizerEventDep,
 ) -> Response:
-    here = admin_base(access) + f"/submissions/{submission_id}"
+    here = kit.admin_base(access) + f"/submissions/{submission_id}"
 
     async def rerun_it() -> str:
         from hackops.submissions.pipeline.tasks import rerun_step
@@ -376,7 +352,7 @@ async def rerun(
         await rerun_step(session, access.actor, submission, step)
         return f"{step_label(step.value)} runs again."
 
-    return await _act(request, session, here, rerun_it)
+    return await kit.act(request, session, here, rerun_it, said)
 
 
 @router.post(ONE + "/flags/{flag_id}")
@@ -387,17 +363,17 @@ async def decide_flag(
     session: SessionDep,
     access: OrganizerEventDep,
 ) -> Response:
-    here = admin_base(access) + f"/submissions/{submission_id}"
-    data = await form_data(request)
+    here = kit.admin_base(access) + f"/submissions/{submission_id}"
+    data = await kit.form_data(request)
     body = _checked(
         FlagDecisionIn, {"status": data.get("status", ""), "note": data.get("note", "")}, request
     )
     if body is None:
-        return redirect(here)
+        return kit.redirect(here)
     done = {"dismissed": "dismissed", "confirmed": "confirmed", "open": "opened again"}
 
     async def decide() -> str:
         await review.decide_flag(session, access, flag_id, status=body.status, note=body.note)
         return f"The flag is {done[body.status]}."
 
-    return await _act(request, session, here, decide)
+    return await kit.act(request, session, here, decide, said)
