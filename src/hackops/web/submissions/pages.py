@@ -19,7 +19,7 @@ what we keep (`spool_upload_file`), while the raw-body API endpoint stops a larg
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -315,21 +315,9 @@ async def upload(request: Request, session: SessionDep, view: SubmissionTeamDep)
     return kit.redirect(page_url(view))
 
 
-async def _act(
-    request: Request,
-    session: AsyncSession,
-    view: TeamView,
-    action: Callable[[], Awaitable[str]],
-) -> Response:
-    """A button's action in a savepoint: flash what it says or its refusal, back to the page."""
-    try:
-        async with kit.all_or_nothing(session):
-            done = await action()
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return kit.redirect(page_url(view))
-    flash(request, done, "success")
-    return kit.redirect(page_url(view))
+def said(message: str) -> str:
+    """What `kit.act` flashes here: the action returns its own message."""
+    return message
 
 
 @router.post(PAGE + "/files/{file_id}/remove")
@@ -344,7 +332,7 @@ async def remove(
         await service.remove_file(session, view, file_id)
         return "The file is removed."
 
-    return await _act(request, session, view, remove_file)
+    return await kit.act(request, session, page_url(view), remove_file, said)
 
 
 @router.post(PAGE + "/files/{file_id}/visibility")
@@ -361,7 +349,7 @@ async def visibility(
         file = await service.set_file_public(session, view, file_id, public=public)
         return f"{file.name} is {'shown in' if public else 'hidden from'} the gallery."
 
-    return await _act(request, session, view, change)
+    return await kit.act(request, session, page_url(view), change, said)
 
 
 @router.post(PAGE + "/submit")
@@ -376,7 +364,7 @@ async def submit(
         late = " (late)" if version.late else ""
         return f"Version {version.number} is submitted{late}; processing has started."
 
-    return await _act(request, session, view, submit_version)
+    return await kit.act(request, session, page_url(view), submit_version, said)
 
 
 @router.get(PAGE + "/files/{file_id}")
