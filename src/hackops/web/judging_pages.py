@@ -3,7 +3,7 @@ project's content, files and extracted data; a number field per criterion; draft
 go to the next unscored project; the judge's flags to the organizers, posted to `flag_pages`)
 and the organizers' judging admin (criteria, assignment runs with their report, judge-team
 conflicts, the ranking: normalized score and raw mean side by side, overall or per track
-(`ranking_pages`), a link to the flags).
+(`web/judging/ranking.py`), a link to the flags).
 
 Authorizing is the services' (`require_judge`, `assigned_submission`: an unassigned or conflicted
 project is the 404 page) and `organizer_access` (404 to the public, 403 to judges and mentors).
@@ -51,6 +51,7 @@ from hackops.routing import Router, SlugPath
 from hackops.submissions.files.router import signed_link
 from hackops.submissions.intake import service as submissions
 from hackops.submissions.intake.visibility import SubmittedCopy, judged_title
+from hackops.web.judging.ranking import ranking_section
 from hackops.web.kit import (
     Form,
     act,
@@ -65,7 +66,6 @@ from hackops.web.kit import (
     to_login,
     validated,
 )
-from hackops.web.ranking_pages import ranking_section
 
 router = Router(
     dependencies=[Depends(csrf_protect), Depends(get_actor)],
@@ -383,7 +383,7 @@ async def _admin_page(
     **forms: Any,
 ) -> Response:
     tracks = await children.list_tracks(session, access.event)
-    # The method and track of the ranking (ranking_pages): 404 for a track not of this event.
+    # The method and track of the ranking (judging/ranking.py): 404 for a track not of the event.
     shown = await ranking_section(session, access, request.query_params, tracks)
     criteria = await service.list_criteria(session, access)
     edit = request.query_params.get("edit")
