@@ -62,7 +62,6 @@ from hackops.web import (
     auth_pages,
     dashboard,
     event_pages,
-    flag_pages,
     gallery_pages,
     judging_pages,
     results_pages,
@@ -78,6 +77,7 @@ from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
+from hackops.web.judging import flags as judging_flags
 from hackops.web.judging import leaderboard as judging_leaderboard
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.orgs import accept as org_accept
@@ -246,7 +246,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(review_pages.router)
     app.include_router(gallery_pages.router)
     app.include_router(judging_pages.router)
-    app.include_router(flag_pages.router)
+    app.include_router(judging_flags.router)
     app.include_router(judging_leaderboard.router)
     app.include_router(dev_mailbox.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

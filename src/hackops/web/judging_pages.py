@@ -1,6 +1,6 @@
 """Judging pages: a judge's queue (progress, declaring a conflict), the scoring page (the
 project's content, files and extracted data; a number field per criterion; draft, or submit and
-go to the next unscored project; the judge's flags to the organizers, posted to `flag_pages`)
+go to the next unscored project; the judge's flags to the organizers, posted to `judging/flags.py`)
 and the organizers' judging admin (criteria, assignment runs with their report, judge-team
 conflicts, the ranking: normalized score and raw mean side by side, overall or per track
 (`web/judging/ranking.py`), a link to the flags).
@@ -241,7 +241,7 @@ async def _scoring_page(
         "total": len(rows),
         "done": _done(rows),
         "closed": await _judging_closed(session, access),
-        # Flagging the project to the organizers (web/flag_pages.py takes the posts).
+        # Flagging the project to the organizers (web/judging/flags.py takes the posts).
         "flags": await flags.own_flags(session, access, submission),
         "flag_form": flag_form or Form(),
         "flag_reasons": [("", "Choose a reason"), *flags.REASON_LABELS.items()],
