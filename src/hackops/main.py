@@ -63,7 +63,6 @@ from hackops.web import (
     dashboard,
     event_pages,
     gallery_pages,
-    judging_pages,
     results_pages,
     review_pages,
     submission_pages,
@@ -77,8 +76,10 @@ from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
+from hackops.web.judging import admin as judging_admin
 from hackops.web.judging import flags as judging_flags
 from hackops.web.judging import leaderboard as judging_leaderboard
+from hackops.web.judging import score as judging_score
 from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
@@ -245,7 +246,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(submission_pages.router)
     app.include_router(review_pages.router)
     app.include_router(gallery_pages.router)
-    app.include_router(judging_pages.router)
+    app.include_router(judging_score.router)
+    app.include_router(judging_admin.router)
     app.include_router(judging_flags.router)
     app.include_router(judging_leaderboard.router)
     app.include_router(dev_mailbox.router)

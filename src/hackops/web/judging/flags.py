@@ -28,7 +28,7 @@ from hackops.judging.scoring import service as evaluations
 from hackops.submissions.intake.visibility import judged_title
 from hackops.web import kit
 from hackops.web.deps import EventPageDep, OrganizerEventDep, page_router
-from hackops.web.judging_pages import _scoring_page
+from hackops.web.judging.score import scoring_page
 
 router = page_router()
 
@@ -67,8 +67,8 @@ async def flag_project(
         )
         return await judged_title(session, submission)  # as the judge knows it, not the draft's
 
-    async def scoring_page(form: kit.Form, status: int) -> Response:
-        return await _scoring_page(
+    async def page(form: kit.Form, status: int) -> Response:
+        return await scoring_page(
             request, session, access, submission, status_code=status, flag_form=form
         )
 
@@ -79,7 +79,7 @@ async def flag_project(
         model=FlagIn,
         data=kit.kept(data, "reason", "note"),
         call=flag,
-        page=scoring_page,
+        page=page,
         done=lambda title: f"“{title}” is flagged: the organizers have been emailed.",
         then=f"{kit.event_url(access)}/judging/{submission.id}#flag",
         hints=FLAG_HINTS,

@@ -1,4 +1,4 @@
-"""The ranking on the organizers' judging admin page (`web/judging_pages.py`): one GET form
+"""The ranking on the organizers' judging admin page (`admin.py`): one GET form
 picks the method and the track. "All projects" is the event-wide ranking; a track is that
 track's own ranking, ranks 1..n over its projects, exactly as the API's `?track_id=` gives it
 (`results.tracks.track_ranking`: the scores of the one event-wide fit). Both show the same
