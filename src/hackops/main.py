@@ -58,7 +58,6 @@ from hackops.tasks import router as tasks_router
 from hackops.teams import finder_router as teams_finder_router
 from hackops.teams import router as teams_router
 from hackops.web import (
-    account_pages,
     auth_pages,
     dashboard,
     event_pages,
@@ -72,6 +71,7 @@ from hackops.web import (
 from hackops.web import deps as page_deps
 from hackops.web import dev as dev_mailbox
 from hackops.web import home as home_page
+from hackops.web.accounts import account as account_pages
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import roles as event_roles

@@ -5,6 +5,7 @@ Pages call the same services as the API and validate input with the API's own mo
 accepts exactly what the API accepts. Form handling (also used by the organization pages):
 
 - Form handling is in `hackops.web.kit` (savepoint per service call, errors back on the form).
+- Sign-in is the `PageUserDep` dependency (signed out: the log-in page), never checked by hand.
 - The forms that check the password (password, email, deletion) are on `password_forms`, which
   takes a password hashing slot before `get_actor` touches the database: a form queued for
   hashing holds no pooled connection (as the API's routes, `accounts.deps.hashing_slot`).
@@ -47,6 +48,7 @@ from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
 from hackops.routing import Router
+from hackops.web.deps import PageUserDep
 from hackops.web.kit import (
     Form,
     all_or_nothing,
@@ -60,7 +62,6 @@ from hackops.web.kit import (
     render,
     retry_headers,
     settings_of,
-    to_login,
     validated,
 )
 
@@ -112,10 +113,8 @@ async def _account_page(
 
 
 @router.get("/account", name="account")
-async def account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _account_page(request, session, actor.user)
+async def account(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    return await _account_page(request, session, user)
 
 
 def _tags(value: str) -> list[str]:
@@ -123,10 +122,9 @@ def _tags(value: str) -> list[str]:
 
 
 @router.post("/account/profile")
-async def update_profile(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
+async def update_profile(
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
+) -> Response:
     data = await form_data(request)
     form = Form(values=kept(data, "name", "bio", "skills", "interests", "links"))
     body = validated(
@@ -156,11 +154,8 @@ async def update_profile(request: Request, session: SessionDep, actor: ActorDep)
 
 @password_forms.post("/account/password")
 async def change_password(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     data = await form_data(request)
     form = Form()
     body = validated(PasswordChangeIn, kept_all(data, "current_password", "new_password"), form)
@@ -190,11 +185,8 @@ async def change_password(
 
 @password_forms.post("/account/email")
 async def change_email(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     data = await form_data(request)
     form = Form(values=kept(data, "new_email"))
     body = validated(EmailChangeIn, kept_all(data, "password", "new_email"), form)
@@ -226,10 +218,8 @@ async def change_email(
 
 
 @router.get("/account/export", name="account_export")
-async def export_account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    data = await profile.export_data(session, actor.user)
+async def export_account(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    data = await profile.export_data(session, user)
     day = (await db_now(session)).date().isoformat()
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
@@ -243,11 +233,8 @@ async def export_account(request: Request, session: SessionDep, actor: ActorDep)
 
 @password_forms.post("/account/delete")
 async def delete_account(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     data = await form_data(request)
     form = Form()
     password = data.get("password") or None
@@ -302,19 +289,15 @@ async def _security_page(
 
 
 @router.get("/account/security", name="account_security")
-async def security(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _security_page(request, session, actor.user)
+async def security(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    return await _security_page(request, session, user)
 
 
 @router.post("/account/security/sessions/{token_id}/revoke")
 async def revoke_session(
-    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    await auth_tokens.revoke_token(session, actor, actor.user, token_id)
+    await auth_tokens.revoke_token(session, actor, user, token_id)
     token = current_token(request)
     if token is not None and token.id == token_id:
         response = redirect("/login")
@@ -326,10 +309,9 @@ async def revoke_session(
 
 
 @router.post("/account/security/tokens")
-async def create_api_token(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
+async def create_api_token(
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
+) -> Response:
     data = await form_data(request)
     scopes = [s for s in (await request.form()).getlist("scopes") if isinstance(s, str)]
     form = Form(
@@ -368,22 +350,17 @@ async def create_api_token(request: Request, session: SessionDep, actor: ActorDe
 
 @router.post("/account/security/tokens/{token_id}/revoke")
 async def revoke_api_token(
-    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    await auth_tokens.revoke_token(session, actor, actor.user, token_id)
+    await auth_tokens.revoke_token(session, actor, user, token_id)
     flash(request, "The API token is revoked.", "success")
     return redirect("/account/security")
 
 
 @router.post("/verify-email/resend", name="resend_verification")
 async def resend_verification(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     try:
         async with all_or_nothing(session):
             await service.request_verification(session, actor, services, user)
@@ -400,11 +377,12 @@ async def resend_verification(
 
 @router.post("/account/security/identities/{identity_id}/unlink")
 async def unlink_identity(
-    identity_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+    identity_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    user: PageUserDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     try:
         async with all_or_nothing(session):
             await oauth_service.unlink_identity(session, actor, user, identity_id)
