@@ -58,7 +58,6 @@ from hackops.tasks import router as tasks_router
 from hackops.teams import finder_router as teams_finder_router
 from hackops.teams import router as teams_router
 from hackops.web import (
-    auth_pages,
     dashboard,
     event_pages,
     gallery_pages,
@@ -72,6 +71,8 @@ from hackops.web import deps as page_deps
 from hackops.web import dev as dev_mailbox
 from hackops.web import home as home_page
 from hackops.web.accounts import account as account_pages
+from hackops.web.accounts import auth as auth_pages
+from hackops.web.accounts import oauth as oauth_pages
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import roles as event_roles
@@ -80,7 +81,6 @@ from hackops.web.judging import admin as judging_admin
 from hackops.web.judging import flags as judging_flags
 from hackops.web.judging import leaderboard as judging_leaderboard
 from hackops.web.judging import score as judging_score
-from hackops.web.oauth_pages import router as oauth_pages_router
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
@@ -222,7 +222,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         voting.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
-    app.include_router(oauth_pages_router)
+    app.include_router(oauth_pages.router)
     # Every page resolves who is signed in (once per request, web.deps.page_router): the header
     # shows it.
     app.include_router(home_page.router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from hackops.accounts import auth_tokens, magic_link, service
@@ -20,7 +20,6 @@ from hackops.accounts.deps import (
     clear_session_cookie,
     client_ip,
     current_token,
-    get_actor,
     set_session_cookie,
 )
 from hackops.accounts.router import RESET_ANSWER
@@ -32,12 +31,12 @@ from hackops.accounts.schemas import (
     TokenIn,
 )
 from hackops.actor import Actor
-from hackops.browser import csrf_protect, flash
+from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import TokenKind
 from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
-from hackops.routing import Router
+from hackops.web.deps import page_router
 from hackops.web.kit import (
     Form,
     all_or_nothing,
@@ -56,10 +55,7 @@ from hackops.web.kit import (
 )
 
 # Every page resolves who is signed in: the header shows it.
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 DEFAULT_AFTER_LOGIN = "/orgs"
 
