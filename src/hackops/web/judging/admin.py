@@ -38,7 +38,6 @@ from hackops.models import (
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.judging.ranking import ranking_section
-from hackops.web.judging.score import number
 from hackops.web.kit import (
     Form,
     act,
@@ -85,7 +84,7 @@ async def _judges(session: AsyncSession, access: EventAccess) -> dict[uuid.UUID,
 
 def criterion_values(criterion: Criterion) -> dict[str, str]:
     values = {n: str(getattr(criterion, n)) for n in CRITERION_FIELDS[:-1]}
-    return {**values, "weight": number(criterion.weight)}
+    return {**values, "weight": kit.number(criterion.weight)}
 
 
 async def _admin_page(
@@ -132,7 +131,7 @@ async def _admin_page(
             )
         ),
         **shown,
-        number=number,
+        number=kit.number,
         open_flags=await flags.count_open(session, access),
     )
     return render(request, "judging/admin.html", context, status_code=status_code)

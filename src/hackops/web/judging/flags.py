@@ -1,13 +1,10 @@
-"""Judges' flag pages: on the scoring page a judge flags the project to the organizers (a reason,
-a note) or withdraws their open flag; organizers read the event's flags (open first, filter by
-state) and resolve each with a note the judge reads — here, or from the project's review page.
+"""Judges' flags, the organizers' side: they read the event's flags (open first, filter by state)
+and resolve each with a note the judge reads — here, or from the project's review page. A judge
+flags a project, or withdraws their open flag, on the scoring page (`score.py`).
 
-Who may: the judge's posts take `EventPageDep` and go through `evaluations.assigned_submission`
-(an unassigned or conflicted project is the 404 page), the organizers' pages take
-`OrganizerEventDep` (404 to the public, 403 to judges and mentors), as the rest of the judging
-pages; signed out, all of them send to the log-in page. A flag is a `kit.form_action` (the API's
-`FlagIn`; refused, the scoring page comes back with the input kept and the message on its field);
-the other actions are `kit.act` (flash and 303).
+Who may: `OrganizerEventDep` (signed out: the log-in page; 404 to the public, 403 to judges and
+mentors), as the rest of the judging admin. Resolving is a `kit.act` (flash and 303), its note
+checked with the API's `ResolveIn`.
 """
 
 from __future__ import annotations
@@ -20,90 +17,18 @@ from fastapi.responses import Response
 
 from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.judging.flags import service as flags
-from hackops.judging.flags.schemas import FlagIn, ResolveIn
-from hackops.judging.scoring import service as evaluations
-from hackops.submissions.intake.visibility import judged_title
+from hackops.judging.flags.schemas import ResolveIn
 from hackops.web import kit
-from hackops.web.deps import EventPageDep, OrganizerEventDep, page_router
-from hackops.web.judging.score import scoring_page
+from hackops.web.deps import OrganizerEventDep, page_router
 
 router = page_router()
-
-JUDGING = kit.EVENT_BASE + "/judging"
 
 FLAGS = kit.ADMIN + "/judging/flags"
 PAGE_SIZE = 50
 STATE_OPTIONS = [("", "Any state"), ("open", "Open"), ("resolved", "Resolved")]
-FLAG_HINTS = {"reason": "Choose a reason.", "note": f"At most {flags.NOTE_MAX} characters."}
-NOTE_ERRORS: dict[type[AppError] | str, str] = {
-    flags.FlagNoteRequired: "note",
-    flags.FlagNoteTooLong: "note",
-}
 RESOLUTION_HINT = f"Say how it was resolved, in at most {flags.NOTE_MAX} characters."
-
-
-# --- the judge, on the scoring page -------------------------------------------------------------
-
-
-@router.post(JUDGING + "/{submission_id}/flag")
-async def flag_project(
-    submission_id: uuid.UUID, request: Request, session: SessionDep, access: EventPageDep
-) -> Response:
-    submission = await evaluations.assigned_submission(session, access, submission_id)
-    data = await kit.form_data(request)
-    form = kit.Form(values=kit.kept(data, "reason", "note"))
-
-    async def flag(body: FlagIn) -> str:
-        await flags.flag_submission(
-            session,
-            access,
-            submission.id,
-            reason=body.reason,
-            note=body.note,
-            base_url=kit.settings_of(request).base_url,
-        )
-        return await judged_title(session, submission)  # as the judge knows it, not the draft's
-
-    async def page(form: kit.Form, status: int) -> Response:
-        return await scoring_page(
-            request, session, access, submission, status_code=status, flag_form=form
-        )
-
-    return await kit.form_action(
-        request,
-        session,
-        form,
-        model=FlagIn,
-        data=kit.kept(data, "reason", "note"),
-        call=flag,
-        page=page,
-        done=lambda title: f"“{title}” is flagged: the organizers have been emailed.",
-        then=f"{kit.event_url(access)}/judging/{submission.id}#flag",
-        hints=FLAG_HINTS,
-        fields=NOTE_ERRORS,
-        expire=(submission, access.event),
-    )
-
-
-@router.post(JUDGING + "/{submission_id}/flags/{flag_id}/withdraw")
-async def withdraw_flag(
-    submission_id: uuid.UUID,
-    flag_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: EventPageDep,
-) -> Response:
-    submission = await evaluations.assigned_submission(session, access, submission_id)
-    return await kit.act(
-        request,
-        session,
-        f"{kit.event_url(access)}/judging/{submission.id}#flag",
-        lambda: flags.withdraw(session, access, flag_id),
-        "Flag withdrawn.",
-    )
 
 
 # --- the organizers -----------------------------------------------------------------------------

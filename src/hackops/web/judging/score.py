@@ -1,7 +1,7 @@
 """The judge's pages: the queue (progress, declaring a conflict) and the scoring page (the
 project's content, files and extracted data; a number field per criterion; draft, or submit and
-go to the next unscored project; the judge's flags to the organizers, posted to `flags.py`).
-The organizers' judging admin is `admin.py`.
+go to the next unscored project; the judge's flags to the organizers, raised and withdrawn
+here, resolved by them in `flags.py`). The organizers' judging admin is `admin.py`.
 
 Who may: `EventPageDep` (signed out: the log-in page), then the services (`require_judge`,
 `assigned_submission`: an unassigned or conflicted project is the 404 page).
@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -28,6 +27,7 @@ from hackops.events.access import EventAccess
 from hackops.events.lifecycle import judging_closure
 from hackops.judging import service
 from hackops.judging.flags import service as flags
+from hackops.judging.flags.schemas import FlagIn
 from hackops.judging.schemas import EvaluationIn
 from hackops.judging.scoring import service as evaluations
 from hackops.models import (
@@ -58,11 +58,11 @@ from hackops.web.kit import (
 router = page_router()
 
 JUDGING = kit.EVENT_BASE + "/judging"
-
-
-def number(value: Any) -> str:
-    """A score as people write it: 7, 7.5 (never 7.0)."""
-    return f"{float(value):g}"
+FLAG_HINTS = {"reason": "Choose a reason.", "note": f"At most {flags.NOTE_MAX} characters."}
+NOTE_ERRORS: dict[type[AppError] | str, str] = {
+    flags.FlagNoteRequired: "note",
+    flags.FlagNoteTooLong: "note",
+}
 
 
 def next_unscored(
@@ -141,7 +141,9 @@ def evaluation_values(criteria: list[Criterion], evaluation: Evaluation | None) 
     if evaluation is None:
         return {}
     scores = evaluation.scores
-    values = {score_field(c): number(scores[str(c.id)]) for c in criteria if str(c.id) in scores}
+    values = {
+        score_field(c): kit.number(scores[str(c.id)]) for c in criteria if str(c.id) in scores
+    }
     values.update(private_comment=evaluation.private_comment, feedback=evaluation.feedback)
     return values
 
@@ -192,7 +194,7 @@ async def scoring_page(
         "total": len(rows),
         "done": _done(rows),
         "closed": await _judging_closed(session, access),
-        # Flagging the project to the organizers (web/judging/flags.py takes the posts).
+        # Flagging the project to the organizers (`flag_project` below takes the posts).
         "flags": await flags.own_flags(session, access, submission),
         "flag_form": flag_form or Form(),
         "flag_reasons": [("", "Choose a reason"), *flags.REASON_LABELS.items()],
@@ -293,3 +295,64 @@ async def open_file(
         raise submissions.FileNotFound
     await submissions.record_link_issued(session, access.actor, file)
     return redirect(signed_link(request, file).url)
+
+
+# --- the judge's flags, on the scoring page ----------------------------------------------------
+
+
+@router.post(JUDGING + "/{submission_id}/flag")
+async def flag_project(
+    submission_id: uuid.UUID, request: Request, session: SessionDep, access: EventPageDep
+) -> Response:
+    submission = await evaluations.assigned_submission(session, access, submission_id)
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "reason", "note"))
+
+    async def flag(body: FlagIn) -> str:
+        await flags.flag_submission(
+            session,
+            access,
+            submission.id,
+            reason=body.reason,
+            note=body.note,
+            base_url=kit.settings_of(request).base_url,
+        )
+        return await judged_title(session, submission)  # as the judge knows it, not the draft's
+
+    async def page(form: kit.Form, status: int) -> Response:
+        return await scoring_page(
+            request, session, access, submission, status_code=status, flag_form=form
+        )
+
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=FlagIn,
+        data=kit.kept(data, "reason", "note"),
+        call=flag,
+        page=page,
+        done=lambda title: f"“{title}” is flagged: the organizers have been emailed.",
+        then=f"{kit.event_url(access)}/judging/{submission.id}#flag",
+        hints=FLAG_HINTS,
+        fields=NOTE_ERRORS,
+        expire=(submission, access.event),
+    )
+
+
+@router.post(JUDGING + "/{submission_id}/flags/{flag_id}/withdraw")
+async def withdraw_flag(
+    submission_id: uuid.UUID,
+    flag_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    access: EventPageDep,
+) -> Response:
+    submission = await evaluations.assigned_submission(session, access, submission_id)
+    return await kit.act(
+        request,
+        session,
+        f"{kit.event_url(access)}/judging/{submission.id}#flag",
+        lambda: flags.withdraw(session, access, flag_id),
+        "Flag withdrawn.",
+    )
