@@ -38,18 +38,6 @@ from hackops.models import (
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.judging.ranking import ranking_section
-from hackops.web.kit import (
-    Form,
-    act,
-    admin_context,
-    all_or_nothing,
-    form_data,
-    kept,
-    redirect,
-    refuse,
-    render,
-    validated,
-)
 
 router = page_router()
 
@@ -102,7 +90,7 @@ async def _admin_page(
     edit = request.query_params.get("edit")
     editing = forms.get("editing") or next((c for c in criteria if str(c.id) == edit), None)
     defaults, event_id = {"weight": "1", "max_score": "10", "position": "0"}, access.event.id
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "judging",
@@ -110,14 +98,14 @@ async def _admin_page(
         criteria=criteria,
         editing=editing,
         edit_form=forms.get("edit_form")
-        or Form(values=criterion_values(editing) if editing else {}),
+        or kit.Form(values=criterion_values(editing) if editing else {}),
         # Scores exist: only descriptions can change (the service refuses the rest).
         locked=bool(await session.scalar(select(exists().where(Evaluation.event_id == event_id)))),
         track_names={t.id: t.name for t in tracks},
         track_options=[("", "Every project")] + [(str(t.id), t.name) for t in tracks],
-        criterion_form=forms.get("criterion_form") or Form(values=defaults),
-        assign_form=forms.get("assign_form") or Form(values={"k": "3"}),
-        conflict_form=forms.get("conflict_form") or Form(),
+        criterion_form=forms.get("criterion_form") or kit.Form(values=defaults),
+        assign_form=forms.get("assign_form") or kit.Form(values={"k": "3"}),
+        conflict_form=forms.get("conflict_form") or kit.Form(),
         report=forms.get("report"),
         judges=list((await _judges(session, access)).values()),
         projects=await _projects(session, access),
@@ -134,7 +122,7 @@ async def _admin_page(
         number=kit.number,
         open_flags=await flags.count_open(session, access),
     )
-    return render(request, "judging/admin.html", context, status_code=status_code)
+    return kit.render(request, "judging/admin.html", context, status_code=status_code)
 
 
 @router.get(ADMIN, name="judging_admin")
@@ -165,27 +153,27 @@ async def save_criterion(
     editing = next((c for c in criteria if c.id == criterion_id), None)
     if criterion_id is not None and editing is None:
         raise service.CriterionNotFound
-    data = await form_data(request)
+    data = await kit.form_data(request)
     names = CRITERION_FIELDS if editing is None else CRITERION_FIELDS[:-1]
     values = criterion_values(editing) if editing else {}
-    form = Form(values={**values, **{n: data[n] for n in names if n in data}})
+    form = kit.Form(values={**values, **{n: data[n] for n in names if n in data}})
     model = CriterionIn if editing is None else CriterionUpdate
-    body = validated(model, _criterion_input(data, names), form, CRITERION_HINTS)
+    body = kit.validated(model, _criterion_input(data, names), form, CRITERION_HINTS)
     status = 422
     if body is not None:
         try:
-            async with all_or_nothing(session):
+            async with kit.all_or_nothing(session):
                 if editing is None:
                     await service.create_criterion(session, access, body.model_dump())
                 else:
                     changes = body.model_dump(exclude_unset=True, exclude_none=True)
                     await service.update_criterion(session, access, editing.id, changes)
         except AppError as exc:
-            status = refuse(form, exc)
+            status = kit.refuse(form, exc)
         else:
             name = editing.name if editing else data.get("name", "").strip()
             flash(request, f"Criterion “{name}” {'saved' if editing else 'added'}.", "success")
-            return redirect(kit.event_url(access) + "/admin/judging")
+            return kit.redirect(kit.event_url(access) + "/admin/judging")
     forms = {"editing": editing, "edit_form": form} if editing else {"criterion_form": form}
     return await _admin_page(request, session, access, status_code=status, **forms)
 
@@ -194,7 +182,7 @@ async def save_criterion(
 async def criterion_delete(
     criterion_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    return await act(
+    return await kit.act(
         request,
         session,
         kit.event_url(access) + "/admin/judging",
@@ -208,18 +196,18 @@ async def run_assignment(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
     """Runs the assignment and answers with the page showing its report."""
-    data = await form_data(request)
-    form = Form(values=kept(data, "k", "seed"))
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "k", "seed"))
     raw = {"k": data.get("k", "").strip(), "seed": data.get("seed", "").strip() or None}
     hints = {"k": "A whole number from 1 to 20.", "seed": "A whole number from 0 to 2147483647."}
-    body = validated(AssignIn, raw, form, hints)
+    body = kit.validated(AssignIn, raw, form, hints)
     if body is None:
         return await _admin_page(request, session, access, assign_form=form, status_code=422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             report = await service.run_assignment(session, access, k=body.k, seed=body.seed)
     except AppError as exc:
-        status = refuse(form, exc)
+        status = kit.refuse(form, exc)
         return await _admin_page(request, session, access, assign_form=form, status_code=status)
     return await _admin_page(request, session, access, assign_form=form, report=report)
 
@@ -228,10 +216,10 @@ async def run_assignment(
 async def declare_conflict(
     request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    data = await form_data(request)
-    form = Form(values=kept(data, "judge_id", "team_id", "reason"))
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "judge_id", "team_id", "reason"))
     hints = {"judge_id": "Choose a judge.", "team_id": "Choose a team."}
-    body = validated(ConflictIn, kept(data, "judge_id", "team_id", "reason"), form, hints)
+    body = kit.validated(ConflictIn, kit.kept(data, "judge_id", "team_id", "reason"), form, hints)
     judges = await _judges(session, access)
     teams = {team.id: team for _, team in (await _projects(session, access)).values()}
     judge = judges.get(body.judge_id) if body is not None and body.judge_id else None
@@ -242,7 +230,7 @@ async def declare_conflict(
                 form.errors[name] = hints[name]
         return await _admin_page(request, session, access, conflict_form=form, status_code=422)
     judge_id, team_id, reason = judge.id, team.id, body.reason
-    return await act(
+    return await kit.act(
         request,
         session,
         kit.event_url(access) + "/admin/judging",

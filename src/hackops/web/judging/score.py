@@ -42,18 +42,6 @@ from hackops.submissions.intake import service as submissions
 from hackops.submissions.intake.visibility import SubmittedCopy, judged_title
 from hackops.web import kit
 from hackops.web.deps import EventPageDep, page_router
-from hackops.web.kit import (
-    Form,
-    act,
-    all_or_nothing,
-    form_data,
-    fresh,
-    kept,
-    redirect,
-    refuse,
-    render,
-    validated,
-)
 
 router = page_router()
 
@@ -104,7 +92,7 @@ async def judging_queue(request: Request, session: SessionDep, access: EventPage
         "next_item": next_unscored(rows),
         "closed": await _judging_closed(session, access),
     }
-    return render(request, "judging/queue.html", context)
+    return kit.render(request, "judging/queue.html", context)
 
 
 @router.post(JUDGING + "/{submission_id}/conflict")
@@ -112,9 +100,9 @@ async def declare_my_conflict(
     submission_id: uuid.UUID, request: Request, session: SessionDep, access: EventPageDep
 ) -> Response:
     submission = await evaluations.assigned_submission(session, access, submission_id)
-    reason = (await form_data(request)).get("reason", "").strip()[:500]  # the field's maxlength
+    reason = (await kit.form_data(request)).get("reason", "").strip()[:500]  # the field's maxlength
     title = await judged_title(session, submission)  # as the judge knows it, not the draft's
-    return await act(
+    return await kit.act(
         request,
         session,
         kit.event_url(access) + "/judging",
@@ -169,10 +157,10 @@ async def scoring_page(
     session: AsyncSession,
     access: EventAccess,
     submission: Submission,
-    form: Form | None = None,
+    form: kit.Form | None = None,
     status_code: int = 200,
     *,
-    flag_form: Form | None = None,
+    flag_form: kit.Form | None = None,
 ) -> Response:
     rows = await evaluations.queue(session, access)
     mine = next((e for s, e in rows if s.id == submission.id), None)
@@ -185,7 +173,7 @@ async def scoring_page(
         "submission": shown,
         "criteria": criteria,
         "field_of": score_field,
-        "form": form or Form(values=evaluation_values(criteria, mine)),
+        "form": form or kit.Form(values=evaluation_values(criteria, mine)),
         "evaluation": mine,
         "files": files,
         "links": links,
@@ -196,10 +184,10 @@ async def scoring_page(
         "closed": await _judging_closed(session, access),
         # Flagging the project to the organizers (`flag_project` below takes the posts).
         "flags": await flags.own_flags(session, access, submission),
-        "flag_form": flag_form or Form(),
+        "flag_form": flag_form or kit.Form(),
         "flag_reasons": [("", "Choose a reason"), *flags.REASON_LABELS.items()],
     }
-    return render(request, "judging/score.html", context, status_code=status_code)
+    return kit.render(request, "judging/score.html", context, status_code=status_code)
 
 
 @router.get(JUDGING + "/{submission_id}", name="judging_score")
@@ -211,7 +199,7 @@ async def scoring_form(
 
 
 def read_scores(
-    criteria: list[Criterion], data: Mapping[str, str], form: Form, *, submit: bool
+    criteria: list[Criterion], data: Mapping[str, str], form: kit.Form, *, submit: bool
 ) -> dict[str, float]:
     """The typed scores by criterion id; a message on each field that is not a number in range
     (or, when submitting, is empty)."""
@@ -240,18 +228,20 @@ async def save_scores(
 ) -> Response:
     submission = await evaluations.assigned_submission(session, access, submission_id)
     criteria = _criteria_of(await service.list_criteria(session, access), submission)
-    data = await form_data(request)
+    data = await kit.form_data(request)
     submit = data.get("action") != "draft"
-    form = Form(values=kept(data, "private_comment", "feedback", *map(score_field, criteria)))
+    form = kit.Form(
+        values=kit.kept(data, "private_comment", "feedback", *map(score_field, criteria))
+    )
     scores = read_scores(criteria, data, form, submit=submit)
-    raw = {**kept(data, "private_comment", "feedback"), "scores": scores, "submit": submit}
-    body = validated(EvaluationIn, raw, form)
+    raw = {**kit.kept(data, "private_comment", "feedback"), "scores": scores, "submit": submit}
+    body = kit.validated(EvaluationIn, raw, form)
     if body is None or form.failed:
         if any(e.startswith("Score this") for e in form.errors.values()):
             form.error = "Score every criterion before submitting, or save a draft."
         return await scoring_page(request, session, access, submission, form, 422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await evaluations.evaluate(
                 session,
                 access,
@@ -262,9 +252,9 @@ async def save_scores(
                 submit=submit,
             )
     except AppError as exc:
-        await fresh(session, submission)
-        await fresh(session, access.event)
-        status = refuse(form, exc)
+        await kit.fresh(session, submission)
+        await kit.fresh(session, access.event)
+        status = kit.refuse(form, exc)
         details = exc.details if isinstance(exc.details, dict) else {}
         if details.get("criterion_id"):
             form.errors[f"score-{details['criterion_id']}"] = exc.message
@@ -273,10 +263,10 @@ async def save_scores(
     title = await judged_title(session, submission)  # as the judge knows it, not the draft's
     if not submit:
         flash(request, f"Draft saved for “{title}”.", "success")
-        return redirect(f"{here}/{submission.id}")
+        return kit.redirect(f"{here}/{submission.id}")
     following = next_unscored(await evaluations.queue(session, access), after=submission.id)
     flash(request, f"Scores submitted for “{title}”.", "success")
-    return redirect(f"{here}/{following.id}" if following is not None else here)
+    return kit.redirect(f"{here}/{following.id}" if following is not None else here)
 
 
 @router.get(JUDGING + "/{submission_id}/files/{file_id}")
@@ -294,7 +284,7 @@ async def open_file(
     if file is None:
         raise submissions.FileNotFound
     await submissions.record_link_issued(session, access.actor, file)
-    return redirect(signed_link(request, file).url)
+    return kit.redirect(signed_link(request, file).url)
 
 
 # --- the judge's flags, on the scoring page ----------------------------------------------------
