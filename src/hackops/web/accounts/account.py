@@ -140,32 +140,35 @@ async def change_password(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form()
-    body = kit.validated(
-        PasswordChangeIn, kit.kept_all(data, "current_password", "new_password"), form
-    )
-    if body is None:
-        return await _account_page(request, session, user, {"password": form}, 422)
-    token = current_token(request)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.change_password(
-                session,
-                actor,
-                services,
-                user,
-                current_password=body.current_password,
-                new_password=body.new_password,
-                keep_token_id=token.id if token else None,
-            )
-    except AppError as exc:
-        status = kit.refuse(
-            form, exc, {"wrong_password": "current_password", WeakPassword: "new_password"}
+
+    async def change(body: PasswordChangeIn) -> None:
+        token = current_token(request)
+        await service.change_password(
+            session,
+            actor,
+            services,
+            user,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            keep_token_id=token.id if token else None,
         )
-        await kit.fresh(session, user)
+
+    async def page(form: kit.Form, status: int) -> Response:
         return await _account_page(request, session, user, {"password": form}, status)
-    flash(request, "Your password is changed; your other sessions were signed out.", "success")
-    return kit.redirect("/account")
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=PasswordChangeIn,
+        data=kit.kept_all(data, "current_password", "new_password"),
+        call=change,
+        page=page,
+        done="Your password is changed; your other sessions were signed out.",
+        then="/account",
+        fields={"wrong_password": "current_password", WeakPassword: "new_password"},
+        expire=(user,),
+    )
 
 
 @password_forms.post("/account/email")
