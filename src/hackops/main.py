@@ -11,7 +11,7 @@ from importlib.resources import files
 from typing import Any
 
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -22,7 +22,7 @@ from hackops import __version__, jobs
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
-from hackops.accounts.deps import get_actor, require_user
+from hackops.accounts.deps import require_user
 from hackops.accounts.service import Services
 from hackops.admin import mail_router
 from hackops.bodylimit import BodyLimitMiddleware
@@ -57,26 +57,25 @@ from hackops.submissions import router as submissions_router
 from hackops.tasks import router as tasks_router
 from hackops.teams import finder_router as teams_finder_router
 from hackops.teams import router as teams_router
-from hackops.web import (
-    account_pages,
-    auth_pages,
-    dashboard,
-    dev_pages,
-    flag_pages,
-    judging_pages,
-    leaderboard_pages,
-)
+from hackops.web import dashboard
 from hackops.web import deps as page_deps
+from hackops.web import dev as dev_mailbox
+from hackops.web import home as home_page
+from hackops.web.accounts import account as account_pages
+from hackops.web.accounts import auth as auth_pages
+from hackops.web.accounts import oauth as oauth_pages
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import public as event_pages
 from hackops.web.events import roles as event_roles
 from hackops.web.events import tracks as event_tracks
-from hackops.web.oauth_pages import router as oauth_pages_router
+from hackops.web.judging import admin as judging_admin
+from hackops.web.judging import flags as judging_flags
+from hackops.web.judging import leaderboard as judging_leaderboard
+from hackops.web.judging import score as judging_score
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
-from hackops.web.pages import router as pages_router
 from hackops.web.registrations import pages as registration_pages
 from hackops.web.results import pages as results_pages
 from hackops.web.submissions import gallery as gallery_pages
@@ -221,9 +220,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         voting.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
-    app.include_router(oauth_pages_router)
-    # Every page resolves who is signed in (once per request): the header shows it.
-    app.include_router(pages_router, dependencies=[Depends(get_actor)])
+    app.include_router(oauth_pages.router)
+    # Every page resolves who is signed in (once per request, web.deps.page_router): the header
+    # shows it.
+    app.include_router(home_page.router)
     app.include_router(auth_pages.router)
     app.include_router(account_pages.router)
     app.include_router(account_pages.password_forms)
@@ -244,10 +244,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(submission_pages.router)
     app.include_router(review_pages.router)
     app.include_router(gallery_pages.router)
-    app.include_router(judging_pages.router)
-    app.include_router(flag_pages.router)
-    app.include_router(leaderboard_pages.router)
-    app.include_router(dev_pages.router)
+    app.include_router(judging_score.router)
+    app.include_router(judging_admin.router)
+    app.include_router(judging_flags.router)
+    app.include_router(judging_leaderboard.router)
+    app.include_router(dev_mailbox.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     _document_auth_errors(app)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from hackops.db import Database, db_now
 from hackops.main import create_app
 from hackops.models import AuditEntry, AuthToken, OAuthIdentity, User
-from hackops.web.oauth_pages import FLOW_COOKIE, safe_next
+from hackops.web.accounts.oauth import FLOW_COOKIE, safe_next
 from tests.accounts.helpers import bearer, last_link, sign_in, sign_up, user_id
 from tests.conftest import make_settings
 from tests.helpers import count_queries, database_on, serving

@@ -25,7 +25,7 @@ from hackops.ratelimit import (
     VERIFY_MAIL_PER_ADDRESS,
     account_address_key,
 )
-from hackops.web.dev_pages import linkify
+from hackops.web.dev import linkify
 from tests.accounts.helpers import PASSWORD, last_link, sign_up, verified_user
 from tests.conftest import make_settings
 from tests.factories import create_organization

@@ -218,6 +218,11 @@ async def reload(session: AsyncSession, obj: object) -> None:
     await session.refresh(obj)
 
 
+def number(value: Any) -> str:
+    """A number as people write it: 7, 7.5 (never 7.0)."""
+    return f"{float(value):g}"
+
+
 # --- the form action and the button action ---------------------------------------------------
 
 

@@ -275,7 +275,7 @@ async def submission_page(
         size=human_size,
         reopen_value=kit.local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
         when=kit.clock(access.event.timezone),
-        # What judges flagged about it (resolved in web/flag_pages.py, back to this page).
+        # What judges flagged about it (resolved in web/judging/flags.py, back to this page).
         judge_flags=await judge_flags.list_flags(
             session, access, submission_id=submission.id, limit=50
         ),

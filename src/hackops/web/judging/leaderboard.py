@@ -7,8 +7,9 @@ the last update.
 The board is read exactly as the API reads it (`judging.leaderboard.read`, the same cache), so the
 page, the JSON and the stream show the same rows. Who may: as the API (`organizer_access`): the
 public gets the 404 page, judges and mentors the 403 page; signed-out visitors are sent to log
-in first, as on every other organizer page. The page's Content-Security-Policy allows scripts
-from this site only, so the script is a static file and the stream's address is a data attribute.
+in first, as on every other organizer page (all three: `OrganizerEventDep`). The page's
+Content-Security-Policy allows scripts from this site only, so the script is a static file and the
+stream's address is a data attribute.
 """
 
 from __future__ import annotations
@@ -16,25 +17,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from hackops.accounts.deps import get_actor
-from hackops.browser import csrf_protect
 from hackops.db import SessionDep, db_now
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.judging.leaderboard import service as leaderboard
 from hackops.judging.leaderboard.router import board_cache
-from hackops.routing import Router
-from hackops.web.judging_pages import ADMIN, OrganizerPage
-from hackops.web.kit import admin_base, admin_context, render, to_login
+from hackops.web import kit
+from hackops.web.deps import OrganizerEventDep, page_router
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
-LEADERBOARD = ADMIN + "/leaderboard"
+LEADERBOARD = kit.ADMIN + "/judging/leaderboard"
 API_BOARD = "/api/v1/organizations/{slug}/events/{event_slug}/judging/leaderboard"
 
 
@@ -44,23 +39,21 @@ def stream_url(access: EventAccess) -> str:
 
 @router.get(LEADERBOARD, name="judging_leaderboard")
 async def leaderboard_page(
-    request: Request, session: SessionDep, access: OrganizerPage
+    request: Request, session: SessionDep, access: OrganizerEventDep
 ) -> Response:
-    if access is None:
-        return to_login(request)
     board: dict[str, Any] = json.loads(
         await leaderboard.read(session, access, board_cache(request))
     )
-    context = await admin_context(
+    context = await kit.admin_context(
         session,
         access,
         "judging",
-        page=admin_base(access) + "/judging/leaderboard",
+        page=kit.admin_base(access) + "/judging/leaderboard",
         board=board,
         limit=leaderboard.DEFAULT_LIMIT,
         stream_url=stream_url(access),
         rendered_at=await db_now(session),
     )
-    return render(
+    return kit.render(
         request, "judging/leaderboard.html", context, headers={"Cache-Control": "no-store"}
     )

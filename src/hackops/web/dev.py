@@ -7,23 +7,18 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from hackops.accounts.deps import get_actor
-from hackops.browser import csrf_protect
 from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.models import OutboundEmail
-from hackops.routing import Router
-from hackops.web.kit import render, settings_of
+from hackops.web import kit
+from hackops.web.deps import page_router
 
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 
 MAILBOX_SIZE = 100
 URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -51,7 +46,7 @@ async def mailbox(
     session: SessionDep,
     to: Annotated[str, Query(max_length=320)] = "",
 ) -> Response:
-    if not settings_of(request).is_dev:
+    if not kit.settings_of(request).is_dev:
         raise NotFound("There is no page at this address.")
     query = select(OutboundEmail).order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
     recipient = to.strip().casefold()
@@ -64,4 +59,4 @@ async def mailbox(
         "to": recipient,
         "limit": MAILBOX_SIZE,
     }
-    return render(request, "dev/mailbox.html", context)
+    return kit.render(request, "dev/mailbox.html", context)

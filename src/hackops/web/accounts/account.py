@@ -5,6 +5,7 @@ Pages call the same services as the API and validate input with the API's own mo
 accepts exactly what the API accepts. Form handling (also used by the organization pages):
 
 - Form handling is in `hackops.web.kit` (savepoint per service call, errors back on the form).
+- Sign-in is the `PageUserDep` dependency (signed out: the log-in page), never checked by hand.
 - The forms that check the password (password, email, deletion) are on `password_forms`, which
   takes a password hashing slot before `get_actor` touches the database: a form queued for
   hashing holds no pooled connection (as the API's routes, `accounts.deps.hashing_slot`).
@@ -47,28 +48,11 @@ from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.models import TokenKind, User
 from hackops.routing import Router
-from hackops.web.kit import (
-    Form,
-    all_or_nothing,
-    form_data,
-    fresh,
-    kept,
-    kept_all,
-    oauth_providers,
-    redirect,
-    refuse,
-    render,
-    retry_headers,
-    settings_of,
-    to_login,
-    validated,
-)
+from hackops.web import kit
+from hackops.web.deps import PageUserDep, page_router
 
 # Every page resolves who is signed in: the header shows it.
-router = Router(
-    dependencies=[Depends(csrf_protect), Depends(get_actor)],
-    include_in_schema=False,
-)
+router = page_router()
 # The same, with the hashing slot taken first (router dependencies run before a route's own).
 password_forms = Router(
     dependencies=[Depends(csrf_protect), Depends(hashing_slot), Depends(get_actor)],
@@ -98,24 +82,22 @@ async def _account_page(
     request: Request,
     session: AsyncSession,
     user: User,
-    forms: dict[str, Form] | None = None,
+    forms: dict[str, kit.Form] | None = None,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     forms = dict(forms or {})
     for name in ACCOUNT_FORMS:
-        forms.setdefault(name, Form(values=_profile_values(user) if name == "profile" else {}))
+        forms.setdefault(name, kit.Form(values=_profile_values(user) if name == "profile" else {}))
     context = {"user": user, "forms": forms, "has_password": user.password_hash is not None}
-    return render(
+    return kit.render(
         request, "account/account.html", context, status_code=status_code, headers=headers
     )
 
 
 @router.get("/account", name="account")
-async def account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _account_page(request, session, actor.user)
+async def account(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    return await _account_page(request, session, user)
 
 
 def _tags(value: str) -> list[str]:
@@ -123,13 +105,12 @@ def _tags(value: str) -> list[str]:
 
 
 @router.post("/account/profile")
-async def update_profile(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
-    data = await form_data(request)
-    form = Form(values=kept(data, "name", "bio", "skills", "interests", "links"))
-    body = validated(
+async def update_profile(
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
+) -> Response:
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "name", "bio", "skills", "interests", "links"))
+    body = kit.validated(
         ProfileIn,
         {
             "name": data.get("name", ""),
@@ -151,68 +132,67 @@ async def update_profile(request: Request, session: SessionDep, actor: ActorDep)
     changes["links"] = [str(link) for link in changes.get("links", [])]
     await profile.update_profile(session, actor, user, changes)
     flash(request, "Your profile is saved.", "success")
-    return redirect("/account")
+    return kit.redirect("/account")
 
 
 @password_forms.post("/account/password")
 async def change_password(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
-    data = await form_data(request)
-    form = Form()
-    body = validated(PasswordChangeIn, kept_all(data, "current_password", "new_password"), form)
-    if body is None:
-        return await _account_page(request, session, user, {"password": form}, 422)
-    token = current_token(request)
-    try:
-        async with all_or_nothing(session):
-            await service.change_password(
-                session,
-                actor,
-                services,
-                user,
-                current_password=body.current_password,
-                new_password=body.new_password,
-                keep_token_id=token.id if token else None,
-            )
-    except AppError as exc:
-        status = refuse(
-            form, exc, {"wrong_password": "current_password", WeakPassword: "new_password"}
+    data = await kit.form_data(request)
+
+    async def change(body: PasswordChangeIn) -> None:
+        token = current_token(request)
+        await service.change_password(
+            session,
+            actor,
+            services,
+            user,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            keep_token_id=token.id if token else None,
         )
-        await fresh(session, user)
+
+    async def page(form: kit.Form, status: int) -> Response:
         return await _account_page(request, session, user, {"password": form}, status)
-    flash(request, "Your password is changed; your other sessions were signed out.", "success")
-    return redirect("/account")
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=PasswordChangeIn,
+        data=kit.kept_all(data, "current_password", "new_password"),
+        call=change,
+        page=page,
+        done="Your password is changed; your other sessions were signed out.",
+        then="/account",
+        fields={"wrong_password": "current_password", WeakPassword: "new_password"},
+        expire=(user,),
+    )
 
 
 @password_forms.post("/account/email")
 async def change_email(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
-    data = await form_data(request)
-    form = Form(values=kept(data, "new_email"))
-    body = validated(EmailChangeIn, kept_all(data, "password", "new_email"), form)
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "new_email"))
+    body = kit.validated(EmailChangeIn, kit.kept_all(data, "password", "new_email"), form)
     if body is None:
         return await _account_page(request, session, user, {"email": form}, 422)
     previous = user.email
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await service.change_email(
                 session, actor, services, user, password=body.password, new_email=body.new_email
             )
     except AppError as exc:
-        status = refuse(
+        status = kit.refuse(
             form,
             exc,
             {"wrong_password": "password", "email_taken": "new_email", InvalidEmail: "new_email"},
         )
-        await fresh(session, user)
+        await kit.fresh(session, user)
         return await _account_page(request, session, user, {"email": form}, status)
     if user.email == previous:
         flash(request, "That is already your email address.", "info")
@@ -222,14 +202,12 @@ async def change_email(
             f"Your email address is now {user.email}. We sent it a confirmation link.",
             "success",
         )
-    return redirect("/account")
+    return kit.redirect("/account")
 
 
 @router.get("/account/export", name="account_export")
-async def export_account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    data = await profile.export_data(session, actor.user)
+async def export_account(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    data = await profile.export_data(session, user)
     day = (await db_now(session)).date().isoformat()
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
@@ -243,26 +221,23 @@ async def export_account(request: Request, session: SessionDep, actor: ActorDep)
 
 @password_forms.post("/account/delete")
 async def delete_account(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
-    data = await form_data(request)
-    form = Form()
+    data = await kit.form_data(request)
+    form = kit.Form()
     password = data.get("password") or None
-    body = validated(DeleteAccountIn, {"password": password}, form)
+    body = kit.validated(DeleteAccountIn, {"password": password}, form)
     if body is None:
         return await _account_page(request, session, user, {"delete": form}, 422)
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await profile.delete_account(session, actor, services, user, password=body.password)
     except AppError as exc:
-        status = refuse(form, exc, {"wrong_password": "password"})
-        await fresh(session, user)
+        status = kit.refuse(form, exc, {"wrong_password": "password"})
+        await kit.fresh(session, user)
         return await _account_page(request, session, user, {"delete": form}, status)
-    response = redirect("/")
-    clear_session_cookie(response, settings_of(request))
+    response = kit.redirect("/")
+    clear_session_cookie(response, kit.settings_of(request))
     flash(request, "Your account is deleted. Thank you for having been with us.", "info")
     return response
 
@@ -274,7 +249,7 @@ async def _security_page(
     request: Request,
     session: AsyncSession,
     user: User,
-    form: Form | None = None,
+    form: kit.Form | None = None,
     new_token: str | None = None,
     status_code: int = 200,
     identity_error: str | None = None,
@@ -289,57 +264,54 @@ async def _security_page(
         "sessions": await auth_tokens.list_tokens(session, user, TokenKind.SESSION),
         "api_tokens": await auth_tokens.list_tokens(session, user, TokenKind.API),
         "current_id": token.id if token else None,
-        "form": form or Form(values={"expires_in_days": "90", "scope_read": "on"}),
+        "form": form or kit.Form(values={"expires_in_days": "90", "scope_read": "on"}),
         "new_token": new_token,
         "identities": identities,
-        "linkable": [p for p in oauth_providers(settings_of(request)) if p[0] not in linked],
+        "linkable": [
+            p for p in kit.oauth_providers(kit.settings_of(request)) if p[0] not in linked
+        ],
         "identity_error": identity_error,
     }
     headers = {"Cache-Control": "no-store"} if new_token else None
-    return render(
+    return kit.render(
         request, "account/security.html", context, status_code=status_code, headers=headers
     )
 
 
 @router.get("/account/security", name="account_security")
-async def security(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    return await _security_page(request, session, actor.user)
+async def security(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    return await _security_page(request, session, user)
 
 
 @router.post("/account/security/sessions/{token_id}/revoke")
 async def revoke_session(
-    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    await auth_tokens.revoke_token(session, actor, actor.user, token_id)
+    await auth_tokens.revoke_token(session, actor, user, token_id)
     token = current_token(request)
     if token is not None and token.id == token_id:
-        response = redirect("/login")
-        clear_session_cookie(response, settings_of(request))
+        response = kit.redirect("/login")
+        clear_session_cookie(response, kit.settings_of(request))
         flash(request, "This session is signed out.", "info")
         return response
     flash(request, "The session is signed out.", "success")
-    return redirect("/account/security")
+    return kit.redirect("/account/security")
 
 
 @router.post("/account/security/tokens")
-async def create_api_token(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
-    data = await form_data(request)
+async def create_api_token(
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
+) -> Response:
+    data = await kit.form_data(request)
     scopes = [s for s in (await request.form()).getlist("scopes") if isinstance(s, str)]
-    form = Form(
+    form = kit.Form(
         values={
             "name": data.get("name", ""),
             "expires_in_days": data.get("expires_in_days", ""),
             **{f"scope_{s}": "on" for s in scopes},
         }
     )
-    body = validated(
+    body = kit.validated(
         ApiTokenIn,
         {
             "name": data.get("name", ""),
@@ -368,51 +340,47 @@ async def create_api_token(request: Request, session: SessionDep, actor: ActorDe
 
 @router.post("/account/security/tokens/{token_id}/revoke")
 async def revoke_api_token(
-    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+    token_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    await auth_tokens.revoke_token(session, actor, actor.user, token_id)
+    await auth_tokens.revoke_token(session, actor, user, token_id)
     flash(request, "The API token is revoked.", "success")
-    return redirect("/account/security")
+    return kit.redirect("/account/security")
 
 
 @router.post("/verify-email/resend", name="resend_verification")
 async def resend_verification(
-    request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
+    request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await service.request_verification(session, actor, services, user)
     except AppError as exc:
-        form = Form()
-        status = refuse(form, exc)
-        await fresh(session, user)
+        form = kit.Form()
+        status = kit.refuse(form, exc)
+        await kit.fresh(session, user)
         return await _account_page(
-            request, session, user, {"resend": form}, status, headers=retry_headers(exc)
+            request, session, user, {"resend": form}, status, headers=kit.retry_headers(exc)
         )
     flash(request, f"A new confirmation link is on its way to {user.email}.", "success")
-    return redirect("/account")
+    return kit.redirect("/account")
 
 
 @router.post("/account/security/identities/{identity_id}/unlink")
 async def unlink_identity(
-    identity_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
+    identity_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    user: PageUserDep,
 ) -> Response:
-    if actor.user is None:
-        return to_login(request)
-    user = actor.user
     try:
-        async with all_or_nothing(session):
+        async with kit.all_or_nothing(session):
             await oauth_service.unlink_identity(session, actor, user, identity_id)
     except AppError as exc:
-        await fresh(session, user)
+        await kit.fresh(session, user)
         status = 400 if exc.status_code == 401 else exc.status_code
         return await _security_page(
             request, session, user, status_code=status, identity_error=exc.message
         )
     flash(request, "The account is unlinked.", "success")
-    return redirect("/account/security")
+    return kit.redirect("/account/security")

@@ -1,4 +1,4 @@
-"""The ranking on the organizers' judging admin page (rendered by `judging_pages`): one GET form
+"""The ranking on the organizers' judging admin page (`admin.py`): one GET form
 picks the method and the track. "All projects" is the event-wide ranking; a track is that
 track's own ranking, ranks 1..n over its projects, exactly as the API's `?track_id=` gives it
 (`results.tracks.track_ranking`: the scores of the one event-wide fit). Both show the same
@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.events.deps import EventAccess
+from hackops.events.access import EventAccess
 from hackops.events.tracks.service import TrackNotFound
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring import service as evaluations

@@ -1,0 +1,241 @@
+"""The organizers' judging admin: criteria, assignment runs with their report, judge-team
+conflicts, the ranking: normalized score and raw mean side by side, overall or per track
+(`ranking.py`), a link to the flags. The judge's pages are `score.py`.
+
+Who may: `OrganizerEventDep` (signed out: the log-in page; 404 to the public, 403 to judges and
+mentors). The assignment report is the answer to its POST (the result of a run); other changes
+flash and redirect. Display-only joins (projects with teams, declared conflicts) are read here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.browser import flash
+from hackops.db import SessionDep
+from hackops.errors import AppError
+from hackops.events.access import EventAccess
+from hackops.events.roles import service as roles
+from hackops.events.tracks import service as children
+from hackops.judging import service
+from hackops.judging.flags import service as flags
+from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate
+from hackops.models import (
+    Criterion,
+    Evaluation,
+    JudgeConflict,
+    Submission,
+    Team,
+    User,
+)
+from hackops.web import kit
+from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.judging.ranking import ranking_section
+
+router = page_router()
+
+ADMIN = kit.ADMIN + "/judging"
+CRITERION_FIELDS = ("name", "description", "weight", "max_score", "position", "track_id")
+CRITERION_HINTS = {
+    "weight": "A number above 0, at most 100.",
+    "max_score": "A whole number from 1 to 100.",
+    "position": "A whole number from 0 to 1000.",
+    "track_id": "Choose one of the tracks.",
+}
+
+
+# --- organizers: criteria, assignment, conflicts, ranking ----------------------------------------
+
+
+async def _projects(session: AsyncSession, access: EventAccess) -> dict[Any, tuple[str, Team]]:
+    """Every project of the event and its team (names for the ranking, report and forms)."""
+    rows = await session.execute(
+        select(Submission.id, Submission.title, Team)
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.event_id == access.event.id)
+        .order_by(Team.name, Team.id)
+    )
+    return {sid: (title, team) for sid, title, team in rows}
+
+
+async def _judges(session: AsyncSession, access: EventAccess) -> dict[uuid.UUID, User]:
+    grants = await roles.list_role_grants(session, access.event)
+    return {user.id: user for grant, user in grants if grant.role == "judge"}
+
+
+def criterion_values(criterion: Criterion) -> dict[str, str]:
+    values = {n: str(getattr(criterion, n)) for n in CRITERION_FIELDS[:-1]}
+    return {**values, "weight": kit.number(criterion.weight)}
+
+
+async def _admin_page(
+    request: Request,
+    session: AsyncSession,
+    access: EventAccess,
+    *,
+    status_code: int = 200,
+    **forms: Any,
+) -> Response:
+    tracks = await children.list_tracks(session, access.event)
+    # The method and track of the ranking (judging/ranking.py): 404 for a track not of the event.
+    shown = await ranking_section(session, access, request.query_params, tracks)
+    criteria = await service.list_criteria(session, access)
+    edit = request.query_params.get("edit")
+    editing = forms.get("editing") or next((c for c in criteria if str(c.id) == edit), None)
+    defaults, event_id = {"weight": "1", "max_score": "10", "position": "0"}, access.event.id
+    context = await kit.admin_context(
+        session,
+        access,
+        "judging",
+        page=kit.event_url(access) + "/admin/judging",
+        criteria=criteria,
+        editing=editing,
+        edit_form=forms.get("edit_form")
+        or kit.Form(values=criterion_values(editing) if editing else {}),
+        # Scores exist: only descriptions can change (the service refuses the rest).
+        locked=bool(await session.scalar(select(exists().where(Evaluation.event_id == event_id)))),
+        track_names={t.id: t.name for t in tracks},
+        track_options=[("", "Every project")] + [(str(t.id), t.name) for t in tracks],
+        criterion_form=forms.get("criterion_form") or kit.Form(values=defaults),
+        assign_form=forms.get("assign_form") or kit.Form(values={"k": "3"}),
+        conflict_form=forms.get("conflict_form") or kit.Form(),
+        report=forms.get("report"),
+        judges=list((await _judges(session, access)).values()),
+        projects=await _projects(session, access),
+        conflicts=list(
+            await session.execute(
+                select(JudgeConflict, User, Team.name)
+                .join(User, User.id == JudgeConflict.judge_id)
+                .join(Team, Team.id == JudgeConflict.team_id)
+                .where(JudgeConflict.event_id == event_id)
+                .order_by(JudgeConflict.created_at.desc(), JudgeConflict.id)
+            )
+        ),
+        **shown,
+        number=kit.number,
+        open_flags=await flags.count_open(session, access),
+    )
+    return kit.render(request, "judging/admin.html", context, status_code=status_code)
+
+
+@router.get(ADMIN, name="judging_admin")
+async def judging_admin(
+    request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Response:
+    return await _admin_page(request, session, access)
+
+
+def _criterion_input(data: Mapping[str, str], names: tuple[str, ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {n: data[n] for n in names if n in data}
+    if "track_id" in values:
+        values["track_id"] = values["track_id"] or None
+    return values
+
+
+@router.post(ADMIN + "/criteria")
+@router.post(ADMIN + "/criteria/{criterion_id}/edit")
+async def save_criterion(
+    request: Request,
+    session: SessionDep,
+    access: OrganizerEventDep,
+    criterion_id: uuid.UUID | None = None,
+) -> Response:
+    """Adds a criterion, or saves the fields an edit form posted: once scores exist it posts only
+    the description (the service refuses the rest); a criterion keeps its track."""
+    criteria = await service.list_criteria(session, access) if criterion_id else []
+    editing = next((c for c in criteria if c.id == criterion_id), None)
+    if criterion_id is not None and editing is None:
+        raise service.CriterionNotFound
+    data = await kit.form_data(request)
+    names = CRITERION_FIELDS if editing is None else CRITERION_FIELDS[:-1]
+    values = criterion_values(editing) if editing else {}
+    form = kit.Form(values={**values, **{n: data[n] for n in names if n in data}})
+    model = CriterionIn if editing is None else CriterionUpdate
+    body = kit.validated(model, _criterion_input(data, names), form, CRITERION_HINTS)
+    status = 422
+    if body is not None:
+        try:
+            async with kit.all_or_nothing(session):
+                if editing is None:
+                    await service.create_criterion(session, access, body.model_dump())
+                else:
+                    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+                    await service.update_criterion(session, access, editing.id, changes)
+        except AppError as exc:
+            status = kit.refuse(form, exc)
+        else:
+            name = editing.name if editing else data.get("name", "").strip()
+            flash(request, f"Criterion “{name}” {'saved' if editing else 'added'}.", "success")
+            return kit.redirect(kit.event_url(access) + "/admin/judging")
+    forms = {"editing": editing, "edit_form": form} if editing else {"criterion_form": form}
+    return await _admin_page(request, session, access, status_code=status, **forms)
+
+
+@router.post(ADMIN + "/criteria/{criterion_id}/delete")
+async def criterion_delete(
+    criterion_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Response:
+    return await kit.act(
+        request,
+        session,
+        kit.event_url(access) + "/admin/judging",
+        lambda: service.delete_criterion(session, access, criterion_id),
+        "Criterion removed.",
+    )
+
+
+@router.post(ADMIN + "/assign")
+async def run_assignment(
+    request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Response:
+    """Runs the assignment and answers with the page showing its report."""
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "k", "seed"))
+    raw = {"k": data.get("k", "").strip(), "seed": data.get("seed", "").strip() or None}
+    hints = {"k": "A whole number from 1 to 20.", "seed": "A whole number from 0 to 2147483647."}
+    body = kit.validated(AssignIn, raw, form, hints)
+    if body is None:
+        return await _admin_page(request, session, access, assign_form=form, status_code=422)
+    try:
+        async with kit.all_or_nothing(session):
+            report = await service.run_assignment(session, access, k=body.k, seed=body.seed)
+    except AppError as exc:
+        status = kit.refuse(form, exc)
+        return await _admin_page(request, session, access, assign_form=form, status_code=status)
+    return await _admin_page(request, session, access, assign_form=form, report=report)
+
+
+@router.post(ADMIN + "/conflicts")
+async def declare_conflict(
+    request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Response:
+    data = await kit.form_data(request)
+    form = kit.Form(values=kit.kept(data, "judge_id", "team_id", "reason"))
+    hints = {"judge_id": "Choose a judge.", "team_id": "Choose a team."}
+    body = kit.validated(ConflictIn, kit.kept(data, "judge_id", "team_id", "reason"), form, hints)
+    judges = await _judges(session, access)
+    teams = {team.id: team for _, team in (await _projects(session, access)).values()}
+    judge = judges.get(body.judge_id) if body is not None and body.judge_id else None
+    team = teams.get(body.team_id) if body is not None else None
+    if body is None or judge is None or team is None:
+        for name, found in (("judge_id", judge), ("team_id", team)):
+            if body is not None and found is None:
+                form.errors[name] = hints[name]
+        return await _admin_page(request, session, access, conflict_form=form, status_code=422)
+    judge_id, team_id, reason = judge.id, team.id, body.reason
+    return await kit.act(
+        request,
+        session,
+        kit.event_url(access) + "/admin/judging",
+        lambda: service.declare_conflict(
+            session, access, team_id=team_id, judge_id=judge_id, reason=reason
+        ),
+        f"Conflict recorded: {judge.name or judge.email} will not judge {team.name}.",
+    )

@@ -1,0 +1,111 @@
+"""Judges' flags, the organizers' side: they read the event's flags (open first, filter by state)
+and resolve each with a note the judge reads — here, or from the project's review page. A judge
+flags a project, or withdraws their open flag, on the scoring page (`score.py`).
+
+Who may: `OrganizerEventDep` (signed out: the log-in page; 404 to the public, 403 to judges and
+mentors), as the rest of the judging admin. Resolving is a `kit.act` (flash and 303), its note
+checked with the API's `ResolveIn`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from hackops.browser import flash
+from hackops.db import SessionDep
+from hackops.events.access import EventAccess
+from hackops.judging.flags import service as flags
+from hackops.judging.flags.schemas import ResolveIn
+from hackops.web import kit
+from hackops.web.deps import OrganizerEventDep, page_router
+
+router = page_router()
+
+FLAGS = kit.ADMIN + "/judging/flags"
+PAGE_SIZE = 50
+STATE_OPTIONS = [("", "Any state"), ("open", "Open"), ("resolved", "Resolved")]
+RESOLUTION_HINT = f"Say how it was resolved, in at most {flags.NOTE_MAX} characters."
+
+
+# --- the organizers -----------------------------------------------------------------------------
+
+
+def _state(value: str | None) -> str:
+    return value if value in ("open", "resolved") else ""
+
+
+def _offset(value: str | None) -> int:
+    return min(int(value), 100_000) if value and value.isdigit() else 0
+
+
+def _list_url(base: str, state: str, offset: int = 0) -> str:
+    query = urlencode(
+        {**({"status": state} if state else {}), **({"offset": offset} if offset else {})}
+    )
+    return f"{base}?{query}" if query else base
+
+
+@router.get(FLAGS, name="judging_flags")
+async def flags_page(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
+    state = _state(request.query_params.get("status"))
+    offset = _offset(request.query_params.get("offset"))
+    rows = await flags.list_flags(
+        session, access, status=state or None, limit=PAGE_SIZE + 1, offset=offset
+    )
+    page = kit.admin_base(access) + "/judging/flags"
+    context = await kit.admin_context(
+        session,
+        access,
+        "judging",
+        page=page,
+        rows=rows[:PAGE_SIZE],
+        state=state,
+        state_options=STATE_OPTIONS,
+        reasons=flags.SHORT_LABELS,
+        back=_list_url(page, state, offset),
+        newer_url=_list_url(page, state, max(offset - PAGE_SIZE, 0)) if offset else None,
+        older_url=_list_url(page, state, offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
+        when=kit.clock(access.event.timezone),
+    )
+    return kit.render(request, "judging/flags.html", context)
+
+
+def _back(access: EventAccess, data: dict[str, str]) -> str:
+    """Where the resolve form was: the project's review page, or the flags list (its filter
+    kept) — rebuilt from parsed values, never a posted address."""
+    if data.get("return_to") == "submission":
+        try:
+            submission_id = uuid.UUID(data.get("submission_id", ""))
+        except ValueError:
+            submission_id = None
+        if submission_id is not None:
+            return f"{kit.admin_base(access)}/submissions/{submission_id}#judge-flags"
+    page = kit.admin_base(access) + "/judging/flags"
+    return _list_url(page, _state(data.get("status")), _offset(data.get("offset")))
+
+
+@router.post(FLAGS + "/{flag_id}/resolve")
+async def resolve_flag(
+    flag_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
+) -> Response:
+    data = await kit.form_data(request)
+    back = _back(access, data)
+    form = kit.Form()
+    body = kit.validated(
+        ResolveIn, {"resolution": data.get("resolution", "")}, form, {"resolution": RESOLUTION_HINT}
+    )
+    if body is None:
+        flash(request, RESOLUTION_HINT, "error")
+        return kit.redirect(back)
+    resolution = body.resolution
+    return await kit.act(
+        request,
+        session,
+        back,
+        lambda: flags.resolve(session, access, flag_id, resolution=resolution),
+        "The flag is resolved; the judge can read your note.",
+    )
