@@ -81,8 +81,8 @@ from hackops.web.results import pages as results_pages
 from hackops.web.submissions import gallery as gallery_pages
 from hackops.web.submissions import pages as submission_pages
 from hackops.web.submissions import review as review_pages
+from hackops.web.teams import board as task_pages
 from hackops.web.teams import pages as team_pages
-from hackops.web.teams import tasks as task_pages
 from hackops.web.templating import STATIC_DIR, make_templates
 
 log = structlog.get_logger("hackops.app")
