@@ -22,6 +22,7 @@ from hackops.models import (
     SubmissionStatus,
     User,
 )
+from hackops.submissions.pipeline.tasks import pipeline_status
 from hackops.teams.service import TeamView
 from hackops.web import kit
 
@@ -70,8 +71,6 @@ async def pipeline_steps(
     """The steps of the latest version, in pipeline order (none before the first submit)."""
     if submission is None or submission.latest_version_id is None:
         return []
-    from hackops.submissions.pipeline.tasks import pipeline_status
-
     return await pipeline_status(session, submission.id)
 
 

@@ -30,6 +30,7 @@ from hackops.judging.flags import service as judge_flags
 from hackops.models import Event, PipelineStepName, Submission, SubmissionStatus, Team
 from hackops.submissions.files.kinds import human_size
 from hackops.submissions.intake import service
+from hackops.submissions.pipeline.tasks import rerun_step
 from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.service import load_team
@@ -344,8 +345,6 @@ async def rerun(
     here = kit.admin_base(access) + f"/submissions/{submission_id}"
 
     async def rerun_it() -> str:
-        from hackops.submissions.pipeline.tasks import rerun_step
-
         submission = await review.get_for_organizer(session, access, submission_id)
         if submission.latest_version_id is None:
             raise review.NotSubmitted
