@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Query
 
 from hackops.db import SessionDep
-from hackops.errors import error_responses
 from hackops.events.deps import EventDep
 from hackops.routing import Router
 from hackops.teams import finder
+from hackops.teams.router import READ_ERRORS, WRITE_ERRORS, Limit, Offset
 from hackops.teams.schemas import (
     FinderProfileIn,
     FinderProfileOut,
@@ -27,10 +27,6 @@ router = Router(
     tags=["teams"],
 )
 
-READ_ERRORS = error_responses(401, 404, 422)
-WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
-Limit = Annotated[int, Query(ge=1, le=finder.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0, le=10_000)]
 SearchText = Annotated[str, Query(max_length=200)]
 SkillFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
 

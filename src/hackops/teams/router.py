@@ -50,8 +50,6 @@ READ_ERRORS = error_responses(401, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 Limit = Annotated[int, Query(ge=1, le=finder.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10_000)]
-SearchText = Annotated[str, Query(max_length=200)]
-SkillFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 def team_out(team: Team, *, member: bool) -> TeamOut:
