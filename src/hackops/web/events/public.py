@@ -31,7 +31,7 @@ from hackops.models import RegistrationStatus
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
-from hackops.teams.service import current_team_id, is_participant
+from hackops.teams.access import current_team_id, is_participant
 from hackops.web import kit
 from hackops.web.deps import EventPageDep, PublicEventDep, page_router, signed_in
 

@@ -3,7 +3,7 @@
 and the processing of the latest version with the links that could not be checked.
 
 Loading and authorizing are the `SubmissionTeamDep` dependency (`TeamPageDep`: the API's
-`load_event_access` + `teams.service.load_team`, then `submissions.service.open_submission`):
+`load_event_access` + `teams.access.load_team`, then `submissions.service.open_submission`):
 the team's members edit; the event's organizers see it read-only; a judge it is handed to sees
 its latest submitted version only; anyone else gets the 404 page. Every action calls the same
 service function as the API, in a savepoint; a refused form comes back with its message and
@@ -53,7 +53,7 @@ from hackops.submissions.files.service import (
 )
 from hackops.submissions.intake import service
 from hackops.submissions.schemas import SubmissionIn
-from hackops.teams.service import TeamView, load_team
+from hackops.teams.access import TeamView, load_team
 from hackops.web import kit
 from hackops.web.deps import TeamPageDep, page_router
 from hackops.web.submissions.processing import (
