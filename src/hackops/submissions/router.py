@@ -17,7 +17,7 @@ from hackops.results.schemas import StandingOut
 from hackops.results.service import submission_standing
 from hackops.routing import Router
 from hackops.submissions.files import router as files_router
-from hackops.submissions.intake import service
+from hackops.submissions.intake import service, visibility
 from hackops.submissions.intake.visibility import Seen
 from hackops.submissions.pipeline.tasks import pipeline_status as pipeline_steps_of
 from hackops.submissions.pipeline.tasks import rerun_step
@@ -73,7 +73,7 @@ async def seen_out(session: SessionDep, seen: Seen, event: Event) -> SubmissionO
     if seen.version is None:
         return await submission_out(session, seen.submission, event)
     out = SubmissionOut.model_validate(seen.content)
-    out.files = [FileOut.model_validate(f) for f in await service.seen_files(session, seen)]
+    out.files = [FileOut.model_validate(f) for f in await visibility.seen_files(session, seen)]
     standing = await submission_standing(session, event, seen.submission.id)
     out.standing = None if standing is None else StandingOut.model_validate(standing)
     return out
@@ -87,7 +87,7 @@ async def seen_out(session: SessionDep, seen: Seen, event: Event) -> SubmissionO
     responses=READ_ERRORS,
 )
 async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
-    seen = await service.open_submission(session, view)
+    seen = await visibility.open_submission(session, view)
     return await seen_out(session, seen, view.access.event)
 
 
@@ -123,9 +123,9 @@ async def submit(session: SessionDep, view: TeamDep) -> VersionOut:
     responses=READ_ERRORS,
 )
 async def list_versions(session: SessionDep, view: TeamDep) -> list[VersionOut]:
-    seen = await service.open_submission(session, view)
+    seen = await visibility.open_submission(session, view)
     submission = seen.submission
-    rows = await service.seen_versions(session, seen)
+    rows = await visibility.seen_versions(session, seen)
     out = [VersionOut.model_validate(v) for v in rows]
     for item in out:
         item.latest = item.id == submission.latest_version_id
@@ -139,7 +139,7 @@ async def list_versions(session: SessionDep, view: TeamDep) -> list[VersionOut]:
     responses=READ_ERRORS,
 )
 async def pipeline_status(session: SessionDep, view: TeamDep) -> PipelineOut:
-    submission = await service.get(session, view)
+    submission = await visibility.get(session, view)
     steps = await pipeline_steps_of(session, submission.id)
     return PipelineOut(
         version_id=submission.latest_version_id,
