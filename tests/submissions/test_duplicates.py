@@ -24,7 +24,8 @@ from hackops.models import (
 from hackops.submissions.files.service import FileKind
 from hackops.submissions.intake.service import snapshot_of
 from hackops.submissions.pipeline.duplicates import explain_candidate_lookup
-from hackops.submissions.pipeline.steps import StepEnv, extract_text
+from hackops.submissions.pipeline.runs import StepEnv
+from hackops.submissions.pipeline.steps import extract_text
 from hackops.submissions.pipeline.tasks import STEP_WORK, load_step_input
 from hackops.tenancy import set_tenant
 from tests.factories import create_event, create_organization

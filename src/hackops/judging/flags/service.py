@@ -41,7 +41,7 @@ from hackops.judging.scoring.service import assigned_submission
 from hackops.judging.service import require_judge
 from hackops.mail.service import queue_email
 from hackops.models import JudgingFlag, Submission, Team, User
-from hackops.submissions.pipeline.steps import organizer_recipients
+from hackops.submissions.pipeline.notify import organizer_recipients
 
 NOTE_MAX = 2000
 WITHDRAWN_NOTE = "Withdrawn by the judge."

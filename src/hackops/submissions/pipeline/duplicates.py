@@ -41,13 +41,13 @@ from hackops.models import (
     new_id,
 )
 from hackops.submissions.pipeline.links import LinkStatus
-from hackops.submissions.pipeline.similarity import DEFAULT_THRESHOLD, fingerprint, similarity
-from hackops.submissions.pipeline.steps import (
+from hackops.submissions.pipeline.runs import (
     TEXT_LINK_FIELDS,
     Record,
     StepEnv,
     StepInput,
 )
+from hackops.submissions.pipeline.similarity import DEFAULT_THRESHOLD, fingerprint, similarity
 
 #: The candidate lookup. For each (band, hash) of the new version, one probe of the index
 #: `ix_submission_bands_lookup (org_id, band, hash)`: the LATERAL subquery with OFFSET 0 is not

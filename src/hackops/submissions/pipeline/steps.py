@@ -11,15 +11,13 @@ Each step is split in two so no database transaction stays open across slow I/O:
 Failures are `StepFailed` (worth retrying: storage unreadable, a snapshot not written) or
 `PermanentStepFailure` (trying again cannot help: the stored bytes differ from what was
 submitted). Their `reason` is shown to the team and the organizers, so it names the file and
-says what happened, never an internal detail.
+says what happened, never an internal detail. What a run is given and gives back: `runs.py`;
+who is emailed about links that could not be checked and failed steps: `notify.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import obstore
@@ -28,18 +26,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.config import Settings
-from hackops.mail.service import queue_email
 from hackops.models import (
-    Event,
-    EventRole,
-    EventRoleGrant,
     LinkCheck,
-    Membership,
-    OrgRole,
-    PipelineStepName,
-    Team,
-    TeamMember,
-    User,
     VersionText,
     new_id,
 )
@@ -64,70 +52,17 @@ from hackops.submissions.pipeline.links import (
     fetch_link,
     guarded_client,
 )
+from hackops.submissions.pipeline.notify import report_failed_links
+from hackops.submissions.pipeline.runs import (
+    PermanentStepFailure,
+    Record,
+    StepEnv,
+    StepFailed,
+    StepInput,
+)
 from hackops.submissions.pipeline.similarity import MAX_TEXT_CHARS
 
-#: The snapshot fields holding links, in the order they are checked and reported.
-LINK_FIELDS = ("repository_url", "demo_url", "video_url")
-#: Link pages whose text describes the project (a video page's text is the video host's).
-TEXT_LINK_FIELDS = ("repository_url", "demo_url")
 MAX_TITLE_CHARS = 500
-
-
-class StepFailed(Exception):
-    """The step did not complete; it is retried with backoff. `reason` is shown to people."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class PermanentStepFailure(StepFailed):
-    """Trying again cannot help (the stored bytes changed): the step fails at once."""
-
-
-@dataclass(frozen=True, slots=True)
-class StepInput:
-    """What a claimed step works on, read in the claim transaction (plain values, no session).
-
-    `token` is the step's `attempts` after the claim: the run may record its effect only while
-    the row still shows this run (state running, same attempts), so a superseded run (a rerun,
-    a stalled job taken over) changes nothing.
-    """
-
-    step_id: uuid.UUID
-    step: str
-    token: int
-    org_id: uuid.UUID
-    event_id: uuid.UUID
-    submission_id: uuid.UUID
-    team_id: uuid.UUID
-    version_id: uuid.UUID
-    version_number: int
-    snapshot: dict[str, Any]
-    files: list[dict[str, Any]]
-
-    @property
-    def title(self) -> str:
-        return str(self.snapshot.get("title") or "your project")
-
-    def link_urls(self, fields: tuple[str, ...] = LINK_FIELDS) -> list[str]:
-        """The submitted URLs of `fields`, without blanks or repeats, in field order."""
-        urls: list[str] = []
-        for name in fields:
-            value = self.snapshot.get(name)
-            if isinstance(value, str) and value.strip() and value.strip() not in urls:
-                urls.append(value.strip())
-        return urls
-
-
-@dataclass(frozen=True, slots=True)
-class StepEnv:
-    settings: Settings
-    store: Any  # an obstore ObjectStore
-
-
-Record = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
-StepWork = Callable[[StepEnv, StepInput], Awaitable[Record]]
 
 
 # --- stored files ---------------------------------------------------------------------------
@@ -384,102 +319,3 @@ async def _upsert_link_check(
             },
         )
     )
-
-
-# --- who is told ------------------------------------------------------------------------------
-
-
-async def team_recipients(session: AsyncSession, team_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    """(user id, email) of the team's current members."""
-    rows = await session.execute(
-        select(User.id, User.email)
-        .join(TeamMember, TeamMember.user_id == User.id)
-        .where(TeamMember.team_id == team_id, User.deleted_at.is_(None))
-        .order_by(User.email)
-    )
-    return [(row[0], row[1]) for row in rows]
-
-
-async def report_failed_links(
-    session: AsyncSession, job: StepInput, failures: list[LinkResult]
-) -> None:
-    """One email to each team member listing the links that could not be checked, and why."""
-    lines = "\n".join(f"- {result.url}\n  {result.reason or result.status}" for result in failures)
-    body = (
-        f"We checked the links of “{job.title}” (version {job.version_number}) and could not "
-        f"read {'this one' if len(failures) == 1 else 'these'}:\n\n{lines}\n\n"
-        "Judges follow these links. Please fix them and submit again before the deadline."
-    )
-    for user_id, email in await team_recipients(session, job.team_id):
-        await queue_email(
-            session,
-            to=email,
-            subject=f"Links of “{job.title}” could not be checked",
-            body=body,
-            user_id=user_id,
-        )
-
-
-STEP_LABELS = {
-    PipelineStepName.VALIDATE_FILES.value: "file validation",
-    PipelineStepName.EXTRACT_TEXT.value: "text extraction",
-    PipelineStepName.FETCH_LINKS.value: "link checking",
-    PipelineStepName.SIMILARITY.value: "similarity check",
-}
-
-
-async def organizer_recipients(
-    session: AsyncSession, org_id: uuid.UUID, event_id: uuid.UUID
-) -> list[tuple[uuid.UUID, str]]:
-    """(user id, email) of the event's organizers: its organizer role, and the organization's
-    organizers, admins and owners."""
-    event_organizers = select(EventRoleGrant.user_id).where(
-        EventRoleGrant.event_id == event_id, EventRoleGrant.role == EventRole.ORGANIZER.value
-    )
-    org_organizers = select(Membership.user_id).where(
-        Membership.org_id == org_id,
-        Membership.role.in_([OrgRole.ORGANIZER.value, OrgRole.ADMIN.value, OrgRole.OWNER.value]),
-    )
-    rows = await session.execute(
-        select(User.id, User.email)
-        .where(
-            User.deleted_at.is_(None),
-            User.id.in_(event_organizers) | User.id.in_(org_organizers),
-        )
-        .order_by(User.email)
-    )
-    return [(row[0], row[1]) for row in rows]
-
-
-async def notify_failure(session: AsyncSession, claimed: StepInput, reason: str) -> None:
-    """Email the team members and the event's organizers that a step failed, and why."""
-    label = STEP_LABELS[claimed.step]
-    team_name = await session.scalar(select(Team.name).where(Team.id == claimed.team_id))
-    event_name = await session.scalar(select(Event.name).where(Event.id == claimed.event_id))
-    team = await team_recipients(session, claimed.team_id)
-    for user_id, email in team:
-        await queue_email(
-            session,
-            to=email,
-            subject=f"Processing of “{claimed.title}” failed",
-            body=(
-                f"The {label} of “{claimed.title}” (version {claimed.version_number}) failed:\n\n"
-                f"{reason}\n\nThe organizers of {event_name} have been told and can run it again."
-            ),
-            user_id=user_id,
-        )
-    told = {user_id for user_id, _ in team}
-    for user_id, email in await organizer_recipients(session, claimed.org_id, claimed.event_id):
-        if user_id in told:
-            continue
-        await queue_email(
-            session,
-            to=email,
-            subject=f"[{event_name}] Processing failed for team {team_name}",
-            body=(
-                f"The {label} of “{claimed.title}” by team {team_name} (version "
-                f"{claimed.version_number}) failed after its attempts:\n\n{reason}\n\n"
-                "You can run the step again from the submission's review page."
-            ),
-            user_id=user_id,
-        )

@@ -61,17 +61,15 @@ from hackops.models import (
 )
 from hackops.storage import make_store
 from hackops.submissions.pipeline.duplicates import explain_candidate_lookup, similarity_step
-from hackops.submissions.pipeline.steps import (
+from hackops.submissions.pipeline.notify import notify_failure
+from hackops.submissions.pipeline.runs import (
     PermanentStepFailure,
     StepEnv,
     StepFailed,
     StepInput,
     StepWork,
-    extract_text,
-    fetch_links,
-    notify_failure,
-    validate_files,
 )
+from hackops.submissions.pipeline.steps import extract_text, fetch_links, validate_files
 from hackops.tenancy import set_tenant
 
 __all__ = [
