@@ -173,6 +173,12 @@ def refuse(
             break
     else:
         form.error = describe(exc)
+    return status_of(exc)
+
+
+def status_of(exc: AppError) -> int:
+    """The status a page answers a refusal with: 401 is 400 on a page (the browser is not asked
+    for HTTP authentication)."""
     return 400 if exc.status_code == 401 else exc.status_code
 
 
@@ -270,9 +276,35 @@ async def form_reply(
         invalid(form)
     if body is None or form.failed:
         return await answered(page(form, invalid_status))
+    checked = body
+    return await attempt(
+        session,
+        form,
+        lambda: call(checked),
+        page=page,
+        reply=reply,
+        fields=fields,
+        refused=refused,
+        expire=expire,
+    )
+
+
+async def attempt(
+    session: AsyncSession,
+    form: Form,
+    call: Callable[[], Awaitable[R]],
+    *,
+    page: Callable[[Form, int], Answer],
+    reply: Callable[[R], Answer],
+    fields: Mapping[type[AppError] | str, str] | None = None,
+    refused: Callable[[Form, AppError], int] | None = None,
+    expire: Sequence[object] = (),
+) -> Response:
+    """The second half of `form_reply`, for input checked another way (the log-in form):
+    `call()` in a savepoint → `reply(result)`; a refusal re-renders as `form_reply` says."""
     try:
         async with all_or_nothing(session):
-            result = await call(body)
+            result = await call()
     except AppError as exc:
         for obj in expire:
             await reload(session, obj)
