@@ -246,17 +246,18 @@ async def save(
         raw[name] = raw[name].strip() or None
     raw["technologies"] = technologies_of(raw["technologies"])
     raw["track_ids"] = track_ids
-    body = kit.validated(SubmissionIn, raw, form)
-    if body is None:
-        return await _page(request, session, view, refusal, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.update(session, view, body)
-    except AppError as exc:
-        status = kit.refuse(form, exc, {service.UnknownTrack: "track_ids"})
-        return await _page(request, session, view, refusal, status_code=status)
-    flash(request, "Saved.", "success")
-    return kit.redirect(page_url(view))
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=SubmissionIn,
+        data=raw,
+        call=lambda body: service.update(session, view, body),
+        page=lambda _, status: _page(request, session, view, refusal, status_code=status),
+        done="Saved.",
+        then=page_url(view),
+        fields={service.UnknownTrack: "track_ids"},
+    )
 
 
 @router.post(PAGE + "/files")

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.deps import ServicesDep
 from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.results import frozen
 from hackops.results import service as results
@@ -61,14 +60,14 @@ async def _act(
 ) -> Response:
     """`kit.act`, except that an action returning a path goes there (a new team's page, the
     teams area after leaving) instead of back."""
-    try:
-        async with kit.all_or_nothing(session):
-            result = await action()
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return kit.redirect(back)
-    flash(request, done, "success")
-    return kit.redirect(result if isinstance(result, str) else back)
+    return await kit.act(
+        request,
+        session,
+        back,
+        action,
+        done,
+        then=lambda result: result if isinstance(result, str) else back,
+    )
 
 
 def _checked(model: type[BaseModel], data: dict[str, Any], request: Request) -> Any:
