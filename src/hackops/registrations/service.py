@@ -16,7 +16,11 @@ Who holds which limit:
 - Check-in: the registration row is locked (`FOR UPDATE`); checking in twice changes nothing.
 
 Invariant kept by every path here: a waitlisted person exists only while the event is full. The
-events domain must call `promote_waitlisted` when it raises the capacity or turns capacity off.
+events domain sends `events.hooks.CapacityChanged` when it changes the capacity, and
+`capacity_changed` (connected in `hackops.wiring`) promotes the waitlist.
+
+A cancelled or removed registration sends `hooks.RegistrationCancelled` (handled by the teams
+domain, which releases the person's team place).
 
 Private events: "invited" means, for now, a member of the organization or someone holding a role
 on the event (there is no per-event invitation yet).
@@ -49,6 +53,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound, Unauthorized
+from hackops.events import hooks as event_hooks
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import registration_open
 from hackops.events.questions.service import validate_answers
@@ -63,7 +68,7 @@ from hackops.models import (
     Visibility,
     new_id,
 )
-from hackops.teams.release import release_member
+from hackops.registrations import hooks
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
 CODE_LENGTH = 12
@@ -304,7 +309,11 @@ async def _free(
         org_id=event.org_id,
         details={"event": event.slug, "user_id": str(registration.user_id)},
     )
-    await release_member(session, actor, event, registration.user_id, now=now)
+    await hooks.registration_cancelled.send(
+        session,
+        actor,
+        hooks.RegistrationCancelled(event_id=event.id, user_id=registration.user_id, at=now),
+    )
     if previous in SEATED:
         event.registered_count -= 1  # what the trigger just did in the database
         await _promote(session, event, actor)
@@ -362,10 +371,17 @@ async def promote_waitlisted(
 ) -> list[Registration]:
     """Give every free seat to the waitlist, first come first served, and mail each person.
 
-    For the events domain to call in the transaction that raised the capacity (or removed it);
-    it takes the event lock itself (harmless if already held). One audit row per promotion."""
+    Runs (`capacity_changed`) in the transaction that raised the capacity (or removed it); it
+    takes the event lock itself (harmless if already held). One audit row per promotion."""
     locked, _ = await lock_event(session, event)
     return await _promote(session, locked, actor)
+
+
+async def capacity_changed(
+    session: AsyncSession, actor: Actor, changed: event_hooks.CapacityChanged
+) -> None:
+    """Handler of `events.hooks.capacity_changed`: free seats go to the waitlist."""
+    await promote_waitlisted(session, await session.get_one(Event, changed.event_id), actor)
 
 
 async def _promote(session: AsyncSession, event: Event, actor: Actor) -> list[Registration]:
