@@ -13,7 +13,7 @@ from hackops.events import hooks as event_hooks
 from hackops.events.roles import hooks as role_hooks
 from hackops.judging.assignment import rebalance
 from hackops.registrations import hooks as registration_hooks
-from hackops.registrations import service as registrations
+from hackops.registrations import waitlist
 from hackops.results import service as results
 from hackops.submissions import hooks as submission_hooks
 from hackops.teams import release
@@ -22,7 +22,7 @@ from hackops.teams import release
 def connect() -> None:
     """Connect every hook to its handler (the same handlers again: nothing changes)."""
     # a larger (or no) capacity promotes the waitlist
-    event_hooks.capacity_changed.connect(registrations.capacity_changed)
+    event_hooks.capacity_changed.connect(waitlist.capacity_changed)
     # a judge granted (directly or by an invitation) or revoked re-balances an assignment run
     role_hooks.judge_added.connect(rebalance.judge_added)
     role_hooks.judge_removed.connect(rebalance.judge_removed)

@@ -1,7 +1,7 @@
 """What editing an event tells the domains above it (`hackops.hooks`).
 
 Sent by `service.update_event` in its transaction, after the edit and its audit record; handled
-by `registrations.service.capacity_changed` (connected in `hackops.wiring`), which gives the
+by `registrations.waitlist.capacity_changed` (connected in `hackops.wiring`), which gives the
 seats a larger (or no) capacity frees to the waitlist.
 """
 
