@@ -28,7 +28,7 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from hackops import migrate
+from hackops import migrate, wiring
 from hackops.config import Settings, to_libpq_url, to_sqlalchemy_url
 from hackops.db import Database, make_sessionmaker
 from hackops.embedded import ensure_database
@@ -44,6 +44,7 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING", json=False)
+    wiring.connect()  # tests call services without an app too
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

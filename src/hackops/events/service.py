@@ -26,6 +26,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, ValidationFailed
+from hackops.events import hooks
 from hackops.events.lifecycle import EventState, state_at
 from hackops.models import Event, EventMode, Organization, Registration, Team, Visibility
 
@@ -216,10 +217,7 @@ async def update_event(
     if "capacity" in changed:
         # Seats freed by a larger (or no) capacity go to the waitlist, first come first served,
         # in this same transaction (each promotion is audited and mailed on its own).
-        # lazy: registrations build on events (the follow-up of a larger capacity)
-        from hackops.registrations.service import promote_waitlisted
-
-        await promote_waitlisted(session, event, actor)
+        await hooks.capacity_changed.send(session, actor, hooks.CapacityChanged(event_id=event.id))
         await session.refresh(event)  # the seat counter may have moved
     return event
 

@@ -35,14 +35,8 @@ from hackops.audit.service import record
 from hackops.errors import ValidationFailed
 from hackops.events.access import EventAccess
 from hackops.models import Event, Registration, RegistrationStatus, User, new_id
-from hackops.registrations.service import (
-    free_seats,
-    lock_event,
-    new_checkin_code,
-    next_queue_seq,
-    organizer_query,
-    timestamp,
-)
+from hackops.registrations.listing import organizer_query, timestamp
+from hackops.registrations.seats import free_seats, lock_event, new_checkin_code, next_queue_seq
 from hackops.tenancy import set_tenant
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024

@@ -18,7 +18,7 @@ from hackops.db import SessionDep
 from hackops.errors import PayloadTooLarge, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.models import Registration, RegistrationStatus, User
-from hackops.registrations import csv_io, service
+from hackops.registrations import checkin, csv_io, listing, service
 from hackops.registrations.schemas import (
     MAX_PAGE,
     CheckinIn,
@@ -100,7 +100,7 @@ async def list_registrations(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> RegistrationPage:
-    rows, total = await service.list_for_organizer(
+    rows, total = await listing.list_for_organizer(
         session,
         access.event,
         status=status_,
@@ -236,7 +236,7 @@ async def remove_registration(
     responses=WRITE_ERRORS,
 )
 async def check_in(body: CheckinIn, session: SessionDep, access: EventOrganizerDep) -> CheckinOut:
-    result = await service.check_in(session, access, body.code)
+    result = await checkin.check_in(session, access, body.code)
     registration = result.registration
     assert registration.checked_in_at is not None
     return CheckinOut(
@@ -266,5 +266,5 @@ async def my_registrations(session: SessionDep, user: CurrentUserDep) -> list[My
             event_name=event.name if event is not None else None,
             starts_at=event.starts_at if event is not None else None,
         )
-        for registration, event, org in await service.list_mine(session, user)
+        for registration, event, org in await listing.list_mine(session, user)
     ]

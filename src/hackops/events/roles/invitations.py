@@ -45,11 +45,11 @@ from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from hackops.events.access import EventAccess
+from hackops.events.roles import hooks
 from hackops.events.roles import service as roles
 from hackops.events.roles.mails import mail_invitation, notify_role, spend_mail_budget
 from hackops.events.service import EventArchived
 from hackops.invitations import State
-from hackops.judging.assignment.rebalance import Rebalance, after_judge_added
 from hackops.models import (
     Event,
     EventRole,
@@ -343,7 +343,7 @@ class Accepted:
     account_created: bool
     #: A new session for a caller who was not signed in (the raw token, shown once).
     session_token: str | None
-    rebalance: Rebalance | None
+    rebalance: hooks.Reassigned | None
 
 
 async def find(session: AsyncSession, *, org_slug: str, token: str, lock: bool = False) -> Found:
@@ -459,7 +459,9 @@ async def accept(
     )
     rebalance = None
     if new_grant and invitation.role == EventRole.JUDGE.value:
-        rebalance = await after_judge_added(session, as_user, event)
+        rebalance = await hooks.judge_added.send(
+            session, as_user, hooks.JudgeAdded(event_id=event.id, judge_id=user.id)
+        )
     raw = None
     if actor.user is None:
         raw, _ = await create_token(

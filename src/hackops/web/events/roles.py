@@ -26,10 +26,10 @@ from hackops.events.access import EventAccess
 from hackops.events.deps import org_organizer_access
 from hackops.events.roles import invitations as role_invitations
 from hackops.events.roles import service as children
+from hackops.events.roles.hooks import Reassigned
 from hackops.events.roles.schemas import RoleInvitationAcceptIn
 from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
-from hackops.judging.assignment.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
@@ -44,11 +44,10 @@ ROLE_ERRORS: dict[type[AppError] | str, str] = {
 }
 
 
-def rebalanced(outcome: Rebalance | None) -> str:
+def rebalanced(report: Reassigned | None) -> str:
     """A sentence for the flash when granting or revoking re-balanced the assignment."""
-    if outcome is None or outcome.report is None:
+    if report is None:
         return ""
-    report = outcome.report
     return (
         f" The judging assignment is re-balanced: {report.assigned} reviews,"
         f" {report.load_min} to {report.load_max} per judge."

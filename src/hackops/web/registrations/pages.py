@@ -30,7 +30,7 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.models import RegistrationStatus
-from hackops.registrations import csv_io, service
+from hackops.registrations import checkin, csv_io, listing, service
 from hackops.registrations.schemas import CheckinIn
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
@@ -64,7 +64,7 @@ async def _list_page(
     status_code: int = 200,
 ) -> Response:
     filters = _filters(status, q)
-    rows, total = await service.list_for_organizer(
+    rows, total = await listing.list_for_organizer(
         session, access.event, **filters, sort="created", limit=PAGE_SIZE, offset=offset
     )
     active = {k: v for k, v in filters.items() if v}
@@ -193,11 +193,11 @@ async def _desk(
     session: AsyncSession,
     access: EventAccess,
     *,
-    result: service.CheckIn | None = None,
+    result: checkin.CheckIn | None = None,
     form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    recent, checked_in = await service.list_for_organizer(
+    recent, checked_in = await listing.list_for_organizer(
         session,
         access.event,
         checked_in=True,
@@ -238,9 +238,9 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
 
     def refused(form: kit.Form, exc: AppError) -> int:
         messages = {
-            service.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
+            checkin.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
             " has it.",
-            service.NotSeated: f"Code {code} belongs to a registration without a seat"
+            checkin.NotSeated: f"Code {code} belongs to a registration without a seat"
             " (waitlisted or cancelled): not checked in.",
         }
         status = kit.refuse(form, exc)
@@ -252,7 +252,7 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
         form,
         model=CheckinIn,
         data={"code": code},
-        call=lambda body: service.check_in(session, access, body.code),
+        call=lambda body: checkin.check_in(session, access, body.code),
         page=lambda form, status: _desk(request, session, access, form=form, status_code=status),
         reply=lambda result: _desk(request, session, access, result=result),
         invalid=invalid,
