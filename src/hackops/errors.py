@@ -19,6 +19,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hackops.constraints import constraint_name
+
 log = structlog.get_logger(__name__)
 
 JSON_PREFIXES = ("/api", "/health", "/metrics", "/openapi.json")
@@ -206,10 +208,10 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def _integrity_error_handler(request: Request, exc: Exception) -> Response:
-    # A constraint caught what the service did not: report a conflict, never a 500.
+    # A constraint caught what the service did not (none of the names its
+    # `constraints.savepoint` maps): report a conflict, never a 500.
     assert isinstance(exc, IntegrityError)
-    diag = getattr(exc.orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None)
+    constraint = constraint_name(exc)
     log.warning("integrity_error", constraint=constraint, error=str(exc.orig))
     return render_error(
         request,

@@ -17,7 +17,7 @@ from hackops.models import PipelineStepName, Submission
 from hackops.routing import Router
 from hackops.submissions import hooks
 from hackops.submissions.files import router as files_router
-from hackops.submissions.intake import service
+from hackops.submissions.intake import service, visibility
 from hackops.submissions.intake.visibility import Seen
 from hackops.submissions.pipeline.tasks import pipeline_status as pipeline_steps_of
 from hackops.submissions.pipeline.tasks import rerun_step
@@ -85,7 +85,7 @@ async def seen_out(session: SessionDep, seen: Seen, access: EventAccess) -> Subm
     if seen.version is None:
         return await submission_out(session, seen.submission, access)
     out = SubmissionOut.model_validate(seen.content)
-    out.files = [FileOut.model_validate(f) for f in await service.seen_files(session, seen)]
+    out.files = [FileOut.model_validate(f) for f in await visibility.seen_files(session, seen)]
     out.standing = await standing_out(session, access, seen.submission)
     return out
 
@@ -98,7 +98,7 @@ async def seen_out(session: SessionDep, seen: Seen, access: EventAccess) -> Subm
     responses=READ_ERRORS,
 )
 async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
-    seen = await service.open_submission(session, view)
+    seen = await visibility.open_submission(session, view)
     return await seen_out(session, seen, view.access)
 
 
@@ -134,9 +134,9 @@ async def submit(session: SessionDep, view: TeamDep) -> VersionOut:
     responses=READ_ERRORS,
 )
 async def list_versions(session: SessionDep, view: TeamDep) -> list[VersionOut]:
-    seen = await service.open_submission(session, view)
+    seen = await visibility.open_submission(session, view)
     submission = seen.submission
-    rows = await service.seen_versions(session, seen)
+    rows = await visibility.seen_versions(session, seen)
     out = [VersionOut.model_validate(v) for v in rows]
     for item in out:
         item.latest = item.id == submission.latest_version_id
@@ -150,7 +150,7 @@ async def list_versions(session: SessionDep, view: TeamDep) -> list[VersionOut]:
     responses=READ_ERRORS,
 )
 async def pipeline_status(session: SessionDep, view: TeamDep) -> PipelineOut:
-    submission = await service.get(session, view)
+    submission = await visibility.get(session, view)
     steps = await pipeline_steps_of(session, submission.id)
     return PipelineOut(
         version_id=submission.latest_version_id,

@@ -26,11 +26,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.constraints import ConstraintErrors, savepoint
 from hackops.db import db_now
-from hackops.errors import AppError, Conflict
+from hackops.errors import Conflict
 from hackops.events.lifecycle import teams_locked
 from hackops.models import SEATED, Event, Registration, Team, TeamMember, TeamRole
 from hackops.teams.access import NotCaptain, TeamNotFound, TeamView, current_team_id, signed_in
@@ -67,7 +67,7 @@ class JoinRequestPending(Conflict):
 
 
 #: Constraint names (from the migration) and the error each one means to the caller.
-CONSTRAINT_ERRORS: dict[str, type[AppError]] = {
+CONSTRAINT_ERRORS: ConstraintErrors = {
     "uq_team_members_event_id_user_id": AlreadyInATeam,
     "uq_team_members_team_id_user_id": AlreadyInATeam,
     "ck_teams_size_within_max": TeamFull,
@@ -77,25 +77,12 @@ CONSTRAINT_ERRORS: dict[str, type[AppError]] = {
 }
 
 
-def constraint_error(exc: IntegrityError) -> AppError | None:
-    diag = getattr(exc.orig, "diag", None)
-    name = getattr(diag, "constraint_name", None) or ""
-    error = CONSTRAINT_ERRORS.get(name)
-    return error() if error is not None else None
-
-
 async def flush_or_conflict(session: AsyncSession, *objects: object) -> None:
     """Add and flush in a savepoint; a constraint the checks above missed (a concurrent change)
     becomes its 409, never a 500."""
-    try:
-        async with session.begin_nested():
-            session.add_all(objects)
-            await session.flush()
-    except IntegrityError as exc:
-        error = constraint_error(exc)
-        if error is None:
-            raise
-        raise error from exc
+    async with savepoint(session, CONSTRAINT_ERRORS):
+        session.add_all(objects)
+        await session.flush()
 
 
 async def require_unlocked(session: AsyncSession, event: Event) -> None:

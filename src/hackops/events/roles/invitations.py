@@ -42,6 +42,7 @@ from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.accounts.service import Services
 from hackops.actor import Actor
 from hackops.audit.service import record
+from hackops.constraints import savepoint
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from hackops.events.access import EventAccess
@@ -211,16 +212,13 @@ async def invite(
         invited_by_id=access.actor.user.id if access.actor.user else None,
         expires_at=minted.expires_at,
     )
-    try:
-        async with session.begin_nested():
-            if pending is not None:  # expired: replaced by the new one (recorded with it)
-                await invitations.transition(session, ROLE_INVITATIONS, pending, State.REVOKED)
-            session.add(invitation)
+    # A concurrent invitation to the same address may win: its pending index refuses this one.
+    async with savepoint(session, {"uq_event_role_invitations_pending": InvitationPending}):
+        if pending is not None:  # expired: replaced by the new one (recorded with it)
+            await invitations.transition(session, ROLE_INVITATIONS, pending, State.REVOKED)
             await session.flush()
-    except IntegrityError as exc:  # a concurrent invitation to the same address won
-        if "uq_event_role_invitations_pending" in str(exc.orig):
-            raise InvitationPending from exc
-        raise
+        session.add(invitation)
+        await session.flush()
     await session.refresh(invitation)
     await mail_invitation(
         session, access, services, invitation, _accept_link(services, access, minted.token)

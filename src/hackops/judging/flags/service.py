@@ -10,7 +10,7 @@ Lifecycle of a flag (`judging_flags` row):
   assigned to them, or one they are conflicted with, is 404 — conflicts never leak). The reason
   is one of `FlagReason`; a note (at most 2000 characters) is required for a code-of-conduct
   report and for "other". One OPEN flag per judge per project: the partial unique index
-  `uq_judging_flags_open_per_judge` holds it under races (caught in a savepoint, 409); after a
+  `uq_judging_flags_open_per_judge` holds it under races (`constraints.savepoint`, 409); after a
   resolution the judge may flag again. Flagging stays open after judging closes: a code-of-conduct
   problem does not wait for the scores.
 - Flagging emails the event's organizers (the same people the processing-failure mail reaches)
@@ -30,11 +30,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hackops.audit.service import record
+from hackops.constraints import ConstraintErrors, savepoint
 from hackops.errors import Conflict, NotFound, ValidationFailed
 from hackops.events.access import EventAccess
 from hackops.judging.scoring.service import assigned_submission
@@ -43,7 +43,6 @@ from hackops.mail.service import queue_email
 from hackops.models import JudgingFlag, Submission, Team, User
 from hackops.submissions.pipeline.steps import organizer_recipients
 
-OPEN_PER_JUDGE_INDEX = "uq_judging_flags_open_per_judge"
 NOTE_MAX = 2000
 WITHDRAWN_NOTE = "Withdrawn by the judge."
 
@@ -87,6 +86,10 @@ class AlreadyFlagged(Conflict):
         "You already have an open flag on this project; the organizers have it. "
         "Withdraw it or wait for their answer before flagging again."
     )
+
+
+#: The one-open-flag index (migration) and the error it means: a concurrent flag won the race.
+CONSTRAINT_ERRORS: ConstraintErrors = {"uq_judging_flags_open_per_judge": AlreadyFlagged}
 
 
 class FlagAlreadyResolved(Conflict):
@@ -174,14 +177,9 @@ async def flag_submission(
         reason=reason.value,
         note=note,
     )
-    try:
-        async with session.begin_nested():
-            session.add(flag)
-            await session.flush()
-    except IntegrityError as exc:  # a concurrent flag by the same judge won the race
-        if OPEN_PER_JUDGE_INDEX in str(exc.orig):
-            raise AlreadyFlagged from exc
-        raise
+    async with savepoint(session, CONSTRAINT_ERRORS):  # a concurrent flag may win the race
+        session.add(flag)
+        await session.flush()
     await session.refresh(flag)
     await _audit(session, access, "judging_flag.created", flag, reason=reason.value)
     await _mail_organizers(session, access, flag, submission, base_url=base_url)

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.constraints import ConstraintErrors, savepoint
 from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
 from hackops.events.roles.reach import conflicted
@@ -44,6 +44,11 @@ class NotAssigned(NotFound):
 class ConflictOfInterest(Conflict):
     code = "conflict_of_interest"
     message = "You have a conflict of interest with this team; you cannot judge it."
+
+
+#: The trigger `evaluations_refuse_conflicts` (migration) raises with this constraint name: the
+#: judge joined the team, registered or was declared conflicted after the queue was read.
+CONSTRAINT_ERRORS: ConstraintErrors = {"ck_evaluations_no_conflict": ConflictOfInterest}
 
 
 class InvalidScores(Conflict):
@@ -140,26 +145,21 @@ async def evaluate(
         "status": "submitted" if submit else "draft",
         "submitted_at": now if submit else None,
     }
-    try:
-        async with session.begin_nested():
-            evaluation = await session.scalar(
-                pg_insert(Evaluation)
-                .values(
-                    org_id=access.event.org_id,
-                    event_id=access.event.id,
-                    judge_id=judge_id,
-                    submission_id=submission.id,
-                    team_id=submission.team_id,
-                    **values,
-                )
-                .on_conflict_do_update(index_elements=["judge_id", "submission_id"], set_=values)
-                .returning(Evaluation)
-                .execution_options(populate_existing=True)
+    async with savepoint(session, CONSTRAINT_ERRORS):
+        evaluation = await session.scalar(
+            pg_insert(Evaluation)
+            .values(
+                org_id=access.event.org_id,
+                event_id=access.event.id,
+                judge_id=judge_id,
+                submission_id=submission.id,
+                team_id=submission.team_id,
+                **values,
             )
-    except IntegrityError as exc:
-        if "ck_evaluations_no_conflict" in str(exc.orig):
-            raise ConflictOfInterest from exc
-        raise
+            .on_conflict_do_update(index_elements=["judge_id", "submission_id"], set_=values)
+            .returning(Evaluation)
+            .execution_options(populate_existing=True)
+        )
     assert evaluation is not None
     await audit_judging(session, access, "evaluation.saved", evaluation.id, status=values["status"])
     return evaluation

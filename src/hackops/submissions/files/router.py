@@ -41,7 +41,7 @@ from hackops.submissions.files.service import (
     storage_key,
     stream_file,
 )
-from hackops.submissions.intake import service
+from hackops.submissions.intake import attachments
 from hackops.submissions.schemas import DownloadLinkOut, FileOut, FileVisibilityIn
 from hackops.teams.access import TeamView, load_team
 from hackops.teams.deps import TeamDep
@@ -80,7 +80,7 @@ async def upload_grant(session: SessionDep, view: TeamDep) -> UploadGrant:
     """Load and authorize, refuse early what will be refused anyway, then end that short
     transaction: no pooled connection is held while the body streams in (a slow client would
     otherwise keep one "idle in transaction" for minutes)."""
-    policy = await service.prepare_upload(session, view)
+    policy = await attachments.prepare_upload(session, view)
     await release(session)
     return UploadGrant(view, policy)
 
@@ -126,7 +126,7 @@ async def upload_file(
         actor = await reauthenticate(request, session)
         access = await load_event_access(session, actor, view.access.org.slug, event.slug)
         current = await load_team(session, access, view.team.id)
-        file = await service.attach_file(
+        file = await attachments.attach_file(
             session,
             current,
             storage_key=key,
@@ -165,7 +165,7 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
     responses=WRITE_ERRORS,
 )
 async def delete_file(file_id: uuid.UUID, session: SessionDep, view: TeamDep) -> Response:
-    await service.remove_file(session, view, file_id)
+    await attachments.remove_file(session, view, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -178,7 +178,7 @@ async def delete_file(file_id: uuid.UUID, session: SessionDep, view: TeamDep) ->
 async def file_visibility(
     file_id: uuid.UUID, body: FileVisibilityIn, session: SessionDep, view: TeamDep
 ) -> FileOut:
-    file = await service.set_file_public(session, view, file_id, public=body.public)
+    file = await attachments.set_file_public(session, view, file_id, public=body.public)
     return FileOut.model_validate(file)
 
 
@@ -191,8 +191,8 @@ async def file_visibility(
 async def file_link(
     file_id: uuid.UUID, request: Request, session: SessionDep, view: TeamDep
 ) -> DownloadLinkOut:
-    file = await service.get_file(session, view, file_id)
-    await service.record_link_issued(session, view.access.actor, file)
+    file = await attachments.get_file(session, view, file_id)
+    await attachments.record_link_issued(session, view.access.actor, file)
     return signed_link(request, file)
 
 

@@ -205,7 +205,7 @@ class Inspection:
     details: Details
 
     def recorded(self) -> dict[str, Any]:
-        """What `submissions.service.attach_file` records of it (besides key and name)."""
+        """What `intake.attachments.attach_file` records of it (besides key and name)."""
         return {
             "kind": self.kind.value,
             "content_type": self.content_type,

@@ -1,10 +1,12 @@
-"""How much of a team's submission a caller sees (`submissions.service.open_submission`).
+"""How much of a team's submission a caller sees, and the loaders that apply it
+(`open_submission`, `seen_files`, `seen_versions`, `judged_copy`).
 
 - The team's members and the event's organizers: the working copy and every version.
 - A judge the submission is handed to, with no conflict (`events.roles.reach`): its latest submitted
   version only, its fields and its files (`SubmittedCopy`), never the working copy, earlier
   versions or the organizers' note to the team.
-- Anyone else: 404.
+- Anyone else: 404, so existence never leaks. The public sees approved projects in the gallery
+  once the organizer opens it (`review`).
 
 Everything a judge meets names the project the same way (`judge_copies`: their queue, the
 pairwise pair, the messages after their actions): by its latest submitted version, "Untitled"
@@ -23,8 +25,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.events.roles.reach import reachable
 from hackops.events.service import render_description
-from hackops.models import Submission, SubmissionVersion
+from hackops.models import Submission, SubmissionFile, SubmissionVersion
+from hackops.submissions.intake.service import SubmissionNotFound, find, list_files, versions
+from hackops.teams.access import TeamView
 
 #: The title a judge reads for a project with no submitted version.
 UNTITLED = "Untitled"
@@ -132,3 +137,71 @@ async def judged_title(session: AsyncSession, submission: Submission) -> str:
     """The project's name in what a judge reads (flash messages after their actions)."""
     (copy,) = await judge_copies(session, [submission])
     return copy.title
+
+
+async def open_submission(session: AsyncSession, view: TeamView) -> Seen:
+    """The team's submission with the caller's reach: members and organizers see the working
+    copy; a judge it is handed to (no conflict) its latest submitted version; 404 otherwise."""
+    access = view.access
+    if view.is_member or access.is_organizer:
+        submission = await find(session, view)
+        if submission is None:
+            raise SubmissionNotFound("This team has not started a submission yet.")
+        return Seen(submission, Reach.WORKING_COPY)
+    user = access.actor.user
+    if not access.is_judge or user is None:
+        raise SubmissionNotFound
+    row = (
+        await session.execute(
+            select(Submission, SubmissionVersion)
+            .join(SubmissionVersion, SubmissionVersion.id == Submission.latest_version_id)
+            .where(Submission.team_id == view.team.id, reachable(access.event.id, user.id))
+        )
+    ).one_or_none()
+    if row is None:
+        raise SubmissionNotFound
+    return Seen(row[0], Reach.SUBMITTED, row[1])
+
+
+async def get(session: AsyncSession, view: TeamView) -> Submission:
+    """The team's submission row, for whoever may see some of it (404 for anyone else). What a
+    judge may read of it is `open_submission(...).content`."""
+    return (await open_submission(session, view)).submission
+
+
+async def seen_files(session: AsyncSession, seen: Seen) -> list[SubmissionFile]:
+    """The working copy's files, or for a judge the files of the latest version."""
+    if seen.version is None:
+        return await list_files(session, seen.submission)
+    copy = submitted_copy(seen.submission, seen.version)
+    if not copy.file_ids:
+        return []
+    rows = await session.scalars(
+        select(SubmissionFile)
+        .where(
+            SubmissionFile.submission_id == seen.submission.id,
+            SubmissionFile.id.in_(copy.file_ids),
+        )
+        .order_by(SubmissionFile.created_at, SubmissionFile.id)
+    )
+    return list(rows)
+
+
+async def judged_copy(
+    session: AsyncSession, submission: Submission
+) -> tuple[SubmittedCopy, list[SubmissionFile]]:
+    """A submission already authorized for a judge (their queue), as they see it: the latest
+    version's content and files. A row with no version at all (made outside `submit`) shows
+    nothing of its working copy: "Untitled", no content, no files."""
+    if submission.latest_version_id is None:
+        return submitted_copy(submission, None), []
+    version = await session.get_one(SubmissionVersion, submission.latest_version_id)
+    seen = Seen(submission, Reach.SUBMITTED, version)
+    return submitted_copy(submission, version), await seen_files(session, seen)
+
+
+async def seen_versions(session: AsyncSession, seen: Seen) -> list[SubmissionVersion]:
+    """Every version, newest first; a judge sees only the latest one."""
+    if seen.version is not None:
+        return [seen.version]
+    return await versions(session, seen.submission)

@@ -37,7 +37,7 @@ from hackops.models import (
     VersionText,
 )
 from hackops.submissions.files.router import signed_link
-from hackops.submissions.intake import service as submissions
+from hackops.submissions.intake import attachments, visibility
 from hackops.submissions.intake.visibility import SubmittedCopy, judged_title
 from hackops.web import kit
 from hackops.web.deps import EventPageDep, page_router
@@ -165,7 +165,7 @@ async def scoring_page(
     mine = next((e for s, e in rows if s.id == submission.id), None)
     criteria = _criteria_of(await service.list_criteria(session, access), submission)
     links, texts = await _extracted(session, submission)
-    shown, files = await submissions.judged_copy(session, submission)  # the submitted version
+    shown, files = await visibility.judged_copy(session, submission)  # the submitted version
     context = {
         "access": access,
         "base": kit.event_url(access) + "/judging",
@@ -290,11 +290,11 @@ async def open_file(
 ) -> Response:
     """A file of a project in my queue: a fresh signed link (audited as the API's), followed."""
     submission = await evaluations.assigned_submission(session, access, submission_id)
-    _, files = await submissions.judged_copy(session, submission)  # the submitted version's
+    _, files = await visibility.judged_copy(session, submission)  # the submitted version's
     file = next((f for f in files if f.id == file_id), None)
     if file is None:
-        raise submissions.FileNotFound
-    await submissions.record_link_issued(session, access.actor, file)
+        raise attachments.FileNotFound
+    await attachments.record_link_issued(session, access.actor, file)
     return kit.redirect(signed_link(request, file).url)
 
 

@@ -20,7 +20,7 @@ from hackops.results import frozen
 from hackops.results import service as results
 from hackops.submissions.files.kinds import human_size
 from hackops.submissions.files.router import signed_link
-from hackops.submissions.intake import service
+from hackops.submissions.intake import attachments
 from hackops.submissions.review import service as review
 from hackops.web import kit
 from hackops.web.deps import PublicEventDep, page_router
@@ -140,5 +140,5 @@ async def public_file(
     _, _, _, files = await review.gallery_project(session, access, submission_id)
     file = next((f for f in files if f.id == file_id), None)
     if file is None:
-        raise service.FileNotFound
+        raise attachments.FileNotFound
     return kit.redirect(signed_link(request, file).url)

@@ -3,8 +3,8 @@
 and the processing of the latest version with the links that could not be checked.
 
 Loading and authorizing are the `SubmissionTeamDep` dependency (`TeamPageDep`: the API's
-`load_event_access` + `teams.access.load_team`, then `submissions.service.open_submission`):
-the team's members edit; the event's organizers see it read-only; a judge it is handed to sees
+`load_event_access` + `teams.access.load_team`, then `intake.visibility.open_submission`): the
+team's members edit; the event's organizers see it read-only; a judge it is handed to sees
 its latest submitted version only; anyone else gets the 404 page. Every action calls the same
 service function as the API, in a savepoint; a refused form comes back with its message and
 input.
@@ -51,7 +51,8 @@ from hackops.submissions.files.service import (
     spool_upload_file,
     storage_key,
 )
-from hackops.submissions.intake import service
+from hackops.submissions.intake import attachments, service
+from hackops.submissions.intake.visibility import open_submission, seen_files, seen_versions
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.access import TeamView, load_team
 from hackops.web import kit
@@ -133,7 +134,7 @@ async def load(
 
 async def _seen(session: AsyncSession, view: TeamView) -> TeamView:
     if not _sees_working_copy(view):
-        await service.open_submission(session, view)  # raises 404 unless a judge reaches it
+        await open_submission(session, view)  # raises 404 unless a judge reaches it
     return view
 
 
@@ -166,17 +167,17 @@ async def _page(
         files = await service.list_files(session, submission) if submission else []
         versions = await service.versions(session, submission) if submission else []
     else:  # a judge: the latest submitted version, nothing of the working copy
-        seen = await service.open_submission(session, view)
+        seen = await open_submission(session, view)
         submission, shown_copy = seen.submission, seen.content
-        files = await service.seen_files(session, seen)
-        versions = await service.seen_versions(session, seen)
+        files = await seen_files(session, seen)
+        versions = await seen_versions(session, seen)
     steps = await pipeline_steps(session, submission)
     busy = processing(steps)
     checked = refusal.checked
     if checked is None:
         checked = frozenset(str(t) for t in submission.track_ids) if submission else frozenset()
     editable = view.is_member and (submission is None or submission.status in service.EDITABLE)
-    policy = service.policy_for(event)
+    policy = attachments.policy_for(event)
     shown = await results.team_results(session, view)  # None until results are published
     context = {
         "shown": shown,
@@ -272,7 +273,7 @@ async def upload(request: Request, session: SessionDep, view: SubmissionTeamDep)
         return await _page(request, session, view, refusal, status_code=422)
     try:
         async with kit.all_or_nothing(session):
-            policy = await service.prepare_upload(session, view)
+            policy = await attachments.prepare_upload(session, view)
     except AppError as exc:
         refusal = Refusal(upload_error=exc.message)
         return await _page(request, session, view, refusal, status_code=exc.status_code)
@@ -298,7 +299,7 @@ async def upload(request: Request, session: SessionDep, view: SubmissionTeamDep)
         view = await again()
         try:
             async with kit.all_or_nothing(session):
-                await service.attach_file(
+                await attachments.attach_file(
                     session,
                     view,
                     storage_key=key,
@@ -330,7 +331,7 @@ async def remove(
 ) -> Response:
 
     async def remove_file() -> str:
-        await service.remove_file(session, view, file_id)
+        await attachments.remove_file(session, view, file_id)
         return "The file is removed."
 
     return await kit.act(request, session, page_url(view), remove_file, said)
@@ -347,7 +348,7 @@ async def visibility(
     public = (await kit.form_data(request)).get("public") == "on"
 
     async def change() -> str:
-        file = await service.set_file_public(session, view, file_id, public=public)
+        file = await attachments.set_file_public(session, view, file_id, public=public)
         return f"{file.name} is {'shown in' if public else 'hidden from'} the gallery."
 
     return await kit.act(request, session, page_url(view), change, said)
@@ -376,6 +377,6 @@ async def download(
     view: SubmissionTeamDep,
 ) -> Response:
     """A fresh signed link (valid 15 minutes, audited as the API's), followed at once."""
-    file: SubmissionFile = await service.get_file(session, view, file_id)
-    await service.record_link_issued(session, view.access.actor, file)
+    file: SubmissionFile = await attachments.get_file(session, view, file_id)
+    await attachments.record_link_issued(session, view.access.actor, file)
     return kit.redirect(signed_link(request, file).url)
