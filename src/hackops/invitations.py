@@ -105,6 +105,11 @@ class Refusals:
     expired: type[AppError]
     other_address: type[AppError]
 
+    @classmethod
+    def one(cls, unusable: type[AppError], *, other_address: type[AppError]) -> Refusals:
+        """One error for every unusable link (unknown, used, revoked, expired alike)."""
+        return cls(unusable, unusable, unusable, unusable, other_address)
+
     def for_state(self, state: State | None) -> type[AppError]:
         """The error for an invitation in `state` (None: no such row)."""
         return {

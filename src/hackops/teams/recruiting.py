@@ -98,13 +98,7 @@ TEAM_INVITATIONS = invitations.Kind(
     model=TeamInvitation,
     name="team_invitation",
     states=invitations.Status(by_column="invited_user_id"),
-    refusals=invitations.Refusals(
-        not_found=InvitationNotFound,
-        used=InvitationNotFound,
-        revoked=InvitationNotFound,
-        expired=InvitationNotFound,
-        other_address=InvitationNotYours,
-    ),
+    refusals=invitations.Refusals.one(InvitationNotFound, other_address=InvitationNotYours),
     scope=_scope,
     user_column="invited_user_id",
 )
