@@ -46,7 +46,7 @@ from hackops.models import (
 from hackops.results import frozen
 from hackops.results.notify import mail_participants
 from hackops.submissions.intake.service import SubmissionNotFound
-from hackops.teams.service import TeamView, require_member
+from hackops.teams.access import TeamView, require_member
 
 
 class ResultsNotPublished(NotFound):

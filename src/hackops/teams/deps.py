@@ -1,4 +1,4 @@
-"""FastAPI dependencies over `teams.service.load_team`: a team of the event, as the caller may
+"""FastAPI dependencies over `teams.access.load_team`: a team of the event, as the caller may
 see it (`TeamDep`: 404 to whoever may not)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi import Depends
 
 from hackops.db import SessionDep
 from hackops.events.deps import EventDep
-from hackops.teams.service import TeamView, load_team
+from hackops.teams.access import TeamView, load_team
 
 
 async def team_view(team_id: uuid.UUID, session: SessionDep, access: EventDep) -> TeamView:

@@ -26,7 +26,8 @@ from hackops.audit.service import record
 from hackops.errors import NotFound
 from hackops.events.access import EventAccess
 from hackops.models import SEATED, Registration, Team, TeamMember
-from hackops.teams.service import NotRegistered, TeamNotFound, is_participant, signed_in
+from hackops.teams.access import TeamNotFound, is_participant, signed_in
+from hackops.teams.limits import NotRegistered
 
 MAX_PAGE = 50
 SUGGESTIONS = 10

@@ -44,20 +44,22 @@ from hackops.models import (
     User,
 )
 from hackops.ratelimit import Limiter, Rule
-from hackops.teams.service import (
-    AlreadyInATeam,
-    TeamFull,
+from hackops.teams.access import (
     TeamView,
-    add_member,
-    audit_team,
     current_team_id,
-    flush_or_conflict,
-    lock_registration,
     require_captain,
     require_member,
-    require_unlocked,
     signed_in,
 )
+from hackops.teams.limits import (
+    AlreadyInATeam,
+    TeamFull,
+    add_member,
+    flush_or_conflict,
+    lock_registration,
+    require_unlocked,
+)
+from hackops.teams.service import audit_team
 
 #: Invitations one captain may send; all of an event's teams together; mails to one address.
 INVITATIONS_PER_CAPTAIN = Rule("team-invites-captain", parse("20/hour"))

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.actor import Actor
 from hackops.events.lifecycle import teams_locked
 from hackops.models import Event, Team, TeamMember, TeamRole
-from hackops.teams.service import _disband, audit_team, has_submitted
+from hackops.teams.service import audit_team, disband, has_submitted
 
 
 async def release_member(
@@ -58,7 +58,7 @@ async def release_member(
         if successor is None:
             if await has_submitted(session, team):
                 return None  # the project stays with its team
-            await _disband(session, team)
+            await disband(session, team)
             await audit_team(session, actor, "team.disbanded", team, details=details)
             return "disbanded"
         successor.role = TeamRole.CAPTAIN.value

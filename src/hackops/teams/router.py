@@ -19,7 +19,8 @@ from hackops.errors import error_responses
 from hackops.events.deps import EventDep
 from hackops.models import Team, TeamMember, User
 from hackops.routing import Router
-from hackops.teams import finder, recruiting, service
+from hackops.teams import finder, membership, recruiting, service
+from hackops.teams.access import TeamView, load_team
 from hackops.teams.deps import TeamDep
 from hackops.teams.schemas import (
     CaptainTransfer,
@@ -39,7 +40,6 @@ from hackops.teams.schemas import (
     TeamUpdate,
     invitation_out,
 )
-from hackops.teams.service import TeamView
 
 router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
@@ -92,7 +92,7 @@ async def create_team(body: TeamIn, session: SessionDep, access: EventDep) -> Te
         recruiting=body.recruiting,
         skills_wanted=body.skills_wanted,
     )
-    return await team_detail(session, await service.load_team(session, access, team.id))
+    return await team_detail(session, await load_team(session, access, team.id))
 
 
 @router.get(
@@ -132,7 +132,7 @@ async def get_my_team(session: SessionDep, access: EventDep) -> TeamDetail:
     responses=WRITE_ERRORS,
 )
 async def join_by_code(body: JoinByCode, session: SessionDep, access: EventDep) -> MembershipOut:
-    return membership_out(await service.join_by_code(session, access, code=body.code))
+    return membership_out(await membership.join_by_code(session, access, code=body.code))
 
 
 @router.post(
@@ -188,7 +188,7 @@ async def update_team(body: TeamUpdate, session: SessionDep, view: TeamDep) -> T
     responses=WRITE_ERRORS,
 )
 async def leave_team(session: SessionDep, view: TeamDep) -> LeaveOut:
-    disbanded = await service.leave_team(session, view)
+    disbanded = await membership.leave_team(session, view)
     return LeaveOut(team_id=view.team.id, disbanded=disbanded)
 
 
@@ -199,8 +199,8 @@ async def leave_team(session: SessionDep, view: TeamDep) -> LeaveOut:
     responses=WRITE_ERRORS,
 )
 async def transfer_captain(body: CaptainTransfer, session: SessionDep, view: TeamDep) -> TeamDetail:
-    await service.transfer_captain(session, view, body.user_id)
-    return await team_detail(session, await service.load_team(session, view.access, view.team.id))
+    await membership.transfer_captain(session, view, body.user_id)
+    return await team_detail(session, await load_team(session, view.access, view.team.id))
 
 
 @router.post(
@@ -221,7 +221,7 @@ async def disband_team(session: SessionDep, view: TeamDep) -> Response:
     responses=WRITE_ERRORS,
 )
 async def remove_member(user_id: uuid.UUID, session: SessionDep, view: TeamDep) -> Response:
-    await service.remove_member(session, view, user_id)
+    await membership.remove_member(session, view, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

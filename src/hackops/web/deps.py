@@ -2,7 +2,7 @@
 page route runs — so no page route checks sign-in or access by hand.
 
 Built on the same framework-free loaders as the API (`events.access`, `orgs.deps.org_access`,
-`teams.service.load_team`, `judging.service.require_judge`), so a page refuses exactly what the
+`teams.access.load_team`, `judging.service.require_judge`), so a page refuses exactly what the
 API refuses:
 - nobody signed in: `LoginRequired`, which `install` turns into a 303 to the log-in page (back
   to this page afterwards when it was a GET);
@@ -34,7 +34,7 @@ from hackops.models import OrgRole, User
 from hackops.orgs.deps import OrgAccess, org_access
 from hackops.orgs.service import InsufficientRole, rank
 from hackops.routing import Router, SlugPath
-from hackops.teams.service import TeamView, load_team
+from hackops.teams.access import TeamView, load_team
 from hackops.web.kit import to_login
 
 

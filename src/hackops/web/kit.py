@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from inspect import isawaitable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -172,6 +173,12 @@ def refuse(
             break
     else:
         form.error = describe(exc)
+    return status_of(exc)
+
+
+def status_of(exc: AppError) -> int:
+    """The status a page answers a refusal with: 401 is 400 on a page (the browser is not asked
+    for HTTP authentication)."""
     return 400 if exc.status_code == 401 else exc.status_code
 
 
@@ -225,6 +232,88 @@ def number(value: Any) -> str:
 
 # --- the form action and the button action ---------------------------------------------------
 
+#: What a page callback or a reply gives: a response, or a coroutine making one.
+Answer = Response | Awaitable[Response]
+
+
+async def answered(answer: Answer) -> Response:
+    return await answer if isawaitable(answer) else answer
+
+
+def flash_redirect(request: Request, url: str, message: str, kind: str = "success") -> Response:
+    """Flash `message` and answer 303 to `url` (POST/redirect/GET)."""
+    flash(request, message, kind)
+    return redirect(url)
+
+
+async def form_reply(
+    session: AsyncSession,
+    form: Form,
+    *,
+    model: type[M],
+    data: Mapping[str, Any],
+    call: Callable[[M], Awaitable[R]],
+    page: Callable[[Form, int], Answer],
+    reply: Callable[[R], Answer],
+    hints: Mapping[str, str] | None = None,
+    fields: Mapping[type[AppError] | str, str] | None = None,
+    refused: Callable[[Form, AppError], int] | None = None,
+    invalid: Callable[[Form], None] | None = None,
+    invalid_status: int = 422,
+    expire: Sequence[object] = (),
+) -> Response:
+    """A form post: `data` (the form's text as the API's JSON would carry it) checked by the
+    API's input `model` → `call(body)` in a savepoint → `reply(result)`.
+
+    Refused input re-renders with `page(form, invalid_status)` (also when the caller already put
+    a message on `form`, e.g. a date it could not parse), after `invalid(form)` rearranged the
+    model's messages when the form shows them elsewhere; a refusal by the service re-renders
+    with the message — on the field `fields` maps it to, else on the form, or as `refused`
+    places it — the error's status and its Retry-After, after reloading the objects in `expire`
+    the service had changed. `form_action` is this with "flash, then 303" as the reply."""
+    body = validated(model, data, form, hints)
+    if body is None and invalid is not None:
+        invalid(form)
+    if body is None or form.failed:
+        return await answered(page(form, invalid_status))
+    checked = body
+    return await attempt(
+        session,
+        form,
+        lambda: call(checked),
+        page=page,
+        reply=reply,
+        fields=fields,
+        refused=refused,
+        expire=expire,
+    )
+
+
+async def attempt(
+    session: AsyncSession,
+    form: Form,
+    call: Callable[[], Awaitable[R]],
+    *,
+    page: Callable[[Form, int], Answer],
+    reply: Callable[[R], Answer],
+    fields: Mapping[type[AppError] | str, str] | None = None,
+    refused: Callable[[Form, AppError], int] | None = None,
+    expire: Sequence[object] = (),
+) -> Response:
+    """The second half of `form_reply`, for input checked another way (the log-in form):
+    `call()` in a savepoint → `reply(result)`; a refusal re-renders as `form_reply` says."""
+    try:
+        async with all_or_nothing(session):
+            result = await call()
+    except AppError as exc:
+        for obj in expire:
+            await reload(session, obj)
+        status = refused(form, exc) if refused is not None else refuse(form, exc, fields)
+        response = await answered(page(form, status))
+        response.headers.update(retry_headers(exc))
+        return response
+    return await answered(reply(result))
+
 
 async def form_action(
     request: Request,
@@ -234,38 +323,38 @@ async def form_action(
     model: type[M],
     data: Mapping[str, Any],
     call: Callable[[M], Awaitable[R]],
-    page: Callable[[Form, int], Awaitable[Response]],
+    page: Callable[[Form, int], Answer],
     done: str | Callable[[R], str],
     then: str | Callable[[R], str],
     hints: Mapping[str, str] | None = None,
     fields: Mapping[type[AppError] | str, str] | None = None,
     refused: Callable[[Form, AppError], int] | None = None,
     invalid: Callable[[Form], None] | None = None,
+    invalid_status: int = 422,
     expire: Sequence[object] = (),
 ) -> Response:
-    """A form post: `data` (the form's text as the API's JSON would carry it) checked by the
-    API's input `model` → `call(body)` in a savepoint → flash `done`, 303 to `then`.
+    """`form_reply` whose success flashes `done` and answers 303 to `then` (each a text, or what
+    it says of the call's result)."""
 
-    Refused input re-renders with `page(form, 422)` (also when the caller already put a message
-    on `form`, e.g. a date it could not parse), after `invalid(form)` rearranged the model's
-    messages when the form shows them elsewhere; a refusal by the service re-renders with the
-    message — on the field `fields` maps it to, else on the form, or as `refused` places it — and
-    the error's status, after reloading the objects in `expire` the service had changed."""
-    body = validated(model, data, form, hints)
-    if body is None and invalid is not None:
-        invalid(form)
-    if body is None or form.failed:
-        return await page(form, 422)
-    try:
-        async with all_or_nothing(session):
-            result = await call(body)
-    except AppError as exc:
-        for obj in expire:
-            await reload(session, obj)
-        status = refused(form, exc) if refused is not None else refuse(form, exc, fields)
-        return await page(form, status)
-    flash(request, done if isinstance(done, str) else done(result), "success")
-    return redirect(then if isinstance(then, str) else then(result))
+    def reply(result: R) -> Response:
+        message = done if isinstance(done, str) else done(result)
+        return flash_redirect(request, then if isinstance(then, str) else then(result), message)
+
+    return await form_reply(
+        session,
+        form,
+        model=model,
+        data=data,
+        call=call,
+        page=page,
+        reply=reply,
+        hints=hints,
+        fields=fields,
+        refused=refused,
+        invalid=invalid,
+        invalid_status=invalid_status,
+        expire=expire,
+    )
 
 
 async def act(
@@ -274,17 +363,26 @@ async def act(
     back: str,
     action: Callable[[], Awaitable[R]],
     done: str | Callable[[R], str],
+    *,
+    then: Callable[[R], str] | None = None,
+    refused: Callable[[AppError], Answer] | None = None,
+    expire: Sequence[object] = (),
 ) -> Response:
     """A button's action: run it in a savepoint, flash `done` (or what it says of the result)
-    or the refusal, go back."""
+    and go back (or where `then` says for the result). A refusal is flashed and goes back; or,
+    with `refused`, the page shows it (`refused(exc)`), after reloading the objects in `expire`.
+    """
     try:
         async with all_or_nothing(session):
             result = await action()
     except AppError as exc:
-        flash(request, exc.message, "error")
-        return redirect(back)
-    flash(request, done if isinstance(done, str) else done(result), "success")
-    return redirect(back)
+        if refused is None:
+            return flash_redirect(request, back, exc.message, "error")
+        for obj in expire:
+            await reload(session, obj)
+        return await answered(refused(exc))
+    message = done if isinstance(done, str) else done(result)
+    return flash_redirect(request, back if then is None else then(result), message)
 
 
 # --- events: addresses, clocks, the admin header ---------------------------------------------

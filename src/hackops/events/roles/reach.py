@@ -7,7 +7,7 @@ A judge of an event reaches a submission when both hold:
   organizer), not a registered participant of the event (which conflicts them with every team).
 
 What they see of it is its latest submitted version, never the working copy: callers check
-`latest_version_id` (`submissions.service`, `teams.service.load_team`). Organizers see everything
+`latest_version_id` (`submissions.service`, `teams.access.load_team`). Organizers see everything
 and mentors see teams (not submissions); neither goes through here.
 
 Only models are imported, so the team and submission domains can ask without a cycle.

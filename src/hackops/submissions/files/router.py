@@ -43,8 +43,8 @@ from hackops.submissions.files.service import (
 )
 from hackops.submissions.intake import service
 from hackops.submissions.schemas import DownloadLinkOut, FileOut, FileVisibilityIn
+from hackops.teams.access import TeamView, load_team
 from hackops.teams.deps import TeamDep
-from hackops.teams.service import TeamView, load_team
 
 router = Router()
 downloads = Router(tags=["submissions"])

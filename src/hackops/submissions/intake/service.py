@@ -51,7 +51,7 @@ from hackops.submissions.files.kinds import FileKind, FilePolicy
 from hackops.submissions.intake.visibility import Reach, Seen, SubmittedCopy, submitted_copy
 from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.submissions.schemas import SubmissionIn
-from hackops.teams.service import TeamView, require_member
+from hackops.teams.access import TeamView, require_member
 
 EDITABLE = (SubmissionStatus.DRAFT.value, SubmissionStatus.SUBMITTED.value)
 SNAPSHOT_FIELDS = (

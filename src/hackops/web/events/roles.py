@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep, ServicesDep, set_session_cookie
 from hackops.actor import Actor
-from hackops.browser import flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
@@ -245,20 +244,31 @@ async def accept(
             context, _ = await _accept_context(session, actor, org, token)
             return _accept_page(request, context, form, 422)
         return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
-    try:
-        async with kit.all_or_nothing(session):
-            accepted = await role_invitations.accept(
-                session, actor, services, org_slug=body.org, token=body.token, name=body.name
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
+
+    async def page(form: kit.Form, status: int) -> Response:
         context, _ = await _accept_context(session, actor, org, token)
         mode = "login" if context.get("mode") == "login" else "error"
         return _accept_page(request, {**context, "mode": mode}, form, status)
-    role = accepted.grant.role
-    response = kit.redirect(role_invitations.landing_path(accepted.org, accepted.event, role))
-    if accepted.session_token is not None:
-        set_session_cookie(response, accepted.session_token, kit.settings_of(request))
-    welcome = "Welcome to HackOps! " if accepted.account_created else ""
-    flash(request, f"{welcome}You are now {role} of {accepted.event.name}.", "success")
-    return response
+
+    def reply(accepted: role_invitations.Accepted) -> Response:
+        role = accepted.grant.role
+        welcome = "Welcome to HackOps! " if accepted.account_created else ""
+        response = kit.flash_redirect(
+            request,
+            role_invitations.landing_path(accepted.org, accepted.event, role),
+            f"{welcome}You are now {role} of {accepted.event.name}.",
+        )
+        if accepted.session_token is not None:
+            set_session_cookie(response, accepted.session_token, kit.settings_of(request))
+        return response
+
+    checked = body
+    return await kit.attempt(
+        session,
+        form,
+        lambda: role_invitations.accept(
+            session, actor, services, org_slug=checked.org, token=checked.token, name=checked.name
+        ),
+        page=page,
+        reply=reply,
+    )

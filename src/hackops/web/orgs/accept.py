@@ -14,9 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep
 from hackops.actor import Actor
-from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.orgs import service
 from hackops.orgs.schemas import InvitationAccept
 from hackops.web import kit
@@ -79,18 +77,23 @@ async def accept_invitation(request: Request, session: SessionDep, actor: ActorD
                 "/login", "/invitations/accept?" + urlencode({"org": org_slug, "token": token})
             )
         )
-    form = kit.Form()
-    body = kit.validated(InvitationAccept, {"org": org_slug, "token": token}, form)
-    if body is None:
+
+    def invalid(form: kit.Form) -> None:
         form.error = "This invitation link is incomplete; open the link from the email again."
-        return await _accept_page(request, session, actor, org_slug, token, form, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            joined, membership = await service.accept_invitation(
-                session, actor, org_slug=body.org, token=body.token
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return await _accept_page(request, session, actor, org_slug, token, form, status)
-    flash(request, f"Welcome to {joined.name}! You joined as {membership.role}.", "success")
-    return kit.redirect(f"/orgs/{joined.slug}")
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=InvitationAccept,
+        data={"org": org_slug, "token": token},
+        call=lambda body: service.accept_invitation(
+            session, actor, org_slug=body.org, token=body.token
+        ),
+        page=lambda form, status: _accept_page(
+            request, session, actor, org_slug, token, form, status
+        ),
+        done=lambda joined: f"Welcome to {joined[0].name}! You joined as {joined[1].role}.",
+        then=lambda joined: f"/orgs/{joined[0].slug}",
+        invalid=invalid,
+    )

@@ -157,22 +157,32 @@ async def import_registrations(
         form.errors["file"] = "Choose a CSV file."
     elif len(data) > csv_io.MAX_IMPORT_BYTES:
         form.errors["file"] = "The file is larger than 5 MB; split it."
-    if form.errors:
-        return await _list_page(request, session, access, import_form=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            report = await csv_io.import_rows(session, access, data, partial=partial)
-    except csv_io.ImportInvalid as exc:
+    rows_refused: list[csv_io.ImportReport] = []  # an invalid file's report, for the page
+
+    def refused(form: kit.Form, exc: AppError) -> int:
+        if not isinstance(exc, csv_io.ImportInvalid):
+            return kit.refuse(form, exc)
         errors = exc.details.get("errors", []) if isinstance(exc.details, dict) else []
-        refused = csv_io.ImportReport(errors=[csv_io.RowError(**e) for e in errors])
+        rows_refused.append(csv_io.ImportReport(errors=[csv_io.RowError(**e) for e in errors]))
         form.error = "Nothing was imported: fix the rows below, or tick “import the good rows”."
+        return 422
+
+    async def page(form: kit.Form, status: int) -> Response:
+        report = rows_refused[0] if rows_refused else None
         return await _list_page(
-            request, session, access, report=refused, import_form=form, status_code=422
+            request, session, access, report=report, import_form=form, status_code=status
         )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return await _list_page(request, session, access, import_form=form, status_code=status)
-    return await _list_page(request, session, access, report=report, import_form=form)
+
+    if form.errors:
+        return await page(form, 422)
+    return await kit.attempt(
+        session,
+        form,
+        lambda: csv_io.import_rows(session, access, data, partial=partial),
+        page=page,
+        reply=lambda report: _list_page(request, session, access, report=report, import_form=form),
+        refused=refused,
+    )
 
 
 # --- the check-in desk ------------------------------------------------------------------------
@@ -220,16 +230,13 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
     raw = (await request.form()).get("code")
     code = raw.strip() if isinstance(raw, str) else ""
     form = kit.Form()
-    body = kit.validated(CheckinIn, {"code": code}, form)
-    if body is None:
+
+    def invalid(form: kit.Form) -> None:
         form.errors.clear()
         form.error = f"“{code}” is not a check-in code (they have 4 to 64 characters)."
         form.values = {}  # the field is for the next scan
-        return await _desk(request, session, access, form=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            result = await service.check_in(session, access, body.code)
-    except AppError as exc:
+
+    def refused(form: kit.Form, exc: AppError) -> int:
         messages = {
             service.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
             " has it.",
@@ -238,5 +245,16 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
         }
         status = kit.refuse(form, exc)
         form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
-        return await _desk(request, session, access, form=form, status_code=status)
-    return await _desk(request, session, access, result=result)
+        return status
+
+    return await kit.form_reply(
+        session,
+        form,
+        model=CheckinIn,
+        data={"code": code},
+        call=lambda body: service.check_in(session, access, body.code),
+        page=lambda form, status: _desk(request, session, access, form=form, status_code=status),
+        reply=lambda result: _desk(request, session, access, result=result),
+        invalid=invalid,
+        refused=refused,
+    )

@@ -3,7 +3,7 @@
 and the processing of the latest version with the links that could not be checked.
 
 Loading and authorizing are the `SubmissionTeamDep` dependency (`TeamPageDep`: the API's
-`load_event_access` + `teams.service.load_team`, then `submissions.service.open_submission`):
+`load_event_access` + `teams.access.load_team`, then `submissions.service.open_submission`):
 the team's members edit; the event's organizers see it read-only; a judge it is handed to sees
 its latest submitted version only; anyone else gets the 404 page. Every action calls the same
 service function as the API, in a savepoint; a refused form comes back with its message and
@@ -53,7 +53,7 @@ from hackops.submissions.files.service import (
 )
 from hackops.submissions.intake import service
 from hackops.submissions.schemas import SubmissionIn
-from hackops.teams.service import TeamView, load_team
+from hackops.teams.access import TeamView, load_team
 from hackops.web import kit
 from hackops.web.deps import TeamPageDep, page_router
 from hackops.web.submissions.processing import (
@@ -246,17 +246,18 @@ async def save(
         raw[name] = raw[name].strip() or None
     raw["technologies"] = technologies_of(raw["technologies"])
     raw["track_ids"] = track_ids
-    body = kit.validated(SubmissionIn, raw, form)
-    if body is None:
-        return await _page(request, session, view, refusal, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.update(session, view, body)
-    except AppError as exc:
-        status = kit.refuse(form, exc, {service.UnknownTrack: "track_ids"})
-        return await _page(request, session, view, refusal, status_code=status)
-    flash(request, "Saved.", "success")
-    return kit.redirect(page_url(view))
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=SubmissionIn,
+        data=raw,
+        call=lambda body: service.update(session, view, body),
+        page=lambda _, status: _page(request, session, view, refusal, status_code=status),
+        done="Saved.",
+        then=page_url(view),
+        fields={service.UnknownTrack: "track_ids"},
+    )
 
 
 @router.post(PAGE + "/files")

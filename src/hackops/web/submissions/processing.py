@@ -23,7 +23,7 @@ from hackops.models import (
     User,
 )
 from hackops.submissions.pipeline.tasks import pipeline_status
-from hackops.teams.service import TeamView
+from hackops.teams.access import TeamView
 from hackops.web import kit
 
 ACTIVE_STATES = frozenset(

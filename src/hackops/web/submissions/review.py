@@ -33,7 +33,7 @@ from hackops.submissions.intake import service
 from hackops.submissions.pipeline.tasks import rerun_step
 from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
-from hackops.teams.service import load_team
+from hackops.teams.access import load_team
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
 from hackops.web.submissions.processing import (

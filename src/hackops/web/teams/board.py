@@ -179,17 +179,20 @@ def _task_input(data: dict[str, str]) -> dict[str, Any]:
 async def _create(request: Request, session: AsyncSession, actor: Actor, page: Page) -> Response:
     data = await kit.form_data(request)
     form = kit.Form(values=kit.kept(data, *FIELDS))
-    body = kit.validated(TaskIn, _task_input(data), form)
-    if body is None:
-        return await _board(request, session, actor, page, add=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            task = await service.create_task(session, actor, page.board, **body.model_dump())
-    except AppError as exc:
-        code = kit.refuse(form, exc, ASSIGNEE_ERRORS)
-        return await _board(request, session, actor, page, add=form, status_code=code)
-    flash(request, f"Added “{task.title}”.", "success")
-    return kit.redirect(f"{page.base}#task-{task.id}")
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=TaskIn,
+        data=_task_input(data),
+        call=lambda body: service.create_task(session, actor, page.board, **body.model_dump()),
+        page=lambda form, status: _board(
+            request, session, actor, page, add=form, status_code=status
+        ),
+        done=lambda task: f"Added “{task.title}”.",
+        then=lambda task: f"{page.base}#task-{task.id}",
+        fields=ASSIGNEE_ERRORS,
+    )
 
 
 def _edit_page(
@@ -234,22 +237,25 @@ async def _edit(
     task = await service.get_task(session, page.board, task_id)
     data = await kit.form_data(request)
     form = kit.Form(values=kit.kept(data, *FIELDS))
-    body = kit.validated(TaskUpdate, _task_input(data), form)
-    if body is None:
-        people = await _people(session, page, actor)
-        return _edit_page(request, page, task, form, people, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.update_task(
-                session, actor, page.board, task, body.model_dump(exclude_unset=True)
-            )
-    except AppError as exc:
-        code = kit.refuse(form, exc, ASSIGNEE_ERRORS)
-        await session.refresh(task)
-        people = await _people(session, page, actor)
-        return _edit_page(request, page, task, form, people, code)
-    flash(request, f"Saved “{task.title}”.", "success")
-    return kit.redirect(f"{page.base}#task-{task.id}")
+
+    async def edit_page(form: kit.Form, status: int) -> Response:
+        return _edit_page(request, page, task, form, await _people(session, page, actor), status)
+
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=TaskUpdate,
+        data=_task_input(data),
+        call=lambda body: service.update_task(
+            session, actor, page.board, task, body.model_dump(exclude_unset=True)
+        ),
+        page=edit_page,
+        done=lambda _: f"Saved “{task.title}”.",
+        then=f"{page.base}#task-{task.id}",
+        fields=ASSIGNEE_ERRORS,
+        expire=(task,),
+    )
 
 
 async def _set_status(

@@ -3,7 +3,7 @@ finder both ways), a team's page (members, editing, invitations, join requests, 
 transfer, leave, disband) and the page an invitation mail links to (accept or decline).
 
 Loading and authorizing are the page dependencies (`EventPageDep`, `TeamPageDep`: the API's
-`load_event_access` + `teams.service.load_team`), and every
+`load_event_access` + `teams.access.load_team`), and every
 action calls the same service function as the API route; a refusal comes back as a flash
 message on the page the form was on. Every action is a plain form with a button: usable with
 the keyboard alone, no script needed.
@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.deps import ServicesDep
 from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.results import frozen
 from hackops.results import service as results
-from hackops.teams import finder, recruiting, service
+from hackops.teams import finder, membership, recruiting, service
+from hackops.teams.access import TeamView, current_team_id
 from hackops.teams.schemas import (
     FinderProfileIn,
     JoinByCode,
@@ -60,14 +60,14 @@ async def _act(
 ) -> Response:
     """`kit.act`, except that an action returning a path goes there (a new team's page, the
     teams area after leaving) instead of back."""
-    try:
-        async with kit.all_or_nothing(session):
-            result = await action()
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return kit.redirect(back)
-    flash(request, done, "success")
-    return kit.redirect(result if isinstance(result, str) else back)
+    return await kit.act(
+        request,
+        session,
+        back,
+        action,
+        done,
+        then=lambda result: result if isinstance(result, str) else back,
+    )
 
 
 def _checked(model: type[BaseModel], data: dict[str, Any], request: Request) -> Any:
@@ -86,7 +86,7 @@ async def teams_area(request: Request, session: SessionDep, access: EventPageDep
     q = request.query_params.get("q", "")[:200].strip()
     skill = request.query_params.get("skill", "")[:64].strip().casefold() or None
     my_team = None
-    if await service.current_team_id(session, access.event, user.id) is not None:
+    if await current_team_id(session, access.event, user.id) is not None:
         my_team = (await service.my_team(session, access)).team
     teams = await finder.search_teams(session, access, q=q, skill=skill)
     people = await finder.search_people(session, access, q=q, skill=skill)
@@ -142,7 +142,7 @@ async def area_action(request: Request, session: SessionDep, access: EventPageDe
             request,
             session,
             back,
-            lambda: service.join_by_code(session, access, code=code.code),
+            lambda: membership.join_by_code(session, access, code=code.code),
             "You joined the team.",
         )
     profile = _checked(
@@ -263,10 +263,10 @@ async def team_action(
             "Request withdrawn.",
         ),
         "captain": (
-            lambda: service.transfer_captain(session, view, target_id),
+            lambda: membership.transfer_captain(session, view, target_id),
             "Captain changed.",
         ),
-        "remove": (lambda: service.remove_member(session, view, target_id), "Member removed."),
+        "remove": (lambda: membership.remove_member(session, view, target_id), "Member removed."),
         "leave": (lambda: _leave(view, session, _base(access) + "/teams"), "You left the team."),
         "disband": (
             lambda: _disband(view, session, _base(access) + "/teams"),
@@ -296,12 +296,12 @@ for _verb in (
     router.post(f"{kit.EVENT_BASE}/teams/{{team_id}}/{_verb}")(team_action)
 
 
-async def _leave(view: service.TeamView, session: AsyncSession, area: str) -> str:
-    await service.leave_team(session, view)
+async def _leave(view: TeamView, session: AsyncSession, area: str) -> str:
+    await membership.leave_team(session, view)
     return area
 
 
-async def _disband(view: service.TeamView, session: AsyncSession, area: str) -> str:
+async def _disband(view: TeamView, session: AsyncSession, area: str) -> str:
     await service.disband_team(session, view)
     return area
 

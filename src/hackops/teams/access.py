@@ -1,0 +1,112 @@
+"""A team as the caller may see it: loading and authorizing, framework-free (`deps.TeamDep`
+wraps `load_team` for the routes and pages).
+
+- The team's basics: the event's organizers and mentors, its registered participants and the
+  team's own members; a judge only when they judge the team's submitted work
+  (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404.
+- Member-only things are 404 to non-members (they do not learn that these exist); captain-only
+  actions are 403 (`NotCaptain`) to the other members.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.actor import NotAuthenticated
+from hackops.errors import Forbidden, NotFound
+from hackops.events.access import EventAccess
+from hackops.events.roles.reach import judge_sees_team
+from hackops.models import SEATED, Event, Team, TeamMember, TeamRole, User
+
+
+class TeamNotFound(NotFound):
+    code = "team_not_found"
+    message = "No such team."
+
+
+class NotCaptain(Forbidden):
+    code = "not_captain"
+    message = "Only the team's captain can do this."
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team as the caller sees it, with the caller's membership (if any)."""
+
+    access: EventAccess
+    team: Team
+    membership: TeamMember | None
+
+    @property
+    def is_member(self) -> bool:
+        return self.membership is not None
+
+    @property
+    def is_captain(self) -> bool:
+        return self.membership is not None and self.membership.role == TeamRole.CAPTAIN.value
+
+
+def signed_in(access: EventAccess) -> User:
+    if access.actor.user is None:
+        raise NotAuthenticated
+    return access.actor.user
+
+
+def is_participant(access: EventAccess) -> bool:
+    reg = access.registration
+    return reg is not None and reg.status in SEATED
+
+
+async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UUID) -> TeamView:
+    """The team's basics are visible to the event's organizers and mentors, its registered
+    participants and the team's own members; to a judge only when they judge the team's
+    submitted work (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404."""
+    team = await session.scalar(
+        select(Team).where(
+            Team.id == team_id, Team.event_id == access.event.id, Team.disbanded_at.is_(None)
+        )
+    )
+    if team is None:
+        raise TeamNotFound
+    membership = None
+    if access.actor.user is not None:
+        membership = await session.scalar(
+            select(TeamMember).where(
+                TeamMember.team_id == team.id, TeamMember.user_id == access.actor.user.id
+            )
+        )
+    if membership is None and not access.sees_every_team and not is_participant(access):
+        user = access.actor.user
+        if not access.is_judge or user is None:
+            raise TeamNotFound
+        if not await judge_sees_team(session, access.event.id, user.id, team.id):
+            raise TeamNotFound
+    return TeamView(access, team, membership)
+
+
+def require_member(view: TeamView) -> TeamMember:
+    """Member-only things: non-members get 404 (they do not learn that these exist)."""
+    if view.membership is None:
+        raise TeamNotFound
+    return view.membership
+
+
+def require_captain(view: TeamView) -> TeamMember:
+    membership = require_member(view)
+    if membership.role != TeamRole.CAPTAIN.value:
+        raise NotCaptain
+    return membership
+
+
+async def current_team_id(
+    session: AsyncSession, event: Event, user_id: uuid.UUID
+) -> uuid.UUID | None:
+    return await session.scalar(
+        select(TeamMember.team_id).where(
+            TeamMember.event_id == event.id, TeamMember.user_id == user_id
+        )
+    )
