@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from hackops.models import EventRoleGrant, Membership, TeamMember, User
+from hackops.models import EventRoleGrant, Membership, TeamInvitation, TeamMember, User
 from tests.accounts.helpers import last_link
 from tests.helpers import frozen_time
 from tests.people import person
@@ -263,4 +263,26 @@ async def test_a_declined_team_invitation_is_settled(
     assert refusal(await world.accept(token)) == KINDS["team"].used
     again = await client.post(decline, headers=world.s.auth("bob"), json={"token": token})
     assert refusal(again) == KINDS["team"].used
+    assert await world.held() == 0
+
+
+async def test_disbanding_a_team_revokes_its_pending_invitations(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """The one bulk settlement (`invitations.close_pending`): recorded with `team.disbanded`."""
+    world = await World.make("team", client, session)
+    ident, token = await world.issue()
+    disbanded = await client.post(
+        world.s.team_url(world.team_id, "/disband"), headers=world.s.auth("alice")
+    )
+    assert disbanded.status_code == 204, disbanded.text
+    await as_tenant(session, world.s.org.id)
+    row = await session.scalar(
+        select(TeamInvitation)
+        .where(TeamInvitation.id == uuid.UUID(ident))
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    assert (row.status, row.decided_at is not None) == ("revoked", True)
+    assert refusal(await world.accept(token)) == KINDS["team"].revoked
     assert await world.held() == 0

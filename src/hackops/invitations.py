@@ -358,15 +358,20 @@ async def settle(
 
 
 async def close_pending(
-    session: AsyncSession, kind: Kind[Any], *where: ColumnElement[bool]
+    session: AsyncSession,
+    kind: Kind[Any],
+    *where: ColumnElement[bool],
+    at: datetime | None = None,
 ) -> Sequence[uuid.UUID]:
-    """Revoke every pending invitation matching `where` (expired ones too) in one UPDATE;
-    returns their ids, for the audit row of the change that made them pointless."""
+    """Revoke every pending invitation matching `where` (expired ones too) in one UPDATE, at
+    `at` (default: the database clock); returns their ids, for the audit row of the change that
+    made them pointless (a direct grant, a disbanded team)."""
     model: Any = kind.model
+    when = at if at is not None else await db_now(session)
     closed = await session.scalars(
         update(model)
         .where(*where, *pending(kind))
-        .values(kind.states.settled(State.REVOKED, None, await db_now(session)))
+        .values(kind.states.settled(State.REVOKED, None, when))
         .returning(model.id)
     )
     return list(closed)
