@@ -105,16 +105,23 @@ class Refusals:
     expired: type[AppError]
     other_address: type[AppError]
 
+    @classmethod
+    def one(cls, unusable: type[AppError], *, other_address: type[AppError]) -> Refusals:
+        """One error for every unusable link (unknown, used, revoked, expired alike)."""
+        return cls(unusable, unusable, unusable, unusable, other_address)
+
     def for_state(self, state: State | None) -> type[AppError]:
-        """The error for an invitation in `state` (None: no such row)."""
-        return {
-            State.ACCEPTED: self.used,
-            State.DECLINED: self.used,
-            State.REVOKED: self.revoked,
-            State.EXPIRED: self.expired,
-        }.get(state or State.PENDING, self.not_found)
+        """The error for an invitation in `state`; None is no such row (or none in reach)."""
+        if state in (State.ACCEPTED, State.DECLINED):
+            return self.used
+        if state is State.REVOKED:
+            return self.revoked
+        if state is State.EXPIRED:
+            return self.expired
+        return self.not_found
 
 
+@dataclass(frozen=True)
 class Stamps:
     """Stored states as timestamps: `accepted_at` (+ `accepted_by_id`), `revoked_at`."""
 
@@ -270,14 +277,18 @@ async def pending_by_id(
     return invitation
 
 
-def require_addressee(kind: Kind[Row], invitation: Row, user: User) -> None:
+def is_addressee(kind: Kind[Row], invitation: Row, user: User) -> bool:
     """The invitation is this account's: its address is the invited one, or (by user id) it is
-    the invited account. Anything else is the kind's `other_address` refusal."""
+    the invited account."""
     if invitation.email == user.email:
-        return
-    if kind.user_column is not None and getattr(invitation, kind.user_column) == user.id:
-        return
-    raise kind.refusals.other_address
+        return True
+    return kind.user_column is not None and getattr(invitation, kind.user_column) == user.id
+
+
+def require_addressee(kind: Kind[Row], invitation: Row, user: User) -> None:
+    """`is_addressee`, or the kind's `other_address` refusal."""
+    if not is_addressee(kind, invitation, user):
+        raise kind.refusals.other_address
 
 
 # --- settling ------------------------------------------------------------------------------------
@@ -353,15 +364,20 @@ async def settle(
 
 
 async def close_pending(
-    session: AsyncSession, kind: Kind[Any], *where: ColumnElement[bool]
+    session: AsyncSession,
+    kind: Kind[Any],
+    *where: ColumnElement[bool],
+    at: datetime | None = None,
 ) -> Sequence[uuid.UUID]:
-    """Revoke every pending invitation matching `where` (expired ones too) in one UPDATE;
-    returns their ids, for the audit row of the change that made them pointless."""
+    """Revoke every pending invitation matching `where` (expired ones too) in one UPDATE, at
+    `at` (default: the database clock); returns their ids, for the audit row of the change that
+    made them pointless (a direct grant, a disbanded team)."""
     model: Any = kind.model
+    when = at if at is not None else await db_now(session)
     closed = await session.scalars(
         update(model)
         .where(*where, *pending(kind))
-        .values(kind.states.settled(State.REVOKED, None, await db_now(session)))
+        .values(kind.states.settled(State.REVOKED, None, when))
         .returning(model.id)
     )
     return list(closed)

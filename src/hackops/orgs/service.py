@@ -2,6 +2,10 @@
 
 Every function that reads or writes tenant rows runs after `set_tenant` (done by the
 authorizing dependency, or here when the tenant is only known inside the service).
+
+Invitations follow the invitation core's life cycle (`hackops.invitations`, `ORG_INVITATIONS`):
+a link that is unknown, used, revoked or expired is one 404; only the signed-in holder of the
+invited address accepts, and accepting confirms that address.
 """
 
 from __future__ import annotations
@@ -65,13 +69,7 @@ ORG_INVITATIONS = invitations.Kind(
     model=Invitation,
     name="invitation",
     states=invitations.Stamps(),
-    refusals=invitations.Refusals(
-        not_found=InvitationNotFound,
-        used=InvitationNotFound,
-        revoked=InvitationNotFound,
-        expired=InvitationNotFound,
-        other_address=InvitationEmailMismatch,
-    ),
+    refusals=invitations.Refusals.one(InvitationNotFound, other_address=InvitationEmailMismatch),
     proves_address=True,
 )
 

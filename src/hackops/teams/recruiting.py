@@ -30,7 +30,7 @@ from hackops import invitations
 from hackops.accounts.credentials import normalize_email
 from hackops.actor import Actor
 from hackops.db import db_now
-from hackops.errors import Conflict, Forbidden, NotFound
+from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
 from hackops.invitations import State
 from hackops.mail.service import queue_email
@@ -45,6 +45,8 @@ from hackops.models import (
 )
 from hackops.ratelimit import Limiter, Rule
 from hackops.teams.access import (
+    TEAM_INVITATIONS,
+    InvitationNotFound,
     TeamView,
     current_team_id,
     require_captain,
@@ -78,38 +80,6 @@ class ParticipantNotFound(NotFound):
 class JoinRequestNotFound(NotFound):
     code = "join_request_not_found"
     message = "No such pending join request."
-
-
-class InvitationNotFound(NotFound):
-    code = "team_invitation_not_found"
-    message = "This invitation does not exist, was already used or revoked, or has expired."
-
-
-class InvitationNotYours(Forbidden):
-    code = "invitation_not_yours"
-    message = "This invitation was sent to someone else; sign in as the invited person."
-
-
-def _scope(invitation: TeamInvitation) -> dict[str, str]:
-    return {"team_id": str(invitation.team_id), "event_id": str(invitation.event_id)}
-
-
-#: Team invitations in the invitation core: a used, revoked or expired link is the same 404 as
-#: an unknown one; one by user id is that account's; accepting does not confirm an address.
-TEAM_INVITATIONS = invitations.Kind(
-    model=TeamInvitation,
-    name="team_invitation",
-    states=invitations.Status(by_column="invited_user_id"),
-    refusals=invitations.Refusals(
-        not_found=InvitationNotFound,
-        used=InvitationNotFound,
-        revoked=InvitationNotFound,
-        expired=InvitationNotFound,
-        other_address=InvitationNotYours,
-    ),
-    scope=_scope,
-    user_column="invited_user_id",
-)
 
 
 async def _settle(

@@ -5,7 +5,9 @@ Only a confirmed address is trusted to name a person: anyone can sign up with so
 address and leave it unconfirmed, so an account that never proved its address gets the mailed
 invitation like an address without an account, and the role follows the link (`accept`).
 
-Lifecycle of an invitation (`event_role_invitations`):
+Lifecycle of an invitation (`event_role_invitations`; the invitation core's, `hackops.invitations`,
+which mints the token, finds a link, checks the addressee, settles once by one guarded UPDATE and
+writes the audit rows — `ROLE_INVITATIONS` names this table's errors):
 - created by an organization organizer when no account with that confirmed address exists: a
   random token is
   mailed, only its SHA-256 is stored; it expires after 7 days. One pending invitation per event,
@@ -391,6 +393,8 @@ async def accept(
     name: str = "",
 ) -> Accepted:
     """Use the invitation (once): find or create the account, grant the role, sign in."""
+    # Locked: a second accept of the link waits here and is refused as used, before it could
+    # insert a second grant (the core's guarded UPDATE below holds single use either way).
     found = await find(session, org_slug=org_slug, token=token, lock=True)
     invitation, event = found.invitation, found.event
     if event.archived_at is not None:

@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import invitations
 from hackops.accounts.deps import ActorDep, ServicesDep, set_session_cookie
 from hackops.actor import Actor
 from hackops.db import SessionDep, db_now
@@ -200,7 +201,9 @@ async def _accept_context(
     context["found"] = found
     context["login_url"] = kit.with_next("/login", here)
     user = actor.user
-    if user is not None and user.email != found.invitation.email:
+    if user is not None and not invitations.is_addressee(
+        role_invitations.ROLE_INVITATIONS, found.invitation, user
+    ):
         return context, role_invitations.InvitationForAnotherAddress()
     account = found.account
     if user is None and account is not None:
