@@ -194,7 +194,8 @@ async def change_email(
             f"Your email address is now {user.email}. We sent it a confirmation link.",
         )
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(values=kit.kept(data, "new_email")),
         model=EmailChangeIn,
@@ -240,7 +241,8 @@ async def delete_account(
         clear_session_cookie(response, kit.settings_of(request))
         return response
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(),
         model=DeleteAccountIn,
@@ -331,7 +333,8 @@ async def create_api_token(
         )
         return raw
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(
             values={

@@ -157,15 +157,7 @@ async def login(
         previous = current_token(request)
         if previous is not None and actor.user is not None:
             await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
-        raw, _ = await auth_tokens.create_token(
-            session,
-            actor,
-            user,
-            kind=TokenKind.SESSION,
-            lifetime=services.session_lifetime,
-            name="Browser sign-in",
-        )
-        return raw, user
+        return await kit.session_token(session, actor, user, services, name="Browser sign-in"), user
 
     return await kit.attempt(
         session,
@@ -229,7 +221,8 @@ async def verify_email(request: Request, session: SessionDep, actor: ActorDep) -
             request, "/login", "Your email address is confirmed. You can log in now."
         )
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(),
         model=TokenIn,
@@ -268,7 +261,8 @@ async def request_password_reset(
         await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
         await service.request_password_reset(session, actor, services, email=body.email)
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(values=kit.kept(data, "email")),
         model=ResetRequestIn,
@@ -295,7 +289,8 @@ async def confirm_password_reset(
         clear_session_cookie(response, kit.settings_of(request))
         return response
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(),
         model=ResetConfirmIn,
@@ -346,7 +341,8 @@ async def request_sign_in_link(
             session, actor, services, email=body.email, next_path=next_path
         )
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(values=kit.kept(data, "email")),
         model=SignInLinkIn,
@@ -372,7 +368,8 @@ async def confirm_sign_in_link(
             await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
         return await magic_link.sign_in(session, actor, services, token=body.token)
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(),
         model=TokenIn,

@@ -133,7 +133,8 @@ async def register(request: Request, session: SessionDep, access: PublicEventDep
             )
         return kit.flash_redirect(request, then, f"You are registered for {access.event.name}.")
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         kit.Form(),
         model=RegistrationIn,

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +32,7 @@ from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import InvitationLink, InvitationLinkDep, OrganizerEventDep, page_router
 
 router = page_router()
 
@@ -189,13 +188,13 @@ def _accept_page(
 
 
 async def _accept_context(
-    session: AsyncSession, actor: Actor, org: str, token: str
+    session: AsyncSession, actor: Actor, link: InvitationLink
 ) -> tuple[dict[str, Any], AppError | None]:
     """What the page shows for this link and this visitor, or why the link cannot be used."""
-    here = ACCEPT + "?" + urlencode({"org": org, "token": token})
-    context: dict[str, Any] = {"org_slug": org, "token": token, "here": here}
+    here = link.at(ACCEPT)
+    context: dict[str, Any] = {"org_slug": link.org, "token": link.token, "here": here}
     try:
-        found = await role_invitations.find(session, org_slug=org, token=token)
+        found = await role_invitations.find(session, org_slug=link.org, token=link.token)
     except AppError as exc:
         return context, exc
     context["found"] = found
@@ -219,15 +218,11 @@ async def _accept_context(
 
 @router.get(ACCEPT, name="accept_role_invitation")
 async def accept_page(
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    org: Annotated[str, Query(max_length=63)] = "",
-    token: Annotated[str, Query(max_length=200)] = "",
+    request: Request, session: SessionDep, actor: ActorDep, link: InvitationLinkDep
 ) -> Response:
-    if not (org and token):
+    if not link.complete:
         return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
-    context, problem = await _accept_context(session, actor, org, token)
+    context, problem = await _accept_context(session, actor, link)
     if problem is not None:
         return _accept_page(request, context, kit.Form(error=problem.message), problem.status_code)
     return _accept_page(request, context)
@@ -238,17 +233,17 @@ async def accept(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    org, token = data.get("org", "")[:63], data.get("token", "")[:200]
+    link = InvitationLink.posted(data)
     form = kit.Form(values=kit.kept(data, "name"))
     body = kit.validated(RoleInvitationAcceptIn, kit.kept(data, "org", "token", "name"), form)
     if body is None:
-        if "name" in form.errors and org and token:
-            context, _ = await _accept_context(session, actor, org, token)
+        if "name" in form.errors and link.complete:
+            context, _ = await _accept_context(session, actor, link)
             return _accept_page(request, context, form, 422)
         return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
 
     async def page(form: kit.Form, status: int) -> Response:
-        context, _ = await _accept_context(session, actor, org, token)
+        context, _ = await _accept_context(session, actor, link)
         mode = "login" if context.get("mode") == "login" else "error"
         return _accept_page(request, {**context, "mode": mode}, form, status)
 

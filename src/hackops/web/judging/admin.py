@@ -218,7 +218,8 @@ async def run_assignment(
             request, session, access, assign_form=form, report=report, status_code=status
         )
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         form,
         model=AssignIn,

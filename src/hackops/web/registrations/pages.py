@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
@@ -44,11 +45,18 @@ STATUS_OPTIONS = [("", "Any state")] + [
 ]
 
 
-def _filters(status: str, q: str) -> dict[str, Any]:
+async def list_filters(
+    status: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> dict[str, Any]:
+    """The list's filters (and the export's) from the query string; an unknown state is none."""
     return {
         "status": status if status in {s.value for s in RegistrationStatus} else None,
         "q": q.strip()[:200] or None,
     }
+
+
+FiltersDep = Annotated[dict[str, Any], Depends(list_filters)]
 
 
 async def _list_page(
@@ -56,14 +64,13 @@ async def _list_page(
     session: AsyncSession,
     access: EventAccess,
     *,
-    status: str = "",
-    q: str = "",
+    filters: Mapping[str, Any] | None = None,
     offset: int = 0,
     report: csv_io.ImportReport | None = None,
     import_form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    filters = _filters(status, q)
+    filters = filters or {"status": None, "q": None}
     rows, total = await listing.list_for_organizer(
         session, access.event, **filters, sort="created", limit=PAGE_SIZE, offset=offset
     )
@@ -100,11 +107,10 @@ async def registrations_page(
     request: Request,
     session: SessionDep,
     access: OrganizerEventDep,
-    status: Annotated[str, Query(max_length=20)] = "",
-    q: Annotated[str, Query(max_length=200)] = "",
+    filters: FiltersDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    return await _list_page(request, session, access, status=status, q=q, offset=offset)
+    return await _list_page(request, session, access, filters=filters, offset=offset)
 
 
 @router.post(kit.ADMIN + "/registrations/{registration_id}/remove")
@@ -125,15 +131,12 @@ async def remove_registration(
 
 @router.get(kit.ADMIN + "/registrations/export.csv")
 async def export_registrations(
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
-    status: Annotated[str, Query(max_length=20)] = "",
-    q: Annotated[str, Query(max_length=200)] = "",
+    request: Request, access: OrganizerEventDep, filters: FiltersDep
 ) -> Response:
     """The API's export (same columns, same streaming reader), for a signed-in browser."""
-    filters = {**_filters(status, q), "checked_in": None}
-    lines = csv_io.export_lines(request.app.state.db.sessionmaker, access.event, filters)
+    lines = csv_io.export_lines(
+        request.app.state.db.sessionmaker, access.event, {**filters, "checked_in": None}
+    )
     filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
     return StreamingResponse(
         lines,
@@ -247,7 +250,8 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
         form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
         return status
 
-    return await kit.form_reply(
+    return await kit.form_action(
+        request,
         session,
         form,
         model=CheckinIn,
