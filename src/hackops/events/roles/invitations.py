@@ -458,7 +458,7 @@ async def accept(
         },
     )
     rebalance = None
-    if new_grant and invitation.role == EventRole.JUDGE.value:
+    if new_grant and invitation.role == EventRole.JUDGE:
         rebalance = await after_judge_added(session, as_user, event)
     raw = None
     if actor.user is None:

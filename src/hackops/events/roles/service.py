@@ -96,7 +96,7 @@ async def grant_role(
         {"user_id": str(user.id), "role": role, **(details or {})},
     )
     rebalance = None
-    if role == EventRole.JUDGE.value:
+    if role == EventRole.JUDGE:
         rebalance = await after_judge_added(session, actor, event)
     return Granted(grant, user, rebalance)
 
@@ -124,6 +124,6 @@ async def revoke_role(
         event,
         {"user_id": str(grant.user_id), "role": grant.role},
     )
-    if grant.role != EventRole.JUDGE.value:
+    if grant.role != EventRole.JUDGE:
         return None
     return await after_judge_removed(session, actor, event, grant.user_id)
