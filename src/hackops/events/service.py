@@ -105,7 +105,7 @@ def check_event(event: Event) -> None:
     after("voting_closes_at", "voting_opens_at")
     if event.team_min > event.team_max:
         problems.append({"field": "team_max", "message": "must be at least team_min"})
-    if event.mode != EventMode.ONLINE.value and not event.venue:
+    if event.mode != EventMode.ONLINE and not event.venue:
         problems.append({"field": "venue", "message": f"is required for a {event.mode} event"})
     if problems:
         raise InvalidWindows(details=problems)
@@ -304,7 +304,7 @@ async def list_org_events(
     if not everything:
         query = query.where(
             Event.published_at.is_not(None),
-            Event.visibility.in_([Visibility.PUBLIC.value, Visibility.UNLISTED.value]),
+            Event.visibility.in_([Visibility.PUBLIC, Visibility.UNLISTED]),
         )
     rows = await session.scalars(
         query.order_by(

@@ -130,7 +130,7 @@ async def create_organization(
     session.add(org)
     await session.flush()
     await set_tenant(session, org.id)
-    membership = Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER.value)
+    membership = Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER)
     session.add(membership)
     await session.flush()
     await record(
@@ -213,7 +213,7 @@ async def _owner_count(session: AsyncSession, org: Organization) -> int:
     # Lock the owners so two concurrent demotions cannot both see "another owner remains".
     owners = await session.scalars(
         select(Membership.id)
-        .where(Membership.org_id == org.id, Membership.role == OrgRole.OWNER.value)
+        .where(Membership.org_id == org.id, Membership.role == OrgRole.OWNER)
         .with_for_update()
     )
     return len(list(owners))
@@ -229,15 +229,15 @@ async def change_role(
     role: OrgRole,
 ) -> Membership:
     membership = await _membership(session, org, user_id)
-    touches_owner = OrgRole.OWNER in (OrgRole(membership.role), role)
+    touches_owner = OrgRole.OWNER in (membership.role, role)
     if rank(actor_role) < rank(OrgRole.ADMIN) or (touches_owner and actor_role != OrgRole.OWNER):
         raise InsufficientRole
-    if membership.role == role.value:
+    if membership.role == role:
         return membership
-    if membership.role == OrgRole.OWNER.value and await _owner_count(session, org) == 1:
+    if membership.role == OrgRole.OWNER and await _owner_count(session, org) == 1:
         raise LastOwner
     previous = membership.role
-    membership.role = role.value
+    membership.role = role
     await session.flush()
     await record(
         session,
@@ -260,9 +260,9 @@ async def remove_member(
     if not leaving:
         if rank(actor_role) < rank(OrgRole.ADMIN):
             raise InsufficientRole
-        if membership.role == OrgRole.OWNER.value and actor_role != OrgRole.OWNER:
+        if membership.role == OrgRole.OWNER and actor_role != OrgRole.OWNER:
             raise InsufficientRole
-    if membership.role == OrgRole.OWNER.value and await _owner_count(session, org) == 1:
+    if membership.role == OrgRole.OWNER and await _owner_count(session, org) == 1:
         raise LastOwner
     await session.delete(membership)
     await session.flush()

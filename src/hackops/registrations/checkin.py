@@ -57,11 +57,11 @@ async def check_in(session: AsyncSession, access: EventAccess, code: str) -> Che
     if row is None:
         raise CheckinCodeNotFound
     registration, user = row[0], row[1]
-    if registration.status == RegistrationStatus.CHECKED_IN.value:
+    if registration.status == RegistrationStatus.CHECKED_IN:
         return CheckIn(registration, user, already=True)
-    if registration.status != RegistrationStatus.REGISTERED.value:
+    if registration.status != RegistrationStatus.REGISTERED:
         raise NotSeated(details={"status": registration.status})
-    registration.status = RegistrationStatus.CHECKED_IN.value
+    registration.status = RegistrationStatus.CHECKED_IN
     registration.checked_in_at = await db_now(session)
     registration.checked_in_by_id = access.actor.user.id if access.actor.user else None
     await session.flush()

@@ -45,11 +45,11 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 async def own_out(session: SessionDep, registration: Registration) -> RegistrationOut:
     out = RegistrationOut.model_validate(registration)
-    if registration.status == RegistrationStatus.WAITLISTED.value:
+    if registration.status == RegistrationStatus.WAITLISTED:
         position = await session.scalar(
             select(func.count()).where(
                 Registration.event_id == registration.event_id,
-                Registration.status == RegistrationStatus.WAITLISTED.value,
+                Registration.status == RegistrationStatus.WAITLISTED,
                 Registration.queue_seq <= registration.queue_seq,
             )
         )
@@ -193,7 +193,7 @@ async def my_registration(session: SessionDep, access: EventDep) -> Registration
 )
 async def my_qr_code(session: SessionDep, access: EventDep) -> Response:
     registration = await service.get_own(session, access)
-    if registration.status == RegistrationStatus.CANCELLED.value:
+    if registration.status == RegistrationStatus.CANCELLED:
         raise service.RegistrationNotFound
     buffer = io.BytesIO()
     segno.make(registration.checkin_code, error="m").save(

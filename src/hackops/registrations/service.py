@@ -89,7 +89,7 @@ class SignInRequired(Unauthorized):
 
 def _check_eligibility(access: EventAccess, user: User) -> None:
     event = access.event
-    if event.visibility == Visibility.PRIVATE.value and not (
+    if event.visibility == Visibility.PRIVATE and not (
         access.org_role is not None or access.event_roles or access.actor.is_platform_admin
     ):
         raise InvitationRequired
@@ -114,7 +114,7 @@ async def register(
     if user is None:
         raise SignInRequired
     existing = access.registration
-    if existing is not None and existing.status != RegistrationStatus.CANCELLED.value:
+    if existing is not None and existing.status != RegistrationStatus.CANCELLED:
         raise AlreadyRegistered
     cleaned = validate_answers(access.event, answers)
     _check_eligibility(access, user)
@@ -161,7 +161,7 @@ async def register(
             update(Registration)
             .where(
                 Registration.id == existing.id,
-                Registration.status == RegistrationStatus.CANCELLED.value,
+                Registration.status == RegistrationStatus.CANCELLED,
             )
             .values(
                 status=status.value,
@@ -200,9 +200,9 @@ async def _free(
 
     One conditional UPDATE (status not yet cancelled) decides; None when it already was."""
     event, now = await lock_event(session, access.event)
-    freeable = [RegistrationStatus.REGISTERED.value, RegistrationStatus.WAITLISTED.value]
+    freeable = [RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED]
     if allow_checked_in:
-        freeable.append(RegistrationStatus.CHECKED_IN.value)
+        freeable.append(RegistrationStatus.CHECKED_IN)
     old = select(Registration.status).where(Registration.id == registration_id).scalar_subquery()
     row = (
         await session.execute(
@@ -212,7 +212,7 @@ async def _free(
                 Registration.event_id == event.id,
                 Registration.status.in_(freeable),
             )
-            .values(status=RegistrationStatus.CANCELLED.value, cancelled_at=now)
+            .values(status=RegistrationStatus.CANCELLED, cancelled_at=now)
             .returning(Registration, old)
             .execution_options(populate_existing=True, synchronize_session=False)
         )
@@ -241,11 +241,15 @@ async def _free(
     return registration
 
 
+def _checked_in(registration: Registration) -> bool:
+    return registration.status == RegistrationStatus.CHECKED_IN
+
+
 async def cancel(session: AsyncSession, access: EventAccess) -> Registration:
     """The participant cancels; a freed seat goes to the first waitlisted person. Cancelling a
     cancelled registration changes nothing; a checked-in one cannot be cancelled."""
     own = await get_own(session, access)
-    if own.status == RegistrationStatus.CHECKED_IN.value:
+    if own.status == RegistrationStatus.CHECKED_IN:
         raise AlreadyCheckedIn
     done = await _free(
         session,
@@ -257,7 +261,7 @@ async def cancel(session: AsyncSession, access: EventAccess) -> Registration:
     )
     if done is None:
         await session.refresh(own)
-        if own.status == RegistrationStatus.CHECKED_IN.value:
+        if _checked_in(own):  # checked in meanwhile (the status was read before the lock)
             raise AlreadyCheckedIn
         return own
     return done

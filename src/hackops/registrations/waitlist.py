@@ -48,7 +48,7 @@ async def promote_locked(session: AsyncSession, event: Event, actor: Actor) -> l
         .join(User, User.id == Registration.user_id)
         .where(
             Registration.event_id == event.id,
-            Registration.status == RegistrationStatus.WAITLISTED.value,
+            Registration.status == RegistrationStatus.WAITLISTED,
         )
         .order_by(Registration.queue_seq)
         .with_for_update(of=Registration)
@@ -63,7 +63,7 @@ async def promote_locked(session: AsyncSession, event: Event, actor: Actor) -> l
     )
     promoted: list[Registration] = []
     for registration, user in rows:
-        registration.status = RegistrationStatus.REGISTERED.value
+        registration.status = RegistrationStatus.REGISTERED
         promoted.append(registration)
         await session.flush()
         event.registered_count += 1

@@ -77,7 +77,7 @@ class TeamView:
 
     @property
     def is_captain(self) -> bool:
-        return self.membership is not None and self.membership.role == TeamRole.CAPTAIN.value
+        return self.membership is not None and self.membership.role == TeamRole.CAPTAIN
 
 
 def signed_in(access: EventAccess) -> User:
@@ -127,7 +127,7 @@ def require_member(view: TeamView) -> TeamMember:
 
 def require_captain(view: TeamView) -> TeamMember:
     membership = require_member(view)
-    if membership.role != TeamRole.CAPTAIN.value:
+    if membership.role != TeamRole.CAPTAIN:
         raise NotCaptain
     return membership
 

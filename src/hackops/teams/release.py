@@ -50,7 +50,7 @@ async def release_member(
         return None
     await session.refresh(membership)
     details = {"user_id": str(user_id), "reason": "registration_cancelled"}
-    if membership.role == TeamRole.CAPTAIN.value:
+    if membership.role == TeamRole.CAPTAIN:
         successor = await session.scalar(
             select(TeamMember)
             .where(TeamMember.team_id == team.id, TeamMember.user_id != user_id)
@@ -63,7 +63,7 @@ async def release_member(
             await disband(session, team)
             await audit_team(session, actor, "team.disbanded", team, details=details)
             return "disbanded"
-        successor.role = TeamRole.CAPTAIN.value
+        successor.role = TeamRole.CAPTAIN
         team.captain_id = successor.user_id
         await session.delete(membership)
         await session.flush()

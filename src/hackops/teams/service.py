@@ -118,7 +118,7 @@ async def create_team(
         event_id=event.id,
         team_id=team.id,
         user_id=user.id,
-        role=TeamRole.CAPTAIN.value,
+        role=TeamRole.CAPTAIN,
     )
     await flush_or_conflict(session, captain)
     await session.refresh(team)

@@ -173,7 +173,7 @@ async def my_events(request: Request, session: SessionDep, user: PageUserDep) ->
             if not (runs_all or roles):
                 continue
             why = ", ".join([*([f"organization {org_role}"] if runs_all else []), *roles])
-            manage = runs_all or EventRole.ORGANIZER.value in roles
+            manage = runs_all or EventRole.ORGANIZER in roles
             organizing.append(entry(orgs[org_id], event, why=why, manage=manage))
     registered.sort(key=_order)
     organizing.sort(key=_order)

@@ -55,11 +55,11 @@ EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 ADMIN = EVENT_BASE + "/admin"
 
 #: A registration's status as a sentence says it ("you are on the waitlist").
-REGISTRATION_STATUS_LABELS = {
-    RegistrationStatus.REGISTERED.value: "registered",
-    RegistrationStatus.WAITLISTED.value: "on the waitlist",
-    RegistrationStatus.CANCELLED.value: "cancelled",
-    RegistrationStatus.CHECKED_IN.value: "checked in",
+REGISTRATION_STATUS_LABELS: dict[str, str] = {
+    RegistrationStatus.REGISTERED: "registered",
+    RegistrationStatus.WAITLISTED: "on the waitlist",
+    RegistrationStatus.CANCELLED: "cancelled",
+    RegistrationStatus.CHECKED_IN: "checked in",
 }
 
 OAUTH_PROVIDERS = (("github", "GitHub"), ("google", "Google"), ("microsoft", "Microsoft"))

@@ -460,7 +460,7 @@ async def accept(
         },
     )
     rebalance = None
-    if new_grant and invitation.role == EventRole.JUDGE.value:
+    if new_grant and invitation.role == EventRole.JUDGE:
         rebalance = await hooks.judge_added.send(
             session, as_user, hooks.JudgeAdded(event_id=event.id, judge_id=user.id)
         )

@@ -97,7 +97,7 @@ async def grant_role(
         {"user_id": str(user.id), "role": role, **(details or {})},
     )
     rebalance = None
-    if role == EventRole.JUDGE.value:
+    if role == EventRole.JUDGE:
         rebalance = await hooks.judge_added.send(
             session, actor, hooks.JudgeAdded(event_id=event.id, judge_id=user.id)
         )
@@ -127,7 +127,7 @@ async def revoke_role(
         event,
         {"user_id": str(grant.user_id), "role": grant.role},
     )
-    if grant.role != EventRole.JUDGE.value:
+    if grant.role != EventRole.JUDGE:
         return None
     return await hooks.judge_removed.send(
         session, actor, hooks.JudgeRemoved(event_id=event.id, judge_id=grant.user_id)

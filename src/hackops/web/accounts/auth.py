@@ -180,7 +180,7 @@ def _signed_in(request: Request, next_path: str | None, raw: str, user: User) ->
 @router.post("/logout", name="logout")
 async def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     token = current_token(request)
-    if actor.user is not None and token is not None and token.kind == TokenKind.SESSION.value:
+    if actor.user is not None and token is not None and token.kind == TokenKind.SESSION:
         await auth_tokens.revoke_token(session, actor, actor.user, token.id)
     response = kit.redirect("/")
     clear_session_cookie(response, kit.settings_of(request))

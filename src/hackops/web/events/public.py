@@ -127,7 +127,7 @@ async def register(request: Request, session: SessionDep, access: PublicEventDep
 
     def reply(registration: Registration) -> Response:
         then = kit.event_url(access) + "/registration"
-        if registration.status == RegistrationStatus.WAITLISTED.value:
+        if registration.status == RegistrationStatus.WAITLISTED:
             return kit.flash_redirect(
                 request, then, "The event is full: you are on the waitlist.", "warning"
             )

@@ -72,7 +72,7 @@ async def _roles_page(
         invitations=await role_invitations.list_invitations(session, access.event),
         now=await db_now(session),
         role_options=ROLE_OPTIONS,
-        form=form or kit.Form(values={"role": EventRole.JUDGE.value}),
+        form=form or kit.Form(values={"role": EventRole.JUDGE}),
     )
     return kit.render(request, "events/admin/roles.html", context, status_code=status_code)
 

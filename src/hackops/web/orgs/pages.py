@@ -112,7 +112,7 @@ async def _org_page(
         "can_audit": service.rank(access.role) >= service.rank(OrgRole.ORGANIZER),
         "roles": _assignable_roles(access.role),
         "role_options": [(r, r.capitalize()) for r in _assignable_roles(access.role)],
-        "invite": invite or kit.Form(values={"role": OrgRole.MEMBER.value}),
+        "invite": invite or kit.Form(values={"role": OrgRole.MEMBER}),
         "members_error": members_error,
         "tab": "members",
     }
@@ -223,7 +223,7 @@ async def create_invitation(
         session,
         kit.Form(values=kit.kept(data, "email", "role")),
         model=InvitationIn,
-        data={"email": data.get("email", ""), "role": data.get("role") or OrgRole.MEMBER.value},
+        data={"email": data.get("email", ""), "role": data.get("role") or OrgRole.MEMBER},
         hints={"role": "Choose one of the roles."},
         call=lambda body: service.invite(
             session,
