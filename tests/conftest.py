@@ -1,7 +1,9 @@
 """Test infrastructure.
 
-- One migrated database per run, created on the server named by TEST_DATABASE_URL / DATABASE_URL
-  (or the local server on 127.0.0.1:5432), else on a throwaway embedded cluster; dropped at the end.
+- One migrated database per test process, created on the server named by TEST_DATABASE_URL /
+  DATABASE_URL (or the local server on 127.0.0.1:5432), else on a throwaway embedded cluster;
+  dropped at the end. The migrations run once per run, into a template database; every migrated
+  database of the run (the test processes', the live servers', the race tests') is a copy of it.
 - Each test runs inside a transaction that is rolled back: the `session` the test uses and every
   request the `client` makes share that one connection.
 - Tests that need real commits (a real worker, outages) use `committed_db` and clean up after.
@@ -28,10 +30,9 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from hackops import migrate
+from hackops import migrate, wiring
 from hackops.config import Settings, to_libpq_url, to_sqlalchemy_url
 from hackops.db import Database, make_sessionmaker
-from hackops.embedded import ensure_database
 from hackops.main import create_app
 from hackops.observability import configure_logging
 from tests.helpers import rollback_sessionmaker, uvicorn_in_thread
@@ -44,6 +45,7 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING", json=False)
+    wiring.connect()  # tests call services without an app too
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -166,16 +168,78 @@ def server_admin_url() -> Iterator[str]:
     admin_url, embedded = _admin_url_and_cleanup()
     _ensure_app_role(admin_url)
     yield admin_url
+    _drop_migrated_template(admin_url)
     if embedded is not None:
         embedded.cleanup()
 
 
+#: The run's migrated template database: named after pytest-xdist's id of the run, which every
+#: test process of one run shares (a run without xdist gets an id of its own).
+TEMPLATE = f"hackops_template_{os.environ.get('PYTEST_XDIST_TESTRUNUID') or secrets.token_hex(16)}"
+TEMPLATE_LOCK = "SELECT pg_advisory_lock(hashtext('hackops tests: migrated template'))"
+TEMPLATE_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hackops tests: migrated template'))"
+
+
+def _copy_of_migrated_template(admin_url: str, name: str) -> None:
+    """Create database `name` as a copy of the run's migrated template, migrating the template
+    first if it does not exist yet. The migrations run once per run, not once per database (each
+    takes seconds of server time; a copy a fraction of one). The test processes take turns under
+    an advisory lock: the first one migrates, and no copy starts while the template is written
+    to (PostgreSQL refuses to copy a database others are connected to).
+
+    A copy has every object, row, grant and default privilege of the template; what it does not
+    carry is the database's own ACL, so the migrations' `GRANT CONNECT ON DATABASE` to the app's
+    role is repeated on the copy."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(TEMPLATE_LOCK)
+        try:
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (TEMPLATE,)
+            ).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+                try:
+                    migrate.upgrade(_with_database(admin_url, TEMPLATE), app_role=APP_ROLE)
+                except BaseException:
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(TEMPLATE)
+                        )
+                    )
+                    raise
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(TEMPLATE)
+                )
+            )
+            conn.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(name), sql.Identifier(APP_ROLE)
+                )
+            )
+        finally:
+            conn.execute(TEMPLATE_UNLOCK)
+
+
+def _drop_migrated_template(admin_url: str) -> None:
+    """Drop the run's template. The first test process to finish drops it; one that needs a
+    migrated database after that migrates a new template, which its own end drops."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(TEMPLATE_LOCK)
+        try:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+            )
+        finally:
+            conn.execute(TEMPLATE_UNLOCK)
+
+
 def _migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A database of its own at the migrations' head (a copy of the run's template), dropped
+    at the end."""
     name = f"{prefix}_{secrets.token_hex(4)}"
-    ensure_database(admin_url, name)
     url = _with_database(admin_url, name)
     try:
-        migrate.upgrade(url, app_role=APP_ROLE)
+        _copy_of_migrated_template(admin_url, name)
         yield url
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:

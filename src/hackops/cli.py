@@ -155,9 +155,12 @@ def worker(
 
 async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
     # lazy: commands load only what they run, so `hackops --help` stays quick
-    from hackops import jobs
+    from hackops import jobs, wiring
+
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.db import Database
 
+    wiring.connect()
     db = Database.from_settings(settings)
     jobs.bind_database(db, settings)
     loop = asyncio.get_running_loop()
@@ -241,9 +244,15 @@ async def _admin_create(
 ) -> list[str]:
     """What was done, one line per change."""
     # lazy: commands load only what they run, so `hackops --help` stays quick
+    from hackops import wiring
+
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.accounts.admin import create_platform_admin
+
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.db import Database
 
+    wiring.connect()
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:
@@ -270,9 +279,15 @@ def demo() -> None:
 
 async def _seed_demo(settings: Settings) -> None:
     # lazy: commands load only what they run, so `hackops --help` stays quick
+    from hackops import wiring
+
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.db import Database
+
+    # lazy: commands load only what they run, so `hackops --help` stays quick
     from hackops.demo import seed_demo
 
+    wiring.connect()
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:

@@ -60,7 +60,7 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[tuple[str
         select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
     )
     if member is None:
-        session.add(Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER.value))
+        session.add(Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER))
         await session.flush()
     created.append(("sign in (dev only)", f"{DEMO_EMAIL} / {DEMO_PASSWORD}"))
     event = await _demo_hackathon(session, org.id, user.id)

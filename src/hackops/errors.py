@@ -176,13 +176,23 @@ async def _app_error_handler(request: Request, exc: Exception) -> Response:
 
 async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if not wants_json(request) and errors and all(_in_path(item) for item in errors):
+        # A page address whose id or slug cannot be one names no page: the 404 page, never a 422
+        # (the API keeps its 422, which says which part of the address is wrong).
+        return render_error(request, 404, "not_found", "There is no page at this address.")
     return render_error(
         request,
         422,
         "validation_error",
         "The request is not valid; see details for each field.",
-        _validation_details(exc.errors()),
+        _validation_details(errors),
     )
+
+
+def _in_path(item: Any) -> bool:
+    loc = item.get("loc", ())
+    return bool(loc) and loc[0] == "path"
 
 
 _HTTP_CODES = {

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
-from hackops import __version__, jobs
+from hackops import __version__, jobs, wiring
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
@@ -113,6 +113,7 @@ hours and a retry with the same key and the same request gets it back (header
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the app. `database` lets tests bind every request to one rolled-back connection."""
     settings = settings or get_settings()
+    wiring.connect()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         mail_router.admin,
         events_router.router,
         events_router.public,
+        results_router.event_actions,
         event_tracks_router.router,
         event_roles_router.router,
         role_invitations_router.router,

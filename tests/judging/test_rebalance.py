@@ -21,6 +21,7 @@ from tests.judging.test_api import add_criteria, judged_event
 from tests.people import person
 from tests.security.audit import Recorder
 from tests.teams.helpers import Stage
+from tests.web.test_account_pages import follow, submit, text_of, use_session
 from tests.web.test_org_pages import as_tenant
 
 #: Roles by email go at once only to confirmed addresses.
@@ -228,6 +229,40 @@ async def test_a_judge_accepting_an_invitation_joins_the_run(
         f"{s.base}/judging/queue", headers=bearer(accepted.json()["access_token"])
     )
     assert queue.json()["total"] == spread[-1] > 0
+
+
+async def test_the_roles_page_tells_the_organizer_the_run_was_rebalanced(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    """Granting and revoking on the roles page (the path an organizer takes): the re-balance
+    the judging domain did in the same transaction is what the flash reports."""
+    s, submissions, judges = await judged_event(session, teams=4, judges=2)
+    await run(client, s, k=2)
+    newcomer, _ = await person(
+        session, name="Nadia", email="nadia@example.org", email_verified_at=CONFIRMED
+    )
+    use_session(client, s.tokens["olga"])
+    page = f"/orgs/{s.org.slug}/events/{s.event.slug}/admin/roles"
+    granted = await submit(client, page, email=newcomer.email, role="judge")
+    assert (
+        "Nadia is now judge of this event. We told them by email. The judging assignment is"
+        " re-balanced: 8 reviews, 2 to 3 per judge."
+    ) in text_of(await follow(client, granted))
+    after = await plan(session, s)
+    assert judges_per_submission(after) == dict.fromkeys(submissions, 2)
+    assert sorted(loads(after, [s.users[j].id for j in judges] + [newcomer.id])) == [2, 3, 3]
+
+    await as_tenant(session, s.org.id)
+    grant = await session.scalar(
+        select(EventRoleGrant.id).where(
+            EventRoleGrant.event_id == s.event.id, EventRoleGrant.user_id == newcomer.id
+        )
+    )
+    revoked = await submit(client, page, f"{page}/{grant}/revoke")
+    assert (
+        "The role is revoked. The judging assignment is re-balanced: 8 reviews, 4 to 4 per judge."
+    ) in text_of(await follow(client, revoked))
+    assert loads(await plan(session, s), [s.users[j].id for j in judges]) == [4, 4]
 
 
 async def test_k_is_the_organizers_choice_even_after_a_shortfall(

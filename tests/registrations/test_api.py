@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops.actor import SYSTEM
 from hackops.models import Event, Membership, OutboundEmail
-from hackops.registrations.service import promote_waitlisted
+from hackops.registrations.waitlist import promote_waitlisted
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer
 from tests.helpers import count_queries, frozen_time

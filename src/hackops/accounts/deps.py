@@ -109,7 +109,7 @@ async def get_actor(
     unsafe = request.method not in SAFE_METHODS
     if token is not None and unsafe and from_cookie and request.url.path.startswith("/api/"):
         await csrf_protect(request)
-    api_token = token is not None and token.kind == TokenKind.API.value
+    api_token = token is not None and token.kind == TokenKind.API
     if api_token and token is not None and not scope_allows(token.scopes, request.method):
         raise Forbidden(
             "This token may only read."

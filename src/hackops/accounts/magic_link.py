@@ -69,7 +69,7 @@ async def request_link(
         update(OneTimeToken)
         .where(
             OneTimeToken.user_id == user.id,
-            OneTimeToken.purpose == OneTimePurpose.SIGN_IN.value,
+            OneTimeToken.purpose == OneTimePurpose.SIGN_IN,
             OneTimeToken.used_at.is_(None),
         )
         .values(used_at=now)
@@ -78,7 +78,7 @@ async def request_link(
     session.add(
         OneTimeToken(
             user_id=user.id,
-            purpose=OneTimePurpose.SIGN_IN.value,
+            purpose=OneTimePurpose.SIGN_IN,
             token_hash=hashed,
             email=user.email,
             expires_at=now + ONE_TIME_TOKEN_LIFETIME,

@@ -345,7 +345,7 @@ async def replace_password_hash(session: AsyncSession, user: User, password_hash
         update(OneTimeToken)
         .where(
             OneTimeToken.user_id == user.id,
-            OneTimeToken.purpose == OneTimePurpose.RESET_PASSWORD.value,
+            OneTimeToken.purpose == OneTimePurpose.RESET_PASSWORD,
             OneTimeToken.used_at.is_(None),
         )
         .values(used_at=now)

@@ -48,14 +48,14 @@ class EventAccess:
     org: Organization
     event: Event
     actor: Actor
-    org_role: str | None  # the caller's role in the organization, if any
-    event_roles: frozenset[str]  # organizer / judge / mentor granted on this event
+    org_role: OrgRole | None  # the caller's role in the organization, if any
+    event_roles: frozenset[EventRole]  # organizer / judge / mentor granted on this event
     registration: Registration | None  # the caller's registration, if any
 
     @property
     def is_organizer(self) -> bool:
         """Runs the event: org organizer and up, an event organizer, or a platform admin."""
-        if self.actor.is_platform_admin or EventRole.ORGANIZER.value in self.event_roles:
+        if self.actor.is_platform_admin or EventRole.ORGANIZER in self.event_roles:
             return True
         return self.org_role is not None and rank(self.org_role) >= rank(OrgRole.ORGANIZER)
 
@@ -68,11 +68,11 @@ class EventAccess:
     def sees_every_team(self) -> bool:
         """Organizers and mentors. A judge sees only the teams whose submission they judge
         (`events.roles.reach`), so being a judge alone does not open the event's teams."""
-        return self.is_organizer or EventRole.MENTOR.value in self.event_roles
+        return self.is_organizer or EventRole.MENTOR in self.event_roles
 
     @property
     def is_judge(self) -> bool:
-        return self.actor.user is not None and EventRole.JUDGE.value in self.event_roles
+        return self.actor.user is not None and EventRole.JUDGE in self.event_roles
 
 
 async def load_event_access(
@@ -89,8 +89,8 @@ async def load_event_access(
     )
     if event is None:
         raise EventNotFound
-    org_role: str | None = None
-    roles: frozenset[str] = frozenset()
+    org_role: OrgRole | None = None
+    roles: frozenset[EventRole] = frozenset()
     registration: Registration | None = None
     if actor.user is not None:
         org_role = await session.scalar(
@@ -122,7 +122,7 @@ def _visible(access: EventAccess) -> bool:
         return True
     if event.published_at is None:
         return False
-    if event.visibility in (Visibility.PUBLIC.value, Visibility.UNLISTED.value):
+    if event.visibility in (Visibility.PUBLIC, Visibility.UNLISTED):
         return True
     # Private: the organization's members (an internal hackathon) and the people an organizer
     # registered (CSV import) or who registered while they were members.

@@ -1,5 +1,7 @@
 """Events API: an organization's events (list, create), one event (read, edit, lifecycle
-actions) and the public search across organizations. Tracks, awards and roles: children_router."""
+actions) and the public search across organizations. Tracks, awards and roles: children_router.
+Publishing the results, the one lifecycle action the results domain carries out, is routed by
+`results.router.event_actions` (same path and tag)."""
 
 from __future__ import annotations
 
@@ -130,22 +132,6 @@ async def publish(session: SessionDep, access: EventOrganizerDep) -> EventOut:
 )
 async def unpublish(session: SessionDep, access: EventOrganizerDep) -> EventOut:
     event = await service.unpublish(session, access.actor, access.event)
-    return event_out(access.org.slug, event, await db_now(session))
-
-
-@router.post(
-    EVENT + "/publish-results",
-    response_model=EventOut,
-    summary="Publish the results, once submissions have closed (organizers)",
-    responses=WRITE_ERRORS,
-)
-async def publish_results(
-    request: Request, session: SessionDep, access: EventOrganizerDep
-) -> EventOut:
-    # lazy: results build on judging, which builds on events (the route stays in this router)
-    from hackops.results.service import publish
-
-    event = await publish(session, access, request.app.state.settings.base_url)
     return event_out(access.org.slug, event, await db_now(session))
 
 

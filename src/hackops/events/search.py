@@ -92,7 +92,7 @@ def _public_events() -> Select[Event, str, str, str]:
         .join(Organization, Organization.id == Event.org_id)
         .where(
             Event.published_at.is_not(None),
-            Event.visibility == Visibility.PUBLIC.value,
+            Event.visibility == Visibility.PUBLIC,
             Organization.deleted_at.is_(None),
         )
     )

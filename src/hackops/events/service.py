@@ -26,6 +26,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, ValidationFailed
+from hackops.events import hooks
 from hackops.events.lifecycle import EventState, state_at
 from hackops.models import Event, EventMode, Organization, Registration, Team, Visibility
 
@@ -104,7 +105,7 @@ def check_event(event: Event) -> None:
     after("voting_closes_at", "voting_opens_at")
     if event.team_min > event.team_max:
         problems.append({"field": "team_max", "message": "must be at least team_min"})
-    if event.mode != EventMode.ONLINE.value and not event.venue:
+    if event.mode != EventMode.ONLINE and not event.venue:
         problems.append({"field": "venue", "message": f"is required for a {event.mode} event"})
     if problems:
         raise InvalidWindows(details=problems)
@@ -216,10 +217,7 @@ async def update_event(
     if "capacity" in changed:
         # Seats freed by a larger (or no) capacity go to the waitlist, first come first served,
         # in this same transaction (each promotion is audited and mailed on its own).
-        # lazy: registrations build on events (the follow-up of a larger capacity)
-        from hackops.registrations.service import promote_waitlisted
-
-        await promote_waitlisted(session, event, actor)
+        await hooks.capacity_changed.send(session, actor, hooks.CapacityChanged(event_id=event.id))
         await session.refresh(event)  # the seat counter may have moved
     return event
 
@@ -306,7 +304,7 @@ async def list_org_events(
     if not everything:
         query = query.where(
             Event.published_at.is_not(None),
-            Event.visibility.in_([Visibility.PUBLIC.value, Visibility.UNLISTED.value]),
+            Event.visibility.in_([Visibility.PUBLIC, Visibility.UNLISTED]),
         )
     rows = await session.scalars(
         query.order_by(

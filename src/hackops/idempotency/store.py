@@ -92,7 +92,7 @@ def _expired() -> Any:
     now = func.app_now()
     return or_(
         and_(
-            IdempotencyKey.state == IdempotencyState.IN_PROGRESS.value,
+            IdempotencyKey.state == IdempotencyState.IN_PROGRESS,
             IdempotencyKey.created_at <= now - CLAIM_TIMEOUT,
         ),
         IdempotencyKey.created_at <= now - REPLAY_WINDOW,
@@ -119,7 +119,7 @@ async def claim_key(
             request_method=method,
             request_path=path,
             claim=token,
-            state=IdempotencyState.IN_PROGRESS.value,
+            state=IdempotencyState.IN_PROGRESS,
         )
         fresh = stmt.excluded
         upsert = stmt.on_conflict_do_update(
@@ -158,7 +158,7 @@ async def claim_key(
             continue
         if row.fingerprint != fingerprint:
             return Reused(row.request_method, row.request_path)
-        if row.state == IdempotencyState.IN_PROGRESS.value or row.response_status is None:
+        if row.state == IdempotencyState.IN_PROGRESS or row.response_status is None:
             return InProgress()
         return Replay(row.response_status, dict(row.response_headers or {}), row.response_body)
     return InProgress()
@@ -173,10 +173,10 @@ async def complete(
         .where(
             IdempotencyKey.id == claim.row_id,
             IdempotencyKey.claim == claim.token,
-            IdempotencyKey.state == IdempotencyState.IN_PROGRESS.value,
+            IdempotencyKey.state == IdempotencyState.IN_PROGRESS,
         )
         .values(
-            state=IdempotencyState.COMPLETED.value,
+            state=IdempotencyState.COMPLETED,
             response_status=status,
             response_headers=headers,
             response_body=body,
@@ -194,7 +194,7 @@ async def release(session: AsyncSession, claim: Claim) -> None:
         .where(
             IdempotencyKey.id == claim.row_id,
             IdempotencyKey.claim == claim.token,
-            IdempotencyKey.state == IdempotencyState.IN_PROGRESS.value,
+            IdempotencyKey.state == IdempotencyState.IN_PROGRESS,
         )
         .execution_options(synchronize_session=False)
     )

@@ -43,9 +43,9 @@ from hackops.models import (
 )
 
 ELIGIBLE = (
-    SubmissionStatus.SUBMITTED.value,
-    SubmissionStatus.UNDER_REVIEW.value,
-    SubmissionStatus.APPROVED.value,
+    SubmissionStatus.SUBMITTED,
+    SubmissionStatus.UNDER_REVIEW,
+    SubmissionStatus.APPROVED,
 )
 
 
@@ -84,7 +84,7 @@ async def require_judging_open(session: AsyncSession, access: EventAccess) -> No
 
 def require_judge(access: EventAccess) -> uuid.UUID:
     user = access.actor.user
-    if user is None or EventRole.JUDGE.value not in access.event_roles:
+    if user is None or EventRole.JUDGE not in access.event_roles:
         if access.is_staff:
             raise NotAJudge
         raise EventNotFound
@@ -183,7 +183,7 @@ async def judges_of(session: AsyncSession, access: EventAccess) -> list[uuid.UUI
         select(EventRoleGrant.user_id)
         .where(
             EventRoleGrant.event_id == access.event.id,
-            EventRoleGrant.role == EventRole.JUDGE.value,
+            EventRoleGrant.role == EventRole.JUDGE,
         )
         .order_by(EventRoleGrant.user_id)
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, FetchedValue, MetaData, text
+from sqlalchemy import DateTime, Dialect, FetchedValue, MetaData, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 from uuid_utils.compat import uuid7
 
 NAMING_CONVENTION = {
@@ -53,3 +55,32 @@ class SoftDeleteMixin:
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A `StrEnum` in a plain text column: Python sees the enum member, the database its value.
+
+    The set of values is held by the table's CHECK constraint (`…_valid`), not by a PostgreSQL
+    enum type, so adding a value is one constraint swap in a migration. Binding accepts a member
+    or its string (queries compare either way) and does not validate: a value outside the set
+    reaches the CHECK constraint, which reports it as every other constraint does."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_type(value)
+
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum_type

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
 
 
 class Visibility(enum.StrEnum):
@@ -87,7 +87,7 @@ class Event(IdMixin, TimestampMixin, Base):
     tagline: Mapped[str] = mapped_column(String(300), server_default="")
     description: Mapped[str] = mapped_column(Text, server_default="")
     description_html: Mapped[str] = mapped_column(Text, server_default="")
-    mode: Mapped[str] = mapped_column(String(16), server_default="online")
+    mode: Mapped[EventMode] = mapped_column(EnumText(EventMode, 16), server_default="online")
     venue: Mapped[str] = mapped_column(String(300), server_default="")
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     registration_opens_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -101,7 +101,9 @@ class Event(IdMixin, TimestampMixin, Base):
     waitlist_enabled: Mapped[bool] = mapped_column(server_default=text("true"))
     team_min: Mapped[int] = mapped_column(server_default=text("1"))
     team_max: Mapped[int] = mapped_column(server_default=text("5"))
-    visibility: Mapped[str] = mapped_column(String(16), server_default="public")
+    visibility: Mapped[Visibility] = mapped_column(
+        EnumText(Visibility, 16), server_default="public"
+    )
     allowed_email_domains: Mapped[list[str]] = mapped_column(
         ARRAY(String(255)), server_default="{}"
     )
@@ -188,5 +190,5 @@ class EventRoleGrant(IdMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     event_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[EventRole] = mapped_column(EnumText(EventRole, 16))
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))

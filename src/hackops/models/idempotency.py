@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin
+from hackops.models.base import Base, EnumText, IdMixin
 
 
 class IdempotencyState(enum.StrEnum):
@@ -43,7 +43,7 @@ class IdempotencyKey(IdMixin, Base):
     request_method: Mapped[str] = mapped_column(String(10))
     request_path: Mapped[str] = mapped_column(Text)
     claim: Mapped[uuid.UUID]
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[IdempotencyState] = mapped_column(EnumText(IdempotencyState, 16))
     response_status: Mapped[int | None] = mapped_column(default=None)
     response_headers: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
 
 
 class OrgRole(enum.StrEnum):
@@ -33,7 +33,7 @@ class Membership(IdMixin, TimestampMixin, Base):
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[OrgRole] = mapped_column(EnumText(OrgRole, 16))
 
 
 class Invitation(IdMixin, Base):
@@ -45,7 +45,7 @@ class Invitation(IdMixin, Base):
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[OrgRole] = mapped_column(EnumText(OrgRole, 16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

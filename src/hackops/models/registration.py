@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -37,7 +37,7 @@ class RegistrationStatus(enum.StrEnum):
 
 
 #: Statuses that hold a seat.
-SEATED = (RegistrationStatus.REGISTERED.value, RegistrationStatus.CHECKED_IN.value)
+SEATED = (RegistrationStatus.REGISTERED, RegistrationStatus.CHECKED_IN)
 
 
 class Registration(IdMixin, TimestampMixin, Base):
@@ -59,7 +59,7 @@ class Registration(IdMixin, TimestampMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     event_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RegistrationStatus] = mapped_column(EnumText(RegistrationStatus, 16))
     queue_seq: Mapped[int] = mapped_column(BigInteger, Identity(always=False))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     checkin_code: Mapped[str] = mapped_column(String(16))

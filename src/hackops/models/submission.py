@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
 
 
 class SubmissionStatus(enum.StrEnum):
@@ -104,7 +104,9 @@ class Submission(IdMixin, TimestampMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     event_id: Mapped[uuid.UUID]
     team_id: Mapped[uuid.UUID]
-    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    status: Mapped[SubmissionStatus] = mapped_column(
+        EnumText(SubmissionStatus, 16), server_default="draft"
+    )
     title: Mapped[str] = mapped_column(String(200), server_default="")
     tagline: Mapped[str] = mapped_column(String(300), server_default="")
     description: Mapped[str] = mapped_column(Text, server_default="")
@@ -221,8 +223,8 @@ class PipelineStep(IdMixin, Base):
         ForeignKey("submissions.id", ondelete="CASCADE")
     )
     version_id: Mapped[uuid.UUID]
-    step: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), server_default="queued")
+    step: Mapped[PipelineStepName] = mapped_column(EnumText(PipelineStepName, 32))
+    state: Mapped[StepState] = mapped_column(EnumText(StepState, 16), server_default="queued")
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
     reason: Mapped[str] = mapped_column(Text, server_default="")
     retry_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -353,7 +355,7 @@ class DuplicateFlag(IdMixin, Base):
     kind: Mapped[str] = mapped_column(String(8))
     score: Mapped[float]
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    status: Mapped[FlagStatus] = mapped_column(EnumText(FlagStatus, 16), server_default="open")
     note: Mapped[str] = mapped_column(String(2000), server_default="")
     decided_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

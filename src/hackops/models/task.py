@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
 
 
 class TaskStatus(enum.StrEnum):
@@ -67,8 +67,10 @@ class Task(IdMixin, TimestampMixin, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(2000), server_default="")
-    status: Mapped[str] = mapped_column(String(8), server_default="todo")
-    priority: Mapped[str] = mapped_column(String(8), server_default="medium")
+    status: Mapped[TaskStatus] = mapped_column(EnumText(TaskStatus, 8), server_default="todo")
+    priority: Mapped[TaskPriority] = mapped_column(
+        EnumText(TaskPriority, 8), server_default="medium"
+    )
     priority_rank: Mapped[int] = mapped_column(SmallInteger, server_default=text("2"))
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

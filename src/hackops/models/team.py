@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
 
 
 class TeamRole(enum.StrEnum):
@@ -99,7 +99,7 @@ class TeamMember(IdMixin, Base):
     event_id: Mapped[uuid.UUID]
     team_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16), server_default="member")
+    role: Mapped[TeamRole] = mapped_column(EnumText(TeamRole, 16), server_default="member")
     joined_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
 
 

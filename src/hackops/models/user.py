@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, SoftDeleteMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, SoftDeleteMixin, TimestampMixin
 
 
 class User(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
@@ -57,7 +57,7 @@ class AuthToken(IdMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[TokenKind] = mapped_column(EnumText(TokenKind, 16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100), server_default="")
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
@@ -88,7 +88,7 @@ class OneTimeToken(IdMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[OneTimePurpose] = mapped_column(EnumText(OneTimePurpose, 32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))

@@ -22,7 +22,7 @@ from hackops.tenancy import set_tenant
 @dataclass(frozen=True)
 class OrgAccess:
     org: Organization
-    role: str
+    role: OrgRole
     actor: Actor
 
 
@@ -36,5 +36,5 @@ async def load_org_access(session: AsyncSession, user: User, actor: Actor, slug:
     if role is None:
         if not user.is_platform_admin:
             raise OrganizationNotFound
-        role = OrgRole.OWNER.value
+        role = OrgRole.OWNER
     return OrgAccess(org=org, role=role, actor=actor)

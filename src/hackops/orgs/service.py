@@ -2,27 +2,30 @@
 
 Every function that reads or writes tenant rows runs after `set_tenant` (done by the
 authorizing dependency, or here when the tenant is only known inside the service).
+
+Invitations follow the invitation core's life cycle (`hackops.invitations`, `ORG_INVITATIONS`):
+a link that is unknown, used, revoked or expired is one 404; only the signed-in holder of the
+invited address accepts, and accepting confirms that address.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops import invitations
+from hackops.accounts.credentials import normalize_email
 from hackops.actor import Actor, NotAuthenticated
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound
+from hackops.invitations import State
 from hackops.mail.service import queue_email
 from hackops.models import ROLE_RANK, Invitation, Membership, Organization, OrgRole, User
 from hackops.tenancy import set_tenant
-
-INVITATION_LIFETIME = timedelta(days=7)
 
 
 class OrganizationNotFound(NotFound):
@@ -53,6 +56,22 @@ class MemberNotFound(NotFound):
 class InvitationNotFound(NotFound):
     code = "invitation_not_found"
     message = "This invitation does not exist, was revoked, or has expired."
+
+
+class InvitationEmailMismatch(Forbidden):
+    code = "invitation_email_mismatch"
+    message = "This invitation was sent to another email address; sign in with that one."
+
+
+#: Organization invitations in the invitation core: a used, revoked or expired link is the same
+#: 404 as an unknown one; accepting with the link proves the address.
+ORG_INVITATIONS = invitations.Kind(
+    model=Invitation,
+    name="invitation",
+    states=invitations.Stamps(),
+    refusals=invitations.Refusals.one(InvitationNotFound, other_address=InvitationEmailMismatch),
+    proves_address=True,
+)
 
 
 class EmailNotVerified(Forbidden):
@@ -111,7 +130,7 @@ async def create_organization(
     session.add(org)
     await session.flush()
     await set_tenant(session, org.id)
-    membership = Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER.value)
+    membership = Membership(org_id=org.id, user_id=user.id, role=OrgRole.OWNER)
     session.add(membership)
     await session.flush()
     await record(
@@ -194,7 +213,7 @@ async def _owner_count(session: AsyncSession, org: Organization) -> int:
     # Lock the owners so two concurrent demotions cannot both see "another owner remains".
     owners = await session.scalars(
         select(Membership.id)
-        .where(Membership.org_id == org.id, Membership.role == OrgRole.OWNER.value)
+        .where(Membership.org_id == org.id, Membership.role == OrgRole.OWNER)
         .with_for_update()
     )
     return len(list(owners))
@@ -210,15 +229,15 @@ async def change_role(
     role: OrgRole,
 ) -> Membership:
     membership = await _membership(session, org, user_id)
-    touches_owner = OrgRole.OWNER in (OrgRole(membership.role), role)
+    touches_owner = OrgRole.OWNER in (membership.role, role)
     if rank(actor_role) < rank(OrgRole.ADMIN) or (touches_owner and actor_role != OrgRole.OWNER):
         raise InsufficientRole
-    if membership.role == role.value:
+    if membership.role == role:
         return membership
-    if membership.role == OrgRole.OWNER.value and await _owner_count(session, org) == 1:
+    if membership.role == OrgRole.OWNER and await _owner_count(session, org) == 1:
         raise LastOwner
     previous = membership.role
-    membership.role = role.value
+    membership.role = role
     await session.flush()
     await record(
         session,
@@ -241,9 +260,9 @@ async def remove_member(
     if not leaving:
         if rank(actor_role) < rank(OrgRole.ADMIN):
             raise InsufficientRole
-        if membership.role == OrgRole.OWNER.value and actor_role != OrgRole.OWNER:
+        if membership.role == OrgRole.OWNER and actor_role != OrgRole.OWNER:
             raise InsufficientRole
-    if membership.role == OrgRole.OWNER.value and await _owner_count(session, org) == 1:
+    if membership.role == OrgRole.OWNER and await _owner_count(session, org) == 1:
         raise LastOwner
     await session.delete(membership)
     await session.flush()
@@ -280,20 +299,19 @@ async def invite(
     )
     if existing_member is not None:
         raise Conflict("That person is already a member.", code="already_member")
-    now = await db_now(session)
-    raw, hashed = new_secret()
+    minted = invitations.mint(await db_now(session))
     invitation = Invitation(
         org_id=org.id,
         email=email,
         role=role.value,
-        token_hash=hashed,
+        token_hash=minted.token_hash,
         invited_by_id=_signed_in(actor).id,
-        expires_at=now + INVITATION_LIFETIME,
+        expires_at=minted.expires_at,
     )
     session.add(invitation)
     await session.flush()
     inviter = actor.user.name or actor.user.email if actor.user else "Someone"
-    link = f"{base_url}/invitations/accept?org={org.slug}&token={raw}"
+    link = f"{base_url}/invitations/accept?org={org.slug}&token={minted.token}"
     await queue_email(
         session,
         to=email,
@@ -304,13 +322,12 @@ async def invite(
             " address to accept. If you do not know them, ignore this message.\n"
         ),
     )
-    await record(
+    await invitations.audit(
         session,
         actor,
-        "invitation.created",
-        resource_type="invitation",
-        resource_id=invitation.id,
-        org_id=org.id,
+        ORG_INVITATIONS,
+        "created",
+        invitation,
         details={"email": email, "role": role.value},
     )
     return invitation
@@ -321,9 +338,8 @@ async def list_invitations(session: AsyncSession, org: Organization) -> list[Inv
         select(Invitation)
         .where(
             Invitation.org_id == org.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > func.app_now(),
+            *invitations.pending(ORG_INVITATIONS),
+            invitations.unexpired(ORG_INVITATIONS),
         )
         .order_by(Invitation.created_at.desc())
     )
@@ -339,25 +355,14 @@ async def revoke_invitation(
 ) -> None:
     if rank(actor_role) < rank(OrgRole.ADMIN):
         raise InsufficientRole
-    invitation = await session.scalar(
-        select(Invitation).where(
-            Invitation.id == invitation_id,
-            Invitation.org_id == org.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-    )
-    if invitation is None:
-        raise InvitationNotFound
-    invitation.revoked_at = await db_now(session)
-    await record(
+    invitation = await invitations.pending_by_id(
         session,
-        actor,
-        "invitation.revoked",
-        resource_type="invitation",
-        resource_id=invitation.id,
-        org_id=org.id,
+        ORG_INVITATIONS,
+        invitation_id,
+        Invitation.org_id == org.id,
+        missing=InvitationNotFound,
     )
+    await invitations.settle(session, ORG_INVITATIONS, actor, invitation, State.REVOKED)
 
 
 async def accept_invitation(
@@ -370,43 +375,28 @@ async def accept_invitation(
     if org is None:
         raise InvitationNotFound
     await set_tenant(session, org.id)
-    invitation = await session.scalar(
-        select(Invitation)
-        .where(Invitation.org_id == org.id, Invitation.token_hash == digest(token))
-        .with_for_update()
+    # Locked: a second accept of the link waits here and is refused, before it could insert a
+    # second membership.
+    invitation = await invitations.find(
+        session, ORG_INVITATIONS, token, Invitation.org_id == org.id, lock=True
     )
-    now = await db_now(session)
-    if (
-        invitation is None
-        or invitation.accepted_at is not None
-        or invitation.revoked_at is not None
-        or invitation.expires_at <= now
-    ):
-        raise InvitationNotFound
-    if invitation.email != user.email:
-        raise Forbidden(
-            "This invitation was sent to another email address; sign in with that one.",
-            code="invitation_email_mismatch",
-        )
+    invitations.require_addressee(ORG_INVITATIONS, invitation, user)
     existing = await session.scalar(
         select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
     )
     if existing is not None:
         raise Conflict("You are already a member of this organization.", code="already_member")
-    invitation.accepted_at = now
-    invitation.accepted_by_id = user.id
     membership = Membership(org_id=org.id, user_id=user.id, role=invitation.role)
     session.add(membership)
     await session.flush()
-    if user.email_verified_at is None:  # the invitation link reached this inbox
-        user.email_verified_at = now
-    await record(
+    await invitations.settle(
         session,
+        ORG_INVITATIONS,
         actor,
-        "invitation.accepted",
-        resource_type="membership",
-        resource_id=membership.id,
-        org_id=org.id,
+        invitation,
+        State.ACCEPTED,
+        by=user,
+        resource=("membership", membership.id),
         details={"invitation_id": str(invitation.id), "role": invitation.role},
     )
     return org, membership

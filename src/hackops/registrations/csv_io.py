@@ -35,20 +35,14 @@ from hackops.audit.service import record
 from hackops.errors import ValidationFailed
 from hackops.events.access import EventAccess
 from hackops.models import Event, Registration, RegistrationStatus, User, new_id
-from hackops.registrations.service import (
-    free_seats,
-    lock_event,
-    new_checkin_code,
-    next_queue_seq,
-    organizer_query,
-    timestamp,
-)
+from hackops.registrations.listing import organizer_query, timestamp
+from hackops.registrations.seats import free_seats, lock_event, new_checkin_code, next_queue_seq
 from hackops.tenancy import set_tenant
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 BATCH = 1000
-IMPORTABLE = (RegistrationStatus.REGISTERED.value, RegistrationStatus.WAITLISTED.value)
+IMPORTABLE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 EXPORT_COLUMNS = (
     "email",
     "name",
@@ -89,7 +83,7 @@ class GoodRow:
     row: int
     email: str
     name: str
-    status: str
+    status: RegistrationStatus
 
 
 def parse(data: bytes) -> tuple[list[GoodRow], list[RowError], int]:
@@ -141,14 +135,14 @@ def parse(data: bytes) -> tuple[list[GoodRow], list[RowError], int]:
         name = cell("name")
         if not 1 <= len(name) <= 200:
             row_errors.append(RowError(number, "name", "A name of 1 to 200 characters."))
-        status = cell("status").lower() or RegistrationStatus.REGISTERED.value
+        status = cell("status").lower() or RegistrationStatus.REGISTERED
         if status not in IMPORTABLE:
             row_errors.append(RowError(number, "status", "Either registered or waitlisted."))
         if row_errors:
             errors.extend(row_errors)
             continue
         seen[email] = number
-        good.append(GoodRow(number, email, name, status))
+        good.append(GoodRow(number, email, name, RegistrationStatus(status)))
     return good, errors, count
 
 
@@ -179,22 +173,22 @@ async def import_rows(
     for row in good:
         user_id = user_ids[row.email]
         current = existing.get(user_id)
-        if current is not None and current.status != RegistrationStatus.CANCELLED.value:
+        if current is not None and current.status != RegistrationStatus.CANCELLED:
             report.unchanged += 1
             continue
         status = row.status
-        if status == RegistrationStatus.REGISTERED.value and seats is not None:
+        if status == RegistrationStatus.REGISTERED and seats is not None:
             if seats > 0:
                 seats -= 1
             elif event.waitlist_enabled:
-                status = RegistrationStatus.WAITLISTED.value
+                status = RegistrationStatus.WAITLISTED
             else:
                 report.not_seated.append(row.row)
                 continue
-        if status == RegistrationStatus.WAITLISTED.value and not event.waitlist_enabled:
+        if status == RegistrationStatus.WAITLISTED and not event.waitlist_enabled:
             report.not_seated.append(row.row)
             continue
-        if status == RegistrationStatus.REGISTERED.value:
+        if status == RegistrationStatus.REGISTERED:
             report.registered += 1
         else:
             report.waitlisted += 1

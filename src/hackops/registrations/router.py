@@ -18,7 +18,7 @@ from hackops.db import SessionDep
 from hackops.errors import PayloadTooLarge, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.models import Registration, RegistrationStatus, User
-from hackops.registrations import csv_io, service
+from hackops.registrations import checkin, csv_io, listing, service
 from hackops.registrations.schemas import (
     MAX_PAGE,
     CheckinIn,
@@ -45,11 +45,11 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 async def own_out(session: SessionDep, registration: Registration) -> RegistrationOut:
     out = RegistrationOut.model_validate(registration)
-    if registration.status == RegistrationStatus.WAITLISTED.value:
+    if registration.status == RegistrationStatus.WAITLISTED:
         position = await session.scalar(
             select(func.count()).where(
                 Registration.event_id == registration.event_id,
-                Registration.status == RegistrationStatus.WAITLISTED.value,
+                Registration.status == RegistrationStatus.WAITLISTED,
                 Registration.queue_seq <= registration.queue_seq,
             )
         )
@@ -100,7 +100,7 @@ async def list_registrations(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> RegistrationPage:
-    rows, total = await service.list_for_organizer(
+    rows, total = await listing.list_for_organizer(
         session,
         access.event,
         status=status_,
@@ -193,7 +193,7 @@ async def my_registration(session: SessionDep, access: EventDep) -> Registration
 )
 async def my_qr_code(session: SessionDep, access: EventDep) -> Response:
     registration = await service.get_own(session, access)
-    if registration.status == RegistrationStatus.CANCELLED.value:
+    if registration.status == RegistrationStatus.CANCELLED:
         raise service.RegistrationNotFound
     buffer = io.BytesIO()
     segno.make(registration.checkin_code, error="m").save(
@@ -236,7 +236,7 @@ async def remove_registration(
     responses=WRITE_ERRORS,
 )
 async def check_in(body: CheckinIn, session: SessionDep, access: EventOrganizerDep) -> CheckinOut:
-    result = await service.check_in(session, access, body.code)
+    result = await checkin.check_in(session, access, body.code)
     registration = result.registration
     assert registration.checked_in_at is not None
     return CheckinOut(
@@ -266,5 +266,5 @@ async def my_registrations(session: SessionDep, user: CurrentUserDep) -> list[My
             event_name=event.name if event is not None else None,
             starts_at=event.starts_at if event is not None else None,
         )
-        for registration, event, org in await service.list_mine(session, user)
+        for registration, event, org in await listing.list_mine(session, user)
     ]

@@ -1,5 +1,8 @@
 """Results API: the published results (public once published), a submission's place in them,
-the team's feedback (its members, once published), winner picks and exports (organizers)."""
+the team's feedback (its members, once published), winner picks and exports (organizers).
+`event_actions` routes publishing the results, an action of the event's lifecycle: under the
+events API's path and tag, here because it calls `service.publish`, which builds on judging
+(above events)."""
 
 from __future__ import annotations
 
@@ -9,12 +12,14 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Path, Response
+from fastapi import Path, Request, Response
 from sqlalchemy import select
 
-from hackops.db import SessionDep
+from hackops.db import SessionDep, db_now
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
+from hackops.events.router import event_out
+from hackops.events.schemas import EventOut
 from hackops.events.tracks.service import list_tracks
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring.service import compute_ranking
@@ -22,14 +27,16 @@ from hackops.judging.scoring.tracks import rank_in_track, submission_facts
 from hackops.models import Evaluation, Submission, Team, User
 from hackops.registrations.csv_io import spreadsheet_cell
 from hackops.results import service
-from hackops.results.schemas import ResultsOut, StandingOut, TeamFeedbackOut, WinnersIn
+from hackops.results.schemas import ResultsOut, TeamFeedbackOut, WinnersIn
 from hackops.routing import Router
+from hackops.submissions.schemas import StandingOut
 from hackops.teams.deps import TeamDep
 
 router = Router(
     prefix="/organizations/{slug}/events/{event_slug}",
     tags=["results"],
 )
+event_actions = Router(prefix="/organizations", tags=["events"])
 RANKING_COLUMNS = ("rank", "submission_id", "title", "team", "score", "raw_mean", "evaluations")
 
 
@@ -41,6 +48,19 @@ RANKING_COLUMNS = ("rank", "submission_id", "title", "team", "score", "raw_mean"
 )
 async def results(session: SessionDep, access: EventDep) -> ResultsOut:
     return ResultsOut.model_validate(await service.public_results(session, access))
+
+
+@event_actions.post(
+    "/{slug}/events/{event_slug}/publish-results",
+    response_model=EventOut,
+    summary="Publish the results, once submissions have closed (organizers)",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def publish_results(
+    request: Request, session: SessionDep, access: EventOrganizerDep
+) -> EventOut:
+    event = await service.publish(session, access, request.app.state.settings.base_url)
+    return event_out(access.org.slug, event, await db_now(session))
 
 
 @router.put(

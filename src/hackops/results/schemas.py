@@ -1,4 +1,6 @@
-"""Response bodies of the results API."""
+"""Response bodies of the results API. A submission's standing (`StandingOut`) and its
+breakdown (`BreakdownOut`) are declared in `submissions.schemas`: the submissions API shows them
+too, and results build on submissions."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from hackops.schemas import InputModel, OutputModel
+from hackops.submissions.schemas import BreakdownOut
 
 
 class TrackRowOut(OutputModel):
@@ -41,49 +44,6 @@ class ResultsOut(OutputModel):
 
 class WinnersIn(InputModel):
     submission_ids: Annotated[list[uuid.UUID], Field(max_length=50)]
-
-
-class CriterionMeanOut(OutputModel):
-    id: uuid.UUID
-    name: str
-    max_score: int
-    mean: float
-
-
-class JudgeScoresOut(OutputModel):
-    judge: str  # "Judge 1", "Judge 2" … (anonymized, stable for the submission)
-    scores: dict[str, float]  # criterion id → score
-
-
-class BreakdownOut(OutputModel):
-    criteria: list[CriterionMeanOut]
-    judges: list[JudgeScoresOut]
-
-
-class AwardWonOut(OutputModel):
-    award_id: uuid.UUID | None
-    award: str
-    prize: str
-    label: str
-
-
-class PlacementOut(OutputModel):
-    track_id: uuid.UUID | None  # None: overall
-    track: str | None
-    rank: int
-    of: int
-    label: str
-
-
-class StandingOut(OutputModel):
-    """A submission's place in the published results."""
-
-    submission_id: uuid.UUID
-    title: str
-    team_name: str
-    awards: list[AwardWonOut]
-    placements: list[PlacementOut]
-    breakdown: BreakdownOut | None
 
 
 class FeedbackOut(OutputModel):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.errors import Conflict, NotFound
 from hackops.events import service as events_service
@@ -45,6 +46,7 @@ from hackops.models import (
 )
 from hackops.results import frozen
 from hackops.results.notify import mail_participants
+from hackops.submissions.hooks import StandingAsked
 from hackops.submissions.intake.service import SubmissionNotFound
 from hackops.teams.access import TeamView, require_member
 
@@ -337,6 +339,14 @@ async def submission_standing(
     if result is None or submission_id is None:
         return None
     return (await _standing(session, event, result, submission_id))[0]
+
+
+async def standing_asked(
+    session: AsyncSession, actor: Actor, asked: StandingAsked
+) -> dict[str, Any] | None:
+    """Handler of `submissions.hooks.standing` (a lookup: the actor is not needed)."""
+    event = await session.get_one(Event, asked.event_id)
+    return await submission_standing(session, event, asked.submission_id)
 
 
 async def public_standing(

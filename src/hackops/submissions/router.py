@@ -11,11 +11,11 @@ from fastapi import Query, Response, status
 
 from hackops.db import SessionDep
 from hackops.errors import ValidationFailed, error_responses
+from hackops.events.access import EventAccess
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.models import Event, PipelineStepName, Submission
-from hackops.results.schemas import StandingOut
-from hackops.results.service import submission_standing
+from hackops.models import PipelineStepName, Submission
 from hackops.routing import Router
+from hackops.submissions import hooks
 from hackops.submissions.files import router as files_router
 from hackops.submissions.intake import service, visibility
 from hackops.submissions.intake.visibility import Seen
@@ -36,6 +36,7 @@ from hackops.submissions.schemas import (
     ReopenIn,
     ReviewItemOut,
     ReviewPage,
+    StandingOut,
     StepOut,
     SubmissionIn,
     SubmissionOut,
@@ -56,26 +57,36 @@ Offset = Annotated[int, Query(ge=0, le=100_000)]
 BASE = "/teams/{team_id}/submission"
 
 
+async def standing_out(
+    session: SessionDep, access: EventAccess, submission: Submission
+) -> StandingOut | None:
+    """The submission's standing once results are published (`hooks.standing`, answered by the
+    results domain: None before publishing, the publish gate)."""
+    standing = await hooks.standing.send(
+        session,
+        access.actor,
+        hooks.StandingAsked(event_id=access.event.id, submission_id=submission.id),
+    )
+    return None if standing is None else StandingOut.model_validate(standing)
+
+
 async def submission_out(
-    session: SessionDep, submission: Submission, event: Event
+    session: SessionDep, submission: Submission, access: EventAccess
 ) -> SubmissionOut:
-    """The submission with its files and, once results are published, its standing in them
-    (`results.service.submission_standing`: None before publishing, the publish gate)."""
+    """The submission with its files and, once results are published, its standing in them."""
     out = SubmissionOut.model_validate(submission)
     out.files = [FileOut.model_validate(f) for f in await service.list_files(session, submission)]
-    standing = await submission_standing(session, event, submission.id)
-    out.standing = None if standing is None else StandingOut.model_validate(standing)
+    out.standing = await standing_out(session, access, submission)
     return out
 
 
-async def seen_out(session: SessionDep, seen: Seen, event: Event) -> SubmissionOut:
+async def seen_out(session: SessionDep, seen: Seen, access: EventAccess) -> SubmissionOut:
     """What the caller sees: the working copy, or (a judge) the latest submitted version."""
     if seen.version is None:
-        return await submission_out(session, seen.submission, event)
+        return await submission_out(session, seen.submission, access)
     out = SubmissionOut.model_validate(seen.content)
     out.files = [FileOut.model_validate(f) for f in await visibility.seen_files(session, seen)]
-    standing = await submission_standing(session, event, seen.submission.id)
-    out.standing = None if standing is None else StandingOut.model_validate(standing)
+    out.standing = await standing_out(session, access, seen.submission)
     return out
 
 
@@ -88,7 +99,7 @@ async def seen_out(session: SessionDep, seen: Seen, event: Event) -> SubmissionO
 )
 async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
     seen = await visibility.open_submission(session, view)
-    return await seen_out(session, seen, view.access.event)
+    return await seen_out(session, seen, view.access)
 
 
 @router.patch(
@@ -99,7 +110,7 @@ async def get_submission(session: SessionDep, view: TeamDep) -> SubmissionOut:
 )
 async def edit_submission(body: SubmissionIn, session: SessionDep, view: TeamDep) -> SubmissionOut:
     submission = await service.update(session, view, body)
-    return await submission_out(session, submission, view.access.event)
+    return await submission_out(session, submission, view.access)
 
 
 @router.post(
@@ -224,7 +235,7 @@ async def organizer_view(
     submission_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
 ) -> SubmissionOut:
     submission = await review.get_for_organizer(session, access, submission_id)
-    return await submission_out(session, submission, access.event)
+    return await submission_out(session, submission, access)
 
 
 @router.post(
@@ -238,7 +249,7 @@ async def decide(
 ) -> SubmissionOut:
     await review.decide(session, access, [submission_id], status=body.status, reason=body.reason)
     submission = await review.get_for_organizer(session, access, submission_id)
-    return await submission_out(session, submission, access.event)
+    return await submission_out(session, submission, access)
 
 
 @router.post(
@@ -268,7 +279,7 @@ async def reopen(
     if body.until is not None and body.until.tzinfo is None:
         raise ValidationFailed("`until` needs a time zone offset.")
     submission = await review.reopen(session, access, submission_id, until=body.until)
-    return await submission_out(session, submission, access.event)
+    return await submission_out(session, submission, access)
 
 
 @router.post(

@@ -1,4 +1,6 @@
-"""Request and response bodies of the submissions API."""
+"""Request and response bodies of the submissions API, and a submission's standing in the
+published results (`StandingOut`: the results API answers it too, the results domain computes it,
+`hooks.standing`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from hackops.results.schemas import StandingOut
 from hackops.schemas import InputModel, OutputModel
 from hackops.submissions.pipeline.links import validate_submission_url
 
@@ -60,6 +61,49 @@ class FileOut(OutputModel):
     details: dict[str, Any]
     public: bool = False
     created_at: datetime
+
+
+class CriterionMeanOut(OutputModel):
+    id: uuid.UUID
+    name: str
+    max_score: int
+    mean: float
+
+
+class JudgeScoresOut(OutputModel):
+    judge: str  # "Judge 1", "Judge 2" … (anonymized, stable for the submission)
+    scores: dict[str, float]  # criterion id → score
+
+
+class BreakdownOut(OutputModel):
+    criteria: list[CriterionMeanOut]
+    judges: list[JudgeScoresOut]
+
+
+class AwardWonOut(OutputModel):
+    award_id: uuid.UUID | None
+    award: str
+    prize: str
+    label: str
+
+
+class PlacementOut(OutputModel):
+    track_id: uuid.UUID | None  # None: overall
+    track: str | None
+    rank: int
+    of: int
+    label: str
+
+
+class StandingOut(OutputModel):
+    """A submission's place in the published results."""
+
+    submission_id: uuid.UUID
+    title: str
+    team_name: str
+    awards: list[AwardWonOut]
+    placements: list[PlacementOut]
+    breakdown: BreakdownOut | None
 
 
 class SubmissionOut(OutputModel):

@@ -6,6 +6,9 @@ wraps `load_team` for the routes and pages).
   (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404.
 - Member-only things are 404 to non-members (they do not learn that these exist); captain-only
   actions are 403 (`NotCaptain`) to the other members.
+- An invitation is answered only by the person it names (`TEAM_INVITATIONS`, this table in the
+  invitation core: its address, or its account when invited by user id; anyone else 403
+  `invitation_not_yours`); an unknown, used, revoked or expired link is one 404.
 """
 
 from __future__ import annotations
@@ -16,11 +19,38 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import invitations
 from hackops.actor import NotAuthenticated
 from hackops.errors import Forbidden, NotFound
 from hackops.events.access import EventAccess
 from hackops.events.roles.reach import judge_sees_team
-from hackops.models import SEATED, Event, Team, TeamMember, TeamRole, User
+from hackops.models import SEATED, Event, Team, TeamInvitation, TeamMember, TeamRole, User
+
+
+class InvitationNotFound(NotFound):
+    code = "team_invitation_not_found"
+    message = "This invitation does not exist, was already used or revoked, or has expired."
+
+
+class InvitationNotYours(Forbidden):
+    code = "invitation_not_yours"
+    message = "This invitation was sent to someone else; sign in as the invited person."
+
+
+def _scope(invitation: TeamInvitation) -> dict[str, str]:
+    return {"team_id": str(invitation.team_id), "event_id": str(invitation.event_id)}
+
+
+#: Team invitations in the invitation core: a used, revoked or expired link is the same 404 as
+#: an unknown one; one by user id is that account's; accepting does not confirm an address.
+TEAM_INVITATIONS = invitations.Kind(
+    model=TeamInvitation,
+    name="team_invitation",
+    states=invitations.Status(by_column="invited_user_id"),
+    refusals=invitations.Refusals.one(InvitationNotFound, other_address=InvitationNotYours),
+    scope=_scope,
+    user_column="invited_user_id",
+)
 
 
 class TeamNotFound(NotFound):
@@ -47,7 +77,7 @@ class TeamView:
 
     @property
     def is_captain(self) -> bool:
-        return self.membership is not None and self.membership.role == TeamRole.CAPTAIN.value
+        return self.membership is not None and self.membership.role == TeamRole.CAPTAIN
 
 
 def signed_in(access: EventAccess) -> User:
@@ -97,7 +127,7 @@ def require_member(view: TeamView) -> TeamMember:
 
 def require_captain(view: TeamView) -> TeamMember:
     membership = require_member(view)
-    if membership.role != TeamRole.CAPTAIN.value:
+    if membership.role != TeamRole.CAPTAIN:
         raise NotCaptain
     return membership
 

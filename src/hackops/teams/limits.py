@@ -132,7 +132,7 @@ async def lock_for_change(
     )
     if membership is None:
         raise TeamNotFound
-    if captain and membership.role != TeamRole.CAPTAIN.value:
+    if captain and membership.role != TeamRole.CAPTAIN:
         raise NotCaptain
     return team, membership
 
@@ -153,7 +153,7 @@ async def add_member(
         event_id=event.id,
         team_id=team.id,
         user_id=user_id,
-        role=TeamRole.MEMBER.value,
+        role=TeamRole.MEMBER,
     )
     await flush_or_conflict(session, member)
     await session.refresh(team, ["member_count"])

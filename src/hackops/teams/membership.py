@@ -55,7 +55,7 @@ async def leave_team(session: AsyncSession, view: TeamView) -> bool:
     require_member(view)
     team, membership = await lock_for_change(session, view, captain=False)
     disbanded = False
-    if membership.role == TeamRole.CAPTAIN.value:
+    if membership.role == TeamRole.CAPTAIN:
         if team.member_count > 1:
             raise CaptainMustTransfer
         disbanded = True
@@ -101,8 +101,8 @@ async def transfer_captain(session: AsyncSession, view: TeamView, user_id: uuid.
     if successor is None:
         raise MemberNotFound
     if successor.id != captain.id:
-        captain.role = TeamRole.MEMBER.value
-        successor.role = TeamRole.CAPTAIN.value
+        captain.role = TeamRole.MEMBER
+        successor.role = TeamRole.CAPTAIN
         team.captain_id = successor.user_id
         await session.flush()
         await session.refresh(team)

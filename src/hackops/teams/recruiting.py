@@ -3,7 +3,8 @@ a team (by email or user id, a single-use emailed token) and join requests from 
 
 Both end in `service.add_member`, which holds the team's limits (see service.py). Lock order there
 and here: registration, team, then the invitation or request. Closing either writes one audit row
-(`_settle`).
+(an invitation through the invitation core, `hackops.invitations.settle`: one guarded UPDATE, so
+a second use or a revoke meanwhile is refused; a join request through `_settle`).
 
 Who can be invited and what the team learns:
 - by user id, only someone registered (seated) for the event; anyone else, and an id with no
@@ -20,17 +21,18 @@ per captain (or requester), per event, and mails per address.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from limits import parse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops import invitations
+from hackops.accounts.credentials import normalize_email
 from hackops.actor import Actor
 from hackops.db import db_now
-from hackops.errors import Conflict, Forbidden, NotFound
+from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
+from hackops.invitations import State
 from hackops.mail.service import queue_email
 from hackops.models import (
     SEATED,
@@ -43,6 +45,8 @@ from hackops.models import (
 )
 from hackops.ratelimit import Limiter, Rule
 from hackops.teams.access import (
+    TEAM_INVITATIONS,
+    InvitationNotFound,
     TeamView,
     current_team_id,
     require_captain,
@@ -59,7 +63,6 @@ from hackops.teams.limits import (
 )
 from hackops.teams.service import audit_team
 
-INVITATION_LIFETIME = timedelta(days=7)
 #: Invitations one captain may send; all of an event's teams together; mails to one address.
 INVITATIONS_PER_CAPTAIN = Rule("team-invites-captain", parse("20/hour"))
 INVITATIONS_PER_EVENT = Rule("team-invites-event", parse("500/hour"))
@@ -79,31 +82,25 @@ class JoinRequestNotFound(NotFound):
     message = "No such pending join request."
 
 
-class InvitationNotFound(NotFound):
-    code = "team_invitation_not_found"
-    message = "This invitation does not exist, was already used or revoked, or has expired."
-
-
 async def _settle(
     session: AsyncSession,
     actor: Actor,
     team: Team,
-    item: TeamInvitation | JoinRequest,
+    request: JoinRequest,
     status: str,
     **details: str,
 ) -> None:
-    """Close a pending invitation or join request with `status`; one audit row."""
-    item.status = status
-    item.decided_at = await db_now(session)
+    """Close a pending join request with `status`; one audit row."""
+    request.status = status
+    request.decided_at = await db_now(session)
     await session.flush()
-    kind = "team_invitation" if isinstance(item, TeamInvitation) else "join_request"
     await audit_team(
         session,
         actor,
-        f"{kind}.{status}",
+        f"join_request.{status}",
         team,
-        resource_type=kind,
-        resource_id=item.id,
+        resource_type="join_request",
+        resource_id=request.id,
         details=dict(details),
     )
 
@@ -157,8 +154,8 @@ async def invite(
         select(TeamInvitation.id).where(
             TeamInvitation.team_id == team.id,
             TeamInvitation.email == address,
-            TeamInvitation.status == "pending",
-            TeamInvitation.expires_at > now,
+            *invitations.pending(TEAM_INVITATIONS),
+            invitations.unexpired(TEAM_INVITATIONS),
         )
     )
     if pending is not None:
@@ -169,7 +166,7 @@ async def invite(
     await limiter.consume(INVITATIONS_PER_CAPTAIN, str(captain.user_id))
     await limiter.consume(INVITATIONS_PER_EVENT, str(access.event.id))
     await limiter.consume(INVITATION_MAIL_PER_ADDRESS, address)
-    raw, hashed = new_secret()
+    minted = invitations.mint(now)
     inviter = signed_in(access)
     invitation = TeamInvitation(
         org_id=team.org_id,
@@ -177,15 +174,15 @@ async def invite(
         team_id=team.id,
         email=address,
         invited_user_id=invited.id if invited is not None else None,
-        token_hash=hashed,
+        token_hash=minted.token_hash,
         invited_by_id=inviter.id,
-        expires_at=now + INVITATION_LIFETIME,
+        expires_at=minted.expires_at,
     )
     session.add(invitation)
     await session.flush()
     await session.refresh(invitation)
     event_path = f"/orgs/{access.org.slug}/events/{access.event.slug}"
-    link = f"{base_url}{event_path}/team-invitations?token={raw}"
+    link = f"{base_url}{event_path}/team-invitations?token={minted.token}"
     await queue_email(
         session,
         to=address,
@@ -197,14 +194,8 @@ async def invite(
         ),
         user_id=invited.id if invited is not None else None,
     )
-    await audit_team(
-        session,
-        access.actor,
-        "team_invitation.created",
-        team,
-        resource_type="team_invitation",
-        resource_id=invitation.id,
-        details={"email": address},
+    await invitations.audit(
+        session, access.actor, TEAM_INVITATIONS, "created", invitation, details={"email": address}
     )
     return invitation
 
@@ -217,7 +208,7 @@ async def list_invitations(
     rows = await session.execute(
         select(TeamInvitation, User.name)
         .outerjoin(User, User.id == TeamInvitation.invited_user_id)
-        .where(TeamInvitation.team_id == view.team.id, TeamInvitation.status == "pending")
+        .where(TeamInvitation.team_id == view.team.id, *invitations.pending(TEAM_INVITATIONS))
         .order_by(TeamInvitation.created_at.desc(), TeamInvitation.id)
     )
     return [(invitation, name) for invitation, name in rows]
@@ -227,40 +218,28 @@ async def revoke_invitation(
     session: AsyncSession, view: TeamView, invitation_id: uuid.UUID
 ) -> TeamInvitation:
     require_captain(view)
-    invitation = await session.scalar(
-        select(TeamInvitation)
-        .where(
-            TeamInvitation.id == invitation_id,
-            TeamInvitation.team_id == view.team.id,
-            TeamInvitation.status == "pending",
-        )
-        .with_for_update()
+    invitation = await invitations.pending_by_id(
+        session,
+        TEAM_INVITATIONS,
+        invitation_id,
+        TeamInvitation.team_id == view.team.id,
+        missing=InvitationNotFound,
     )
-    if invitation is None:
-        raise InvitationNotFound
-    await _settle(session, view.access.actor, view.team, invitation, "revoked")
+    await invitations.settle(
+        session, TEAM_INVITATIONS, view.access.actor, invitation, State.REVOKED
+    )
     return invitation
 
 
 async def _invitation_for_me(
-    session: AsyncSession, access: EventAccess, token: str, *, lock: bool = True
+    session: AsyncSession, access: EventAccess, token: str
 ) -> TeamInvitation:
-    """The pending, unexpired invitation of this token (locked); it must be the caller's."""
+    """The pending, unexpired invitation of this token (not locked); it must be the caller's."""
     user = signed_in(access)
-    query = select(TeamInvitation).where(
-        TeamInvitation.event_id == access.event.id, TeamInvitation.token_hash == digest(token)
+    invitation = await invitations.find(
+        session, TEAM_INVITATIONS, token, TeamInvitation.event_id == access.event.id
     )
-    if lock:
-        query = query.with_for_update()
-    invitation = await session.scalar(query.execution_options(populate_existing=True))
-    now = await db_now(session)
-    if invitation is None or invitation.status != "pending" or invitation.expires_at <= now:
-        raise InvitationNotFound
-    if invitation.invited_user_id != user.id and invitation.email != user.email:
-        raise Forbidden(
-            "This invitation was sent to someone else; sign in as the invited person.",
-            code="invitation_not_yours",
-        )
+    invitations.require_addressee(TEAM_INVITATIONS, invitation, user)
     return invitation
 
 
@@ -268,24 +247,27 @@ async def accept_invitation(
     session: AsyncSession, access: EventAccess, *, token: str
 ) -> TeamMember:
     """The invited person joins. Checked first without locks, then the member is added (locking
-    registration and team) and the invitation locked and checked again: a revoke or a second
-    use meanwhile makes this fail and roll back."""
+    registration and team), then the invitation is settled by one guarded UPDATE (its row lock
+    comes last, in the lock order): a revoke or a second use meanwhile makes this fail and roll
+    back."""
     user = signed_in(access)
     await require_unlocked(session, access.event)
-    first = await _invitation_for_me(session, access, token, lock=False)
-    team, member = await add_member(session, access.event, first.team_id, user.id)
     invitation = await _invitation_for_me(session, access, token)
-    invitation.invited_user_id = user.id
-    await _settle(session, access.actor, team, invitation, "accepted")
+    _, member = await add_member(session, access.event, invitation.team_id, user.id)
+    await invitations.settle(
+        session, TEAM_INVITATIONS, access.actor, invitation, State.ACCEPTED, by=user
+    )
     return member
 
 
 async def decline_invitation(
     session: AsyncSession, access: EventAccess, *, token: str
 ) -> TeamInvitation:
+    user = signed_in(access)
     invitation = await _invitation_for_me(session, access, token)
-    team = await session.get_one(Team, invitation.team_id)
-    await _settle(session, access.actor, team, invitation, "declined")
+    await invitations.settle(
+        session, TEAM_INVITATIONS, access.actor, invitation, State.DECLINED, by=user
+    )
     return invitation
 
 

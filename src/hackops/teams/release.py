@@ -1,9 +1,10 @@
 """A registration that is cancelled or removed takes its holder out of their team.
 
 Only registered participants are team members (a foreign key to registrations says the row
-exists; this says the seat is still wanted). Called by the registrations domain in the
-transaction that cancels, after the registration row was updated (so the lock order is the one
-every team change uses: registration row, then team row).
+exists; this says the seat is still wanted). The registrations domain sends
+`registrations.hooks.RegistrationCancelled` in the transaction that cancels, after the
+registration row was updated (so the lock order is the one every team change uses: registration
+row, then team row); `registration_cancelled` handles it (connected in `hackops.wiring`).
 
 - A plain member is removed; their tasks are unassigned by the database trigger.
 - A captain with teammates hands the captaincy to the member who joined first.
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.actor import Actor
 from hackops.events.lifecycle import teams_locked
 from hackops.models import Event, Team, TeamMember, TeamRole
+from hackops.registrations.hooks import RegistrationCancelled
 from hackops.teams.service import audit_team, disband, has_submitted
 
 
@@ -48,7 +50,7 @@ async def release_member(
         return None
     await session.refresh(membership)
     details = {"user_id": str(user_id), "reason": "registration_cancelled"}
-    if membership.role == TeamRole.CAPTAIN.value:
+    if membership.role == TeamRole.CAPTAIN:
         successor = await session.scalar(
             select(TeamMember)
             .where(TeamMember.team_id == team.id, TeamMember.user_id != user_id)
@@ -61,7 +63,7 @@ async def release_member(
             await disband(session, team)
             await audit_team(session, actor, "team.disbanded", team, details=details)
             return "disbanded"
-        successor.role = TeamRole.CAPTAIN.value
+        successor.role = TeamRole.CAPTAIN
         team.captain_id = successor.user_id
         await session.delete(membership)
         await session.flush()
@@ -77,3 +79,11 @@ async def release_member(
     await session.flush()
     await audit_team(session, actor, "team_member.removed", team, details=details)
     return "removed"
+
+
+async def registration_cancelled(
+    session: AsyncSession, actor: Actor, cancelled: RegistrationCancelled
+) -> None:
+    """Handler of `registrations.hooks.registration_cancelled`."""
+    event = await session.get_one(Event, cancelled.event_id)
+    await release_member(session, actor, event, cancelled.user_id, now=cancelled.at)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import invitations
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
@@ -31,6 +32,7 @@ from hackops.models import (
     User,
 )
 from hackops.teams.access import (
+    TEAM_INVITATIONS,
     TeamNotFound,
     TeamView,
     current_team_id,
@@ -116,7 +118,7 @@ async def create_team(
         event_id=event.id,
         team_id=team.id,
         user_id=user.id,
-        role=TeamRole.CAPTAIN.value,
+        role=TeamRole.CAPTAIN,
     )
     await flush_or_conflict(session, captain)
     await session.refresh(team)
@@ -193,14 +195,9 @@ async def disband(session: AsyncSession, team: Team) -> None:
     members = await session.scalars(select(TeamMember).where(TeamMember.team_id == team.id))
     for member in members:
         await session.delete(member)
-    pending_invitations = await session.scalars(
-        select(TeamInvitation).where(
-            TeamInvitation.team_id == team.id, TeamInvitation.status == "pending"
-        )
+    await invitations.close_pending(
+        session, TEAM_INVITATIONS, TeamInvitation.team_id == team.id, at=now
     )
-    for invitation in pending_invitations:
-        invitation.status = "revoked"
-        invitation.decided_at = now
     pending_requests = await session.scalars(
         select(JoinRequest).where(JoinRequest.team_id == team.id, JoinRequest.status == "pending")
     )

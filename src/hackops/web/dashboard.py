@@ -35,7 +35,7 @@ from hackops.models import (
     User,
 )
 from hackops.orgs.service import list_my_organizations, rank
-from hackops.registrations import service as registrations
+from hackops.registrations import listing
 from hackops.tenancy import set_tenant
 from hackops.web import kit
 from hackops.web.deps import PageUserDep, page_router
@@ -111,7 +111,7 @@ def _order(entry: Entry) -> tuple[bool, bool, float, str]:
 
 @router.get("/me/events", name="my_events")
 async def my_events(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    mine = await registrations.list_mine(session, user)
+    mine = await listing.list_mine(session, user)
     memberships = await list_my_organizations(session, user)
     orgs = {org.id: org for org, _ in memberships}
     org_roles = {org.id: membership.role for org, membership in memberships}
@@ -173,7 +173,7 @@ async def my_events(request: Request, session: SessionDep, user: PageUserDep) ->
             if not (runs_all or roles):
                 continue
             why = ", ".join([*([f"organization {org_role}"] if runs_all else []), *roles])
-            manage = runs_all or EventRole.ORGANIZER.value in roles
+            manage = runs_all or EventRole.ORGANIZER in roles
             organizing.append(entry(orgs[org_id], event, why=why, manage=manage))
     registered.sort(key=_order)
     organizing.sort(key=_order)

@@ -9,16 +9,22 @@ API refuses:
 - an object the visitor may not see: the loaders' `NotFound` (the 404 page); one they know
   exists but may not change: their `Forbidden` (the 403 page).
 
-A dependency takes its path parameters itself and checks sign-in in its own body, so an invalid
-path is still a 422 before anything else, as it was when each route checked by hand.
+Sign-in comes before the address: a dependency that needs a signed-in visitor takes `PageUserDep`
+as its first parameter, which FastAPI resolves before it reads the dependency's own path
+parameters (and a route's dependencies before the route's own). So a signed-out visitor is sent
+to log in whatever the address; then an id or slug that cannot be one (`not-a-uuid`, a slug too
+long to exist) is the 404 page (`errors._validation_handler`), as an id that names nothing.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,16 +103,14 @@ async def public_event(
 
 
 async def signed_in_event(
-    slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+    user: PageUserDep, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
 ) -> EventAccess:
-    signed_in(actor)
     return await load_event_access(session, actor, slug, event_slug)
 
 
 async def event_for_organizer(
-    slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
+    user: PageUserDep, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
 ) -> EventAccess:
-    signed_in(actor)
     return await organizer_event(session, actor, slug, event_slug)
 
 
@@ -141,8 +145,9 @@ TeamPageDep = Annotated[TeamView, Depends(visible_team)]
 # --- organizations ----------------------------------------------------------------------------
 
 
-async def org_member(slug: SlugPath, session: SessionDep, actor: ActorDep) -> OrgAccess:
-    user = signed_in(actor)
+async def org_member(
+    user: PageUserDep, slug: SlugPath, session: SessionDep, actor: ActorDep
+) -> OrgAccess:
     return await org_access(slug, session, user, actor)
 
 
@@ -167,3 +172,39 @@ OrgMemberPageDep = Annotated[OrgAccess, Depends(org_member)]
 OrgOrganizerPageDep = Annotated[OrgAccess, Depends(org_organizer)]
 #: … for its admins and owners (403 to organizers and members).
 OrgAdminPageDep = Annotated[OrgAccess, Depends(org_admin)]
+
+
+# --- invitation links -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvitationLink:
+    """What an invitation link carries (an organization's or an event role's): the organization's
+    slug and the token, cut to the lengths that can exist."""
+
+    org: str
+    token: str
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.org and self.token)
+
+    def at(self, path: str) -> str:
+        """The accept page at `path` for this link."""
+        return path + "?" + urlencode({"org": self.org, "token": self.token})
+
+    @classmethod
+    def posted(cls, data: Mapping[str, str]) -> InvitationLink:
+        """The link as the accept button posts it back."""
+        return cls(org=data.get("org", "")[:63], token=data.get("token", "")[:200])
+
+
+async def invitation_link(
+    org: Annotated[str, Query(max_length=63)] = "",
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> InvitationLink:
+    return InvitationLink(org=org, token=token)
+
+
+#: The invitation link an accept page was opened with (its query string).
+InvitationLinkDep = Annotated[InvitationLink, Depends(invitation_link)]

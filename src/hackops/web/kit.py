@@ -2,8 +2,9 @@
 
 - `form_action` is THE way a form post is handled: the input is checked with the API's own input
   model, the service runs in a savepoint, a refusal re-renders the form with the messages and
-  the error's status, success flashes and answers 303. `act` is the same for a button (no
-  form to re-render: the refusal is flashed).
+  the error's status, success flashes and answers 303 (or gives its own `reply`: a cookie, a
+  report). `attempt` is its second half, for input checked another way. `act` is the same for a
+  button (no form to re-render: the refusal is flashed, or shown by the page's `refused`).
 - `admin_context` is what every event admin page shows in its header.
 - Loading and authorizing are not here: they are the dependencies of `web/deps.py`.
 
@@ -22,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from inspect import isawaitable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -32,13 +34,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.accounts import auth_tokens
+from hackops.accounts.service import Services
+from hackops.actor import Actor
 from hackops.browser import flash
 from hackops.config import Settings
 from hackops.db import db_now
 from hackops.errors import AppError, RateLimited
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import EventState, state_at
-from hackops.models import OrgRole, RegistrationStatus
+from hackops.models import OrgRole, RegistrationStatus, TokenKind, User
 from hackops.orgs.service import rank
 from hackops.tenancy import forget_tenant
 
@@ -50,11 +55,11 @@ EVENT_BASE = "/orgs/{slug}/events/{event_slug}"
 ADMIN = EVENT_BASE + "/admin"
 
 #: A registration's status as a sentence says it ("you are on the waitlist").
-REGISTRATION_STATUS_LABELS = {
-    RegistrationStatus.REGISTERED.value: "registered",
-    RegistrationStatus.WAITLISTED.value: "on the waitlist",
-    RegistrationStatus.CANCELLED.value: "cancelled",
-    RegistrationStatus.CHECKED_IN.value: "checked in",
+REGISTRATION_STATUS_LABELS: dict[str, str] = {
+    RegistrationStatus.REGISTERED: "registered",
+    RegistrationStatus.WAITLISTED: "on the waitlist",
+    RegistrationStatus.CANCELLED: "cancelled",
+    RegistrationStatus.CHECKED_IN: "checked in",
 }
 
 OAUTH_PROVIDERS = (("github", "GitHub"), ("google", "Google"), ("microsoft", "Microsoft"))
@@ -172,6 +177,12 @@ def refuse(
             break
     else:
         form.error = describe(exc)
+    return status_of(exc)
+
+
+def status_of(exc: AppError) -> int:
+    """The status a page answers a refusal with: 401 is 400 on a page (the browser is not asked
+    for HTTP authentication)."""
     return 400 if exc.status_code == 401 else exc.status_code
 
 
@@ -223,7 +234,30 @@ def number(value: Any) -> str:
     return f"{float(value):g}"
 
 
+async def session_token(
+    session: AsyncSession, actor: Actor, user: User, services: Services, *, name: str
+) -> str:
+    """A new browser session for `user` (log-in, OAuth): the secret its cookie carries."""
+    raw, _ = await auth_tokens.create_token(
+        session, actor, user, kind=TokenKind.SESSION, lifetime=services.session_lifetime, name=name
+    )
+    return raw
+
+
 # --- the form action and the button action ---------------------------------------------------
+
+#: What a page callback or a reply gives: a response, or a coroutine making one.
+Answer = Response | Awaitable[Response]
+
+
+async def answered(answer: Answer) -> Response:
+    return await answer if isawaitable(answer) else answer
+
+
+def flash_redirect(request: Request, url: str, message: str, kind: str = "success") -> Response:
+    """Flash `message` and answer 303 to `url` (POST/redirect/GET)."""
+    flash(request, message, kind)
+    return redirect(url)
 
 
 async def form_action(
@@ -234,38 +268,76 @@ async def form_action(
     model: type[M],
     data: Mapping[str, Any],
     call: Callable[[M], Awaitable[R]],
-    page: Callable[[Form, int], Awaitable[Response]],
-    done: str | Callable[[R], str],
-    then: str | Callable[[R], str],
+    page: Callable[[Form, int], Answer],
+    done: str | Callable[[R], str] = "",
+    then: str | Callable[[R], str] = "",
+    reply: Callable[[R], Answer] | None = None,
     hints: Mapping[str, str] | None = None,
     fields: Mapping[type[AppError] | str, str] | None = None,
     refused: Callable[[Form, AppError], int] | None = None,
     invalid: Callable[[Form], None] | None = None,
+    invalid_status: int = 422,
     expire: Sequence[object] = (),
 ) -> Response:
     """A form post: `data` (the form's text as the API's JSON would carry it) checked by the
-    API's input `model` → `call(body)` in a savepoint → flash `done`, 303 to `then`.
+    API's input `model` → `call(body)` in a savepoint → flash `done`, 303 to `then` (each a
+    text, or what it says of the call's result); or, for an answer of another kind (a cookie
+    set, a report shown, a flash of another kind), `reply(result)`.
 
-    Refused input re-renders with `page(form, 422)` (also when the caller already put a message
-    on `form`, e.g. a date it could not parse), after `invalid(form)` rearranged the model's
-    messages when the form shows them elsewhere; a refusal by the service re-renders with the
-    message — on the field `fields` maps it to, else on the form, or as `refused` places it — and
-    the error's status, after reloading the objects in `expire` the service had changed."""
+    Refused input re-renders with `page(form, invalid_status)` (also when the caller already put
+    a message on `form`, e.g. a date it could not parse), after `invalid(form)` rearranged the
+    model's messages when the form shows them elsewhere; a refusal by the service re-renders
+    with the message — on the field `fields` maps it to, else on the form, or as `refused`
+    places it — the error's status and its Retry-After, after reloading the objects in `expire`
+    the service had changed."""
     body = validated(model, data, form, hints)
     if body is None and invalid is not None:
         invalid(form)
     if body is None or form.failed:
-        return await page(form, 422)
+        return await answered(page(form, invalid_status))
+    checked = body
+
+    def saved(result: R) -> Response:
+        message = done if isinstance(done, str) else done(result)
+        return flash_redirect(request, then if isinstance(then, str) else then(result), message)
+
+    return await attempt(
+        session,
+        form,
+        lambda: call(checked),
+        page=page,
+        reply=reply or saved,
+        fields=fields,
+        refused=refused,
+        expire=expire,
+    )
+
+
+async def attempt(
+    session: AsyncSession,
+    form: Form,
+    call: Callable[[], Awaitable[R]],
+    *,
+    page: Callable[[Form, int], Answer],
+    reply: Callable[[R], Answer],
+    fields: Mapping[type[AppError] | str, str] | None = None,
+    refused: Callable[[Form, AppError], int] | None = None,
+    expire: Sequence[object] = (),
+) -> Response:
+    """The second half of `form_action`, for input checked another way (the log-in form, a
+    file): `call()` in a savepoint → `reply(result)`; a refusal re-renders as `form_action`
+    says."""
     try:
         async with all_or_nothing(session):
-            result = await call(body)
+            result = await call()
     except AppError as exc:
         for obj in expire:
             await reload(session, obj)
         status = refused(form, exc) if refused is not None else refuse(form, exc, fields)
-        return await page(form, status)
-    flash(request, done if isinstance(done, str) else done(result), "success")
-    return redirect(then if isinstance(then, str) else then(result))
+        response = await answered(page(form, status))
+        response.headers.update(retry_headers(exc))
+        return response
+    return await answered(reply(result))
 
 
 async def act(
@@ -274,17 +346,54 @@ async def act(
     back: str,
     action: Callable[[], Awaitable[R]],
     done: str | Callable[[R], str],
+    *,
+    then: Callable[[R], str] | None = None,
+    refused: Callable[[AppError], Answer] | None = None,
+    expire: Sequence[object] = (),
 ) -> Response:
     """A button's action: run it in a savepoint, flash `done` (or what it says of the result)
-    or the refusal, go back."""
+    and go back (or where `then` says for the result). A refusal is flashed and goes back; or,
+    with `refused`, the page shows it (`refused(exc)`), after reloading the objects in `expire`.
+    """
     try:
         async with all_or_nothing(session):
             result = await action()
     except AppError as exc:
-        flash(request, exc.message, "error")
-        return redirect(back)
-    flash(request, done if isinstance(done, str) else done(result), "success")
-    return redirect(back)
+        if refused is None:
+            return flash_redirect(request, back, exc.message, "error")
+        for obj in expire:
+            await reload(session, obj)
+        return await answered(refused(exc))
+    message = done if isinstance(done, str) else done(result)
+    return flash_redirect(request, back if then is None else then(result), message)
+
+
+def said(message: str) -> str:
+    """`done` for an action that returns its own message."""
+    return message
+
+
+async def act_checked(
+    request: Request,
+    session: AsyncSession,
+    back: str,
+    *,
+    model: type[M],
+    data: Mapping[str, Any],
+    action: Callable[[M], Awaitable[R]],
+    done: str | Callable[[R], str],
+    then: Callable[[R], str] | None = None,
+) -> Response:
+    """A small form with no page of its own (a button with a field or two): `data` checked by
+    the API's input `model` — refused, its messages are flashed and it goes back — then
+    `act(action(body))`."""
+    form = Form()
+    body = validated(model, data, form)
+    if body is None:
+        message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
+        return flash_redirect(request, back, message or "The form is not valid.", "error")
+    checked = body
+    return await act(request, session, back, lambda: action(checked), done, then=then)
 
 
 # --- events: addresses, clocks, the admin header ---------------------------------------------

@@ -5,7 +5,9 @@ Only a confirmed address is trusted to name a person: anyone can sign up with so
 address and leave it unconfirmed, so an account that never proved its address gets the mailed
 invitation like an address without an account, and the role follows the link (`accept`).
 
-Lifecycle of an invitation (`event_role_invitations`):
+Lifecycle of an invitation (`event_role_invitations`; the invitation core's, `hackops.invitations`,
+which mints the token, finds a link, checks the addressee, settles once by one guarded UPDATE and
+writes the audit rows — `ROLE_INVITATIONS` names this table's errors):
 - created by an organization organizer when no account with that confirmed address exists: a
   random token is
   mailed, only its SHA-256 is stored; it expires after 7 days. One pending invitation per event,
@@ -28,16 +30,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import invitations
 from hackops.accounts.auth_tokens import create_token
-from hackops.accounts.credentials import digest, new_secret, normalize_email
+from hackops.accounts.credentials import normalize_email
 from hackops.accounts.ownership import inbox_holder_took_over
 from hackops.accounts.service import Services
 from hackops.actor import Actor
@@ -46,10 +48,11 @@ from hackops.constraints import savepoint
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from hackops.events.access import EventAccess
+from hackops.events.roles import hooks
 from hackops.events.roles import service as roles
 from hackops.events.roles.mails import mail_invitation, notify_role, spend_mail_budget
 from hackops.events.service import EventArchived
-from hackops.judging.assignment.rebalance import Rebalance, after_judge_added
+from hackops.invitations import State
 from hackops.models import (
     Event,
     EventRole,
@@ -61,7 +64,6 @@ from hackops.models import (
 )
 from hackops.tenancy import set_tenant
 
-INVITATION_LIFETIME = timedelta(days=7)
 ACCEPT_PATH = "/events/invitations/accept"
 
 
@@ -125,6 +127,28 @@ class AccountDisabled(Forbidden):
     message = "The account using this address is disabled."
 
 
+def _scope(invitation: EventRoleInvitation) -> dict[str, str]:
+    return {"event_id": str(invitation.event_id)}
+
+
+#: Event role invitations in the invitation core: a link tells used, revoked and expired apart;
+#: accepting with it proves the address.
+ROLE_INVITATIONS = invitations.Kind(
+    model=EventRoleInvitation,
+    name="event_role_invitation",
+    states=invitations.Stamps(),
+    refusals=invitations.Refusals(
+        not_found=InvitationLinkInvalid,
+        used=InvitationUsed,
+        revoked=InvitationRevoked,
+        expired=InvitationExpired,
+        other_address=InvitationForAnotherAddress,
+    ),
+    scope=_scope,
+    proves_address=True,
+)
+
+
 # --- granting by email, inviting ---------------------------------------------------------------
 
 
@@ -138,11 +162,8 @@ async def grant_or_invite(
         return await invite(session, access, services, email=normalize_email(email), role=role)
     # A pending invitation for the same role (sent before the account existed) is now
     # pointless: it closes, recorded with the grant.
-    closed = await session.scalars(
-        update(EventRoleInvitation)
-        .where(*_pending_for(access.event, user.email, role))
-        .values(revoked_at=await db_now(session))
-        .returning(EventRoleInvitation.id)
+    closed = await invitations.close_pending(
+        session, ROLE_INVITATIONS, *_pending_for(access.event, user.email, role)
     )
     ids = [str(i) for i in closed]
     details = {"closed_invitation_ids": ids} if ids else None
@@ -165,8 +186,6 @@ def _pending_for(event: Event, email: str, role: str) -> tuple[Any, ...]:
         EventRoleInvitation.event_id == event.id,
         EventRoleInvitation.email == email,
         EventRoleInvitation.role == role,
-        EventRoleInvitation.accepted_at.is_(None),
-        EventRoleInvitation.revoked_at.is_(None),
     )
 
 
@@ -178,38 +197,45 @@ async def invite(
         raise EventArchived
     now = await db_now(session)
     pending = await session.scalar(
-        select(EventRoleInvitation).where(*_pending_for(event, email, role)).with_for_update()
+        select(EventRoleInvitation)
+        .where(*_pending_for(event, email, role), *invitations.pending(ROLE_INVITATIONS))
+        .with_for_update()
     )
     if pending is not None and pending.expires_at > now:
         raise InvitationPending
     await spend_mail_budget(services, access.actor, email)
-    raw, hashed = new_secret()
+    minted = invitations.mint(now)
     invitation = EventRoleInvitation(
         org_id=event.org_id,
         event_id=event.id,
         email=email,
         role=role,
-        token_hash=hashed,
+        token_hash=minted.token_hash,
         invited_by_id=access.actor.user.id if access.actor.user else None,
-        expires_at=now + INVITATION_LIFETIME,
+        expires_at=minted.expires_at,
     )
     # A concurrent invitation to the same address may win: its pending index refuses this one.
     async with savepoint(session, {"uq_event_role_invitations_pending": InvitationPending}):
-        if pending is not None:  # expired: replaced by the new one
-            pending.revoked_at = now
+        if pending is not None:  # expired: replaced by the new one (recorded with it)
+            await invitations.transition(session, ROLE_INVITATIONS, pending, State.REVOKED)
             await session.flush()
         session.add(invitation)
         await session.flush()
     await session.refresh(invitation)
     await mail_invitation(
-        session, access, services, invitation, _accept_link(services, access, raw)
+        session, access, services, invitation, _accept_link(services, access, minted.token)
     )
-    await _audit(
+    await invitations.audit(
         session,
         access.actor,
-        "event_role_invitation.created",
+        ROLE_INVITATIONS,
+        "created",
         invitation,
-        {"email": email, "role": role, **({"replaces": str(pending.id)} if pending else {})},
+        details={
+            "email": email,
+            "role": role,
+            **({"replaces": str(pending.id)} if pending else {}),
+        },
     )
     return invitation
 
@@ -218,11 +244,7 @@ async def list_invitations(session: AsyncSession, event: Event) -> list[EventRol
     """Pending invitations (expired ones included: they can be resent), newest first."""
     rows = await session.scalars(
         select(EventRoleInvitation)
-        .where(
-            EventRoleInvitation.event_id == event.id,
-            EventRoleInvitation.accepted_at.is_(None),
-            EventRoleInvitation.revoked_at.is_(None),
-        )
+        .where(EventRoleInvitation.event_id == event.id, *invitations.pending(ROLE_INVITATIONS))
         .order_by(EventRoleInvitation.created_at.desc(), EventRoleInvitation.id.desc())
     )
     return list(rows)
@@ -231,33 +253,26 @@ async def list_invitations(session: AsyncSession, event: Event) -> list[EventRol
 async def _pending(
     session: AsyncSession, event: Event, invitation_id: uuid.UUID
 ) -> EventRoleInvitation:
-    invitation = await session.scalar(
-        select(EventRoleInvitation)
-        .where(
-            EventRoleInvitation.event_id == event.id,
-            EventRoleInvitation.id == invitation_id,
-            EventRoleInvitation.accepted_at.is_(None),
-            EventRoleInvitation.revoked_at.is_(None),
-        )
-        .with_for_update()
+    return await invitations.pending_by_id(
+        session,
+        ROLE_INVITATIONS,
+        invitation_id,
+        EventRoleInvitation.event_id == event.id,
+        missing=RoleInvitationNotFound,
     )
-    if invitation is None:
-        raise RoleInvitationNotFound
-    return invitation
 
 
 async def revoke_invitation(
     session: AsyncSession, actor: Actor, event: Event, invitation_id: uuid.UUID
 ) -> EventRoleInvitation:
     invitation = await _pending(session, event, invitation_id)
-    invitation.revoked_at = await db_now(session)
-    await session.flush()
-    await _audit(
+    await invitations.settle(
         session,
+        ROLE_INVITATIONS,
         actor,
-        "event_role_invitation.revoked",
         invitation,
-        {"email": invitation.email, "role": invitation.role},
+        State.REVOKED,
+        details={"email": invitation.email, "role": invitation.role},
     )
     return invitation
 
@@ -270,38 +285,19 @@ async def resend_invitation(
         raise EventArchived
     invitation = await _pending(session, access.event, invitation_id)
     await spend_mail_budget(services, access.actor, invitation.email)
-    raw, invitation.token_hash = new_secret()
-    invitation.expires_at = await db_now(session) + INVITATION_LIFETIME
-    await session.flush()
+    raw = await invitations.renew(session, invitation)
     await mail_invitation(
         session, access, services, invitation, _accept_link(services, access, raw)
     )
-    await _audit(
+    await invitations.audit(
         session,
         access.actor,
-        "event_role_invitation.resent",
+        ROLE_INVITATIONS,
+        "resent",
         invitation,
-        {"email": invitation.email, "role": invitation.role},
+        details={"email": invitation.email, "role": invitation.role},
     )
     return invitation
-
-
-async def _audit(
-    session: AsyncSession,
-    actor: Actor,
-    action: str,
-    invitation: EventRoleInvitation,
-    details: dict[str, Any],
-) -> None:
-    await record(
-        session,
-        actor,
-        action,
-        resource_type="event_role_invitation",
-        resource_id=invitation.id,
-        org_id=invitation.org_id,
-        details={"event_id": str(invitation.event_id), **details},
-    )
 
 
 def sent_message(invitation: EventRoleInvitation) -> str:
@@ -347,7 +343,7 @@ class Accepted:
     account_created: bool
     #: A new session for a caller who was not signed in (the raw token, shown once).
     session_token: str | None
-    rebalance: Rebalance | None
+    rebalance: hooks.Reassigned | None
 
 
 async def find(session: AsyncSession, *, org_slug: str, token: str, lock: bool = False) -> Found:
@@ -358,18 +354,9 @@ async def find(session: AsyncSession, *, org_slug: str, token: str, lock: bool =
     if org is None or not token:
         raise InvitationLinkInvalid
     await set_tenant(session, org.id)
-    query = select(EventRoleInvitation).where(
-        EventRoleInvitation.org_id == org.id, EventRoleInvitation.token_hash == digest(token)
+    invitation = await invitations.find(
+        session, ROLE_INVITATIONS, token, EventRoleInvitation.org_id == org.id, lock=lock
     )
-    invitation = await session.scalar(query.with_for_update() if lock else query)
-    if invitation is None:
-        raise InvitationLinkInvalid
-    if invitation.accepted_at is not None:
-        raise InvitationUsed
-    if invitation.revoked_at is not None:
-        raise InvitationRevoked
-    if invitation.expires_at <= await db_now(session):
-        raise InvitationExpired
     event = await session.scalar(
         select(Event).where(Event.org_id == org.id, Event.id == invitation.event_id)
     )
@@ -406,6 +393,8 @@ async def accept(
     name: str = "",
 ) -> Accepted:
     """Use the invitation (once): find or create the account, grant the role, sign in."""
+    # Locked: a second accept of the link waits here and is refused as used, before it could
+    # insert a second grant (the core's guarded UPDATE below holds single use either way).
     found = await find(session, org_slug=org_slug, token=token, lock=True)
     invitation, event = found.invitation, found.event
     if event.archived_at is not None:
@@ -413,8 +402,7 @@ async def accept(
     now = await db_now(session)
     created = False
     if actor.user is not None:
-        if actor.user.email != invitation.email:
-            raise InvitationForAnotherAddress
+        invitations.require_addressee(ROLE_INVITATIONS, invitation, actor.user)
         user = actor.user
     else:
         if found.account is not None:
@@ -440,11 +428,6 @@ async def accept(
         await inbox_holder_took_over(
             session, actor, user, via="invitation", base_url=services.base_url
         )
-    elif user.email_verified_at is None:  # the link reached the signed-in holder's inbox
-        user.email_verified_at = now
-    invitation.accepted_at = now
-    invitation.accepted_by_id = user.id
-    await session.flush()
     grant = await session.scalar(
         select(EventRoleGrant).where(
             EventRoleGrant.event_id == event.id,
@@ -460,15 +443,16 @@ async def accept(
         session.add(grant)
         await session.flush()
         await session.refresh(grant)
-    await record(
+    # The one use (the link's holder proves the address: a signed-in holder's is confirmed).
+    await invitations.settle(
         session,
+        ROLE_INVITATIONS,
         as_user,
-        "event_role_invitation.accepted",
-        resource_type="event_role",
-        resource_id=grant.id,
-        org_id=event.org_id,
+        invitation,
+        State.ACCEPTED,
+        by=user,
+        resource=("event_role", grant.id),
         details={
-            "event_id": str(event.id),
             "invitation_id": str(invitation.id),
             "user_id": str(user.id),
             "role": invitation.role,
@@ -476,8 +460,10 @@ async def accept(
         },
     )
     rebalance = None
-    if new_grant and invitation.role == EventRole.JUDGE.value:
-        rebalance = await after_judge_added(session, as_user, event)
+    if new_grant and invitation.role == EventRole.JUDGE:
+        rebalance = await hooks.judge_added.send(
+            session, as_user, hooks.JudgeAdded(event_id=event.id, judge_id=user.id)
+        )
     raw = None
     if actor.user is None:
         raw, _ = await create_token(

@@ -2,7 +2,8 @@
 
 Roles go to accounts whose address is confirmed; any other address gets an invitation instead
 (`events.roles.invitations`). Granting or revoking the judge role re-balances an existing
-assignment run in the same transaction (`judging.assignment.rebalance`).
+assignment run in the same transaction: the `roles.hooks` judge events, handled by
+`judging.assignment.rebalance`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.credentials import normalize_email
 from hackops.actor import Actor
 from hackops.errors import Conflict, NotFound
+from hackops.events.roles import hooks
 from hackops.events.service import audit_event_child, require_writable
-from hackops.judging.assignment.rebalance import Rebalance, after_judge_added, after_judge_removed
 from hackops.models import Event, EventRole, EventRoleGrant, User
 
 
@@ -39,7 +40,7 @@ class Granted:
 
     grant: EventRoleGrant
     user: User
-    rebalance: Rebalance | None
+    rebalance: hooks.Reassigned | None
 
 
 async def list_role_grants(
@@ -71,7 +72,7 @@ async def grant_role(
     details: dict[str, Any] | None = None,
 ) -> Granted:
     """Give an account a role in this event. A new judge joins an existing assignment run
-    (re-balanced in this transaction, `judging.rebalance`)."""
+    (re-balanced in this transaction: `hooks.judge_added`)."""
     require_writable(event)
     existing = await session.scalar(
         select(EventRoleGrant.id).where(
@@ -96,16 +97,18 @@ async def grant_role(
         {"user_id": str(user.id), "role": role, **(details or {})},
     )
     rebalance = None
-    if role == EventRole.JUDGE.value:
-        rebalance = await after_judge_added(session, actor, event)
+    if role == EventRole.JUDGE:
+        rebalance = await hooks.judge_added.send(
+            session, actor, hooks.JudgeAdded(event_id=event.id, judge_id=user.id)
+        )
     return Granted(grant, user, rebalance)
 
 
 async def revoke_role(
     session: AsyncSession, actor: Actor, event: Event, grant_id: uuid.UUID
-) -> Rebalance | None:
+) -> hooks.Reassigned | None:
     """Take a role back. A judge's unstarted reviews go to the others; their submitted
-    evaluations stay and count (`judging.rebalance`)."""
+    evaluations stay and count (`hooks.judge_removed`)."""
     grant = await session.scalar(
         select(EventRoleGrant).where(
             EventRoleGrant.event_id == event.id, EventRoleGrant.id == grant_id
@@ -124,6 +127,8 @@ async def revoke_role(
         event,
         {"user_id": str(grant.user_id), "role": grant.role},
     )
-    if grant.role != EventRole.JUDGE.value:
+    if grant.role != EventRole.JUDGE:
         return None
-    return await after_judge_removed(session, actor, event, grant.user_id)
+    return await hooks.judge_removed.send(
+        session, actor, hooks.JudgeRemoved(event_id=event.id, judge_id=grant.user_id)
+    )

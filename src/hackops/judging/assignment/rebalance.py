@@ -2,7 +2,9 @@
 
 When the event already has an assignment run (rows of `judge_assignments` in state 'assigned'),
 granting the judge role (directly or by accepting an invitation) or revoking it re-runs
-`service.run_assignment` in the same transaction, with the k the organizers chose, so loads stay
+`service.run_assignment` in the same transaction (the events domain sends `events.roles.hooks`
+`JudgeAdded` / `JudgeRemoved`; `judge_added` / `judge_removed` below handle them, connected in
+`hackops.wiring`), with the k the organizers chose, so loads stay
 balanced and every submission keeps k non-conflicted judges. Without a run nothing happens: the
 organizers' first run will count the new judge anyway.
 
@@ -33,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import Actor
 from hackops.events.access import EventAccess
+from hackops.events.roles.hooks import JudgeAdded, JudgeRemoved, Reassigned
 from hackops.judging.service import AssignmentReport, run_assignment
 from hackops.models import AuditEntry, Evaluation, Event, JudgeAssignment, Organization
 
@@ -143,3 +146,24 @@ async def after_judge_removed(
     if event.archived_at is None:
         report = await run_assignment(session, await _access(session, actor, event), k=k)
     return Rebalance(withdrawn=withdrawn + kept, kept_evaluations=kept, report=report)
+
+
+def _reassigned(done: Rebalance | None) -> Reassigned | None:
+    report = None if done is None else done.report
+    if report is None:
+        return None
+    return Reassigned(assigned=report.assigned, load_min=report.load_min, load_max=report.load_max)
+
+
+async def judge_added(session: AsyncSession, actor: Actor, added: JudgeAdded) -> Reassigned | None:
+    """Handler of `events.roles.hooks.judge_added`."""
+    event = await session.get_one(Event, added.event_id)
+    return _reassigned(await after_judge_added(session, actor, event))
+
+
+async def judge_removed(
+    session: AsyncSession, actor: Actor, removed: JudgeRemoved
+) -> Reassigned | None:
+    """Handler of `events.roles.hooks.judge_removed`."""
+    event = await session.get_one(Event, removed.event_id)
+    return _reassigned(await after_judge_removed(session, actor, event, removed.judge_id))

@@ -20,9 +20,9 @@ from hackops.events.access import EventAccess
 from hackops.models import OVERALL, PublicVote, Submission, SubmissionStatus, TeamMember
 
 VOTABLE = (
-    SubmissionStatus.SUBMITTED.value,
-    SubmissionStatus.UNDER_REVIEW.value,
-    SubmissionStatus.APPROVED.value,
+    SubmissionStatus.SUBMITTED,
+    SubmissionStatus.UNDER_REVIEW,
+    SubmissionStatus.APPROVED,
 )
 
 

@@ -44,7 +44,7 @@ from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.access import TeamView, require_member
 
-EDITABLE = (SubmissionStatus.DRAFT.value, SubmissionStatus.SUBMITTED.value)
+EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED)
 SNAPSHOT_FIELDS = (
     "title",
     "tagline",
@@ -236,7 +236,7 @@ async def submit(session: AsyncSession, view: TeamView) -> SubmissionVersion:
     submission.latest_version_id = version.id
     submission.submitted_at = now
     submission.late = late
-    submission.status = SubmissionStatus.SUBMITTED.value
+    submission.status = SubmissionStatus.SUBMITTED
     await session.flush()
     await record(
         session,

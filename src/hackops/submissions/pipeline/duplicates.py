@@ -232,7 +232,7 @@ async def _drop_stale_open_flags(
     statement = delete(DuplicateFlag).where(
         DuplicateFlag.submission_id == job.submission_id,
         DuplicateFlag.kind == kind,
-        DuplicateFlag.status == FlagStatus.OPEN.value,
+        DuplicateFlag.status == FlagStatus.OPEN,
     )
     if keep:
         statement = statement.where(DuplicateFlag.other_submission_id.not_in(keep))

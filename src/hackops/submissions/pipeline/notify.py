@@ -61,11 +61,11 @@ async def report_failed_links(
         )
 
 
-STEP_LABELS = {
-    PipelineStepName.VALIDATE_FILES.value: "file validation",
-    PipelineStepName.EXTRACT_TEXT.value: "text extraction",
-    PipelineStepName.FETCH_LINKS.value: "link checking",
-    PipelineStepName.SIMILARITY.value: "similarity check",
+STEP_LABELS: dict[str, str] = {
+    PipelineStepName.VALIDATE_FILES: "file validation",
+    PipelineStepName.EXTRACT_TEXT: "text extraction",
+    PipelineStepName.FETCH_LINKS: "link checking",
+    PipelineStepName.SIMILARITY: "similarity check",
 }
 
 
@@ -75,11 +75,11 @@ async def organizer_recipients(
     """(user id, email) of the event's organizers: its organizer role, and the organization's
     organizers, admins and owners."""
     event_organizers = select(EventRoleGrant.user_id).where(
-        EventRoleGrant.event_id == event_id, EventRoleGrant.role == EventRole.ORGANIZER.value
+        EventRoleGrant.event_id == event_id, EventRoleGrant.role == EventRole.ORGANIZER
     )
     org_organizers = select(Membership.user_id).where(
         Membership.org_id == org_id,
-        Membership.role.in_([OrgRole.ORGANIZER.value, OrgRole.ADMIN.value, OrgRole.OWNER.value]),
+        Membership.role.in_([OrgRole.ORGANIZER, OrgRole.ADMIN, OrgRole.OWNER]),
     )
     rows = await session.execute(
         select(User.id, User.email)

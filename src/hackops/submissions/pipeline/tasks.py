@@ -108,10 +108,10 @@ class StepRetry(RetryStrategy):
 STEP_RETRY = StepRetry(max_attempts=3, exponential_wait=2)
 
 STEP_WORK: dict[str, StepWork] = {
-    PipelineStepName.VALIDATE_FILES.value: validate_files,
-    PipelineStepName.EXTRACT_TEXT.value: extract_text,
-    PipelineStepName.FETCH_LINKS.value: fetch_links,
-    PipelineStepName.SIMILARITY.value: similarity_step,
+    PipelineStepName.VALIDATE_FILES: validate_files,
+    PipelineStepName.EXTRACT_TEXT: extract_text,
+    PipelineStepName.FETCH_LINKS: fetch_links,
+    PipelineStepName.SIMILARITY: similarity_step,
 }
 
 
@@ -148,10 +148,10 @@ async def similarity_job(context: JobContext, step_id: str, org_id: str) -> None
 
 
 STEP_TASKS: dict[str, Any] = {
-    PipelineStepName.VALIDATE_FILES.value: validate_files_job,
-    PipelineStepName.EXTRACT_TEXT.value: extract_text_job,
-    PipelineStepName.FETCH_LINKS.value: fetch_links_job,
-    PipelineStepName.SIMILARITY.value: similarity_job,
+    PipelineStepName.VALIDATE_FILES: validate_files_job,
+    PipelineStepName.EXTRACT_TEXT: extract_text_job,
+    PipelineStepName.FETCH_LINKS: fetch_links_job,
+    PipelineStepName.SIMILARITY: similarity_job,
 }
 
 
@@ -206,7 +206,7 @@ async def start_pipeline(session: AsyncSession, version: SubmissionVersion) -> N
             submission_id=version.submission_id,
             version_id=version.id,
             step=name.value,
-            state=StepState.QUEUED.value,
+            state=StepState.QUEUED,
         )
         for name in PIPELINE_ORDER
     ]
@@ -255,12 +255,10 @@ async def rerun_step(
     if len(steps) != len(PIPELINE_ORDER):
         raise NothingToRerun
     wanted = PIPELINE_ORDER.index(PipelineStepName(step_name))
-    first = next(
-        (index for index in range(wanted) if steps[index].state != StepState.DONE.value), wanted
-    )
+    first = next((index for index in range(wanted) if steps[index].state != StepState.DONE), wanted)
     now = await db_now(session)
     for step in steps[first:]:
-        step.state = StepState.QUEUED.value
+        step.state = StepState.QUEUED
         step.reason = ""
         step.retry_at = None
         step.started_at = None
@@ -316,7 +314,7 @@ async def run_step(context: JobContext, step_id: str, org_id: str) -> None:
             if step is None:
                 raise _Superseded
             now = await db_now(session)
-            step.state = StepState.DONE.value
+            step.state = StepState.DONE
             step.reason = ""
             step.retry_at = None
             step.finished_at = now
@@ -340,7 +338,7 @@ async def _claim(step_id: uuid.UUID, org_id: uuid.UUID) -> StepInput | None:
         step = await session.scalar(
             select(PipelineStep).where(PipelineStep.id == step_id).with_for_update()
         )
-        if step is None or step.state in (StepState.DONE.value, StepState.FAILED.value):
+        if step is None or step.state in (StepState.DONE, StepState.FAILED):
             return None
         position = PIPELINE_ORDER.index(PipelineStepName(step.step))
         earlier = [name.value for name in PIPELINE_ORDER[:position]]
@@ -349,7 +347,7 @@ async def _claim(step_id: uuid.UUID, org_id: uuid.UUID) -> StepInput | None:
                 select(PipelineStep.id).where(
                     PipelineStep.version_id == step.version_id,
                     PipelineStep.step.in_(earlier),
-                    PipelineStep.state != StepState.DONE.value,
+                    PipelineStep.state != StepState.DONE,
                 )
             )
             if pending is not None:
@@ -359,7 +357,7 @@ async def _claim(step_id: uuid.UUID, org_id: uuid.UUID) -> StepInput | None:
         if loaded is None:
             return None
         now = await db_now(session)
-        step.state = StepState.RUNNING.value
+        step.state = StepState.RUNNING
         step.attempts += 1
         step.started_at = now
         step.finished_at = None
@@ -396,7 +394,7 @@ async def _own_step(session: AsyncSession, claimed: StepInput) -> PipelineStep |
     step = await session.scalar(
         select(PipelineStep).where(PipelineStep.id == claimed.step_id).with_for_update()
     )
-    if step is None or step.state != StepState.RUNNING.value or step.attempts != claimed.token:
+    if step is None or step.state != StepState.RUNNING or step.attempts != claimed.token:
         return None
     return step
 
@@ -439,7 +437,7 @@ async def _record_failure(job: Job, claimed: StepInput, exc: BaseException) -> N
             step.reason = reason
             step.updated_at = now
             if decision is not None:
-                step.state = StepState.RETRYING.value
+                step.state = StepState.RETRYING
                 step.retry_at = decision.retry_at
                 log.warning(
                     "pipeline_step_retrying",
@@ -448,7 +446,7 @@ async def _record_failure(job: Job, claimed: StepInput, exc: BaseException) -> N
                     retry_at=str(decision.retry_at),
                 )
                 return
-            step.state = StepState.FAILED.value
+            step.state = StepState.FAILED
             step.retry_at = None
             step.finished_at = now
             await notify_failure(session, claimed, reason)

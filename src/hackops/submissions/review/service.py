@@ -37,13 +37,13 @@ from hackops.models import (
 from hackops.submissions.intake.service import SubmissionNotFound
 
 DECIDABLE = (
-    SubmissionStatus.SUBMITTED.value,
-    SubmissionStatus.UNDER_REVIEW.value,
-    SubmissionStatus.APPROVED.value,
-    SubmissionStatus.REJECTED.value,
-    SubmissionStatus.DISQUALIFIED.value,
+    SubmissionStatus.SUBMITTED,
+    SubmissionStatus.UNDER_REVIEW,
+    SubmissionStatus.APPROVED,
+    SubmissionStatus.REJECTED,
+    SubmissionStatus.DISQUALIFIED,
 )
-NEEDS_REASON = (SubmissionStatus.REJECTED.value, SubmissionStatus.DISQUALIFIED.value)
+NEEDS_REASON = (SubmissionStatus.REJECTED, SubmissionStatus.DISQUALIFIED)
 SORTS = {
     "submitted": (Submission.submitted_at.desc().nulls_last(), Submission.id),
     "-submitted": (Submission.submitted_at.asc().nulls_last(), Submission.id),
@@ -111,7 +111,7 @@ async def review_queue(
         select(func.count())
         .where(
             DuplicateFlag.submission_id == Submission.id,
-            DuplicateFlag.status == FlagStatus.OPEN.value,
+            DuplicateFlag.status == FlagStatus.OPEN,
         )
         .correlate(Submission)
         .scalar_subquery()
@@ -120,7 +120,7 @@ async def review_queue(
         select(func.count())
         .where(
             PipelineStep.version_id == Submission.latest_version_id,
-            PipelineStep.state == StepState.FAILED.value,
+            PipelineStep.state == StepState.FAILED,
         )
         .correlate(Submission)
         .scalar_subquery()
@@ -180,7 +180,7 @@ async def decide(
     user = access.actor.user
     for submission in rows:
         previous = submission.status
-        submission.status = status
+        submission.status = SubmissionStatus(status)
         submission.decision_reason = reason.strip()
         submission.decided_at = now
         submission.decided_by = user.id if user else None
@@ -205,7 +205,7 @@ async def reopen(
     await session.execute(
         select(Submission.id).where(Submission.id == submission.id).with_for_update()
     )
-    submission.status = SubmissionStatus.DRAFT.value
+    submission.status = SubmissionStatus.DRAFT
     submission.reopened_until = until
     submission.decided_at = None
     submission.decided_by = None
@@ -263,10 +263,10 @@ async def decide_flag(
     if flag is None:
         raise FlagNotFound
     user = access.actor.user
-    flag.status = status
+    flag.status = FlagStatus(status)
     flag.note = note.strip()
-    flag.decided_at = None if status == FlagStatus.OPEN.value else func.app_now()
-    flag.decided_by = user.id if user and status != FlagStatus.OPEN.value else None
+    flag.decided_at = None if status == FlagStatus.OPEN else func.app_now()
+    flag.decided_by = user.id if user and status != FlagStatus.OPEN else None
     await session.flush()
     await session.refresh(flag)
     await record(
@@ -306,14 +306,14 @@ def gallery_visible(access: EventAccess) -> bool:
     return (
         event.gallery_opened_at is not None
         and event.published_at is not None
-        and event.visibility != Visibility.PRIVATE.value
+        and event.visibility != Visibility.PRIVATE
     )
 
 
 def _approved(access: EventAccess) -> Any:
     return and_(
         Submission.event_id == access.event.id,
-        Submission.status == SubmissionStatus.APPROVED.value,
+        Submission.status == SubmissionStatus.APPROVED,
     )
 
 

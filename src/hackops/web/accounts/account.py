@@ -109,30 +109,35 @@ async def update_profile(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form(values=kit.kept(data, "name", "bio", "skills", "interests", "links"))
-    body = kit.validated(
-        ProfileIn,
-        {
+
+    async def save(body: ProfileIn) -> None:
+        changes: dict[str, Any] = body.model_dump(exclude_none=True)
+        changes["links"] = [str(link) for link in changes.get("links", [])]
+        await profile.update_profile(session, actor, user, changes)
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(values=kit.kept(data, "name", "bio", "skills", "interests", "links")),
+        model=ProfileIn,
+        data={
             "name": data.get("name", ""),
             "bio": data.get("bio", ""),
             "skills": _tags(data.get("skills", "")),
             "interests": _tags(data.get("interests", "")),
             "links": [line.strip() for line in data.get("links", "").splitlines() if line.strip()],
         },
-        form,
+        call=save,
+        page=lambda form, status: _account_page(request, session, user, {"profile": form}, status),
+        done="Your profile is saved.",
+        then="/account",
         hints={
             "skills": "Up to 30 skills, separated by commas, each at most 64 characters.",
             "interests": "Up to 30 interests, separated by commas, each at most 64 characters.",
             "links": "Up to 10 links, one per line, each a full http(s):// address.",
         },
+        expire=(user,),
     )
-    if body is None:
-        return await _account_page(request, session, user, {"profile": form}, 422)
-    changes: dict[str, Any] = body.model_dump(exclude_none=True)
-    changes["links"] = [str(link) for link in changes.get("links", [])]
-    await profile.update_profile(session, actor, user, changes)
-    flash(request, "Your profile is saved.", "success")
-    return kit.redirect("/account")
 
 
 @password_forms.post("/account/password")
@@ -176,33 +181,37 @@ async def change_email(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form(values=kit.kept(data, "new_email"))
-    body = kit.validated(EmailChangeIn, kit.kept_all(data, "password", "new_email"), form)
-    if body is None:
-        return await _account_page(request, session, user, {"email": form}, 422)
     previous = user.email
-    try:
-        async with kit.all_or_nothing(session):
-            await service.change_email(
-                session, actor, services, user, password=body.password, new_email=body.new_email
+
+    def reply(_: User) -> Response:
+        if user.email == previous:
+            return kit.flash_redirect(
+                request, "/account", "That is already your email address.", "info"
             )
-    except AppError as exc:
-        status = kit.refuse(
-            form,
-            exc,
-            {"wrong_password": "password", "email_taken": "new_email", InvalidEmail: "new_email"},
-        )
-        await kit.fresh(session, user)
-        return await _account_page(request, session, user, {"email": form}, status)
-    if user.email == previous:
-        flash(request, "That is already your email address.", "info")
-    else:
-        flash(
+        return kit.flash_redirect(
             request,
+            "/account",
             f"Your email address is now {user.email}. We sent it a confirmation link.",
-            "success",
         )
-    return kit.redirect("/account")
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(values=kit.kept(data, "new_email")),
+        model=EmailChangeIn,
+        data=kit.kept_all(data, "password", "new_email"),
+        call=lambda body: service.change_email(
+            session, actor, services, user, password=body.password, new_email=body.new_email
+        ),
+        page=lambda form, status: _account_page(request, session, user, {"email": form}, status),
+        reply=reply,
+        fields={
+            "wrong_password": "password",
+            "email_taken": "new_email",
+            InvalidEmail: "new_email",
+        },
+        expire=(user,),
+    )
 
 
 @router.get("/account/export", name="account_export")
@@ -224,22 +233,28 @@ async def delete_account(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form()
-    password = data.get("password") or None
-    body = kit.validated(DeleteAccountIn, {"password": password}, form)
-    if body is None:
-        return await _account_page(request, session, user, {"delete": form}, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await profile.delete_account(session, actor, services, user, password=body.password)
-    except AppError as exc:
-        status = kit.refuse(form, exc, {"wrong_password": "password"})
-        await kit.fresh(session, user)
-        return await _account_page(request, session, user, {"delete": form}, status)
-    response = kit.redirect("/")
-    clear_session_cookie(response, kit.settings_of(request))
-    flash(request, "Your account is deleted. Thank you for having been with us.", "info")
-    return response
+
+    def reply(_: None) -> Response:
+        response = kit.flash_redirect(
+            request, "/", "Your account is deleted. Thank you for having been with us.", "info"
+        )
+        clear_session_cookie(response, kit.settings_of(request))
+        return response
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=DeleteAccountIn,
+        data={"password": data.get("password") or None},
+        call=lambda body: profile.delete_account(
+            session, actor, services, user, password=body.password
+        ),
+        page=lambda form, status: _account_page(request, session, user, {"delete": form}, status),
+        reply=reply,
+        fields={"wrong_password": "password"},
+        expire=(user,),
+    )
 
 
 # --- sessions and API tokens -----------------------------------------------------------------
@@ -302,40 +317,46 @@ async def revoke_session(
 async def create_api_token(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep
 ) -> Response:
+    """The new token's secret is shown once, in the answer to this POST (no-store)."""
     data = await kit.form_data(request)
     scopes = [s for s in (await request.form()).getlist("scopes") if isinstance(s, str)]
-    form = kit.Form(
-        values={
-            "name": data.get("name", ""),
-            "expires_in_days": data.get("expires_in_days", ""),
-            **{f"scope_{s}": "on" for s in scopes},
-        }
-    )
-    body = kit.validated(
-        ApiTokenIn,
-        {
+
+    async def create(body: ApiTokenIn) -> str:
+        raw, _ = await auth_tokens.create_token(
+            session,
+            actor,
+            user,
+            kind=TokenKind.API,
+            lifetime=timedelta(days=body.expires_in_days),
+            name=body.name,
+            scopes=frozenset(body.scopes),
+        )
+        return raw
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(
+            values={
+                "name": data.get("name", ""),
+                "expires_in_days": data.get("expires_in_days", ""),
+                **{f"scope_{s}": "on" for s in scopes},
+            }
+        ),
+        model=ApiTokenIn,
+        data={
             "name": data.get("name", ""),
             "scopes": scopes,
             "expires_in_days": data.get("expires_in_days") or 90,
         },
-        form,
+        call=create,
+        page=lambda form, status: _security_page(request, session, user, form, status_code=status),
+        reply=lambda raw: _security_page(request, session, user, new_token=raw),
         hints={
             "scopes": "Choose read, write or both.",
             "expires_in_days": "A number of days from 1 to 365.",
         },
     )
-    if body is None:
-        return await _security_page(request, session, user, form, status_code=422)
-    raw, _ = await auth_tokens.create_token(
-        session,
-        actor,
-        user,
-        kind=TokenKind.API,
-        lifetime=timedelta(days=body.expires_in_days),
-        name=body.name,
-        scopes=frozenset(body.scopes),
-    )
-    return await _security_page(request, session, user, new_token=raw)
 
 
 @router.post("/account/security/tokens/{token_id}/revoke")
@@ -351,18 +372,22 @@ async def revoke_api_token(
 async def resend_verification(
     request: Request, session: SessionDep, actor: ActorDep, user: PageUserDep, services: ServicesDep
 ) -> Response:
-    try:
-        async with kit.all_or_nothing(session):
-            await service.request_verification(session, actor, services, user)
-    except AppError as exc:
+    async def refused(exc: AppError) -> Response:
         form = kit.Form()
         status = kit.refuse(form, exc)
-        await kit.fresh(session, user)
         return await _account_page(
             request, session, user, {"resend": form}, status, headers=kit.retry_headers(exc)
         )
-    flash(request, f"A new confirmation link is on its way to {user.email}.", "success")
-    return kit.redirect("/account")
+
+    return await kit.act(
+        request,
+        session,
+        "/account",
+        lambda: service.request_verification(session, actor, services, user),
+        f"A new confirmation link is on its way to {user.email}.",
+        refused=refused,
+        expire=(user,),
+    )
 
 
 @router.post("/account/security/identities/{identity_id}/unlink")
@@ -373,14 +398,14 @@ async def unlink_identity(
     actor: ActorDep,
     user: PageUserDep,
 ) -> Response:
-    try:
-        async with kit.all_or_nothing(session):
-            await oauth_service.unlink_identity(session, actor, user, identity_id)
-    except AppError as exc:
-        await kit.fresh(session, user)
-        status = 400 if exc.status_code == 401 else exc.status_code
-        return await _security_page(
-            request, session, user, status_code=status, identity_error=exc.message
-        )
-    flash(request, "The account is unlinked.", "success")
-    return kit.redirect("/account/security")
+    return await kit.act(
+        request,
+        session,
+        "/account/security",
+        lambda: oauth_service.unlink_identity(session, actor, user, identity_id),
+        "The account is unlinked.",
+        refused=lambda exc: _security_page(
+            request, session, user, status_code=kit.status_of(exc), identity_error=exc.message
+        ),
+        expire=(user,),
+    )

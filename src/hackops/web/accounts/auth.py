@@ -6,8 +6,7 @@ They call the same services as the API; form handling is in `hackops.web.kit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -34,7 +33,7 @@ from hackops.actor import Actor
 from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.models import TokenKind
+from hackops.models import TokenKind, User
 from hackops.ratelimit import MAIL_PER_IP, REGISTER_PER_IP
 from hackops.web import kit
 from hackops.web.deps import page_router
@@ -61,7 +60,6 @@ def _entry_page(
     form: kit.Form,
     next_path: str | None,
     status_code: int = 200,
-    **kw: Any,
 ) -> Response:
     """The sign-up or log-in page: the form, where to go next, the provider buttons."""
     context = {
@@ -70,19 +68,19 @@ def _entry_page(
         "next_path": next_path,
         "providers": kit.oauth_providers(kit.settings_of(request)),
     }
-    return kit.render(request, template, context, status_code=status_code, **kw)
+    return kit.render(request, template, context, status_code=status_code)
 
 
 def _signup_page(
-    request: Request, form: kit.Form, next_path: str | None, status_code: int = 200, **kw: Any
+    request: Request, form: kit.Form, next_path: str | None, status_code: int = 200
 ) -> Response:
-    return _entry_page("account/signup.html", request, form, next_path, status_code, **kw)
+    return _entry_page("account/signup.html", request, form, next_path, status_code)
 
 
 def _login_page(
-    request: Request, form: kit.Form, next_path: str | None, status_code: int = 200, **kw: Any
+    request: Request, form: kit.Form, next_path: str | None, status_code: int = 200
 ) -> Response:
-    return _entry_page("account/login.html", request, form, next_path, status_code, **kw)
+    return _entry_page("account/login.html", request, form, next_path, status_code)
 
 
 def _entry_form(
@@ -108,23 +106,28 @@ async def signup(
 ) -> Response:
     data = await kit.form_data(request)
     next_path = kit.safe_next(data.get("next"))
-    form = kit.Form(values=kit.kept(data, "name", "email"))
-    body = kit.validated(RegisterIn, kit.kept_all(data, "email", "password", "name"), form)
-    if body is None:
-        return _signup_page(request, form, next_path, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await services.limiter.consume(REGISTER_PER_IP, client_ip(request) or "unknown")
-            email = normalize_email(body.email)
-            await service.register(
-                session, actor, services, email=email, password=body.password, name=body.name
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc, SIGNUP_FIELDS)
-        return _signup_page(request, form, next_path, status, headers=kit.retry_headers(exc))
-    # The same words whether or not the address was taken (its owner got a mail instead).
-    flash(request, service.registration_answer(email), "success")
-    return kit.redirect(kit.with_next("/login", next_path))
+
+    async def register(body: RegisterIn) -> str:
+        await services.limiter.consume(REGISTER_PER_IP, client_ip(request) or "unknown")
+        email = normalize_email(body.email)
+        await service.register(
+            session, actor, services, email=email, password=body.password, name=body.name
+        )
+        return email
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(values=kit.kept(data, "name", "email")),
+        model=RegisterIn,
+        data=kit.kept_all(data, "email", "password", "name"),
+        call=register,
+        page=lambda form, status: _signup_page(request, form, next_path, status),
+        # The same words whether or not the address was taken (its owner got a mail instead).
+        done=service.registration_answer,
+        then=kit.with_next("/login", next_path),
+        fields=SIGNUP_FIELDS,
+    )
 
 
 @router.get("/login", name="login")
@@ -148,35 +151,36 @@ async def login(
         form.error = "Wrong email address or password."
     if form.failed:
         return _login_page(request, form, next_path, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            user = await service.authenticate(
-                session, actor, services, email=email, password=password
-            )
-            previous = current_token(request)
-            if previous is not None and actor.user is not None:
-                await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
-            raw, _ = await auth_tokens.create_token(
-                session,
-                actor,
-                user,
-                kind=TokenKind.SESSION,
-                lifetime=services.session_lifetime,
-                name="Browser sign-in",
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return _login_page(request, form, next_path, status, headers=kit.retry_headers(exc))
-    response = kit.redirect(next_path or DEFAULT_AFTER_LOGIN)
+
+    async def sign_in() -> tuple[str, User]:
+        user = await service.authenticate(session, actor, services, email=email, password=password)
+        previous = current_token(request)
+        if previous is not None and actor.user is not None:
+            await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
+        return await kit.session_token(session, actor, user, services, name="Browser sign-in"), user
+
+    return await kit.attempt(
+        session,
+        form,
+        sign_in,
+        page=lambda form, status: _login_page(request, form, next_path, status),
+        reply=lambda signed: _signed_in(request, next_path, *signed),
+    )
+
+
+def _signed_in(request: Request, next_path: str | None, raw: str, user: User) -> Response:
+    """Welcome, with the new session's cookie, on to where the visitor was going."""
+    response = kit.flash_redirect(
+        request, next_path or DEFAULT_AFTER_LOGIN, f"Welcome back, {user.name or user.email}."
+    )
     set_session_cookie(response, raw, kit.settings_of(request))
-    flash(request, f"Welcome back, {user.name or user.email}.", "success")
     return response
 
 
 @router.post("/logout", name="logout")
 async def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     token = current_token(request)
-    if actor.user is not None and token is not None and token.kind == TokenKind.SESSION.value:
+    if actor.user is not None and token is not None and token.kind == TokenKind.SESSION:
         await auth_tokens.revoke_token(session, actor, actor.user, token.id)
     response = kit.redirect("/")
     clear_session_cookie(response, kit.settings_of(request))
@@ -200,25 +204,35 @@ async def verify_email_form(request: Request, token: str | None = None) -> Respo
     return _verify_page(request, (token or "")[:200] or None)
 
 
+def _incomplete_link(form: kit.Form) -> None:
+    form.error = "This link is incomplete; open the link from the email again."
+
+
 @router.post("/verify-email")
 async def verify_email(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form()
-    body = kit.validated(TokenIn, kit.kept_all(data, "token"), form)
-    if body is None:
-        form.error = "This link is incomplete; open the link from the email again."
-        return _verify_page(request, None, form, 400)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.verify_email(session, actor, body.token)
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return _verify_page(request, None, form, status)
-    if actor.user is not None:
-        flash(request, "Your email address is confirmed.", "success")
-        return kit.redirect(DEFAULT_AFTER_LOGIN)
-    flash(request, "Your email address is confirmed. You can log in now.", "success")
-    return kit.redirect("/login")
+
+    def reply(_: object) -> Response:
+        if actor.user is not None:
+            return kit.flash_redirect(
+                request, DEFAULT_AFTER_LOGIN, "Your email address is confirmed."
+            )
+        return kit.flash_redirect(
+            request, "/login", "Your email address is confirmed. You can log in now."
+        )
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=TokenIn,
+        data=kit.kept_all(data, "token"),
+        call=lambda body: service.verify_email(session, actor, body.token),
+        page=lambda form, status: _verify_page(request, None, form, status),
+        reply=reply,
+        invalid=_incomplete_link,
+        invalid_status=400,
+    )
 
 
 def _reset_page(
@@ -226,11 +240,10 @@ def _reset_page(
     form: kit.Form,
     token: str | None,
     status_code: int = 200,
-    headers: Mapping[str, str] | None = None,
 ) -> Response:
     template = "account/reset_confirm.html" if token else "account/reset_request.html"
     context = {"form": form, "token": token}
-    return kit.render(request, template, context, status_code=status_code, headers=headers)
+    return kit.render(request, template, context, status_code=status_code)
 
 
 @router.get("/reset-password", name="reset_password")
@@ -243,19 +256,21 @@ async def request_password_reset(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form(values=kit.kept(data, "email"))
-    body = kit.validated(ResetRequestIn, kit.kept_all(data, "email"), form)
-    if body is None:
-        return _reset_page(request, form, None, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
-            await service.request_password_reset(session, actor, services, email=body.email)
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return _reset_page(request, form, None, status, kit.retry_headers(exc))
-    flash(request, RESET_ANSWER, "info")
-    return kit.redirect("/login")
+
+    async def request_reset(body: ResetRequestIn) -> None:
+        await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
+        await service.request_password_reset(session, actor, services, email=body.email)
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(values=kit.kept(data, "email")),
+        model=ResetRequestIn,
+        data=kit.kept_all(data, "email"),
+        call=request_reset,
+        page=lambda form, status: _reset_page(request, form, None, status),
+        reply=lambda _: kit.flash_redirect(request, "/login", RESET_ANSWER, "info"),
+    )
 
 
 @router.post("/reset-password/confirm")
@@ -263,29 +278,32 @@ async def confirm_password_reset(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    form = kit.Form()
     token = data.get("token", "")[:200]
-    body = kit.validated(ResetConfirmIn, kit.kept_all(data, "token", "new_password"), form)
-    if body is None:
-        if "token" in form.errors:
-            form.error = "This link is incomplete; open the link from the email again."
-        return _reset_page(request, form, token or "missing", 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.reset_password(
-                session, actor, services, token=body.token, new_password=body.new_password
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc, {WeakPassword: "new_password"})
-        return _reset_page(request, form, token, status)
-    response = kit.redirect("/login")
-    clear_session_cookie(response, kit.settings_of(request))
-    flash(
+
+    def reply(_: object) -> Response:
+        response = kit.flash_redirect(
+            request,
+            "/login",
+            "Your password is changed and every session was signed out. Log in with the new one.",
+        )
+        clear_session_cookie(response, kit.settings_of(request))
+        return response
+
+    return await kit.form_action(
         request,
-        "Your password is changed and every session was signed out. Log in with the new one.",
-        "success",
+        session,
+        kit.Form(),
+        model=ResetConfirmIn,
+        data=kit.kept_all(data, "token", "new_password"),
+        call=lambda body: service.reset_password(
+            session, actor, services, token=body.token, new_password=body.new_password
+        ),
+        # A valid input has a token; a refused one shows the form again, with or without it.
+        page=lambda form, status: _reset_page(request, form, token or "missing", status),
+        reply=reply,
+        invalid=lambda form: _incomplete_link(form) if "token" in form.errors else None,
+        fields={WeakPassword: "new_password"},
     )
-    return response
 
 
 # --- sign-in links by email (accounts without a password) -------------------------------------
@@ -297,12 +315,9 @@ def _link_page(
     token: str | None,
     next_path: str | None,
     status_code: int = 200,
-    headers: Mapping[str, str] | None = None,
 ) -> Response:
     context = {"form": form, "token": token, "next_path": next_path}
-    return kit.render(
-        request, "account/sign_in_link.html", context, status_code=status_code, headers=headers
-    )
+    return kit.render(request, "account/sign_in_link.html", context, status_code=status_code)
 
 
 @router.get("/sign-in-link", name="sign_in_link")
@@ -319,21 +334,25 @@ async def request_sign_in_link(
 ) -> Response:
     data = await kit.form_data(request)
     next_path = kit.safe_next(data.get("next"))
-    form = kit.Form(values=kit.kept(data, "email"))
-    body = kit.validated(SignInLinkIn, kit.kept_all(data, "email"), form)
-    if body is None:
-        return _link_page(request, form, None, next_path, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
-            await magic_link.request_link(
-                session, actor, services, email=body.email, next_path=next_path
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return _link_page(request, form, None, next_path, status, kit.retry_headers(exc))
-    flash(request, magic_link.ANSWER, "info")
-    return kit.redirect(kit.with_next("/login", next_path))
+
+    async def request_link(body: SignInLinkIn) -> None:
+        await services.limiter.consume(MAIL_PER_IP, actor.ip or "unknown")
+        await magic_link.request_link(
+            session, actor, services, email=body.email, next_path=next_path
+        )
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(values=kit.kept(data, "email")),
+        model=SignInLinkIn,
+        data=kit.kept_all(data, "email"),
+        call=request_link,
+        page=lambda form, status: _link_page(request, form, None, next_path, status),
+        reply=lambda _: kit.flash_redirect(
+            request, kit.with_next("/login", next_path), magic_link.ANSWER, "info"
+        ),
+    )
 
 
 @router.post("/sign-in-link/confirm")
@@ -342,21 +361,22 @@ async def confirm_sign_in_link(
 ) -> Response:
     data = await kit.form_data(request)
     next_path = kit.safe_next(data.get("next"))
-    form = kit.Form()
-    body = kit.validated(TokenIn, kit.kept_all(data, "token"), form)
-    if body is None:
-        form.error = "This link is incomplete; open the link from the email again."
-        return _link_page(request, form, None, next_path, 400)
-    try:
-        async with kit.all_or_nothing(session):
-            previous = current_token(request)
-            if previous is not None and actor.user is not None:
-                await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
-            raw, user = await magic_link.sign_in(session, actor, services, token=body.token)
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return _link_page(request, form, None, next_path, status)
-    response = kit.redirect(next_path or DEFAULT_AFTER_LOGIN)
-    set_session_cookie(response, raw, kit.settings_of(request))
-    flash(request, f"Welcome back, {user.name or user.email}.", "success")
-    return response
+
+    async def sign_in(body: TokenIn) -> tuple[str, User]:
+        previous = current_token(request)
+        if previous is not None and actor.user is not None:
+            await auth_tokens.revoke_token(session, actor, actor.user, previous.id)
+        return await magic_link.sign_in(session, actor, services, token=body.token)
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=TokenIn,
+        data=kit.kept_all(data, "token"),
+        call=sign_in,
+        page=lambda form, status: _link_page(request, form, None, next_path, status),
+        reply=lambda signed: _signed_in(request, next_path, *signed),
+        invalid=_incomplete_link,
+        invalid_status=400,
+    )

@@ -17,7 +17,6 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from hackops.accounts import auth_tokens
 from hackops.accounts.deps import ActorDep, CurrentUserDep, ServicesDep, set_session_cookie
 from hackops.accounts.oauth import (
     OAuthFailed,
@@ -31,9 +30,9 @@ from hackops.browser import csrf_protect, flash
 from hackops.config import Settings
 from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.models import TokenKind, User
+from hackops.models import User
 from hackops.routing import Router
-from hackops.web.kit import safe_next as local_path
+from hackops.web import kit
 
 FLOW_COOKIE = "hackops_oauth"
 FLOW_PATH = "/auth/oauth"
@@ -72,7 +71,7 @@ def read_flow(request: Request, settings: Settings) -> Flow | None:
 
 def safe_next(value: str | None) -> str:
     """A path on this site to return to; anything else (another host, a scheme) becomes "/"."""
-    return local_path(value) or "/"
+    return kit.safe_next(value) or "/"
 
 
 def _redirect_uri(settings: Settings, provider: Provider) -> str:
@@ -200,13 +199,8 @@ async def oauth_callback(
         FLOW_COOKIE, path=FLOW_PATH, httponly=True, secure=settings.secure_cookies, samesite="lax"
     )
     if not linking:
-        raw, _ = await auth_tokens.create_token(
-            session,
-            actor,
-            user,
-            kind=TokenKind.SESSION,
-            lifetime=services.session_lifetime,
-            name=f"{chosen.label} sign-in",
+        raw = await kit.session_token(
+            session, actor, user, services, name=f"{chosen.label} sign-in"
         )
         set_session_cookie(response, raw, settings)
     message = (LINK_MESSAGES if linking else MESSAGES)[outcome].format(label=chosen.label)

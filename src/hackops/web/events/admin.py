@@ -80,14 +80,14 @@ FIELD_LABELS = {
     "venue": "Venue",
 }
 MODE_OPTIONS = [
-    (EventMode.ONLINE.value, "Online"),
-    (EventMode.IN_PERSON.value, "In person"),
-    (EventMode.HYBRID.value, "Hybrid"),
+    (EventMode.ONLINE, "Online"),
+    (EventMode.IN_PERSON, "In person"),
+    (EventMode.HYBRID, "Hybrid"),
 ]
 VISIBILITY_OPTIONS = [
-    (Visibility.PUBLIC.value, "Public: listed and open to everyone"),
-    (Visibility.UNLISTED.value, "Unlisted: anyone with the link"),
-    (Visibility.PRIVATE.value, "Private: invite-only"),
+    (Visibility.PUBLIC, "Public: listed and open to everyone"),
+    (Visibility.UNLISTED, "Unlisted: anyone with the link"),
+    (Visibility.PRIVATE, "Private: invite-only"),
 ]
 SETTINGS_ERRORS: dict[type[AppError] | str, str] = {
     service.CapacityBelowRegistered: "capacity",
@@ -166,7 +166,7 @@ async def _new_page(
 
 @router.get("/orgs/{slug}/new-event", name="new_event")
 async def new_event_form(request: Request, access: OrgOrganizerPageDep) -> Response:
-    defaults = {"mode": EventMode.ONLINE.value, "timezone": "UTC"}
+    defaults = {"mode": EventMode.ONLINE, "timezone": "UTC"}
     return await _new_page(request, access.org, kit.Form(values=defaults))
 
 

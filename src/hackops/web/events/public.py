@@ -20,14 +20,13 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from hackops.browser import flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import registration_open, state_at
 from hackops.events.questions.service import InvalidAnswers, Question, QuestionKind, questions_of
 from hackops.events.tracks import service as children
-from hackops.models import RegistrationStatus
+from hackops.models import Registration, RegistrationStatus
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
@@ -113,36 +112,42 @@ async def register(request: Request, session: SessionDep, access: PublicEventDep
     if access.actor.user is None:  # not LoginRequired: back to the event's form, even on a POST
         return kit.redirect(kit.with_next("/login", kit.event_url(access)))
     answers = read_answers(questions_of(access.event), await request.form())
-    form = kit.Form()
-    body = kit.validated(RegistrationIn, {"answers": answers}, form)
-    if body is None:
+
+    def invalid(form: kit.Form) -> None:
         form.error = "The answers are not valid."
-        return await _event_page(
-            request, session, access, form=form, answers=answers, status_code=422
-        )
-    try:
-        async with kit.all_or_nothing(session):
-            registration = await registrations.register(session, access, answers=body.answers)
-    except AppError as exc:
-        for obj in (access.event, access.registration):
-            if obj is not None:
-                await kit.fresh(session, obj)
-        if isinstance(exc, InvalidAnswers) and isinstance(exc.details, list):
-            for item in exc.details:
-                question_id = str(item.get("field", "")).removeprefix("answers.")
-                form.errors.setdefault(question_id, str(item.get("message", "")).capitalize() + ".")
-            form.error = "Please correct the marked answers."
-            status = exc.status_code
-        else:
-            status = kit.refuse(form, exc)
-        return await _event_page(
+
+    def refused(form: kit.Form, exc: AppError) -> int:
+        if not (isinstance(exc, InvalidAnswers) and isinstance(exc.details, list)):
+            return kit.refuse(form, exc)
+        for item in exc.details:
+            question_id = str(item.get("field", "")).removeprefix("answers.")
+            form.errors.setdefault(question_id, str(item.get("message", "")).capitalize() + ".")
+        form.error = "Please correct the marked answers."
+        return exc.status_code
+
+    def reply(registration: Registration) -> Response:
+        then = kit.event_url(access) + "/registration"
+        if registration.status == RegistrationStatus.WAITLISTED:
+            return kit.flash_redirect(
+                request, then, "The event is full: you are on the waitlist.", "warning"
+            )
+        return kit.flash_redirect(request, then, f"You are registered for {access.event.name}.")
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=RegistrationIn,
+        data={"answers": answers},
+        call=lambda body: registrations.register(session, access, answers=body.answers),
+        page=lambda form, status: _event_page(
             request, session, access, form=form, answers=answers, status_code=status
-        )
-    if registration.status == RegistrationStatus.WAITLISTED.value:
-        flash(request, "The event is full: you are on the waitlist.", "warning")
-    else:
-        flash(request, f"You are registered for {access.event.name}.", "success")
-    return kit.redirect(kit.event_url(access) + "/registration")
+        ),
+        reply=reply,
+        invalid=invalid,
+        refused=refused,
+        expire=[obj for obj in (access.event, access.registration) if obj is not None],
+    )
 
 
 @router.get(kit.EVENT_BASE + "/registration", name="my_registration")
@@ -172,11 +177,11 @@ async def my_registration(request: Request, session: SessionDep, access: EventPa
 async def cancel_registration(
     request: Request, session: SessionDep, access: EventPageDep
 ) -> Response:
-    try:
-        async with kit.all_or_nothing(session):
-            await registrations.cancel(session, access)
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return kit.redirect(kit.event_url(access) + "/registration")
-    flash(request, "Your registration is cancelled.", "success")
-    return kit.redirect(kit.event_url(access))
+    return await kit.act(
+        request,
+        session,
+        kit.event_url(access) + "/registration",
+        lambda: registrations.cancel(session, access),
+        "Your registration is cancelled.",
+        then=lambda _: kit.event_url(access),
+    )

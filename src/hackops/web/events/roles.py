@@ -12,28 +12,27 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import invitations
 from hackops.accounts.deps import ActorDep, ServicesDep, set_session_cookie
 from hackops.actor import Actor
-from hackops.browser import flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.events.deps import org_organizer_access
 from hackops.events.roles import invitations as role_invitations
 from hackops.events.roles import service as children
+from hackops.events.roles.hooks import Reassigned
 from hackops.events.roles.schemas import RoleInvitationAcceptIn
 from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
-from hackops.judging.assignment.rebalance import Rebalance
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import InvitationLink, InvitationLinkDep, OrganizerEventDep, page_router
 
 router = page_router()
 
@@ -45,11 +44,10 @@ ROLE_ERRORS: dict[type[AppError] | str, str] = {
 }
 
 
-def rebalanced(outcome: Rebalance | None) -> str:
+def rebalanced(report: Reassigned | None) -> str:
     """A sentence for the flash when granting or revoking re-balanced the assignment."""
-    if outcome is None or outcome.report is None:
+    if report is None:
         return ""
-    report = outcome.report
     return (
         f" The judging assignment is re-balanced: {report.assigned} reviews,"
         f" {report.load_min} to {report.load_max} per judge."
@@ -74,7 +72,7 @@ async def _roles_page(
         invitations=await role_invitations.list_invitations(session, access.event),
         now=await db_now(session),
         role_options=ROLE_OPTIONS,
-        form=form or kit.Form(values={"role": EventRole.JUDGE.value}),
+        form=form or kit.Form(values={"role": EventRole.JUDGE}),
     )
     return kit.render(request, "events/admin/roles.html", context, status_code=status_code)
 
@@ -190,19 +188,21 @@ def _accept_page(
 
 
 async def _accept_context(
-    session: AsyncSession, actor: Actor, org: str, token: str
+    session: AsyncSession, actor: Actor, link: InvitationLink
 ) -> tuple[dict[str, Any], AppError | None]:
     """What the page shows for this link and this visitor, or why the link cannot be used."""
-    here = ACCEPT + "?" + urlencode({"org": org, "token": token})
-    context: dict[str, Any] = {"org_slug": org, "token": token, "here": here}
+    here = link.at(ACCEPT)
+    context: dict[str, Any] = {"org_slug": link.org, "token": link.token, "here": here}
     try:
-        found = await role_invitations.find(session, org_slug=org, token=token)
+        found = await role_invitations.find(session, org_slug=link.org, token=link.token)
     except AppError as exc:
         return context, exc
     context["found"] = found
     context["login_url"] = kit.with_next("/login", here)
     user = actor.user
-    if user is not None and user.email != found.invitation.email:
+    if user is not None and not invitations.is_addressee(
+        role_invitations.ROLE_INVITATIONS, found.invitation, user
+    ):
         return context, role_invitations.InvitationForAnotherAddress()
     account = found.account
     if user is None and account is not None:
@@ -218,15 +218,11 @@ async def _accept_context(
 
 @router.get(ACCEPT, name="accept_role_invitation")
 async def accept_page(
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    org: Annotated[str, Query(max_length=63)] = "",
-    token: Annotated[str, Query(max_length=200)] = "",
+    request: Request, session: SessionDep, actor: ActorDep, link: InvitationLinkDep
 ) -> Response:
-    if not (org and token):
+    if not link.complete:
         return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
-    context, problem = await _accept_context(session, actor, org, token)
+    context, problem = await _accept_context(session, actor, link)
     if problem is not None:
         return _accept_page(request, context, kit.Form(error=problem.message), problem.status_code)
     return _accept_page(request, context)
@@ -237,28 +233,39 @@ async def accept(
     request: Request, session: SessionDep, actor: ActorDep, services: ServicesDep
 ) -> Response:
     data = await kit.form_data(request)
-    org, token = data.get("org", "")[:63], data.get("token", "")[:200]
+    link = InvitationLink.posted(data)
     form = kit.Form(values=kit.kept(data, "name"))
     body = kit.validated(RoleInvitationAcceptIn, kit.kept(data, "org", "token", "name"), form)
     if body is None:
-        if "name" in form.errors and org and token:
-            context, _ = await _accept_context(session, actor, org, token)
+        if "name" in form.errors and link.complete:
+            context, _ = await _accept_context(session, actor, link)
             return _accept_page(request, context, form, 422)
         return _accept_page(request, {}, kit.Form(error=INCOMPLETE), 400)
-    try:
-        async with kit.all_or_nothing(session):
-            accepted = await role_invitations.accept(
-                session, actor, services, org_slug=body.org, token=body.token, name=body.name
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        context, _ = await _accept_context(session, actor, org, token)
+
+    async def page(form: kit.Form, status: int) -> Response:
+        context, _ = await _accept_context(session, actor, link)
         mode = "login" if context.get("mode") == "login" else "error"
         return _accept_page(request, {**context, "mode": mode}, form, status)
-    role = accepted.grant.role
-    response = kit.redirect(role_invitations.landing_path(accepted.org, accepted.event, role))
-    if accepted.session_token is not None:
-        set_session_cookie(response, accepted.session_token, kit.settings_of(request))
-    welcome = "Welcome to HackOps! " if accepted.account_created else ""
-    flash(request, f"{welcome}You are now {role} of {accepted.event.name}.", "success")
-    return response
+
+    def reply(accepted: role_invitations.Accepted) -> Response:
+        role = accepted.grant.role
+        welcome = "Welcome to HackOps! " if accepted.account_created else ""
+        response = kit.flash_redirect(
+            request,
+            role_invitations.landing_path(accepted.org, accepted.event, role),
+            f"{welcome}You are now {role} of {accepted.event.name}.",
+        )
+        if accepted.session_token is not None:
+            set_session_cookie(response, accepted.session_token, kit.settings_of(request))
+        return response
+
+    checked = body
+    return await kit.attempt(
+        session,
+        form,
+        lambda: role_invitations.accept(
+            session, actor, services, org_slug=checked.org, token=checked.token, name=checked.name
+        ),
+        page=page,
+        reply=reply,
+    )

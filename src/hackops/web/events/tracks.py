@@ -89,46 +89,31 @@ async def event_tracks(
     return await _tracks_page(request, session, access)
 
 
-@router.post(kit.ADMIN + "/tracks")
-async def add_track(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
+async def add_child(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
+    """Adds a track or an award (the path's last part says which) from the tracks page's form."""
+    is_award = request.url.path.endswith("/awards")
     data = await kit.form_data(request)
+    model: type[TrackIn | AwardIn] = AwardIn if is_award else TrackIn
+
+    async def create(body: TrackIn | AwardIn) -> Track | Award:
+        create_child = children.create_award if is_award else children.create_track
+        return await create_child(session, access.actor, access.event, body.model_dump())
+
+    async def page(form: kit.Form, status: int) -> Response:
+        forms = {"award_form" if is_award else "track_form": form}
+        return await _tracks_page(request, session, access, status_code=status, **forms)
+
     return await kit.form_action(
         request,
         session,
         kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
-        model=TrackIn,
-        data=_child_input(TrackIn, data),
-        hints=INT_HINTS,
-        call=lambda body: children.create_track(
-            session, access.actor, access.event, body.model_dump()
-        ),
-        page=lambda form, status: _tracks_page(
-            request, session, access, track_form=form, status_code=status
-        ),
+        model=model,
+        data=_child_input(model, data),
+        hints={**INT_HINTS, "track_id": "Choose one of the tracks."} if is_award else INT_HINTS,
+        call=create,
+        page=page,
         fields=CHILD_ERRORS,
-        done=lambda track: f"Track “{track.name}” added.",
-        then=kit.admin_base(access) + "/tracks",
-    )
-
-
-@router.post(kit.ADMIN + "/awards")
-async def add_award(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    data = await kit.form_data(request)
-    return await kit.form_action(
-        request,
-        session,
-        kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
-        model=AwardIn,
-        data=_child_input(AwardIn, data),
-        hints={**INT_HINTS, "track_id": "Choose one of the tracks."},
-        call=lambda body: children.create_award(
-            session, access.actor, access.event, body.model_dump()
-        ),
-        page=lambda form, status: _tracks_page(
-            request, session, access, award_form=form, status_code=status
-        ),
-        fields=CHILD_ERRORS,
-        done=lambda award: f"Award “{award.name}” added.",
+        done=lambda child: f"{'Award' if is_award else 'Track'} “{child.name}” added.",
         then=kit.admin_base(access) + "/tracks",
     )
 
@@ -222,6 +207,7 @@ async def child_delete(
 
 
 for _kind in ("tracks", "awards"):
+    router.post(f"{kit.ADMIN}/{_kind}")(add_child)
     router.get(f"{kit.ADMIN}/{_kind}/{{child_id}}/edit")(child_edit_form)
     router.post(f"{kit.ADMIN}/{_kind}/{{child_id}}/edit")(child_edit)
     router.post(f"{kit.ADMIN}/{_kind}/{{child_id}}/delete")(child_delete)

@@ -18,9 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.events.roles import service as roles
 from hackops.events.tracks import service as children
@@ -157,25 +155,37 @@ async def save_criterion(
     names = CRITERION_FIELDS if editing is None else CRITERION_FIELDS[:-1]
     values = criterion_values(editing) if editing else {}
     form = kit.Form(values={**values, **{n: data[n] for n in names if n in data}})
-    model = CriterionIn if editing is None else CriterionUpdate
-    body = kit.validated(model, _criterion_input(data, names), form, CRITERION_HINTS)
-    status = 422
-    if body is not None:
-        try:
-            async with kit.all_or_nothing(session):
-                if editing is None:
-                    await service.create_criterion(session, access, body.model_dump())
-                else:
-                    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-                    await service.update_criterion(session, access, editing.id, changes)
-        except AppError as exc:
-            status = kit.refuse(form, exc)
+    model: type[CriterionIn | CriterionUpdate] = CriterionIn if editing is None else CriterionUpdate
+
+    async def save(body: CriterionIn | CriterionUpdate) -> None:
+        if editing is None:
+            await service.create_criterion(session, access, body.model_dump())
         else:
-            name = editing.name if editing else data.get("name", "").strip()
-            flash(request, f"Criterion “{name}” {'saved' if editing else 'added'}.", "success")
-            return kit.redirect(kit.event_url(access) + "/admin/judging")
-    forms = {"editing": editing, "edit_form": form} if editing else {"criterion_form": form}
-    return await _admin_page(request, session, access, status_code=status, **forms)
+            changes = body.model_dump(exclude_unset=True, exclude_none=True)
+            await service.update_criterion(session, access, editing.id, changes)
+
+    async def page(form: kit.Form, status: int) -> Response:
+        forms: dict[str, Any] = (
+            {"editing": editing, "edit_form": form} if editing else {"criterion_form": form}
+        )
+        return await _admin_page(request, session, access, status_code=status, **forms)
+
+    def done(_: None) -> str:  # an edit may rename it: its name as saved
+        name = editing.name if editing else data.get("name", "").strip()
+        return f"Criterion “{name}” {'saved' if editing else 'added'}."
+
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=model,
+        data=_criterion_input(data, names),
+        call=save,
+        page=page,
+        done=done,
+        then=kit.event_url(access) + "/admin/judging",
+        hints=CRITERION_HINTS,
+    )
 
 
 @router.post(ADMIN + "/criteria/{criterion_id}/delete")
@@ -200,16 +210,25 @@ async def run_assignment(
     form = kit.Form(values=kit.kept(data, "k", "seed"))
     raw = {"k": data.get("k", "").strip(), "seed": data.get("seed", "").strip() or None}
     hints = {"k": "A whole number from 1 to 20.", "seed": "A whole number from 0 to 2147483647."}
-    body = kit.validated(AssignIn, raw, form, hints)
-    if body is None:
-        return await _admin_page(request, session, access, assign_form=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            report = await service.run_assignment(session, access, k=body.k, seed=body.seed)
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return await _admin_page(request, session, access, assign_form=form, status_code=status)
-    return await _admin_page(request, session, access, assign_form=form, report=report)
+
+    async def page(
+        form: kit.Form, status: int, report: service.AssignmentReport | None = None
+    ) -> Response:
+        return await _admin_page(
+            request, session, access, assign_form=form, report=report, status_code=status
+        )
+
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=AssignIn,
+        data=raw,
+        call=lambda body: service.run_assignment(session, access, k=body.k, seed=body.seed),
+        page=page,
+        reply=lambda report: page(form, 200, report),
+        hints=hints,
+    )
 
 
 @router.post(ADMIN + "/conflicts")

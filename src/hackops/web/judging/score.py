@@ -20,7 +20,6 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.browser import flash
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
@@ -234,39 +233,51 @@ async def save_scores(
         values=kit.kept(data, "private_comment", "feedback", *map(score_field, criteria))
     )
     scores = read_scores(criteria, data, form, submit=submit)
-    raw = {**kit.kept(data, "private_comment", "feedback"), "scores": scores, "submit": submit}
-    body = kit.validated(EvaluationIn, raw, form)
-    if body is None or form.failed:
-        if any(e.startswith("Score this") for e in form.errors.values()):
-            form.error = "Score every criterion before submitting, or save a draft."
-        return await scoring_page(request, session, access, submission, form, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await evaluations.evaluate(
-                session,
-                access,
-                submission.id,
-                scores=body.scores,
-                private_comment=body.private_comment,
-                feedback=body.feedback,
-                submit=submit,
-            )
-    except AppError as exc:
-        await kit.fresh(session, submission)
-        await kit.fresh(session, access.event)
+    if any(e.startswith("Score this") for e in form.errors.values()):
+        form.error = "Score every criterion before submitting, or save a draft."
+    here = kit.event_url(access) + "/judging"
+
+    async def evaluate(body: EvaluationIn) -> tuple[str, str]:
+        """The project's title as the judge knows it (not the draft's), and where to go next."""
+        await evaluations.evaluate(
+            session,
+            access,
+            submission.id,
+            scores=body.scores,
+            private_comment=body.private_comment,
+            feedback=body.feedback,
+            submit=submit,
+        )
+        title = await judged_title(session, submission)
+        if not submit:
+            return title, f"{here}/{submission.id}"
+        following = next_unscored(await evaluations.queue(session, access), after=submission.id)
+        return title, f"{here}/{following.id}" if following is not None else here
+
+    def refused(form: kit.Form, exc: AppError) -> int:
         status = kit.refuse(form, exc)
         details = exc.details if isinstance(exc.details, dict) else {}
         if details.get("criterion_id"):
             form.errors[f"score-{details['criterion_id']}"] = exc.message
+        return status
+
+    async def page(form: kit.Form, status: int) -> Response:
         return await scoring_page(request, session, access, submission, form, status)
-    here = kit.event_url(access) + "/judging"
-    title = await judged_title(session, submission)  # as the judge knows it, not the draft's
-    if not submit:
-        flash(request, f"Draft saved for “{title}”.", "success")
-        return kit.redirect(f"{here}/{submission.id}")
-    following = next_unscored(await evaluations.queue(session, access), after=submission.id)
-    flash(request, f"Scores submitted for “{title}”.", "success")
-    return kit.redirect(f"{here}/{following.id}" if following is not None else here)
+
+    said = "Scores submitted for" if submit else "Draft saved for"
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=EvaluationIn,
+        data={**kit.kept(data, "private_comment", "feedback"), "scores": scores, "submit": submit},
+        call=evaluate,
+        page=page,
+        done=lambda result: f"{said} “{result[0]}”.",
+        then=lambda result: result[1],
+        refused=refused,
+        expire=(submission, access.event),
+    )
 
 
 @router.get(JUDGING + "/{submission_id}/files/{file_id}")

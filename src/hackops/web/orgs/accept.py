@@ -5,24 +5,21 @@ log in (or sign up) and comes back to the link.
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import urlencode
-
-from fastapi import Query, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ActorDep
 from hackops.actor import Actor
-from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.orgs import service
 from hackops.orgs.schemas import InvitationAccept
 from hackops.web import kit
-from hackops.web.deps import page_router
+from hackops.web.deps import InvitationLink, InvitationLinkDep, page_router
 
 router = page_router()
+
+ACCEPT = "/invitations/accept"
 
 
 # --- accepting an invitation -----------------------------------------------------------------
@@ -32,24 +29,23 @@ async def _accept_page(
     request: Request,
     session: AsyncSession,
     actor: Actor,
-    org_slug: str,
-    token: str,
+    link: InvitationLink,
     form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
     organization = None
-    if org_slug:
+    if link.org:
         try:
-            organization = await service.get_organization_by_slug(session, org_slug)
+            organization = await service.get_organization_by_slug(session, link.org)
         except service.OrganizationNotFound:
             organization = None
-    here = "/invitations/accept?" + urlencode({"org": org_slug, "token": token})
+    here = link.at(ACCEPT)
     context = {
-        "org_slug": org_slug,
-        "token": token,
+        "org_slug": link.org,
+        "token": link.token,
         "organization": organization,
         "user": actor.user,
-        "complete": bool(org_slug and token),
+        "complete": link.complete,
         "login_url": kit.with_next("/login", here),
         "signup_url": kit.with_next("/signup", here),
         "form": form or kit.Form(),
@@ -57,40 +53,34 @@ async def _accept_page(
     return kit.render(request, "orgs/accept.html", context, status_code=status_code)
 
 
-@router.get("/invitations/accept", name="accept_invitation")
+@router.get(ACCEPT, name="accept_invitation")
 async def accept_invitation_page(
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    org: Annotated[str, Query(max_length=63)] = "",
-    token: Annotated[str, Query(max_length=200)] = "",
+    request: Request, session: SessionDep, actor: ActorDep, link: InvitationLinkDep
 ) -> Response:
-    status_code = 200 if org and token else 400
-    return await _accept_page(request, session, actor, org, token, status_code=status_code)
+    status_code = 200 if link.complete else 400
+    return await _accept_page(request, session, actor, link, status_code=status_code)
 
 
-@router.post("/invitations/accept")
+@router.post(ACCEPT)
 async def accept_invitation(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    data = await kit.form_data(request)
-    org_slug, token = data.get("org", "")[:63], data.get("token", "")[:200]
+    link = InvitationLink.posted(await kit.form_data(request))
     if actor.user is None:
-        return kit.redirect(
-            kit.with_next(
-                "/login", "/invitations/accept?" + urlencode({"org": org_slug, "token": token})
-            )
-        )
-    form = kit.Form()
-    body = kit.validated(InvitationAccept, {"org": org_slug, "token": token}, form)
-    if body is None:
+        return kit.redirect(kit.with_next("/login", link.at(ACCEPT)))
+
+    def invalid(form: kit.Form) -> None:
         form.error = "This invitation link is incomplete; open the link from the email again."
-        return await _accept_page(request, session, actor, org_slug, token, form, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            joined, membership = await service.accept_invitation(
-                session, actor, org_slug=body.org, token=body.token
-            )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return await _accept_page(request, session, actor, org_slug, token, form, status)
-    flash(request, f"Welcome to {joined.name}! You joined as {membership.role}.", "success")
-    return kit.redirect(f"/orgs/{joined.slug}")
+
+    return await kit.form_action(
+        request,
+        session,
+        kit.Form(),
+        model=InvitationAccept,
+        data={"org": link.org, "token": link.token},
+        call=lambda body: service.accept_invitation(
+            session, actor, org_slug=body.org, token=body.token
+        ),
+        page=lambda form, status: _accept_page(request, session, actor, link, form, status),
+        done=lambda joined: f"Welcome to {joined[0].name}! You joined as {joined[1].role}.",
+        then=lambda joined: f"/orgs/{joined[0].slug}",
+        invalid=invalid,
+    )

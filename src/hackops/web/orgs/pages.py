@@ -22,7 +22,6 @@ from hackops.accounts.credentials import InvalidEmail
 from hackops.accounts.deps import ActorDep
 from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.models import Organization, OrgRole
 from hackops.orgs import service
 from hackops.orgs.deps import OrgAccess
@@ -113,7 +112,7 @@ async def _org_page(
         "can_audit": service.rank(access.role) >= service.rank(OrgRole.ORGANIZER),
         "roles": _assignable_roles(access.role),
         "role_options": [(r, r.capitalize()) for r in _assignable_roles(access.role)],
-        "invite": invite or kit.Form(values={"role": OrgRole.MEMBER.value}),
+        "invite": invite or kit.Form(values={"role": OrgRole.MEMBER}),
         "members_error": members_error,
         "tab": "members",
     }
@@ -167,17 +166,20 @@ async def _members_action(
 ) -> Response:
     """A button on the members page: run it in a savepoint; a refusal shows above the members
     table (with its status), success flashes `done` and goes to `then`."""
-    try:
-        async with kit.all_or_nothing(session):
-            await action()
-    except AppError as exc:
-        form = kit.Form()
-        status = kit.refuse(form, exc)
-        return await _org_page(
-            request, session, access, members_error=form.error, status_code=status
-        )
-    flash(request, done, "success")
-    return kit.redirect(then)
+    return await kit.act(
+        request,
+        session,
+        then,
+        action,
+        done,
+        refused=lambda exc: _org_page(
+            request,
+            session,
+            access,
+            members_error=kit.describe(exc),
+            status_code=kit.status_of(exc),
+        ),
+    )
 
 
 async def _remove(
@@ -221,7 +223,7 @@ async def create_invitation(
         session,
         kit.Form(values=kit.kept(data, "email", "role")),
         model=InvitationIn,
-        data={"email": data.get("email", ""), "role": data.get("role") or OrgRole.MEMBER.value},
+        data={"email": data.get("email", ""), "role": data.get("role") or OrgRole.MEMBER},
         hints={"role": "Choose one of the roles."},
         call=lambda body: service.invite(
             session,

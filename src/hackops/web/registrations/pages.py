@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
@@ -30,7 +31,7 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.models import RegistrationStatus
-from hackops.registrations import csv_io, service
+from hackops.registrations import checkin, csv_io, listing, service
 from hackops.registrations.schemas import CheckinIn
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
@@ -44,11 +45,18 @@ STATUS_OPTIONS = [("", "Any state")] + [
 ]
 
 
-def _filters(status: str, q: str) -> dict[str, Any]:
+async def list_filters(
+    status: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> dict[str, Any]:
+    """The list's filters (and the export's) from the query string; an unknown state is none."""
     return {
         "status": status if status in {s.value for s in RegistrationStatus} else None,
         "q": q.strip()[:200] or None,
     }
+
+
+FiltersDep = Annotated[dict[str, Any], Depends(list_filters)]
 
 
 async def _list_page(
@@ -56,15 +64,14 @@ async def _list_page(
     session: AsyncSession,
     access: EventAccess,
     *,
-    status: str = "",
-    q: str = "",
+    filters: Mapping[str, Any] | None = None,
     offset: int = 0,
     report: csv_io.ImportReport | None = None,
     import_form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    filters = _filters(status, q)
-    rows, total = await service.list_for_organizer(
+    filters = filters or {"status": None, "q": None}
+    rows, total = await listing.list_for_organizer(
         session, access.event, **filters, sort="created", limit=PAGE_SIZE, offset=offset
     )
     active = {k: v for k, v in filters.items() if v}
@@ -100,11 +107,10 @@ async def registrations_page(
     request: Request,
     session: SessionDep,
     access: OrganizerEventDep,
-    status: Annotated[str, Query(max_length=20)] = "",
-    q: Annotated[str, Query(max_length=200)] = "",
+    filters: FiltersDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    return await _list_page(request, session, access, status=status, q=q, offset=offset)
+    return await _list_page(request, session, access, filters=filters, offset=offset)
 
 
 @router.post(kit.ADMIN + "/registrations/{registration_id}/remove")
@@ -125,15 +131,12 @@ async def remove_registration(
 
 @router.get(kit.ADMIN + "/registrations/export.csv")
 async def export_registrations(
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
-    status: Annotated[str, Query(max_length=20)] = "",
-    q: Annotated[str, Query(max_length=200)] = "",
+    request: Request, access: OrganizerEventDep, filters: FiltersDep
 ) -> Response:
     """The API's export (same columns, same streaming reader), for a signed-in browser."""
-    filters = {**_filters(status, q), "checked_in": None}
-    lines = csv_io.export_lines(request.app.state.db.sessionmaker, access.event, filters)
+    lines = csv_io.export_lines(
+        request.app.state.db.sessionmaker, access.event, {**filters, "checked_in": None}
+    )
     filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
     return StreamingResponse(
         lines,
@@ -157,22 +160,32 @@ async def import_registrations(
         form.errors["file"] = "Choose a CSV file."
     elif len(data) > csv_io.MAX_IMPORT_BYTES:
         form.errors["file"] = "The file is larger than 5 MB; split it."
-    if form.errors:
-        return await _list_page(request, session, access, import_form=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            report = await csv_io.import_rows(session, access, data, partial=partial)
-    except csv_io.ImportInvalid as exc:
+    rows_refused: list[csv_io.ImportReport] = []  # an invalid file's report, for the page
+
+    def refused(form: kit.Form, exc: AppError) -> int:
+        if not isinstance(exc, csv_io.ImportInvalid):
+            return kit.refuse(form, exc)
         errors = exc.details.get("errors", []) if isinstance(exc.details, dict) else []
-        refused = csv_io.ImportReport(errors=[csv_io.RowError(**e) for e in errors])
+        rows_refused.append(csv_io.ImportReport(errors=[csv_io.RowError(**e) for e in errors]))
         form.error = "Nothing was imported: fix the rows below, or tick “import the good rows”."
+        return 422
+
+    async def page(form: kit.Form, status: int) -> Response:
+        report = rows_refused[0] if rows_refused else None
         return await _list_page(
-            request, session, access, report=refused, import_form=form, status_code=422
+            request, session, access, report=report, import_form=form, status_code=status
         )
-    except AppError as exc:
-        status = kit.refuse(form, exc)
-        return await _list_page(request, session, access, import_form=form, status_code=status)
-    return await _list_page(request, session, access, report=report, import_form=form)
+
+    if form.errors:
+        return await page(form, 422)
+    return await kit.attempt(
+        session,
+        form,
+        lambda: csv_io.import_rows(session, access, data, partial=partial),
+        page=page,
+        reply=lambda report: _list_page(request, session, access, report=report, import_form=form),
+        refused=refused,
+    )
 
 
 # --- the check-in desk ------------------------------------------------------------------------
@@ -183,11 +196,11 @@ async def _desk(
     session: AsyncSession,
     access: EventAccess,
     *,
-    result: service.CheckIn | None = None,
+    result: checkin.CheckIn | None = None,
     form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    recent, checked_in = await service.list_for_organizer(
+    recent, checked_in = await listing.list_for_organizer(
         session,
         access.event,
         checked_in=True,
@@ -220,23 +233,32 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
     raw = (await request.form()).get("code")
     code = raw.strip() if isinstance(raw, str) else ""
     form = kit.Form()
-    body = kit.validated(CheckinIn, {"code": code}, form)
-    if body is None:
+
+    def invalid(form: kit.Form) -> None:
         form.errors.clear()
         form.error = f"“{code}” is not a check-in code (they have 4 to 64 characters)."
         form.values = {}  # the field is for the next scan
-        return await _desk(request, session, access, form=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            result = await service.check_in(session, access, body.code)
-    except AppError as exc:
+
+    def refused(form: kit.Form, exc: AppError) -> int:
         messages = {
-            service.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
+            checkin.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
             " has it.",
-            service.NotSeated: f"Code {code} belongs to a registration without a seat"
+            checkin.NotSeated: f"Code {code} belongs to a registration without a seat"
             " (waitlisted or cancelled): not checked in.",
         }
         status = kit.refuse(form, exc)
         form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
-        return await _desk(request, session, access, form=form, status_code=status)
-    return await _desk(request, session, access, result=result)
+        return status
+
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=CheckinIn,
+        data={"code": code},
+        call=lambda body: checkin.check_in(session, access, body.code),
+        page=lambda form, status: _desk(request, session, access, form=form, status_code=status),
+        reply=lambda result: _desk(request, session, access, result=result),
+        invalid=invalid,
+        refused=refused,
+    )

@@ -57,17 +57,7 @@ from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.access import TeamView, load_team
 from hackops.web import kit
 from hackops.web.deps import TeamPageDep, page_router
-from hackops.web.submissions.processing import (
-    STATUS_LABELS,
-    STEP_STATE_LABELS,
-    failed_links,
-    page_url,
-    pipeline_steps,
-    processing,
-    step_label,
-    technologies_of,
-    user_names,
-)
+from hackops.web.submissions import processing
 
 router = page_router()
 
@@ -171,8 +161,8 @@ async def _page(
         submission, shown_copy = seen.submission, seen.content
         files = await seen_files(session, seen)
         versions = await seen_versions(session, seen)
-    steps = await pipeline_steps(session, submission)
-    busy = processing(steps)
+    steps = await processing.pipeline_steps(session, submission)
+    busy = processing.processing(steps)
     checked = refusal.checked
     if checked is None:
         checked = frozenset(str(t) for t in submission.track_ids) if submission else frozenset()
@@ -188,8 +178,8 @@ async def _page(
         "team": view.team,
         "submission": shown_copy,
         "judged": not _sees_working_copy(view),
-        "here": page_url(view),
-        "team_url": page_url(view).removesuffix("/submission"),
+        "here": processing.page_url(view),
+        "team_url": processing.page_url(view).removesuffix("/submission"),
         "form": refusal.form or kit.Form(values=values_of(submission)),
         "checked": checked,
         "upload_error": refusal.upload_error,
@@ -197,17 +187,17 @@ async def _page(
         "track_names": {t.id: t.name for t in tracks},
         "files": files,
         "versions": versions,
-        "names": await user_names(session, (v.submitted_by for v in versions)),
+        "names": await processing.user_names(session, (v.submitted_by for v in versions)),
         "steps": steps,
         "processing": busy,
         "refresh_seconds": REFRESH_SECONDS,
-        "failed_links": await failed_links(session, submission),
+        "failed_links": await processing.failed_links(session, submission),
         "editable": editable,
         "is_member": view.is_member,
         "deadline": deadline_of(view, submission),
-        "status_labels": STATUS_LABELS,
-        "state_labels": STEP_STATE_LABELS,
-        "step_label": step_label,
+        "status_labels": processing.STATUS_LABELS,
+        "state_labels": processing.STEP_STATE_LABELS,
+        "step_label": processing.step_label,
         "size": human_size,
         "max_size": human_size(policy.max_bytes),
         "max_files": policy.max_files,
@@ -245,19 +235,20 @@ async def save(
         raw[name] = raw[name].strip()
     for name in ("repository_url", "demo_url", "video_url"):
         raw[name] = raw[name].strip() or None
-    raw["technologies"] = technologies_of(raw["technologies"])
+    raw["technologies"] = processing.technologies_of(raw["technologies"])
     raw["track_ids"] = track_ids
-    body = kit.validated(SubmissionIn, raw, form)
-    if body is None:
-        return await _page(request, session, view, refusal, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.update(session, view, body)
-    except AppError as exc:
-        status = kit.refuse(form, exc, {service.UnknownTrack: "track_ids"})
-        return await _page(request, session, view, refusal, status_code=status)
-    flash(request, "Saved.", "success")
-    return kit.redirect(page_url(view))
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=SubmissionIn,
+        data=raw,
+        call=lambda body: service.update(session, view, body),
+        page=lambda _, status: _page(request, session, view, refusal, status_code=status),
+        done="Saved.",
+        then=processing.page_url(view),
+        fields={service.UnknownTrack: "track_ids"},
+    )
 
 
 @router.post(PAGE + "/files")
@@ -313,12 +304,7 @@ async def upload(request: Request, session: SessionDep, view: SubmissionTeamDep)
         refusal = Refusal(upload_error=exc.message)
         return await _page(request, session, await again(), refusal, status_code=exc.status_code)
     flash(request, f"Uploaded “{name}”.", "success")
-    return kit.redirect(page_url(view))
-
-
-def said(message: str) -> str:
-    """What `kit.act` flashes here: the action returns its own message."""
-    return message
+    return kit.redirect(processing.page_url(view))
 
 
 @router.post(PAGE + "/files/{file_id}/remove")
@@ -333,7 +319,7 @@ async def remove(
         await attachments.remove_file(session, view, file_id)
         return "The file is removed."
 
-    return await kit.act(request, session, page_url(view), remove_file, said)
+    return await kit.act(request, session, processing.page_url(view), remove_file, kit.said)
 
 
 @router.post(PAGE + "/files/{file_id}/visibility")
@@ -350,7 +336,7 @@ async def visibility(
         file = await attachments.set_file_public(session, view, file_id, public=public)
         return f"{file.name} is {'shown in' if public else 'hidden from'} the gallery."
 
-    return await kit.act(request, session, page_url(view), change, said)
+    return await kit.act(request, session, processing.page_url(view), change, kit.said)
 
 
 @router.post(PAGE + "/submit")
@@ -365,7 +351,7 @@ async def submit(
         late = " (late)" if version.late else ""
         return f"Version {version.number} is submitted{late}; processing has started."
 
-    return await kit.act(request, session, page_url(view), submit_version, said)
+    return await kit.act(request, session, processing.page_url(view), submit_version, kit.said)
 
 
 @router.get(PAGE + "/files/{file_id}")

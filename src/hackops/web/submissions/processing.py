@@ -26,29 +26,27 @@ from hackops.submissions.pipeline.tasks import pipeline_status
 from hackops.teams.access import TeamView
 from hackops.web import kit
 
-ACTIVE_STATES = frozenset(
-    {StepState.QUEUED.value, StepState.RUNNING.value, StepState.RETRYING.value}
-)
-STATUS_LABELS = {
-    SubmissionStatus.DRAFT.value: "draft",
-    SubmissionStatus.SUBMITTED.value: "submitted",
-    SubmissionStatus.UNDER_REVIEW.value: "under review",
-    SubmissionStatus.APPROVED.value: "approved",
-    SubmissionStatus.REJECTED.value: "rejected",
-    SubmissionStatus.DISQUALIFIED.value: "disqualified",
+ACTIVE_STATES = frozenset({StepState.QUEUED, StepState.RUNNING, StepState.RETRYING})
+STATUS_LABELS: dict[str, str] = {
+    SubmissionStatus.DRAFT: "draft",
+    SubmissionStatus.SUBMITTED: "submitted",
+    SubmissionStatus.UNDER_REVIEW: "under review",
+    SubmissionStatus.APPROVED: "approved",
+    SubmissionStatus.REJECTED: "rejected",
+    SubmissionStatus.DISQUALIFIED: "disqualified",
 }
-STEP_LABELS = {
-    PipelineStepName.VALIDATE_FILES.value: "File validation",
-    PipelineStepName.EXTRACT_TEXT.value: "Text extraction",
-    PipelineStepName.FETCH_LINKS.value: "Link checking",
-    PipelineStepName.SIMILARITY.value: "Similarity check",
+STEP_LABELS: dict[str, str] = {
+    PipelineStepName.VALIDATE_FILES: "File validation",
+    PipelineStepName.EXTRACT_TEXT: "Text extraction",
+    PipelineStepName.FETCH_LINKS: "Link checking",
+    PipelineStepName.SIMILARITY: "Similarity check",
 }
-STEP_STATE_LABELS = {
-    StepState.QUEUED.value: "queued",
-    StepState.RUNNING.value: "running",
-    StepState.RETRYING.value: "retrying",
-    StepState.DONE.value: "done",
-    StepState.FAILED.value: "failed",
+STEP_STATE_LABELS: dict[str, str] = {
+    StepState.QUEUED: "queued",
+    StepState.RUNNING: "running",
+    StepState.RETRYING: "retrying",
+    StepState.DONE: "done",
+    StepState.FAILED: "failed",
 }
 
 

@@ -13,7 +13,7 @@ the refusal is flashed on the page the form was on.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
@@ -36,16 +36,7 @@ from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecision
 from hackops.teams.access import load_team
 from hackops.web import kit
 from hackops.web.deps import OrganizerEventDep, page_router
-from hackops.web.submissions.processing import (
-    STATUS_LABELS,
-    STEP_STATE_LABELS,
-    failed_links,
-    page_url,
-    pipeline_steps,
-    processing,
-    step_label,
-    user_names,
-)
+from hackops.web.submissions import processing
 
 router = page_router()
 
@@ -53,8 +44,12 @@ QUEUE = kit.ADMIN + "/submissions"
 ONE = QUEUE + "/{submission_id}"
 PAGE_SIZE = 50
 DECIDED = [s for s in SubmissionStatus if s is not SubmissionStatus.DRAFT]
-STATE_OPTIONS = [("", "Any state")] + [(s.value, STATUS_LABELS[s.value]) for s in DECIDED]
-DECISION_OPTIONS = [(s.value, STATUS_LABELS[s.value]) for s in DECIDED if s.value != "submitted"]
+STATE_OPTIONS = [("", "Any state")] + [
+    (s.value, processing.STATUS_LABELS[s.value]) for s in DECIDED
+]
+DECISION_OPTIONS = [
+    (s.value, processing.STATUS_LABELS[s.value]) for s in DECIDED if s.value != "submitted"
+]
 YES_NO_OPTIONS = [("", "Either"), ("yes", "Yes"), ("no", "No")]
 SORT_OPTIONS = [
     ("submitted", "Newest first"),
@@ -94,20 +89,6 @@ def queue_filters(request: Request) -> dict[str, str]:
 def _offset(request: Request) -> int:
     raw = request.query_params.get("offset", "0")
     return min(int(raw), 100_000) if raw.isdigit() else 0
-
-
-def said(message: str) -> str:
-    """What `kit.act` flashes here: the action returns its own message."""
-    return message
-
-
-def _checked(model: type[Any], data: dict[str, Any], request: Request) -> Any:
-    form = kit.Form()
-    parsed = kit.validated(model, data, form)
-    if parsed is None:
-        message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
-        flash(request, message or "The form is not valid.", "error")
-    return parsed
 
 
 def _back(access: EventAccess, data: dict[str, str]) -> str:
@@ -153,7 +134,7 @@ async def queue_page(request: Request, session: SessionDep, access: OrganizerEve
         state_options=STATE_OPTIONS,
         yes_no=YES_NO_OPTIONS,
         sort_options=SORT_OPTIONS,
-        status_labels=STATUS_LABELS,
+        status_labels=processing.STATUS_LABELS,
         tracks=tracks,
         track_names={t.id: t.name for t in tracks},
         newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
@@ -175,22 +156,27 @@ async def decide_many(request: Request, session: SessionDep, access: OrganizerEv
     if not ids:
         flash(request, "Tick the submissions to decide first.", "error")
         return kit.redirect(back)
-    body = _checked(
-        BulkDecisionIn,
-        {"submission_ids": ids, "status": data.get("status", ""), "reason": data.get("reason", "")},
-        request,
-    )
-    if body is None:
-        return kit.redirect(back)
 
-    async def decide() -> str:
+    async def decide(body: BulkDecisionIn) -> str:
         count = await review.decide(
             session, access, body.submission_ids, status=body.status, reason=body.reason
         )
-        label = STATUS_LABELS[body.status]
+        label = processing.STATUS_LABELS[body.status]
         return f"{count} {'submission' if count == 1 else 'submissions'} marked {label}."
 
-    return await kit.act(request, session, back, decide, said)
+    return await kit.act_checked(
+        request,
+        session,
+        back,
+        model=BulkDecisionIn,
+        data={
+            "submission_ids": ids,
+            "status": data.get("status", ""),
+            "reason": data.get("reason", ""),
+        },
+        action=decide,
+        done=kit.said,
+    )
 
 
 @router.post(kit.ADMIN + "/gallery/{verb}")
@@ -208,7 +194,7 @@ async def gallery_switch(
             return "The gallery is open: approved projects are public."
         return "The gallery is closed."
 
-    return await kit.act(request, session, back, switch, said)
+    return await kit.act(request, session, back, switch, kit.said)
 
 
 # --- one submission ----------------------------------------------------------------------------
@@ -240,7 +226,7 @@ async def submission_page(
     view = await load_team(session, access, submission.team_id)
     tracks = await list_tracks(session, access.event)
     versions = await service.versions(session, submission)
-    steps = await pipeline_steps(session, submission)
+    steps = await processing.pipeline_steps(session, submission)
     flags = await review.list_flags(
         session, access, submission_id=submission.id, limit=50, offset=0
     )
@@ -248,31 +234,31 @@ async def submission_page(
         session, {f.submission_id for f in flags} | {f.other_submission_id for f in flags}
     )
     here = kit.admin_base(access) + f"/submissions/{submission.id}"
-    busy = processing(steps)
+    busy = processing.processing(steps)
     context = await kit.admin_context(
         session,
         access,
         "submissions",
         submission=submission,
         team=view.team,
-        team_url=page_url(view).removesuffix("/submission"),
-        files_url=page_url(view) + "/files",
+        team_url=processing.page_url(view).removesuffix("/submission"),
+        files_url=processing.page_url(view) + "/files",
         here=here,
         rerun_base=here + "/pipeline" if submission.latest_version_id else None,
         files=await service.list_files(session, submission),
         versions=versions,
-        names=await user_names(session, (v.submitted_by for v in versions)),
+        names=await processing.user_names(session, (v.submitted_by for v in versions)),
         steps=steps,
         processing=busy,
-        failed_links=await failed_links(session, submission),
+        failed_links=await processing.failed_links(session, submission),
         flags=flags,
         sides=sides,
         flag_kinds=FLAG_KINDS,
         track_names={t.id: t.name for t in tracks},
-        status_labels=STATUS_LABELS,
-        state_labels=STEP_STATE_LABELS,
+        status_labels=processing.STATUS_LABELS,
+        state_labels=processing.STEP_STATE_LABELS,
         decision_options=DECISION_OPTIONS,
-        step_label=step_label,
+        step_label=processing.step_label,
         size=human_size,
         reopen_value=kit.local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
         when=kit.clock(access.event.timezone),
@@ -296,19 +282,22 @@ async def decide_one(
 ) -> Response:
     here = kit.admin_base(access) + f"/submissions/{submission_id}"
     data = await kit.form_data(request)
-    body = _checked(
-        DecisionIn, {"status": data.get("status", ""), "reason": data.get("reason", "")}, request
-    )
-    if body is None:
-        return kit.redirect(here)
 
-    async def decide() -> str:
+    async def decide(body: DecisionIn) -> str:
         await review.decide(
             session, access, [submission_id], status=body.status, reason=body.reason
         )
-        return f"The submission is marked {STATUS_LABELS[body.status]}."
+        return f"The submission is marked {processing.STATUS_LABELS[body.status]}."
 
-    return await kit.act(request, session, here, decide, said)
+    return await kit.act_checked(
+        request,
+        session,
+        here,
+        model=DecisionIn,
+        data=kit.kept(data, "status", "reason"),
+        action=decide,
+        done=kit.said,
+    )
 
 
 @router.post(ONE + "/reopen")
@@ -331,7 +320,7 @@ async def reopen(
         await review.reopen(session, access, submission_id, until=until)
         return "The submission is back to draft: the team can change it and submit again."
 
-    return await kit.act(request, session, here, reopen_it, said)
+    return await kit.act(request, session, here, reopen_it, kit.said)
 
 
 @router.post(ONE + "/pipeline/{step}/rerun")
@@ -349,9 +338,9 @@ async def rerun(
         if submission.latest_version_id is None:
             raise review.NotSubmitted
         await rerun_step(session, access.actor, submission, step)
-        return f"{step_label(step.value)} runs again."
+        return f"{processing.step_label(step.value)} runs again."
 
-    return await kit.act(request, session, here, rerun_it, said)
+    return await kit.act(request, session, here, rerun_it, kit.said)
 
 
 @router.post(ONE + "/flags/{flag_id}")
@@ -364,15 +353,18 @@ async def decide_flag(
 ) -> Response:
     here = kit.admin_base(access) + f"/submissions/{submission_id}"
     data = await kit.form_data(request)
-    body = _checked(
-        FlagDecisionIn, {"status": data.get("status", ""), "note": data.get("note", "")}, request
-    )
-    if body is None:
-        return kit.redirect(here)
     done = {"dismissed": "dismissed", "confirmed": "confirmed", "open": "opened again"}
 
-    async def decide() -> str:
+    async def decide(body: FlagDecisionIn) -> str:
         await review.decide_flag(session, access, flag_id, status=body.status, note=body.note)
         return f"The flag is {done[body.status]}."
 
-    return await kit.act(request, session, here, decide, said)
+    return await kit.act_checked(
+        request,
+        session,
+        here,
+        model=FlagDecisionIn,
+        data=kit.kept(data, "status", "note"),
+        action=decide,
+        done=kit.said,
+    )

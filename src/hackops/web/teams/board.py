@@ -4,18 +4,20 @@ Usable with the keyboard alone: every action is a plain form with a button (add,
 move down, change status, delete); after an action the page comes back focused on the task's
 card (`#task-<id>`, the card is focusable). No script is needed.
 
-Loading and authorizing are dependencies (`TeamBoardDep`, `MyBoardDep`) on the API's loaders:
-`EventPageDep` + `tasks.service.load_team_board`, so only the team's current members see its
-board (everyone else gets the 404 page); signed-out visitors are sent to log in. Forms follow
-`web.orgs.pages` (savepoint, re-render with the message, flash + 303 on success) and are
-checked with the API's own input models.
+Loading and authorizing are dependencies (`team_board_page`, `my_board_page`: the same routes
+for both boards, `_board_routes`) on the API's loaders: `EventPageDep` +
+`tasks.service.load_team_board`, so only the team's current members see its board (everyone
+else gets the 404 page); signed-out visitors are sent to log in. Forms go through
+`kit.form_action` (savepoint, re-render with the message, flash + 303 on success), checked with
+the API's own input models.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -31,7 +33,7 @@ from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
 from hackops.tasks import service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
 from hackops.web import kit
-from hackops.web.deps import EventPageDep, page_router, signed_in
+from hackops.web.deps import EventPageDep, PageUserDep, page_router
 
 router = page_router()
 
@@ -72,21 +74,15 @@ async def team_board_page(team_id: uuid.UUID, session: SessionDep, access: Event
     )
 
 
-async def my_board_page(actor: ActorDep) -> Page:
+async def my_board_page(user: PageUserDep, actor: ActorDep) -> Page:
     """The signed-in user's own list."""
     return Page(
         actor=actor,
-        board=service.personal_board(signed_in(actor).id),
+        board=service.personal_board(user.id),
         base=MY_BASE,
         heading="My tasks",
         subheading="Only you can see this list.",
     )
-
-
-#: A team's board (signed in, a current member of the team).
-TeamBoardDep = Annotated[Page, Depends(team_board_page)]
-#: The signed-in user's own list.
-MyBoardDep = Annotated[Page, Depends(my_board_page)]
 
 
 async def _people(session: AsyncSession, page: Page, actor: Actor) -> list[tuple[str, str]]:
@@ -179,17 +175,20 @@ def _task_input(data: dict[str, str]) -> dict[str, Any]:
 async def _create(request: Request, session: AsyncSession, actor: Actor, page: Page) -> Response:
     data = await kit.form_data(request)
     form = kit.Form(values=kit.kept(data, *FIELDS))
-    body = kit.validated(TaskIn, _task_input(data), form)
-    if body is None:
-        return await _board(request, session, actor, page, add=form, status_code=422)
-    try:
-        async with kit.all_or_nothing(session):
-            task = await service.create_task(session, actor, page.board, **body.model_dump())
-    except AppError as exc:
-        code = kit.refuse(form, exc, ASSIGNEE_ERRORS)
-        return await _board(request, session, actor, page, add=form, status_code=code)
-    flash(request, f"Added “{task.title}”.", "success")
-    return kit.redirect(f"{page.base}#task-{task.id}")
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=TaskIn,
+        data=_task_input(data),
+        call=lambda body: service.create_task(session, actor, page.board, **body.model_dump()),
+        page=lambda form, status: _board(
+            request, session, actor, page, add=form, status_code=status
+        ),
+        done=lambda task: f"Added “{task.title}”.",
+        then=lambda task: f"{page.base}#task-{task.id}",
+        fields=ASSIGNEE_ERRORS,
+    )
 
 
 def _edit_page(
@@ -234,22 +233,25 @@ async def _edit(
     task = await service.get_task(session, page.board, task_id)
     data = await kit.form_data(request)
     form = kit.Form(values=kit.kept(data, *FIELDS))
-    body = kit.validated(TaskUpdate, _task_input(data), form)
-    if body is None:
-        people = await _people(session, page, actor)
-        return _edit_page(request, page, task, form, people, 422)
-    try:
-        async with kit.all_or_nothing(session):
-            await service.update_task(
-                session, actor, page.board, task, body.model_dump(exclude_unset=True)
-            )
-    except AppError as exc:
-        code = kit.refuse(form, exc, ASSIGNEE_ERRORS)
-        await session.refresh(task)
-        people = await _people(session, page, actor)
-        return _edit_page(request, page, task, form, people, code)
-    flash(request, f"Saved “{task.title}”.", "success")
-    return kit.redirect(f"{page.base}#task-{task.id}")
+
+    async def edit_page(form: kit.Form, status: int) -> Response:
+        return _edit_page(request, page, task, form, await _people(session, page, actor), status)
+
+    return await kit.form_action(
+        request,
+        session,
+        form,
+        model=TaskUpdate,
+        data=_task_input(data),
+        call=lambda body: service.update_task(
+            session, actor, page.board, task, body.model_dump(exclude_unset=True)
+        ),
+        page=edit_page,
+        done=lambda _: f"Saved “{task.title}”.",
+        then=f"{page.base}#task-{task.id}",
+        fields=ASSIGNEE_ERRORS,
+        expire=(task,),
+    )
 
 
 async def _set_status(
@@ -289,43 +291,6 @@ async def _delete(
     return kit.redirect(page.base)
 
 
-# --- a team's board, and my own list ---------------------------------------------------------
-
-
-@router.get(TEAM_BASE, name="team_tasks")
-async def team_board(request: Request, session: SessionDep, page: TeamBoardDep) -> Response:
-    return await _board(request, session, page.actor, page)
-
-
-@router.post(TEAM_BASE)
-async def team_create(request: Request, session: SessionDep, page: TeamBoardDep) -> Response:
-    return await _create(request, session, page.actor, page)
-
-
-@router.api_route(TEAM_BASE + "/{task_id}/{action}", methods=["GET", "POST"])
-async def team_task_action(
-    task_id: uuid.UUID, action: str, request: Request, session: SessionDep, page: TeamBoardDep
-) -> Response:
-    return await _dispatch(request, session, page.actor, page, task_id, action)
-
-
-@router.get(MY_BASE, name="my_tasks")
-async def my_board(request: Request, session: SessionDep, page: MyBoardDep) -> Response:
-    return await _board(request, session, page.actor, page)
-
-
-@router.post(MY_BASE)
-async def my_create(request: Request, session: SessionDep, page: MyBoardDep) -> Response:
-    return await _create(request, session, page.actor, page)
-
-
-@router.api_route(MY_BASE + "/{task_id}/{action}", methods=["GET", "POST"])
-async def my_task_action(
-    task_id: uuid.UUID, action: str, request: Request, session: SessionDep, page: MyBoardDep
-) -> Response:
-    return await _dispatch(request, session, page.actor, page, task_id, action)
-
-
 class PageNotFound(AppError):
     status_code = 404
     code = "not_found"
@@ -350,3 +315,31 @@ async def _dispatch(
     if handler is None:
         raise PageNotFound
     return await handler(request, session, actor, page, task_id)
+
+
+# --- a team's board, and my own list ---------------------------------------------------------
+
+
+def _board_routes(base: str, name: str, load: Callable[..., Awaitable[Page]]) -> None:
+    """A board's routes at `base` (its page, adding a task, a task's actions), the board
+    loaded and authorized by `load`: the same pages for a team's board and for my own list."""
+    loaded = Depends(load)
+
+    @router.get(base, name=name)
+    async def board(request: Request, session: SessionDep, page: Page = loaded) -> Response:
+        return await _board(request, session, page.actor, page)
+
+    @router.post(base)
+    async def create(request: Request, session: SessionDep, page: Page = loaded) -> Response:
+        return await _create(request, session, page.actor, page)
+
+    @router.api_route(base + "/{task_id}/{action}", methods=["GET", "POST"])
+    async def task_action(
+        task_id: uuid.UUID, action: str, request: Request, session: SessionDep, page: Page = loaded
+    ) -> Response:
+        return await _dispatch(request, session, page.actor, page, task_id, action)
+
+
+#: A team's board (signed in, a current member of the team), and my own list (signed in).
+_board_routes(TEAM_BASE, "team_tasks", team_board_page)
+_board_routes(MY_BASE, "my_tasks", my_board_page)

@@ -12,18 +12,15 @@ the keyboard alone, no script needed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.deps import ServicesDep
-from hackops.browser import flash
 from hackops.db import SessionDep
-from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.results import frozen
 from hackops.results import service as results
@@ -48,6 +45,15 @@ def _skills(raw: str) -> list[str]:
     return [s for s in (part.strip() for part in raw.split(",")) if s]
 
 
+def _team_input(data: Mapping[str, str]) -> dict[str, Any]:
+    """A team's name, description and wanted skills as the API's JSON carries them."""
+    return {
+        "name": data.get("name", ""),
+        "description": data.get("description", ""),
+        "skills_wanted": _skills(data.get("skills_wanted", "")),
+    }
+
+
 def _base(access: EventAccess) -> str:
     return kit.event_url(access)
 
@@ -61,23 +67,14 @@ async def _act(
 ) -> Response:
     """`kit.act`, except that an action returning a path goes there (a new team's page, the
     teams area after leaving) instead of back."""
-    try:
-        async with kit.all_or_nothing(session):
-            result = await action()
-    except AppError as exc:
-        flash(request, exc.message, "error")
-        return kit.redirect(back)
-    flash(request, done, "success")
-    return kit.redirect(result if isinstance(result, str) else back)
-
-
-def _checked(model: type[BaseModel], data: dict[str, Any], request: Request) -> Any:
-    form = kit.Form()
-    parsed = kit.validated(model, data, form)
-    if parsed is None:
-        message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
-        flash(request, message or "The form is not valid.", "error")
-    return parsed
+    return await kit.act(
+        request,
+        session,
+        back,
+        action,
+        done,
+        then=lambda result: result if isinstance(result, str) else back,
+    )
 
 
 @router.get(kit.EVENT_BASE + "/teams")
@@ -112,19 +109,8 @@ async def area_action(request: Request, session: SessionDep, access: EventPageDe
     back = _base(access) + "/teams"
     data = await kit.form_data(request)
     if verb == "create":
-        body = _checked(
-            TeamIn,
-            {
-                "name": data.get("name", ""),
-                "description": data.get("description", ""),
-                "skills_wanted": _skills(data.get("skills_wanted", "")),
-            },
-            request,
-        )
-        if body is None:
-            return kit.redirect(back)
 
-        async def create() -> str:
+        async def create(body: TeamIn) -> str:
             team = await service.create_team(
                 session,
                 access,
@@ -134,36 +120,40 @@ async def area_action(request: Request, session: SessionDep, access: EventPageDe
             )
             return f"{back}/{team.id}"
 
-        return await _act(request, session, back, create, "Team created.")
-    if verb == "join":
-        code = _checked(JoinByCode, {"code": data.get("code", "")}, request)
-        if code is None:
-            return kit.redirect(back)
-        return await _act(
+        return await kit.act_checked(
             request,
             session,
             back,
-            lambda: membership.join_by_code(session, access, code=code.code),
-            "You joined the team.",
+            model=TeamIn,
+            data=_team_input(data),
+            action=create,
+            done="Team created.",
+            then=lambda team_url: team_url,
         )
-    profile = _checked(
-        FinderProfileIn,
-        {
+    if verb == "join":
+        return await kit.act_checked(
+            request,
+            session,
+            back,
+            model=JoinByCode,
+            data={"code": data.get("code", "")},
+            action=lambda body: membership.join_by_code(session, access, code=body.code),
+            done="You joined the team.",
+        )
+    return await kit.act_checked(
+        request,
+        session,
+        back,
+        model=FinderProfileIn,
+        data={
             "looking_for_team": data.get("looking_for_team") == "on",
             "skills": _skills(data.get("skills", "")),
             "note": data.get("note", ""),
         },
-        request,
-    )
-    if profile is None:
-        return kit.redirect(back)
-    changes = profile.model_dump(exclude_unset=True)
-    return await _act(
-        request,
-        session,
-        back,
-        lambda: finder.update_profile(session, access, changes),
-        "Finder profile saved.",
+        action=lambda body: finder.update_profile(
+            session, access, body.model_dump(exclude_unset=True)
+        ),
+        done="Finder profile saved.",
     )
 
 
@@ -208,46 +198,41 @@ async def team_action(
     except ValueError:
         target_id = uuid.UUID(int=0)  # matches nothing: the service says "not found"
     if verb == "edit":
-        update = _checked(
-            TeamUpdate,
-            {
-                "name": data.get("name", ""),
-                "description": data.get("description", ""),
-                "recruiting": data.get("recruiting") == "on",
-                "skills_wanted": _skills(data.get("skills_wanted", "")),
-            },
+        return await kit.act_checked(
             request,
-        )
-        if update is None:
-            return kit.redirect(back)
-        changes = update.model_dump(exclude_unset=True)
-        return await _act(
-            request, session, back, lambda: service.update_team(session, view, changes), "Saved."
+            session,
+            back,
+            model=TeamUpdate,
+            data={**_team_input(data), "recruiting": data.get("recruiting") == "on"},
+            action=lambda body: service.update_team(
+                session, view, body.model_dump(exclude_unset=True)
+            ),
+            done="Saved.",
         )
     if verb == "invite":
-        invite = _checked(TeamInvitationIn, {"email": data.get("email", "")}, request)
-        if invite is None:
-            return kit.redirect(back)
         base_url = request.app.state.settings.base_url
-        return await _act(
+        return await kit.act_checked(
             request,
             session,
             back,
-            lambda: recruiting.invite(
-                session, view, limiter, email=invite.email, user_id=None, base_url=base_url
+            model=TeamInvitationIn,
+            data={"email": data.get("email", "")},
+            action=lambda body: recruiting.invite(
+                session, view, limiter, email=body.email, user_id=None, base_url=base_url
             ),
-            "Invitation mailed; its link is valid for 7 days.",
+            done="Invitation mailed; its link is valid for 7 days.",
         )
     if verb == "request":
-        asked = _checked(JoinRequestIn, {"message": data.get("message", "")}, request)
-        if asked is None:
-            return kit.redirect(back)
-        return await _act(
+        return await kit.act_checked(
             request,
             session,
             back,
-            lambda: recruiting.request_to_join(session, view, limiter, message=asked.message),
-            "Request sent to the captain.",
+            model=JoinRequestIn,
+            data={"message": data.get("message", "")},
+            action=lambda body: recruiting.request_to_join(
+                session, view, limiter, message=body.message
+            ),
+            done="Request sent to the captain.",
         )
     calls: dict[str, tuple[Callable[[], Awaitable[Any]], str]] = {
         "revoke": (lambda: recruiting.revoke_invitation(session, view, target_id), "Revoked."),
