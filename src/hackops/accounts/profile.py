@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.auth_tokens import revoke_all_tokens
+from hackops.accounts.schemas import ProfileIn
 from hackops.accounts.service import Services, require_password
 from hackops.actor import Actor
 from hackops.audit.service import record
@@ -33,9 +34,8 @@ class LastOwner(Conflict):
     message = "You are the last owner of an organization; hand it over or delete it first."
 
 
-async def update_profile(
-    session: AsyncSession, actor: Actor, user: User, changes: dict[str, Any]
-) -> User:
+async def update_profile(session: AsyncSession, actor: Actor, user: User, body: ProfileIn) -> User:
+    changes = body.changes()
     changed = {k: v for k, v in changes.items() if k in PROFILE_FIELDS and getattr(user, k) != v}
     for key, value in changed.items():
         setattr(user, key, value)

@@ -185,10 +185,7 @@ async def get_me(user: CurrentUserDep) -> UserOut:
 async def update_me(
     body: ProfileIn, session: SessionDep, user: CurrentUserDep, actor: ActorDep
 ) -> UserOut:
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude_none=True)
-    if "links" in changes:
-        changes["links"] = [str(link) for link in changes["links"]]
-    return user_out(await profile.update_profile(session, actor, user, changes))
+    return user_out(await profile.update_profile(session, actor, user, body))
 
 
 @me.post(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, HttpUrl, field_validator
 
@@ -51,6 +51,13 @@ class ProfileIn(InputModel):
     skills: Annotated[list[Tag], Field(max_length=30)] | None = None
     interests: Annotated[list[Tag], Field(max_length=30)] | None = None
     links: Annotated[list[HttpUrl], Field(max_length=10)] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent with a value (null means "leave it"), links as plain strings."""
+        data = self.model_dump(exclude_unset=True, exclude_none=True)
+        if "links" in data:
+            data["links"] = [str(link) for link in data["links"]]
+        return data
 
 
 class PasswordChangeIn(InputModel):

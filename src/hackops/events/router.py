@@ -109,7 +109,7 @@ async def get_event(session: SessionDep, access: EventDep) -> EventOut:
 async def update_event(
     body: EventUpdate, session: SessionDep, access: EventOrganizerDep
 ) -> EventOut:
-    event = await service.update_event(session, access.actor, access.event, body.changes())
+    event = await service.update_event(session, access.actor, access.event, body)
     return event_out(access.org.slug, event, await db_now(session))
 
 

@@ -28,6 +28,7 @@ from hackops.db import db_now
 from hackops.errors import Conflict, ValidationFailed
 from hackops.events import hooks
 from hackops.events.lifecycle import EventState, state_at
+from hackops.events.schemas import EventUpdate
 from hackops.models import Event, EventMode, Organization, Registration, Team, Visibility
 
 
@@ -168,9 +169,10 @@ def _plain(value: Any) -> Any:
 
 
 async def update_event(
-    session: AsyncSession, actor: Actor, event: Event, changes: dict[str, Any]
+    session: AsyncSession, actor: Actor, event: Event, body: EventUpdate
 ) -> Event:
     """Edit an event's settings. Capacity and team size changes are checked against what exists."""
+    changes = body.changes()
     if event.archived_at is not None:
         raise EventArchived
     # Lock the row: registrations take seats by updating it, so the capacity check cannot race.

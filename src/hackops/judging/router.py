@@ -65,7 +65,7 @@ async def list_criteria(session: SessionDep, access: EventDep) -> list[Criterion
 async def create_criterion(
     body: CriterionIn, session: SessionDep, access: EventOrganizerDep
 ) -> CriterionOut:
-    criterion = await service.create_criterion(session, access, body.model_dump())
+    criterion = await service.create_criterion(session, access, body)
     return CriterionOut.model_validate(criterion)
 
 
@@ -78,8 +78,7 @@ async def create_criterion(
 async def update_criterion(
     criterion_id: uuid.UUID, body: CriterionUpdate, session: SessionDep, access: EventOrganizerDep
 ) -> CriterionOut:
-    data = body.model_dump(exclude_unset=True, exclude_none=True)
-    criterion = await service.update_criterion(session, access, criterion_id, data)
+    criterion = await service.update_criterion(session, access, criterion_id, body)
     return CriterionOut.model_validate(criterion)
 
 

@@ -27,6 +27,10 @@ class CriterionUpdate(InputModel):
     max_score: Annotated[int, Field(ge=1, le=100)] | None = None
     position: Annotated[int, Field(ge=0, le=1000)] | None = None
 
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent with a value (null means "leave it")."""
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
 
 class CriterionOut(OutputModel):
     id: uuid.UUID

@@ -28,6 +28,7 @@ from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.events.access import EventAccess, EventNotFound
 from hackops.events.lifecycle import judging_closure
 from hackops.judging.assignment.solver import JudgeSlot, SubmissionSlot, assign, coverage
+from hackops.judging.schemas import CriterionIn, CriterionUpdate
 from hackops.models import (
     Criterion,
     Evaluation,
@@ -112,11 +113,11 @@ async def _scores_exist(session: AsyncSession, access: EventAccess) -> bool:
 
 
 async def create_criterion(
-    session: AsyncSession, access: EventAccess, data: dict[str, Any]
+    session: AsyncSession, access: EventAccess, body: CriterionIn
 ) -> Criterion:
     if await _scores_exist(session, access):
         raise CriteriaLocked
-    criterion = Criterion(org_id=access.event.org_id, event_id=access.event.id, **data)
+    criterion = Criterion(org_id=access.event.org_id, event_id=access.event.id, **body.model_dump())
     session.add(criterion)
     await session.flush()
     await session.refresh(criterion)
@@ -125,9 +126,10 @@ async def create_criterion(
 
 
 async def update_criterion(
-    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID, data: dict[str, Any]
+    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID, body: CriterionUpdate
 ) -> Criterion:
     criterion = await _criterion(session, access, criterion_id)
+    data = body.changes()
     if set(data) - {"description"} and await _scores_exist(session, access):
         raise CriteriaLocked
     for name, value in data.items():

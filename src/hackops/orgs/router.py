@@ -93,8 +93,7 @@ async def get_settings(access: OrgMemberDep) -> OrganizationOut:
 async def update_organization(
     body: OrganizationUpdate, session: SessionDep, access: OrgAdminDep
 ) -> OrganizationOut:
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    org = await service.update_organization(session, access.actor, access.org, changes)
+    org = await service.update_organization(session, access.actor, access.org, body)
     return org_out(org, access.role)
 
 
@@ -270,8 +269,7 @@ async def set_plan(
 ) -> OrganizationOut:
     org = await service.get_organization_by_slug(session, slug)
     await set_tenant(session, org.id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return org_out(await service.update_organization(session, actor, org, changes, plan=True))
+    return org_out(await service.update_organization(session, actor, org, body))
 
 
 @admin.get(

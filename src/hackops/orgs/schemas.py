@@ -45,11 +45,19 @@ class OrganizationUpdate(InputModel):
     name: Name | None = None
     branding: Branding | None = None
 
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent with a value (null means "leave it")."""
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
 
 class PlanUpdate(InputModel):
     plan: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     max_active_events: Annotated[int, Field(ge=0, le=10000)] | None = None
     feature_flags: dict[Annotated[str, Field(max_length=64)], bool] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent with a value (null means "leave it")."""
+        return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
 class MemberOut(OutputModel):

@@ -25,6 +25,7 @@ from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.invitations import State
 from hackops.mail.service import queue_email
 from hackops.models import ROLE_RANK, Invitation, Membership, Organization, OrgRole, User
+from hackops.orgs.schemas import OrganizationUpdate, PlanUpdate
 from hackops.tenancy import set_tenant
 
 
@@ -153,13 +154,13 @@ async def update_organization(
     session: AsyncSession,
     actor: Actor,
     org: Organization,
-    changes: dict[str, Any],
-    *,
-    plan: bool = False,
+    body: OrganizationUpdate | PlanUpdate,
 ) -> Organization:
-    """Edit settings (admins) or the plan, limits and feature flags (platform admins: plan=True)."""
+    """Edit settings (admins: `OrganizationUpdate`) or the plan, limits and feature flags
+    (platform admins: `PlanUpdate`)."""
+    plan = isinstance(body, PlanUpdate)
     allowed = PLAN_FIELDS if plan else SETTINGS_FIELDS
-    changed = {k: v for k, v in changes.items() if k in allowed and getattr(org, k) != v}
+    changed = {k: v for k, v in body.changes().items() if k in allowed and getattr(org, k) != v}
     for key, value in changed.items():
         setattr(org, key, value)
     if changed:

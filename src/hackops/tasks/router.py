@@ -156,8 +156,7 @@ async def update_team_task(
     board: TeamBoardDep,
 ) -> TaskOut:
     task = await service.get_task(session, board, task_id)
-    changes = body.model_dump(exclude_unset=True)
-    return TaskOut.model_validate(await service.update_task(session, actor, board, task, changes))
+    return TaskOut.model_validate(await service.update_task(session, actor, board, task, body))
 
 
 @team_tasks.delete(
@@ -226,8 +225,7 @@ async def update_my_task(
     task_id: uuid.UUID, body: TaskUpdate, session: SessionDep, actor: ActorDep, board: MyBoardDep
 ) -> TaskOut:
     task = await service.get_task(session, board, task_id)
-    changes = body.model_dump(exclude_unset=True)
-    return TaskOut.model_validate(await service.update_task(session, actor, board, task, changes))
+    return TaskOut.model_validate(await service.update_task(session, actor, board, task, body))
 
 
 @my_tasks.delete(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -57,6 +57,10 @@ class TaskUpdate(InputModel):
         if value is None:
             raise ValueError("may be left out but not null")
         return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent (what the service applies)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class TaskMove(InputModel):

@@ -30,7 +30,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.errors import NotFound, ValidationFailed
 from hackops.models import PRIORITY_RANK, Event, Task, TaskPriority, TaskStatus, Team, TeamMember
-from hackops.tasks.schemas import SortOrder, TaskSort
+from hackops.tasks.schemas import SortOrder, TaskSort, TaskUpdate
 
 GAP = 1024
 
@@ -256,9 +256,10 @@ UPDATABLE = frozenset({"title", "description", "priority", "status", "assignee_i
 
 
 async def update_task(
-    session: AsyncSession, actor: Actor, board: Board, task: Task, changes: dict[str, Any]
+    session: AsyncSession, actor: Actor, board: Board, task: Task, body: TaskUpdate
 ) -> Task:
-    """Apply the given fields (only those that differ are written and audited)."""
+    """Apply the fields sent (only those that differ are written and audited)."""
+    changes = body.changes()
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")

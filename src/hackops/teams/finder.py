@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +27,7 @@ from hackops.events.access import EventAccess
 from hackops.models import SEATED, Registration, Team, TeamMember
 from hackops.teams.access import TeamNotFound, is_participant, signed_in
 from hackops.teams.limits import NotRegistered
+from hackops.teams.schemas import FinderProfileIn
 
 MAX_PAGE = 50
 SUGGESTIONS = 10
@@ -76,7 +76,7 @@ def require_finder_access(access: EventAccess) -> None:
 
 
 async def update_profile(
-    session: AsyncSession, access: EventAccess, changes: dict[str, Any]
+    session: AsyncSession, access: EventAccess, body: FinderProfileIn
 ) -> Registration:
     """Set looking-for-team, skills and note on the caller's own registration."""
     signed_in(access)
@@ -86,7 +86,7 @@ async def update_profile(
     if registration.status not in SEATED:
         raise NotRegistered
     fields = {"looking_for_team": "looking_for_team", "skills": "skills", "note": "finder_note"}
-    applied = {fields[k]: v for k, v in changes.items() if k in fields and v is not None}
+    applied = {fields[k]: v for k, v in body.changes().items() if k in fields and v is not None}
     for column, value in applied.items():
         setattr(registration, column, value)
     await session.flush()

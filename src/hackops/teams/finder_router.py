@@ -89,7 +89,7 @@ async def get_finder_profile(access: EventDep) -> FinderProfileOut:
 async def update_finder_profile(
     body: FinderProfileIn, session: SessionDep, access: EventDep
 ) -> FinderProfileOut:
-    registration = await finder.update_profile(session, access, body.model_dump(exclude_unset=True))
+    registration = await finder.update_profile(session, access, body)
     return FinderProfileOut(
         looking_for_team=registration.looking_for_team,
         skills=registration.skills,

@@ -177,7 +177,7 @@ async def get_team(session: SessionDep, view: TeamDep) -> TeamDetail:
     responses=WRITE_ERRORS,
 )
 async def update_team(body: TeamUpdate, session: SessionDep, view: TeamDep) -> TeamDetail:
-    await service.update_team(session, view, body.model_dump(exclude_unset=True))
+    await service.update_team(session, view, body)
     return await team_detail(session, view)
 
 

@@ -43,6 +43,10 @@ class TeamUpdate(InputModel):
     recruiting: bool | None = None
     skills_wanted: Skills | None = None
 
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent (what the service applies)."""
+        return self.model_dump(exclude_unset=True)
+
 
 class MemberOut(OutputModel):
     user_id: uuid.UUID
@@ -170,6 +174,10 @@ class FinderProfileIn(InputModel):
     looking_for_team: bool | None = None
     skills: Skills | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent (what the service applies)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class FinderProfileOut(OutputModel):

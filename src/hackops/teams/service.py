@@ -47,6 +47,7 @@ from hackops.teams.limits import (
     lock_registration,
     require_unlocked,
 )
+from hackops.teams.schemas import TeamUpdate
 
 JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 JOIN_CODE_LENGTH = 8
@@ -126,12 +127,12 @@ async def create_team(
     return team
 
 
-async def update_team(session: AsyncSession, view: TeamView, changes: dict[str, Any]) -> Team:
+async def update_team(session: AsyncSession, view: TeamView, body: TeamUpdate) -> Team:
     """Rename, describe, recruiting flag, skills wanted (the captain)."""
     require_captain(view)
     team, _ = await lock_for_change(session, view, captain=True)
     allowed = {"name", "description", "recruiting", "skills_wanted"}
-    applied = {k: v for k, v in changes.items() if k in allowed and v is not None}
+    applied = {k: v for k, v in body.changes().items() if k in allowed and v is not None}
     for key, value in applied.items():
         setattr(team, key, value)
     await flush_or_conflict(session)

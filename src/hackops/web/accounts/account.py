@@ -20,7 +20,6 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -111,9 +110,7 @@ async def update_profile(
     data = await kit.form_data(request)
 
     async def save(body: ProfileIn) -> None:
-        changes: dict[str, Any] = body.model_dump(exclude_none=True)
-        changes["links"] = [str(link) for link in changes.get("links", [])]
-        await profile.update_profile(session, actor, user, changes)
+        await profile.update_profile(session, actor, user, body)
 
     return await kit.form_action(
         request,

@@ -148,7 +148,7 @@ async def _save_questions(
         model=EventUpdate,
         data=_questions_update(questions),
         invalid=_list_refused,
-        call=lambda body: service.update_event(session, access.actor, access.event, body.changes()),
+        call=lambda body: service.update_event(session, access.actor, access.event, body),
         page=page,
         expire=[access.event],
         done=done,
@@ -260,6 +260,6 @@ async def delete_question(
         request,
         session,
         back,
-        lambda: service.update_event(session, access.actor, access.event, body.changes()),
+        lambda: service.update_event(session, access.actor, access.event, body),
         f"Question “{removed.label}” removed.",
     )

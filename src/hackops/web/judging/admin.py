@@ -159,10 +159,11 @@ async def save_criterion(
 
     async def save(body: CriterionIn | CriterionUpdate) -> None:
         if editing is None:
-            await service.create_criterion(session, access, body.model_dump())
+            assert isinstance(body, CriterionIn)
+            await service.create_criterion(session, access, body)
         else:
-            changes = body.model_dump(exclude_unset=True, exclude_none=True)
-            await service.update_criterion(session, access, editing.id, changes)
+            assert isinstance(body, CriterionUpdate)
+            await service.update_criterion(session, access, editing.id, body)
 
     async def page(form: kit.Form, status: int) -> Response:
         forms: dict[str, Any] = (

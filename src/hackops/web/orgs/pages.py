@@ -314,7 +314,6 @@ async def update_settings(
     )
     if body is None:
         return _settings_page(request, access, form, 422)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    await service.update_organization(session, access.actor, access.org, changes)
+    await service.update_organization(session, access.actor, access.org, body)
     flash(request, "The settings are saved.", "success")
     return kit.redirect(f"/orgs/{access.org.slug}/settings")

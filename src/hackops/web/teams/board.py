@@ -243,9 +243,7 @@ async def _edit(
         form,
         model=TaskUpdate,
         data=_task_input(data),
-        call=lambda body: service.update_task(
-            session, actor, page.board, task, body.model_dump(exclude_unset=True)
-        ),
+        call=lambda body: service.update_task(session, actor, page.board, task, body),
         page=edit_page,
         done=lambda _: f"Saved “{task.title}”.",
         then=f"{page.base}#task-{task.id}",
@@ -263,7 +261,7 @@ async def _set_status(
     if body is None or body.status is None:
         flash(request, "Choose one of the statuses.", "error")
         return kit.redirect(f"{page.base}#task-{task.id}")
-    await service.update_task(session, actor, page.board, task, {"status": body.status})
+    await service.update_task(session, actor, page.board, task, body)
     flash(request, f"“{task.title}” is now in {STATUS_LABELS[body.status.value]}.", "success")
     return kit.redirect(f"{page.base}#task-{task.id}")
 

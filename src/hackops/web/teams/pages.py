@@ -150,9 +150,7 @@ async def area_action(request: Request, session: SessionDep, access: EventPageDe
             "skills": _skills(data.get("skills", "")),
             "note": data.get("note", ""),
         },
-        action=lambda body: finder.update_profile(
-            session, access, body.model_dump(exclude_unset=True)
-        ),
+        action=lambda body: finder.update_profile(session, access, body),
         done="Finder profile saved.",
     )
 
@@ -204,9 +202,7 @@ async def team_action(
             back,
             model=TeamUpdate,
             data={**_team_input(data), "recruiting": data.get("recruiting") == "on"},
-            action=lambda body: service.update_team(
-                session, view, body.model_dump(exclude_unset=True)
-            ),
+            action=lambda body: service.update_team(session, view, body),
             done="Saved.",
         )
     if verb == "invite":
