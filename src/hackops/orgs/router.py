@@ -119,9 +119,7 @@ async def list_members(session: SessionDep, access: OrgMemberDep) -> list[Member
 async def change_role(
     user_id: uuid.UUID, body: RoleUpdate, session: SessionDep, access: OrgAdminDep
 ) -> MemberOut:
-    membership = await service.change_role(
-        session, access.actor, access.org, access.role, user_id=user_id, role=body.role
-    )
+    membership = await service.change_role(session, access, user_id=user_id, role=body.role)
     members = {m.user_id: u for m, u in await service.list_members(session, access.org)}
     user = members[membership.user_id]
     return MemberOut(
@@ -140,7 +138,7 @@ async def change_role(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def remove_member(user_id: uuid.UUID, session: SessionDep, access: OrgMemberDep) -> Response:
-    await service.remove_member(session, access.actor, access.org, access.role, user_id=user_id)
+    await service.remove_member(session, access, user_id=user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -168,9 +166,7 @@ async def create_invitation(
 ) -> InvitationOut:
     invitation = await service.invite(
         session,
-        access.actor,
-        access.org,
-        access.role,
+        access,
         email=body.email,
         role=body.role,
         base_url=request.app.state.settings.base_url,
@@ -187,7 +183,7 @@ async def create_invitation(
 async def revoke_invitation(
     invitation_id: uuid.UUID, session: SessionDep, access: OrgAdminDep
 ) -> Response:
-    await service.revoke_invitation(session, access.actor, access.org, access.role, invitation_id)
+    await service.revoke_invitation(session, access, invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -11,7 +11,7 @@ invited address accepts, and accepting confirms that address.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,9 @@ from hackops.mail.service import queue_email
 from hackops.models import ROLE_RANK, Invitation, Membership, Organization, OrgRole, User
 from hackops.orgs.schemas import OrganizationUpdate, PlanUpdate
 from hackops.tenancy import set_tenant
+
+if TYPE_CHECKING:  # the access loader builds on this module (get_organization_by_slug)
+    from hackops.orgs.access import OrgAccess
 
 
 class OrganizationNotFound(NotFound):
@@ -221,14 +224,9 @@ async def _owner_count(session: AsyncSession, org: Organization) -> int:
 
 
 async def change_role(
-    session: AsyncSession,
-    actor: Actor,
-    org: Organization,
-    actor_role: str,
-    *,
-    user_id: uuid.UUID,
-    role: OrgRole,
+    session: AsyncSession, access: OrgAccess, *, user_id: uuid.UUID, role: OrgRole
 ) -> Membership:
+    actor, org, actor_role = access.actor, access.org, access.role
     membership = await _membership(session, org, user_id)
     touches_owner = OrgRole.OWNER in (membership.role, role)
     if rank(actor_role) < rank(OrgRole.ADMIN) or (touches_owner and actor_role != OrgRole.OWNER):
@@ -252,10 +250,9 @@ async def change_role(
     return membership
 
 
-async def remove_member(
-    session: AsyncSession, actor: Actor, org: Organization, actor_role: str, *, user_id: uuid.UUID
-) -> None:
+async def remove_member(session: AsyncSession, access: OrgAccess, *, user_id: uuid.UUID) -> None:
     """Remove someone (admins; owners for owners) or leave (anyone, for themselves)."""
+    actor, org, actor_role = access.actor, access.org, access.role
     membership = await _membership(session, org, user_id)
     leaving = actor.user is not None and actor.user.id == user_id
     if not leaving:
@@ -279,15 +276,9 @@ async def remove_member(
 
 
 async def invite(
-    session: AsyncSession,
-    actor: Actor,
-    org: Organization,
-    actor_role: str,
-    *,
-    email: str,
-    role: OrgRole,
-    base_url: str,
+    session: AsyncSession, access: OrgAccess, *, email: str, role: OrgRole, base_url: str
 ) -> Invitation:
+    actor, org, actor_role = access.actor, access.org, access.role
     if rank(actor_role) < rank(OrgRole.ADMIN) or (
         role is OrgRole.OWNER and actor_role != OrgRole.OWNER
     ):
@@ -348,12 +339,9 @@ async def list_invitations(session: AsyncSession, org: Organization) -> list[Inv
 
 
 async def revoke_invitation(
-    session: AsyncSession,
-    actor: Actor,
-    org: Organization,
-    actor_role: str,
-    invitation_id: uuid.UUID,
+    session: AsyncSession, access: OrgAccess, invitation_id: uuid.UUID
 ) -> None:
+    actor, org, actor_role = access.actor, access.org, access.role
     if rank(actor_role) < rank(OrgRole.ADMIN):
         raise InsufficientRole
     invitation = await invitations.pending_by_id(

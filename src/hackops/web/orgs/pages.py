@@ -131,9 +131,7 @@ async def change_role(
     data = await kit.form_data(request)
 
     async def change(body: RoleUpdate) -> str:
-        await service.change_role(
-            session, access.actor, access.org, access.role, user_id=user_id, role=body.role
-        )
+        await service.change_role(session, access, user_id=user_id, role=body.role)
         return body.role.value
 
     return await kit.form_action(
@@ -191,9 +189,7 @@ async def _remove(
         request,
         session,
         access,
-        lambda: service.remove_member(
-            session, access.actor, access.org, access.role, user_id=user_id
-        ),
+        lambda: service.remove_member(session, access, user_id=user_id),
         f"You left {access.org.name}." if leaving else "The member is removed.",
         "/orgs" if leaving else f"/orgs/{access.org.slug}",
     )
@@ -227,9 +223,7 @@ async def create_invitation(
         hints={"role": "Choose one of the roles."},
         call=lambda body: service.invite(
             session,
-            access.actor,
-            access.org,
-            access.role,
+            access,
             email=body.email,
             role=body.role,
             base_url=kit.settings_of(request).base_url,
@@ -251,9 +245,7 @@ async def revoke_invitation(
         request,
         session,
         access,
-        lambda: service.revoke_invitation(
-            session, access.actor, access.org, access.role, invitation_id
-        ),
+        lambda: service.revoke_invitation(session, access, invitation_id),
         "The invitation is revoked.",
         f"/orgs/{access.org.slug}",
     )
