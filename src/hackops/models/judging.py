@@ -14,6 +14,7 @@ Limits the database holds (migration 0006):
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,41 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hackops.models.base import Base, IdMixin, TimestampMixin
+from hackops.models.base import Base, EnumText, IdMixin, TimestampMixin
+
+
+class ConflictSource(enum.StrEnum):
+    JUDGE = "judge"
+    ORGANIZER = "organizer"
+
+
+class AssignmentState(enum.StrEnum):
+    ASSIGNED = "assigned"
+    WITHDRAWN = "withdrawn"
+
+
+class EvaluationStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class PairwiseKind(enum.StrEnum):
+    COMPARISON = "comparison"
+    SKIP = "skip"
+
+
+#: Why a judge flags a project to the organizers (no docstring: the API shows an enum's).
+class FlagReason(enum.StrEnum):
+    BROKEN = "broken"
+    CODE_OF_CONDUCT = "code_of_conduct"
+    INELIGIBLE = "ineligible"
+    OTHER = "other"
+
+
+#: A judge's flag: open until an organizer resolves it with a note.
+class FlagState(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 def _event_fk() -> ForeignKeyConstraint:
@@ -76,7 +111,7 @@ class JudgeConflict(IdMixin, Base):
     event_id: Mapped[uuid.UUID]
     judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[ConflictSource] = mapped_column(EnumText(ConflictSource, 16))
     reason: Mapped[str] = mapped_column(String(500), server_default="")
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
@@ -99,7 +134,9 @@ class JudgeAssignment(IdMixin, Base):
     submission_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE")
     )
-    state: Mapped[str] = mapped_column(String(16), server_default="assigned")
+    state: Mapped[AssignmentState] = mapped_column(
+        EnumText(AssignmentState, 16), server_default="assigned"
+    )
     reason: Mapped[str] = mapped_column(String(300), server_default="")
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
 
@@ -125,7 +162,9 @@ class Evaluation(IdMixin, TimestampMixin, Base):
     raw_score: Mapped[float | None] = mapped_column(default=None)
     private_comment: Mapped[str] = mapped_column(Text, server_default="")
     feedback: Mapped[str] = mapped_column(Text, server_default="")
-    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    status: Mapped[EvaluationStatus] = mapped_column(
+        EnumText(EvaluationStatus, 16), server_default="draft"
+    )
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -141,7 +180,7 @@ class EvaluationHistory(IdMixin, Base):
     raw_score: Mapped[float | None]
     private_comment: Mapped[str] = mapped_column(Text)
     feedback: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[EvaluationStatus] = mapped_column(EnumText(EvaluationStatus, 16))
     changed_by: Mapped[uuid.UUID | None]
     changed_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
 
@@ -181,7 +220,7 @@ class PairwiseEntry(IdMixin, Base):
     event_id: Mapped[uuid.UUID]
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[PairwiseKind] = mapped_column(EnumText(PairwiseKind, 16))
     first_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     second_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     undone: Mapped[bool] = mapped_column(server_default=text("false"))
@@ -253,9 +292,9 @@ class JudgingFlag(IdMixin, Base):
         ForeignKey("submissions.id", ondelete="CASCADE")
     )
     judge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[FlagReason] = mapped_column(EnumText(FlagReason, 32))
     note: Mapped[str] = mapped_column(String(2000), server_default="")
-    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    status: Mapped[FlagState] = mapped_column(EnumText(FlagState, 16), server_default="open")
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

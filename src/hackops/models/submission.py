@@ -62,6 +62,13 @@ class StepState(enum.StrEnum):
     FAILED = "failed"
 
 
+class SimilarityKind(enum.StrEnum):
+    """What two submissions share: their text, or a file with the same bytes."""
+
+    TEXT = "text"
+    FILE = "file"
+
+
 class FlagStatus(enum.StrEnum):
     OPEN = "open"
     DISMISSED = "dismissed"
@@ -352,7 +359,7 @@ class DuplicateFlag(IdMixin, Base):
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     submission_id: Mapped[uuid.UUID]
     other_submission_id: Mapped[uuid.UUID]
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[SimilarityKind] = mapped_column(EnumText(SimilarityKind, 8))
     score: Mapped[float]
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     status: Mapped[FlagStatus] = mapped_column(EnumText(FlagStatus, 16), server_default="open")

@@ -34,6 +34,22 @@ class TeamRole(enum.StrEnum):
     MEMBER = "member"
 
 
+class InvitationStatus(enum.StrEnum):
+    """A team invitation: pending until accepted, declined or revoked (`hackops.invitations`)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+
+
+class JoinRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
 class Team(IdMixin, TimestampMixin, Base):
     __tablename__ = "teams"
     __table_args__ = (
@@ -124,7 +140,9 @@ class TeamInvitation(IdMixin, Base):
         ForeignKey("users.id", ondelete="CASCADE"), default=None
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    status: Mapped[InvitationStatus] = mapped_column(
+        EnumText(InvitationStatus, 16), server_default="pending"
+    )
     invited_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
     expires_at: Mapped[datetime]
@@ -154,7 +172,9 @@ class JoinRequest(IdMixin, Base):
     team_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     message: Mapped[str] = mapped_column(String(500), server_default="")
-    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    status: Mapped[JoinRequestStatus] = mapped_column(
+        EnumText(JoinRequestStatus, 16), server_default="pending"
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=text("app_now()"))
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -37,6 +37,7 @@ from hackops.mail.service import queue_email
 from hackops.models import (
     SEATED,
     JoinRequest,
+    JoinRequestStatus,
     Registration,
     Team,
     TeamInvitation,
@@ -87,7 +88,7 @@ async def _settle(
     actor: Actor,
     team: Team,
     request: JoinRequest,
-    status: str,
+    status: JoinRequestStatus,
     **details: str,
 ) -> None:
     """Close a pending join request with `status`; one audit row."""
@@ -307,7 +308,7 @@ async def list_join_requests(session: AsyncSession, view: TeamView) -> list[Join
     require_member(view)
     rows = await session.scalars(
         select(JoinRequest)
-        .where(JoinRequest.team_id == view.team.id, JoinRequest.status == "pending")
+        .where(JoinRequest.team_id == view.team.id, JoinRequest.status == JoinRequestStatus.PENDING)
         .order_by(JoinRequest.created_at, JoinRequest.id)
     )
     return list(rows)
@@ -319,7 +320,7 @@ async def _pending_request(session: AsyncSession, team: Team, request_id: uuid.U
         .where(
             JoinRequest.id == request_id,
             JoinRequest.team_id == team.id,
-            JoinRequest.status == "pending",
+            JoinRequest.status == JoinRequestStatus.PENDING,
         )
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -342,7 +343,7 @@ async def decide_join_request(
             select(JoinRequest.user_id).where(
                 JoinRequest.id == request_id,
                 JoinRequest.team_id == team.id,
-                JoinRequest.status == "pending",
+                JoinRequest.status == JoinRequestStatus.PENDING,
             )
         )
         if requester is None:
@@ -350,7 +351,7 @@ async def decide_join_request(
         team, _ = await add_member(session, event, team.id, requester)
     request = await _pending_request(session, team, request_id)
     request.decided_by_id = captain.user_id
-    status = "approved" if approve else "declined"
+    status = JoinRequestStatus.APPROVED if approve else JoinRequestStatus.DECLINED
     await _settle(session, view.access.actor, team, request, status, user_id=str(request.user_id))
     return request
 
@@ -362,5 +363,5 @@ async def withdraw_join_request(
     request = await _pending_request(session, view.team, request_id)
     if request.user_id != user.id:
         raise JoinRequestNotFound
-    await _settle(session, view.access.actor, view.team, request, "withdrawn")
+    await _settle(session, view.access.actor, view.team, request, JoinRequestStatus.WITHDRAWN)
     return request

@@ -24,6 +24,7 @@ from hackops.errors import Conflict
 from hackops.events.access import EventAccess
 from hackops.models import (
     JoinRequest,
+    JoinRequestStatus,
     Submission,
     Team,
     TeamInvitation,
@@ -200,10 +201,12 @@ async def disband(session: AsyncSession, team: Team) -> None:
         session, TEAM_INVITATIONS, TeamInvitation.team_id == team.id, at=now
     )
     pending_requests = await session.scalars(
-        select(JoinRequest).where(JoinRequest.team_id == team.id, JoinRequest.status == "pending")
+        select(JoinRequest).where(
+            JoinRequest.team_id == team.id, JoinRequest.status == JoinRequestStatus.PENDING
+        )
     )
     for request in pending_requests:
-        request.status = "declined"
+        request.status = JoinRequestStatus.DECLINED
         request.decided_at = now
     team.disbanded_at = now
     team.recruiting = False

@@ -19,6 +19,7 @@ from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging.flags import service as flags
 from hackops.judging.flags.schemas import FlagIn, FlagOut, OrganizerFlagOut, ResolveIn
+from hackops.models import FlagState
 from hackops.routing import Router
 
 router = Router(
@@ -87,7 +88,7 @@ async def withdraw_flag(flag_id: uuid.UUID, session: SessionDep, access: EventDe
 async def list_flags(
     session: SessionDep,
     access: EventOrganizerDep,
-    status_: Annotated[flags.FlagState | None, Query(alias="status")] = None,
+    status_: Annotated[FlagState | None, Query(alias="status")] = None,
     submission_id: uuid.UUID | None = None,
     limit: Limit = 50,
     offset: Offset = 0,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hackops.judging.flags.service import NOTE_MAX, FlagReason, FlagRow
+from hackops.judging.flags.service import NOTE_MAX, FlagRow
+from hackops.models import FlagReason
 from hackops.schemas import InputModel, OutputModel
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,39 +39,27 @@ from hackops.events.access import EventAccess
 from hackops.judging.scoring.service import assigned_submission
 from hackops.judging.service import require_judge
 from hackops.mail.service import queue_email
-from hackops.models import JudgingFlag, Submission, Team, User
+from hackops.models import FlagReason, FlagState, JudgingFlag, Submission, Team, User
 from hackops.submissions.pipeline.notify import organizer_recipients
 
 NOTE_MAX = 2000
 WITHDRAWN_NOTE = "Withdrawn by the judge."
 
 
-class FlagReason(StrEnum):
-    BROKEN = "broken"
-    CODE_OF_CONDUCT = "code_of_conduct"
-    INELIGIBLE = "ineligible"
-    OTHER = "other"
-
-
-class FlagState(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
-
-
 REASON_LABELS = {
-    FlagReason.BROKEN.value: "Broken (it does not run or cannot be opened)",
-    FlagReason.CODE_OF_CONDUCT.value: "Code of conduct",
-    FlagReason.INELIGIBLE.value: "Ineligible (rules, deadline, prior work)",
-    FlagReason.OTHER.value: "Something else",
+    FlagReason.BROKEN: "Broken (it does not run or cannot be opened)",
+    FlagReason.CODE_OF_CONDUCT: "Code of conduct",
+    FlagReason.INELIGIBLE: "Ineligible (rules, deadline, prior work)",
+    FlagReason.OTHER: "Something else",
 }
 SHORT_LABELS = {
-    FlagReason.BROKEN.value: "broken",
-    FlagReason.CODE_OF_CONDUCT.value: "code of conduct",
-    FlagReason.INELIGIBLE.value: "ineligible",
-    FlagReason.OTHER.value: "other",
+    FlagReason.BROKEN: "broken",
+    FlagReason.CODE_OF_CONDUCT: "code of conduct",
+    FlagReason.INELIGIBLE: "ineligible",
+    FlagReason.OTHER: "other",
 }
 #: Reasons the organizers cannot act on without the judge's words.
-NOTE_REQUIRED = frozenset({FlagReason.CODE_OF_CONDUCT.value, FlagReason.OTHER.value})
+NOTE_REQUIRED = frozenset({FlagReason.CODE_OF_CONDUCT, FlagReason.OTHER})
 
 
 class FlagNotFound(NotFound):
@@ -164,7 +151,7 @@ async def flag_submission(
         select(JudgingFlag.id).where(
             JudgingFlag.judge_id == judge_id,
             JudgingFlag.submission_id == submission.id,
-            JudgingFlag.status == FlagState.OPEN.value,
+            JudgingFlag.status == FlagState.OPEN,
         )
     )
     if existing is not None:
@@ -247,9 +234,9 @@ async def withdraw(session: AsyncSession, access: EventAccess, flag_id: uuid.UUI
     """The judge who flagged takes it back (kept as resolved, by them, "withdrawn")."""
     judge_id = require_judge(access)
     flag = await _locked(session, access, flag_id, judge_id=judge_id)
-    if flag.status != FlagState.OPEN.value:
+    if flag.status != FlagState.OPEN:
         raise FlagAlreadyResolved
-    flag.status = FlagState.RESOLVED.value
+    flag.status = FlagState.RESOLVED
     flag.resolved_by = judge_id
     flag.resolved_at = func.app_now()
     flag.resolution = WITHDRAWN_NOTE
@@ -295,9 +282,9 @@ async def resolve(
     if len(note) > NOTE_MAX:
         raise FlagNoteTooLong
     flag = await _locked(session, access, flag_id)
-    if flag.status != FlagState.OPEN.value:
+    if flag.status != FlagState.OPEN:
         raise FlagAlreadyResolved
-    flag.status = FlagState.RESOLVED.value
+    flag.status = FlagState.RESOLVED
     flag.resolved_by = user.id
     flag.resolved_at = func.app_now()
     flag.resolution = note
@@ -336,7 +323,7 @@ async def list_flags(
         query = query.where(JudgingFlag.id == flag_id)
     rows = await session.execute(
         query.order_by(
-            (JudgingFlag.status == FlagState.OPEN.value).desc(),
+            (JudgingFlag.status == FlagState.OPEN).desc(),
             JudgingFlag.created_at.desc(),
             JudgingFlag.id.desc(),
         )
@@ -369,7 +356,7 @@ async def count_open(session: AsyncSession, access: EventAccess) -> int:
         await session.scalar(
             select(func.count()).where(
                 JudgingFlag.event_id == access.event.id,
-                JudgingFlag.status == FlagState.OPEN.value,
+                JudgingFlag.status == FlagState.OPEN,
             )
         )
         or 0
@@ -386,7 +373,7 @@ async def open_counts(
         select(JudgingFlag.submission_id, func.count())
         .where(
             JudgingFlag.event_id == access.event.id,
-            JudgingFlag.status == FlagState.OPEN.value,
+            JudgingFlag.status == FlagState.OPEN,
             JudgingFlag.submission_id.in_(submission_ids),
         )
         .group_by(JudgingFlag.submission_id)
