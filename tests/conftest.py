@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -29,6 +30,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from xdist.scheduler import LoadScopeScheduling
 
 from hackops import migrate, wiring
 from hackops.config import Settings, to_libpq_url, to_sqlalchemy_url
@@ -50,10 +52,34 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Long tests (`slow`, `browser`) first, in their collected order, then the rest: the
-    parallel processes (pytest-xdist hands tests out in this order) start the long ones at once
-    and finish together on short ones, instead of one process running a long test at the end
-    while the other waits."""
+    parallel processes start the long ones at once and finish together on short ones, instead
+    of one process running a long test at the end while the other waits."""
     items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in ("slow", "browser")))
+
+
+#: The id of a share of a long scenario (`@pytest.mark.parametrize("share", …, ids=…)`).
+SHARE_ID = re.compile(r"\[share\d+\]$")
+
+
+class ModuleAtATime(LoadScopeScheduling):
+    """pytest-xdist's scheduler for this suite (with -n): a module's tests are one unit of work,
+    handed out in the order of the collection above to whichever process is free (a process
+    holds at most one unit beyond the test it runs). A module-scoped fixture (a seeded database
+    with a server of its own) is then built once, not once in each process, and the processes
+    end together. The shares of a long scenario are the exception: each is a unit of its own,
+    so that the processes run them side by side (docs/conventions.md)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return nodeid if SHARE_ID.search(nodeid) else nodeid.partition("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> ModuleAtATime | None:
+    """ModuleAtATime under `-n` with the default distribution (`load`); another `--dist` wins."""
+    if config.getvalue("dist") != "load":
+        return None
+    config.option.loadscopereorder = False  # keep the collection's order: long tests first
+    return ModuleAtATime(config, log)
 
 
 # --- services and markers --------------------------------------------------------------------

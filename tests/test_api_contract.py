@@ -35,7 +35,7 @@ SHARES = 4
 
 
 @pytest.mark.timeout(600)  # 40 examples for each of ~50 operations against a live server
-@pytest.mark.parametrize("share", range(SHARES))
+@pytest.mark.parametrize("share", range(SHARES), ids=lambda k: f"share{k}")
 def test_api_operations_honour_their_contract(live_server: str, share: int) -> None:
     schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
     every = [result.ok() for result in schema.get_all_operations()]

@@ -288,7 +288,7 @@ async def test_one_person_registering_50_times_at_once(world: World) -> None:
 SHARES = 2
 
 
-@pytest.mark.parametrize("share", range(SHARES))
+@pytest.mark.parametrize("share", range(SHARES), ids=lambda k: f"share{k}")
 async def test_500_mixed_registrations_and_cancellations(world: World, share: int) -> None:
     """500 random register/cancel calls released together, at most 50 in flight (the client's
     50 connections); a person may come up several times."""
