@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from xdist.scheduler import LoadScopeScheduling
 
-from hackops import migrate, wiring
+from hackops import jobs, migrate, wiring
 from hackops.config import Settings, to_libpq_url, to_sqlalchemy_url
 from hackops.db import Database, make_sessionmaker
 from hackops.main import create_app
@@ -407,15 +407,22 @@ async def app(settings: Settings, bound_database: Database) -> AsyncIterator[Any
 async def client(
     app: Any, bound_database: Database, connection: AsyncConnection
 ) -> AsyncIterator[httpx2.AsyncClient]:
-    """An HTTP client for the app whose requests all run inside the test's transaction."""
+    """An HTTP client for the app whose requests all run inside the test's transaction.
+
+    Jobs run in the test's process are bound to the app's database for the test, as the app's
+    lifespan bound them: the session's app is started on the first test that asks for it, and
+    when that test runs an app of its own too, that app's end puts back the binding from before
+    both (none), whatever order the tests run in."""
     original = bound_database.sessionmaker
     bound_database.sessionmaker = rollback_sessionmaker(connection)
+    previous_jobs_binding = jobs.bind_database(bound_database, app.state.settings)
     await app.state.limiter.reset()
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
     finally:
+        jobs.bind_database(*previous_jobs_binding)
         bound_database.sessionmaker = original
 
 

@@ -45,7 +45,7 @@ async def uses_job_edge(slug: str) -> None:
 
 @asynccontextmanager
 async def running_worker(settings: Settings, database: Database) -> AsyncIterator[None]:
-    jobs.bind_database(database, settings)
+    previous = jobs.bind_database(database, settings)
     async with jobs.open_queue(settings):
         worker = asyncio.create_task(jobs.run_worker(settings, name="test-worker"))
         try:
@@ -54,7 +54,7 @@ async def running_worker(settings: Settings, database: Database) -> AsyncIterato
             worker.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await worker
-    jobs.bind_database(None)
+    jobs.bind_database(*previous)  # the binding from before, not none: others may rely on it
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 20) -> None:

@@ -157,7 +157,7 @@ async def submit_version(
 @asynccontextmanager
 async def running_worker(settings: Settings, database: Database) -> AsyncIterator[None]:
     """A real worker in this process, on every queue, until the block ends."""
-    jobs.bind_database(database, settings)
+    previous = jobs.bind_database(database, settings)
     async with jobs.open_queue(settings):
         worker = asyncio.create_task(jobs.run_worker(settings, name="pipeline-test-worker"))
         try:
@@ -166,7 +166,7 @@ async def running_worker(settings: Settings, database: Database) -> AsyncIterato
             worker.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await worker
-    jobs.bind_database(None)
+    jobs.bind_database(*previous)  # the binding from before, not none: others may rely on it
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 30) -> None:
