@@ -490,11 +490,17 @@ class AdminPage:
         return admin_base(self.access) + path
 
     async def render(
-        self, template: str, tab: str, *, status_code: int = 200, **extra: Any
+        self,
+        template: str,
+        tab: str,
+        *,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
     ) -> Response:
         """`template` with the admin header (`admin_context`) on `tab` and `extra`."""
         context = await admin_context(self.session, self.access, tab, **extra)
-        return render(self.request, template, context, status_code=status_code)
+        return render(self.request, template, context, status_code=status_code, headers=headers)
 
     async def form_action(self, form: Form, **options: Any) -> Response:
         """`form_action` of this page's request and session (same options)."""
@@ -509,3 +515,7 @@ class AdminPage:
     ) -> Response:
         """`act` of this page's request and session (same options)."""
         return await act(self.request, self.session, back, action, done, **options)
+
+    async def act_checked(self, back: str, **options: Any) -> Response:
+        """`act_checked` of this page's request and session (same options)."""
+        return await act_checked(self.request, self.session, back, **options)

@@ -1,6 +1,7 @@
 """Event admin pages, continued: an event's tracks (prize categories) and awards — list, add,
 edit, remove — through `events.children`, checked with the API's input models. Same rules as
-`web.events.admin`: organizers only (`OrganizerEventDep`), form posts through `kit.form_action`.
+`web.events.admin`: organizers only (`OrganizerPageDep`), form posts through
+`AdminPage.form_action`.
 """
 
 from __future__ import annotations
