@@ -212,21 +212,27 @@ def settings_values(event: Event) -> dict[str, str]:
     }
 
 
-async def _settings_page(page: kit.AdminPage, form: kit.Form, status_code: int = 200) -> Response:
-    return await page.render(
-        "events/admin/settings.html",
-        "settings",
-        status_code=status_code,
-        form=form,
-        modes=MODE_OPTIONS,
-        visibilities=VISIBILITY_OPTIONS,
-        zones=time_zones(),
-    )
+def _form_tab(
+    tab: str, **choices: Any
+) -> Callable[[kit.AdminPage, kit.Form, int], Awaitable[Response]]:
+    """The renderer of a tab that is one form (`events/admin/<tab>.html`), with its choices."""
+
+    async def tab_page(page: kit.AdminPage, form: kit.Form, status_code: int = 200) -> Response:
+        return await page.render(
+            f"events/admin/{tab}.html", tab, status_code=status_code, form=form, **choices
+        )
+
+    return tab_page
+
+
+_settings_page = _form_tab(
+    "settings", modes=MODE_OPTIONS, visibilities=VISIBILITY_OPTIONS, zones=time_zones()
+)
 
 
 @router.get(kit.ADMIN, name="event_admin")
 async def event_settings(page: OrganizerPageDep) -> Response:
-    return await _settings_page(page, kit.Form(values=settings_values(page.access.event)))
+    return await _settings_page(page, kit.Form(values=settings_values(page.access.event)), 200)
 
 
 def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
@@ -269,19 +275,12 @@ def windows_values(event: Event) -> dict[str, str]:
     return values
 
 
-async def _windows_page(page: kit.AdminPage, form: kit.Form, status_code: int = 200) -> Response:
-    return await page.render(
-        "events/admin/windows.html",
-        "windows",
-        status_code=status_code,
-        form=form,
-        labels=WINDOW_LABELS,
-    )
+_windows_page = _form_tab("windows", labels=WINDOW_LABELS)
 
 
 @router.get(kit.ADMIN + "/windows", name="event_windows")
 async def event_windows(page: OrganizerPageDep) -> Response:
-    return await _windows_page(page, kit.Form(values=windows_values(page.access.event)))
+    return await _windows_page(page, kit.Form(values=windows_values(page.access.event)), 200)
 
 
 @router.post(kit.ADMIN + "/windows")
