@@ -13,12 +13,14 @@ the refusal is flashed on the page the form was on.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Path, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +40,8 @@ from hackops.web.deps import OrganizerPageDep, page_router
 from hackops.web.submissions import processing
 
 router = page_router()
+
+M = TypeVar("M", bound=BaseModel)
 
 QUEUE = kit.ADMIN + "/submissions"
 ONE = QUEUE + "/{submission_id}"
@@ -261,23 +265,34 @@ async def submission_page(submission_id: uuid.UUID, page: OrganizerPageDep) -> R
     )
 
 
+async def _decision(
+    page: kit.AdminPage,
+    submission_id: uuid.UUID,
+    model: type[M],
+    fields: tuple[str, ...],
+    decide: Callable[[M], Awaitable[str]],
+) -> Response:
+    """A decision form of the submission's page (the submission's, or a flag's): its `fields`
+    checked by the API's `model`, `decide(body)` says what it did; back to the page."""
+    data = await kit.form_data(page.request)
+    return await page.act_checked(
+        page.at(f"/submissions/{submission_id}"),
+        model=model,
+        data=kit.kept(data, *fields),
+        action=decide,
+        done=kit.said,
+    )
+
+
 @router.post(ONE + "/decision")
 async def decide_one(submission_id: uuid.UUID, page: OrganizerPageDep) -> Response:
-    data = await kit.form_data(page.request)
-
     async def decide(body: DecisionIn) -> str:
         await review.decide(
             page.session, page.access, [submission_id], status=body.status, reason=body.reason
         )
         return f"The submission is marked {processing.STATUS_LABELS[body.status]}."
 
-    return await page.act_checked(
-        page.at(f"/submissions/{submission_id}"),
-        model=DecisionIn,
-        data=kit.kept(data, "status", "reason"),
-        action=decide,
-        done=kit.said,
-    )
+    return await _decision(page, submission_id, DecisionIn, ("status", "reason"), decide)
 
 
 @router.post(ONE + "/reopen")
@@ -322,7 +337,6 @@ async def decide_flag(
     flag_id: uuid.UUID,
     page: OrganizerPageDep,
 ) -> Response:
-    data = await kit.form_data(page.request)
     done = {"dismissed": "dismissed", "confirmed": "confirmed", "open": "opened again"}
 
     async def decide(body: FlagDecisionIn) -> str:
@@ -331,10 +345,4 @@ async def decide_flag(
         )
         return f"The flag is {done[body.status]}."
 
-    return await page.act_checked(
-        page.at(f"/submissions/{submission_id}"),
-        model=FlagDecisionIn,
-        data=kit.kept(data, "status", "note"),
-        action=decide,
-        done=kit.said,
-    )
+    return await _decision(page, submission_id, FlagDecisionIn, ("status", "note"), decide)
