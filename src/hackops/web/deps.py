@@ -41,7 +41,7 @@ from hackops.orgs.deps import OrgAccess, org_access
 from hackops.orgs.service import InsufficientRole, rank
 from hackops.routing import Router, SlugPath
 from hackops.teams.access import TeamView, load_team
-from hackops.web.kit import to_login
+from hackops.web.kit import AdminPage, to_login
 
 
 class LoginRequired(Unauthorized):
@@ -127,6 +127,16 @@ EventPageDep = Annotated[EventAccess, Depends(signed_in_event)]
 OrganizerEventDep = Annotated[EventAccess, Depends(event_for_organizer)]
 #: The event, for one of its judges (403 to other staff, 404 to everyone else).
 JudgeEventDep = Annotated[EventAccess, Depends(event_for_judge)]
+
+
+async def organizer_page(
+    request: Request, session: SessionDep, access: OrganizerEventDep
+) -> AdminPage:
+    return AdminPage(request, session, access)
+
+
+#: An event admin page: the request, its transaction and the organizer's access in one.
+OrganizerPageDep = Annotated[AdminPage, Depends(organizer_page)]
 
 
 # --- teams ------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@
   the error's status, success flashes and answers 303 (or gives its own `reply`: a cookie, a
   report). `attempt` is its second half, for input checked another way. `act` is the same for a
   button (no form to re-render: the refusal is flashed, or shown by the page's `refused`).
-- `admin_context` is what every event admin page shows in its header.
+- `admin_context` is what every event admin page shows in its header; `AdminPage` (built by
+  `deps.OrganizerPageDep`) is an admin page's request, transaction and access in one, rendering
+  a tab with that header and handing its forms and buttons to `form_action` and `act`.
 - Loading and authorizing are not here: they are the dependencies of `web/deps.py`.
 
 Form handling:
@@ -471,3 +473,49 @@ async def admin_context(
         "can_grant": can_grant_roles(access),
         **extra,
     }
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    """An event admin page being answered: its request, its transaction, the organizer's access.
+    A route takes this one object (`deps.OrganizerPageDep`) instead of the three; what it renders
+    carries the admin header, and its forms and buttons run in its session."""
+
+    request: Request
+    session: AsyncSession
+    access: EventAccess
+
+    def at(self, path: str = "") -> str:
+        """The address of an admin page of this event (`path` under `…/admin`)."""
+        return admin_base(self.access) + path
+
+    async def render(
+        self,
+        template: str,
+        tab: str,
+        *,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> Response:
+        """`template` with the admin header (`admin_context`) on `tab` and `extra`."""
+        context = await admin_context(self.session, self.access, tab, **extra)
+        return render(self.request, template, context, status_code=status_code, headers=headers)
+
+    async def form_action(self, form: Form, **options: Any) -> Response:
+        """`form_action` of this page's request and session (same options)."""
+        return await form_action(self.request, self.session, form, **options)
+
+    async def act(
+        self,
+        back: str,
+        action: Callable[[], Awaitable[R]],
+        done: str | Callable[[R], str],
+        **options: Any,
+    ) -> Response:
+        """`act` of this page's request and session (same options)."""
+        return await act(self.request, self.session, back, action, done, **options)
+
+    async def act_checked(self, back: str, **options: Any) -> Response:
+        """`act_checked` of this page's request and session (same options)."""
+        return await act_checked(self.request, self.session, back, **options)

@@ -4,7 +4,7 @@ tracks and awards: `web.events.tracks`; registrations and the check-in desk:
 `web.registrations.pages`.
 
 Who may: organization organizers and up, the event's own organizers and platform admins — the
-`OrganizerEventDep` page dependency, the API's `organizer_access` (the public gets the 404 page;
+`OrganizerPageDep` page dependency, the API's `organizer_access` (the public gets the 404 page;
 judges and mentors, who know the event exists, get 403). Every change calls the same service
 function as the API through `kit.form_action`, checked with the API's own input models.
 
@@ -23,19 +23,17 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events import service
-from hackops.events.access import EventAccess
 from hackops.events.lifecycle import state_at
 from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, Organization, OrgRole, Visibility
 from hackops.orgs.service import rank
 from hackops.results.service import publish as publish_with_results
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, OrgMemberPageDep, OrgOrganizerPageDep, page_router
+from hackops.web.deps import OrganizerPageDep, OrgMemberPageDep, OrgOrganizerPageDep, page_router
 
 router = page_router()
 
@@ -214,32 +212,27 @@ def settings_values(event: Event) -> dict[str, str]:
     }
 
 
-async def _settings_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    form: kit.Form,
-    status_code: int = 200,
-) -> Response:
-    context = await kit.admin_context(
-        session,
-        access,
-        "settings",
-        form=form,
-        modes=MODE_OPTIONS,
-        visibilities=VISIBILITY_OPTIONS,
-        zones=time_zones(),
-    )
-    return kit.render(request, "events/admin/settings.html", context, status_code=status_code)
+def _form_tab(
+    tab: str, **choices: Any
+) -> Callable[[kit.AdminPage, kit.Form, int], Awaitable[Response]]:
+    """The renderer of a tab that is one form (`events/admin/<tab>.html`), with its choices."""
+
+    async def tab_page(page: kit.AdminPage, form: kit.Form, status_code: int = 200) -> Response:
+        return await page.render(
+            f"events/admin/{tab}.html", tab, status_code=status_code, form=form, **choices
+        )
+
+    return tab_page
+
+
+_settings_page = _form_tab(
+    "settings", modes=MODE_OPTIONS, visibilities=VISIBILITY_OPTIONS, zones=time_zones()
+)
 
 
 @router.get(kit.ADMIN, name="event_admin")
-async def event_settings(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await _settings_page(
-        request, session, access, kit.Form(values=settings_values(access.event))
-    )
+async def event_settings(page: OrganizerPageDep) -> Response:
+    return await _settings_page(page, kit.Form(values=settings_values(page.access.event)), 200)
 
 
 def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
@@ -255,23 +248,20 @@ def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
 
 
 @router.post(kit.ADMIN)
-async def save_settings(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    data = await kit.form_data(request)
-    return await kit.form_action(
-        request,
-        session,
+async def save_settings(page: OrganizerPageDep) -> Response:
+    data = await kit.form_data(page.request)
+    access = page.access
+    return await page.form_action(
         kit.Form(values=kit.kept(data, *SETTINGS_FIELDS)),
         model=EventUpdate,
         data=_settings_input(data),
         hints=SETTINGS_HINTS,
-        call=lambda body: service.update_event(session, access.actor, access.event, body),
-        page=lambda form, status: _settings_page(request, session, access, form, status),
+        call=lambda body: service.update_event(page.session, access.actor, access.event, body),
+        page=lambda form, status: _settings_page(page, form, status),
         expire=[access.event],
         refused=details_or(SETTINGS_ERRORS),
         done="The settings are saved.",
-        then=kit.admin_base(access),
+        then=page.at(),
     )
 
 
@@ -285,31 +275,18 @@ def windows_values(event: Event) -> dict[str, str]:
     return values
 
 
-async def _windows_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    form: kit.Form,
-    status_code: int = 200,
-) -> Response:
-    context = await kit.admin_context(session, access, "windows", form=form, labels=WINDOW_LABELS)
-    return kit.render(request, "events/admin/windows.html", context, status_code=status_code)
+_windows_page = _form_tab("windows", labels=WINDOW_LABELS)
 
 
 @router.get(kit.ADMIN + "/windows", name="event_windows")
-async def event_windows(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await _windows_page(
-        request, session, access, kit.Form(values=windows_values(access.event))
-    )
+async def event_windows(page: OrganizerPageDep) -> Response:
+    return await _windows_page(page, kit.Form(values=windows_values(page.access.event)), 200)
 
 
 @router.post(kit.ADMIN + "/windows")
-async def save_windows(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    data = await kit.form_data(request)
+async def save_windows(page: OrganizerPageDep) -> Response:
+    data = await kit.form_data(page.request)
+    access = page.access
     form = kit.Form(values=kit.kept(data, *WINDOW_FIELDS, "grace_minutes"))
     zone = ZoneInfo(access.event.timezone)
     raw: dict[str, Any] = {"grace_minutes": data.get("grace_minutes", "").strip() or "0"}
@@ -321,19 +298,17 @@ async def save_windows(
             if not message.startswith(("A date", "This time")):
                 message = "A date and time like 2031-06-04T09:30."
             form.errors[name] = message
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         form,
         model=EventUpdate,
         data={k: v for k, v in raw.items() if k not in form.errors},
         hints={"grace_minutes": "A whole number of minutes from 0 to 1440."},
-        call=lambda body: service.update_event(session, access.actor, access.event, body),
-        page=lambda form, status: _windows_page(request, session, access, form, status),
+        call=lambda body: service.update_event(page.session, access.actor, access.event, body),
+        page=lambda form, status: _windows_page(page, form, status),
         expire=[access.event],
         refused=details_or(placed="These dates do not fit together; see the marked fields."),
         done="The dates are saved.",
-        then=kit.admin_base(access) + "/windows",
+        then=page.at("/windows"),
     )
 
 
@@ -350,27 +325,16 @@ LIFECYCLE: dict[str, tuple[Callable[..., Awaitable[Event]], str]] = {
 }
 
 
-async def lifecycle_action(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    verb = request.url.path.rsplit("/", 1)[-1]
+async def lifecycle_action(page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    verb = page.request.url.path.rsplit("/", 1)[-1]
     call, done = LIFECYCLE[verb]
     if verb == "publish-results":  # freezes the ranking and winners too (results domain)
-        base_url = request.app.state.settings.base_url
-        return await kit.act(
-            request,
-            session,
-            kit.admin_base(access),
-            lambda: publish_with_results(session, access, base_url),
-            done,
+        base_url = page.request.app.state.settings.base_url
+        return await page.act(
+            page.at(), lambda: publish_with_results(session, access, base_url), done
         )
-    return await kit.act(
-        request,
-        session,
-        kit.admin_base(access),
-        lambda: call(session, access.actor, access.event),
-        done,
-    )
+    return await page.act(page.at(), lambda: call(session, access.actor, access.event), done)
 
 
 for _verb in LIFECYCLE:

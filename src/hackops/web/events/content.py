@@ -1,7 +1,7 @@
 """Event admin pages, continued: custom registration questions (tracks and awards:
 `web.events.tracks`; event roles and invitations: `web.events.roles`).
 
-Same rules as `web.events.admin` (organizers only, `OrganizerEventDep`; form posts through
+Same rules as `web.events.admin` (organizers only, `OrganizerPageDep`; form posts through
 `kit.form_action` with the API's input models). Questions are the event's JSON list: a change
 locks the event row, edits the list and saves it through `events.service.update_event`, so two
 organizers editing at once cannot lose each other's question. A question keeps its id for life
@@ -14,19 +14,18 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Path, Request
+from fastapi import Path
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.browser import flash
-from hackops.db import SessionDep
 from hackops.errors import NotFound
 from hackops.events import service
 from hackops.events.access import EventAccess
 from hackops.events.questions.service import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
 
@@ -90,34 +89,30 @@ def _checked_question(data: dict[str, str], ident: str, form: kit.Form) -> Quest
 
 
 async def _questions_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    *,
-    add: kit.Form | None = None,
-    status_code: int = 200,
+    page: kit.AdminPage, add: kit.Form | None = None, status_code: int = 200
 ) -> Response:
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "events/admin/questions.html",
         "questions",
-        questions=questions_of(access.event),
+        status_code=status_code,
+        questions=questions_of(page.access.event),
         kinds=dict(KIND_OPTIONS),
         kind_options=KIND_OPTIONS,
         add=add or kit.Form(values={"kind": QuestionKind.TEXT.value}),
     )
-    return kit.render(request, "events/admin/questions.html", context, status_code=status_code)
 
 
-def _edit_question_page(
-    request: Request,
-    context: dict[str, Any],
-    question: Question,
-    form: kit.Form,
-    status_code: int = 200,
+async def _edit_question_page(
+    page: kit.AdminPage, question: Question, form: kit.Form, status_code: int = 200
 ) -> Response:
-    context.update(question=question, form=form, kind_options=KIND_OPTIONS)
-    return kit.render(request, "events/admin/question_edit.html", context, status_code=status_code)
+    return await page.render(
+        "events/admin/question_edit.html",
+        "questions",
+        status_code=status_code,
+        question=question,
+        form=form,
+        kind_options=KIND_OPTIONS,
+    )
 
 
 def _questions_update(questions: list[Question]) -> dict[str, Any]:
@@ -131,28 +126,25 @@ def _list_refused(form: kit.Form) -> None:
 
 
 async def _save_questions(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
+    page: kit.AdminPage,
     questions: list[Question],
     form: kit.Form,
-    *,
-    page: Callable[[kit.Form, int], Awaitable[Response]],
+    again: Callable[[kit.Form, int], Awaitable[Response]],
     done: str,
 ) -> Response:
-    """Save the whole list through the service, as `kit.form_action`."""
-    return await kit.form_action(
-        request,
-        session,
+    """Save the whole list through the service, as `kit.form_action` (`again`: the form's page
+    with a refusal)."""
+    access = page.access
+    return await page.form_action(
         form,
         model=EventUpdate,
         data=_questions_update(questions),
         invalid=_list_refused,
-        call=lambda body: service.update_event(session, access.actor, access.event, body),
-        page=page,
+        call=lambda body: service.update_event(page.session, access.actor, access.event, body),
+        page=again,
         expire=[access.event],
         done=done,
-        then=kit.admin_base(access) + "/questions",
+        then=page.at("/questions"),
     )
 
 
@@ -163,36 +155,25 @@ async def _locked_questions(session: AsyncSession, access: EventAccess) -> list[
 
 
 @router.get(kit.ADMIN + "/questions", name="event_questions")
-async def event_questions(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await _questions_page(request, session, access)
+async def event_questions(page: OrganizerPageDep) -> Response:
+    return await _questions_page(page)
 
 
 @router.post(kit.ADMIN + "/questions")
-async def add_question(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    data = await kit.form_data(request)
+async def add_question(page: OrganizerPageDep) -> Response:
+    data = await kit.form_data(page.request)
     form = kit.Form(values=kit.kept(data, *QUESTION_FIELDS))
-    questions = await _locked_questions(session, access)
+    questions = await _locked_questions(page.session, page.access)
     ident = _question_id(data.get("label", ""), {q.id for q in questions})
 
-    async def page(form: kit.Form, status: int) -> Response:
-        return await _questions_page(request, session, access, add=form, status_code=status)
+    async def again(form: kit.Form, status: int) -> Response:
+        return await _questions_page(page, form, status)
 
     question = _checked_question(data, ident, form)
     if question is None:
-        return await page(form, 422)
-    return await _save_questions(
-        request,
-        session,
-        access,
-        [*questions, question],
-        form,
-        page=page,
-        done=f"Question “{question.label}” added.",
-    )
+        return await again(form, 422)
+    done = f"Question “{question.label}” added."
+    return await _save_questions(page, [*questions, question], form, again, done)
 
 
 def _find(questions: list[Question], ident: str) -> int:
@@ -203,62 +184,44 @@ def _find(questions: list[Question], ident: str) -> int:
 
 
 @router.get(kit.ADMIN + "/questions/{question_id}/edit")
-async def edit_question_form(
-    question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    questions = questions_of(access.event)
+async def edit_question_form(question_id: QuestionIdPath, page: OrganizerPageDep) -> Response:
+    questions = questions_of(page.access.event)
     question = questions[_find(questions, question_id)]
-    context = await kit.admin_context(session, access, "questions")
-    return _edit_question_page(
-        request, context, question, kit.Form(values=_question_values(question))
-    )
+    return await _edit_question_page(page, question, kit.Form(values=_question_values(question)))
 
 
 @router.post(kit.ADMIN + "/questions/{question_id}/edit")
-async def edit_question(
-    question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    data = await kit.form_data(request)
+async def edit_question(question_id: QuestionIdPath, page: OrganizerPageDep) -> Response:
+    data = await kit.form_data(page.request)
     form = kit.Form(values=kit.kept(data, *QUESTION_FIELDS))
-    questions = await _locked_questions(session, access)
+    questions = await _locked_questions(page.session, page.access)
     index = _find(questions, question_id)
 
-    async def page(form: kit.Form, status: int) -> Response:
-        context = await kit.admin_context(session, access, "questions")
-        original = questions_of(access.event)[index]
-        return _edit_question_page(request, context, original, form, status)
+    async def again(form: kit.Form, status: int) -> Response:
+        original = questions_of(page.access.event)[index]
+        return await _edit_question_page(page, original, form, status)
 
     question = _checked_question(data, question_id, form)
     if question is None:
-        return await page(form, 422)
+        return await again(form, 422)
     questions[index] = question
-    return await _save_questions(
-        request,
-        session,
-        access,
-        questions,
-        form,
-        page=page,
-        done=f"Question “{question.label}” saved.",
-    )
+    done = f"Question “{question.label}” saved."
+    return await _save_questions(page, questions, form, again, done)
 
 
 @router.post(kit.ADMIN + "/questions/{question_id}/delete")
-async def delete_question(
-    question_id: QuestionIdPath, request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    back = kit.admin_base(access) + "/questions"
+async def delete_question(question_id: QuestionIdPath, page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    back = page.at("/questions")
     questions = await _locked_questions(session, access)
     removed = questions.pop(_find(questions, question_id))
     form = kit.Form()
     body = kit.validated(EventUpdate, _questions_update(questions), form)
     if body is None:
         _list_refused(form)
-        flash(request, form.error or "The question could not be removed.", "error")
+        flash(page.request, form.error or "The question could not be removed.", "error")
         return kit.redirect(back)
-    return await kit.act(
-        request,
-        session,
+    return await page.act(
         back,
         lambda: service.update_event(session, access.actor, access.event, body),
         f"Question “{removed.label}” removed.",

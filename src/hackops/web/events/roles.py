@@ -2,8 +2,8 @@
 invites an address without an account; pending invitations with resend and revoke) and the page
 an invitation link opens (accepting it: the magic-link sign-in).
 
-Same rules as `web.events.admin`: the tab is for the event's organizers (`OrganizerEventDep`);
-granting, revoking and handling invitations take an organization organizer (`GrantingEventDep`:
+Same rules as `web.events.admin`: the tab is for the event's organizers (`OrganizerPageDep`);
+granting, revoking and handling invitations take an organization organizer (`GrantingPageDep`:
 `children_router.org_organizer_access`, as the API). The accept page never acts on GET (mail
 scanners open links): its button POSTs.
 """
@@ -22,7 +22,6 @@ from hackops.accounts.deps import ActorDep, ServicesDep, set_session_cookie
 from hackops.actor import Actor
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
-from hackops.events.access import EventAccess
 from hackops.events.deps import org_organizer_access
 from hackops.events.roles import invitations as role_invitations
 from hackops.events.roles import service as children
@@ -32,7 +31,7 @@ from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.web import kit
-from hackops.web.deps import InvitationLink, InvitationLinkDep, OrganizerEventDep, page_router
+from hackops.web.deps import InvitationLink, InvitationLinkDep, OrganizerPageDep, page_router
 
 router = page_router()
 
@@ -58,36 +57,33 @@ def rebalanced(report: Reassigned | None) -> str:
 
 
 async def _roles_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    form: kit.Form | None = None,
-    status_code: int = 200,
+    page: kit.AdminPage, form: kit.Form | None = None, status_code: int = 200
 ) -> Response:
-    context = await kit.admin_context(
-        session,
-        access,
+    session, event = page.session, page.access.event
+    return await page.render(
+        "events/admin/roles.html",
         "roles",
-        grants=await children.list_role_grants(session, access.event),
-        invitations=await role_invitations.list_invitations(session, access.event),
+        status_code=status_code,
+        grants=await children.list_role_grants(session, event),
+        invitations=await role_invitations.list_invitations(session, event),
         now=await db_now(session),
         role_options=ROLE_OPTIONS,
         form=form or kit.Form(values={"role": EventRole.JUDGE}),
     )
-    return kit.render(request, "events/admin/roles.html", context, status_code=status_code)
 
 
 @router.get(kit.ADMIN + "/roles", name="event_roles")
-async def event_roles(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    return await _roles_page(request, session, access)
+async def event_roles(page: OrganizerPageDep) -> Response:
+    return await _roles_page(page)
 
 
-async def granting_event(access: OrganizerEventDep) -> EventAccess:
+async def granting_page(page: OrganizerPageDep) -> kit.AdminPage:
     """Granting, revoking and invitations take an organization organizer (as the API)."""
-    return await org_organizer_access(access)
+    await org_organizer_access(page.access)
+    return page
 
 
-GrantingEventDep = Annotated[EventAccess, Depends(granting_event)]
+GrantingPageDep = Annotated[kit.AdminPage, Depends(granting_page)]
 
 
 def _granted(outcome: Granted | EventRoleInvitation, role: str) -> str:
@@ -99,41 +95,34 @@ def _granted(outcome: Granted | EventRoleInvitation, role: str) -> str:
 
 
 @router.post(kit.ADMIN + "/roles")
-async def grant_role(
-    request: Request, session: SessionDep, access: GrantingEventDep, services: ServicesDep
-) -> Response:
-    data = await kit.form_data(request)
+async def grant_role(page: GrantingPageDep, services: ServicesDep) -> Response:
+    data = await kit.form_data(page.request)
 
     async def grant(body: RoleGrantIn) -> str:
         role = body.role.value
         outcome = await role_invitations.grant_or_invite(
-            session, access, services, email=body.email, role=role
+            page.session, page.access, services, email=body.email, role=role
         )
         return _granted(outcome, role)
 
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         kit.Form(values=kit.kept(data, "email", "role")),
         model=RoleGrantIn,
         data={"email": data.get("email", ""), "role": data.get("role", "")},
         hints={"role": "Choose one of the roles.", "email": "An email address."},
         call=grant,
-        page=lambda form, status: _roles_page(request, session, access, form, status),
+        page=lambda form, status: _roles_page(page, form, status),
         fields=ROLE_ERRORS,
-        done=lambda message: message,
-        then=kit.admin_base(access) + "/roles",
+        done=kit.said,
+        then=page.at("/roles"),
     )
 
 
 @router.post(kit.ADMIN + "/roles/{grant_id}/revoke")
-async def revoke_role(
-    grant_id: uuid.UUID, request: Request, session: SessionDep, access: GrantingEventDep
-) -> Response:
-    return await kit.act(
-        request,
-        session,
-        kit.admin_base(access) + "/roles",
+async def revoke_role(grant_id: uuid.UUID, page: GrantingPageDep) -> Response:
+    session, access = page.session, page.access
+    return await page.act(
+        page.at("/roles"),
         lambda: children.revoke_role(session, access.actor, access.event, grant_id),
         lambda outcome: "The role is revoked." + rebalanced(outcome),
     )
@@ -141,31 +130,24 @@ async def revoke_role(
 
 @router.post(kit.ADMIN + "/roles/invitations/{invitation_id}/resend")
 async def resend_invitation(
-    invitation_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: GrantingEventDep,
-    services: ServicesDep,
+    invitation_id: uuid.UUID, page: GrantingPageDep, services: ServicesDep
 ) -> Response:
-    return await kit.act(
-        request,
-        session,
-        kit.admin_base(access) + "/roles",
-        lambda: role_invitations.resend_invitation(session, access, services, invitation_id),
+    return await page.act(
+        page.at("/roles"),
+        lambda: role_invitations.resend_invitation(
+            page.session, page.access, services, invitation_id
+        ),
         "The invitation is sent again, valid 7 days; the previous link no longer works.",
     )
 
 
 @router.post(kit.ADMIN + "/roles/invitations/{invitation_id}/revoke")
-async def revoke_invitation(
-    invitation_id: uuid.UUID, request: Request, session: SessionDep, access: GrantingEventDep
-) -> Response:
-    return await kit.act(
-        request,
-        session,
-        kit.admin_base(access) + "/roles",
+async def revoke_invitation(invitation_id: uuid.UUID, page: GrantingPageDep) -> Response:
+    access = page.access
+    return await page.act(
+        page.at("/roles"),
         lambda: role_invitations.revoke_invitation(
-            session, access.actor, access.event, invitation_id
+            page.session, access.actor, access.event, invitation_id
         ),
         "The invitation is revoked; its link no longer works.",
     )

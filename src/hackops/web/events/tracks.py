@@ -1,6 +1,7 @@
 """Event admin pages, continued: an event's tracks (prize categories) and awards — list, add,
 edit, remove — through `events.children`, checked with the API's input models. Same rules as
-`web.events.admin`: organizers only (`OrganizerEventDep`), form posts through `kit.form_action`.
+`web.events.admin`: organizers only (`OrganizerPageDep`), form posts through
+`AdminPage.form_action`.
 """
 
 from __future__ import annotations
@@ -8,19 +9,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events.access import EventAccess
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.events.tracks import service as children
 from hackops.models import Award, Track
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
 
@@ -59,151 +57,127 @@ def _track_options(tracks: list[Track]) -> list[tuple[str, str]]:
 
 
 async def _tracks_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
+    page: kit.AdminPage,
     *,
     track_form: kit.Form | None = None,
     award_form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    tracks = await children.list_tracks(session, access.event)
-    context = await kit.admin_context(
-        session,
-        access,
+    tracks = await children.list_tracks(page.session, page.access.event)
+    return await page.render(
+        "events/admin/tracks.html",
         "tracks",
+        status_code=status_code,
         tracks=tracks,
-        awards=await children.list_awards(session, access.event),
+        awards=await children.list_awards(page.session, page.access.event),
         track_names={t.id: t.name for t in tracks},
         track_options=_track_options(tracks),
         track_form=track_form or kit.Form(values={"position": "0"}),
         award_form=award_form or kit.Form(values={"position": "0"}),
     )
-    return kit.render(request, "events/admin/tracks.html", context, status_code=status_code)
 
 
 @router.get(kit.ADMIN + "/tracks", name="event_tracks")
-async def event_tracks(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await _tracks_page(request, session, access)
+async def event_tracks(page: OrganizerPageDep) -> Response:
+    return await _tracks_page(page)
 
 
-async def add_child(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
+async def add_child(page: OrganizerPageDep) -> Response:
     """Adds a track or an award (the path's last part says which) from the tracks page's form."""
-    is_award = request.url.path.endswith("/awards")
-    data = await kit.form_data(request)
+    access = page.access
+    is_award = page.request.url.path.endswith("/awards")
+    data = await kit.form_data(page.request)
     model: type[TrackIn | AwardIn] = AwardIn if is_award else TrackIn
 
     async def create(body: TrackIn | AwardIn) -> Track | Award:
         create_child = children.create_award if is_award else children.create_track
-        return await create_child(session, access.actor, access.event, body.model_dump())
+        return await create_child(page.session, access.actor, access.event, body.model_dump())
 
-    async def page(form: kit.Form, status: int) -> Response:
+    async def again(form: kit.Form, status: int) -> Response:
         forms = {"award_form" if is_award else "track_form": form}
-        return await _tracks_page(request, session, access, status_code=status, **forms)
+        return await _tracks_page(page, status_code=status, **forms)
 
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
         model=model,
         data=_child_input(model, data),
         hints={**INT_HINTS, "track_id": "Choose one of the tracks."} if is_award else INT_HINTS,
         call=create,
-        page=page,
+        page=again,
         fields=CHILD_ERRORS,
         done=lambda child: f"{'Award' if is_award else 'Track'} “{child.name}” added.",
-        then=kit.admin_base(access) + "/tracks",
+        then=page.at("/tracks"),
     )
 
 
 # --- one track or award: edit, remove ---------------------------------------------------------
 
 
-async def event_child(
-    child_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Track | Award:
+async def event_child(child_id: uuid.UUID, page: OrganizerPageDep) -> Track | Award:
     """The track or award the path names (…/tracks/<id>/… or …/awards/<id>/…), else 404."""
-    if request.url.path.split("/")[-3] == "tracks":
-        return await children.get_track(session, access.event, child_id)
-    return await children.get_award(session, access.event, child_id)
+    if page.request.url.path.split("/")[-3] == "tracks":
+        return await children.get_track(page.session, page.access.event, child_id)
+    return await children.get_award(page.session, page.access.event, child_id)
 
 
 ChildDep = Annotated[Track | Award, Depends(event_child)]
 
 
 async def _child_edit_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    child: Track | Award,
-    form: kit.Form,
-    status_code: int = 200,
+    page: kit.AdminPage, child: Track | Award, form: kit.Form, status_code: int = 200
 ) -> Response:
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "events/admin/child_edit.html",
         "tracks",
+        status_code=status_code,
         child=child,
         kind="awards" if isinstance(child, Award) else "tracks",
         form=form,
-        track_options=_track_options(await children.list_tracks(session, access.event)),
-    )
-    return kit.render(request, "events/admin/child_edit.html", context, status_code=status_code)
-
-
-async def child_edit_form(
-    request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
-) -> Response:
-    return await _child_edit_page(
-        request, session, access, child, kit.Form(values=_child_values(child))
+        track_options=_track_options(await children.list_tracks(page.session, page.access.event)),
     )
 
 
-async def child_edit(
-    request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
-) -> Response:
-    data = await kit.form_data(request)
+async def child_edit_form(page: OrganizerPageDep, child: ChildDep) -> Response:
+    return await _child_edit_page(page, child, kit.Form(values=_child_values(child)))
+
+
+async def child_edit(page: OrganizerPageDep, child: ChildDep) -> Response:
+    access = page.access
+    data = await kit.form_data(page.request)
     model: type[BaseModel] = AwardUpdate if isinstance(child, Award) else TrackIn
 
     async def update(body: BaseModel) -> None:
         changes = body.model_dump()
         if isinstance(child, Award):
-            await children.update_award(session, access.actor, access.event, child, changes)
+            await children.update_award(page.session, access.actor, access.event, child, changes)
         else:
-            await children.update_track(session, access.actor, access.event, child, changes)
+            await children.update_track(page.session, access.actor, access.event, child, changes)
 
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         kit.Form(values=kit.kept(data, *CHILD_FIELDS)),
         model=model,
         data=_child_input(model, data),
         hints=INT_HINTS,
         call=update,
-        page=lambda form, status: _child_edit_page(request, session, access, child, form, status),
+        page=lambda form, status: _child_edit_page(page, child, form, status),
         expire=[child],
         fields=CHILD_ERRORS,
         done=lambda _: f"“{child.name}” saved.",  # the name as saved
-        then=kit.admin_base(access) + "/tracks",
+        then=page.at("/tracks"),
     )
 
 
-async def child_delete(
-    request: Request, session: SessionDep, access: OrganizerEventDep, child: ChildDep
-) -> Response:
+async def child_delete(page: OrganizerPageDep, child: ChildDep) -> Response:
     name = child.name
+    access = page.access
 
     async def delete() -> None:
         if isinstance(child, Award):
-            await children.delete_award(session, access.actor, access.event, child)
+            await children.delete_award(page.session, access.actor, access.event, child)
         else:
-            await children.delete_track(session, access.actor, access.event, child)
+            await children.delete_track(page.session, access.actor, access.event, child)
 
-    return await kit.act(
-        request, session, kit.admin_base(access) + "/tracks", delete, f"“{name}” removed."
-    )
+    return await page.act(page.at("/tracks"), delete, f"“{name}” removed.")
 
 
 for _kind in ("tracks", "awards"):

@@ -2,7 +2,7 @@
 conflicts, the ranking: normalized score and raw mean side by side, overall or per track
 (`ranking.py`), a link to the flags. The judge's pages are `score.py`.
 
-Who may: `OrganizerEventDep` (signed out: the log-in page; 404 to the public, 403 to judges and
+Who may: `OrganizerPageDep` (signed out: the log-in page; 404 to the public, 403 to judges and
 mentors). The assignment report is the answer to its POST (the result of a run); other changes
 flash and redirect. Display-only joins (projects with teams, declared conflicts) are read here.
 """
@@ -13,12 +13,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.db import SessionDep
 from hackops.events.access import EventAccess
 from hackops.events.roles import service as roles
 from hackops.events.tracks import service as children
@@ -34,7 +32,7 @@ from hackops.models import (
     User,
 )
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 from hackops.web.judging.ranking import ranking_section
 
 router = page_router()
@@ -73,26 +71,20 @@ def criterion_values(criterion: Criterion) -> dict[str, str]:
     return {**values, "weight": kit.number(criterion.weight)}
 
 
-async def _admin_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
-    *,
-    status_code: int = 200,
-    **forms: Any,
-) -> Response:
+async def _admin_page(page: kit.AdminPage, *, status_code: int = 200, **forms: Any) -> Response:
+    session, access, query = page.session, page.access, page.request.query_params
     tracks = await children.list_tracks(session, access.event)
     # The method and track of the ranking (judging/ranking.py): 404 for a track not of the event.
-    shown = await ranking_section(session, access, request.query_params, tracks)
+    shown = await ranking_section(session, access, query, tracks)
     criteria = await service.list_criteria(session, access)
-    edit = request.query_params.get("edit")
+    edit = query.get("edit")
     editing = forms.get("editing") or next((c for c in criteria if str(c.id) == edit), None)
     defaults, event_id = {"weight": "1", "max_score": "10", "position": "0"}, access.event.id
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "judging/admin.html",
         "judging",
-        page=kit.event_url(access) + "/admin/judging",
+        status_code=status_code,
+        page=page.at("/judging"),
         criteria=criteria,
         editing=editing,
         edit_form=forms.get("edit_form")
@@ -120,14 +112,11 @@ async def _admin_page(
         number=kit.number,
         open_flags=await flags.count_open(session, access),
     )
-    return kit.render(request, "judging/admin.html", context, status_code=status_code)
 
 
 @router.get(ADMIN, name="judging_admin")
-async def judging_admin(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await _admin_page(request, session, access)
+async def judging_admin(page: OrganizerPageDep) -> Response:
+    return await _admin_page(page)
 
 
 def _criterion_input(data: Mapping[str, str], names: tuple[str, ...]) -> dict[str, Any]:
@@ -139,19 +128,15 @@ def _criterion_input(data: Mapping[str, str], names: tuple[str, ...]) -> dict[st
 
 @router.post(ADMIN + "/criteria")
 @router.post(ADMIN + "/criteria/{criterion_id}/edit")
-async def save_criterion(
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
-    criterion_id: uuid.UUID | None = None,
-) -> Response:
+async def save_criterion(page: OrganizerPageDep, criterion_id: uuid.UUID | None = None) -> Response:
     """Adds a criterion, or saves the fields an edit form posted: once scores exist it posts only
     the description (the service refuses the rest); a criterion keeps its track."""
+    session, access = page.session, page.access
     criteria = await service.list_criteria(session, access) if criterion_id else []
     editing = next((c for c in criteria if c.id == criterion_id), None)
     if criterion_id is not None and editing is None:
         raise service.CriterionNotFound
-    data = await kit.form_data(request)
+    data = await kit.form_data(page.request)
     names = CRITERION_FIELDS if editing is None else CRITERION_FIELDS[:-1]
     values = criterion_values(editing) if editing else {}
     form = kit.Form(values={**values, **{n: data[n] for n in names if n in data}})
@@ -165,78 +150,66 @@ async def save_criterion(
             assert isinstance(body, CriterionUpdate)
             await service.update_criterion(session, access, editing.id, body)
 
-    async def page(form: kit.Form, status: int) -> Response:
+    async def again(form: kit.Form, status: int) -> Response:
         forms: dict[str, Any] = (
             {"editing": editing, "edit_form": form} if editing else {"criterion_form": form}
         )
-        return await _admin_page(request, session, access, status_code=status, **forms)
+        return await _admin_page(page, status_code=status, **forms)
 
     def done(_: None) -> str:  # an edit may rename it: its name as saved
         name = editing.name if editing else data.get("name", "").strip()
         return f"Criterion “{name}” {'saved' if editing else 'added'}."
 
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         form,
         model=model,
         data=_criterion_input(data, names),
         call=save,
-        page=page,
+        page=again,
         done=done,
-        then=kit.event_url(access) + "/admin/judging",
+        then=page.at("/judging"),
         hints=CRITERION_HINTS,
     )
 
 
 @router.post(ADMIN + "/criteria/{criterion_id}/delete")
-async def criterion_delete(
-    criterion_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await kit.act(
-        request,
-        session,
-        kit.event_url(access) + "/admin/judging",
-        lambda: service.delete_criterion(session, access, criterion_id),
+async def criterion_delete(criterion_id: uuid.UUID, page: OrganizerPageDep) -> Response:
+    return await page.act(
+        page.at("/judging"),
+        lambda: service.delete_criterion(page.session, page.access, criterion_id),
         "Criterion removed.",
     )
 
 
 @router.post(ADMIN + "/assign")
-async def run_assignment(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
+async def run_assignment(page: OrganizerPageDep) -> Response:
     """Runs the assignment and answers with the page showing its report."""
-    data = await kit.form_data(request)
+    session, access = page.session, page.access
+    data = await kit.form_data(page.request)
     form = kit.Form(values=kit.kept(data, "k", "seed"))
     raw = {"k": data.get("k", "").strip(), "seed": data.get("seed", "").strip() or None}
     hints = {"k": "A whole number from 1 to 20.", "seed": "A whole number from 0 to 2147483647."}
 
-    async def page(
+    async def again(
         form: kit.Form, status: int, report: service.AssignmentReport | None = None
     ) -> Response:
-        return await _admin_page(
-            request, session, access, assign_form=form, report=report, status_code=status
-        )
+        return await _admin_page(page, assign_form=form, report=report, status_code=status)
 
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         form,
         model=AssignIn,
         data=raw,
         call=lambda body: service.run_assignment(session, access, k=body.k, seed=body.seed),
-        page=page,
-        reply=lambda report: page(form, 200, report),
+        page=again,
+        reply=lambda report: again(form, 200, report),
         hints=hints,
     )
 
 
 @router.post(ADMIN + "/conflicts")
-async def declare_conflict(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    data = await kit.form_data(request)
+async def declare_conflict(page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    data = await kit.form_data(page.request)
     form = kit.Form(values=kit.kept(data, "judge_id", "team_id", "reason"))
     hints = {"judge_id": "Choose a judge.", "team_id": "Choose a team."}
     body = kit.validated(ConflictIn, kit.kept(data, "judge_id", "team_id", "reason"), form, hints)
@@ -248,12 +221,10 @@ async def declare_conflict(
         for name, found in (("judge_id", judge), ("team_id", team)):
             if body is not None and found is None:
                 form.errors[name] = hints[name]
-        return await _admin_page(request, session, access, conflict_form=form, status_code=422)
+        return await _admin_page(page, conflict_form=form, status_code=422)
     judge_id, team_id, reason = judge.id, team.id, body.reason
-    return await kit.act(
-        request,
-        session,
-        kit.event_url(access) + "/admin/judging",
+    return await page.act(
+        page.at("/judging"),
         lambda: service.declare_conflict(
             session, access, team_id=team_id, judge_id=judge_id, reason=reason
         ),

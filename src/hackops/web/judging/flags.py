@@ -2,7 +2,7 @@
 and resolve each with a note the judge reads — here, or from the project's review page. A judge
 flags a project, or withdraws their open flag, on the scoring page (`score.py`).
 
-Who may: `OrganizerEventDep` (signed out: the log-in page; 404 to the public, 403 to judges and
+Who may: `OrganizerPageDep` (signed out: the log-in page; 404 to the public, 403 to judges and
 mentors), as the rest of the judging admin. Resolving is a `kit.act` (flash and 303), its note
 checked with the API's `ResolveIn`.
 """
@@ -12,16 +12,14 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
-from fastapi import Request
 from fastapi.responses import Response
 
 from hackops.browser import flash
-from hackops.db import SessionDep
 from hackops.events.access import EventAccess
 from hackops.judging.flags import service as flags
 from hackops.judging.flags.schemas import ResolveIn
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
 
@@ -50,28 +48,27 @@ def _list_url(base: str, state: str, offset: int = 0) -> str:
 
 
 @router.get(FLAGS, name="judging_flags")
-async def flags_page(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    state = _state(request.query_params.get("status"))
-    offset = _offset(request.query_params.get("offset"))
+async def flags_page(page: OrganizerPageDep) -> Response:
+    query = page.request.query_params
+    state = _state(query.get("status"))
+    offset = _offset(query.get("offset"))
     rows = await flags.list_flags(
-        session, access, status=state or None, limit=PAGE_SIZE + 1, offset=offset
+        page.session, page.access, status=state or None, limit=PAGE_SIZE + 1, offset=offset
     )
-    page = kit.admin_base(access) + "/judging/flags"
-    context = await kit.admin_context(
-        session,
-        access,
+    here = page.at("/judging/flags")
+    return await page.render(
+        "judging/flags.html",
         "judging",
-        page=page,
+        page=here,
         rows=rows[:PAGE_SIZE],
         state=state,
         state_options=STATE_OPTIONS,
         reasons=flags.SHORT_LABELS,
-        back=_list_url(page, state, offset),
-        newer_url=_list_url(page, state, max(offset - PAGE_SIZE, 0)) if offset else None,
-        older_url=_list_url(page, state, offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
-        when=kit.clock(access.event.timezone),
+        back=_list_url(here, state, offset),
+        newer_url=_list_url(here, state, max(offset - PAGE_SIZE, 0)) if offset else None,
+        older_url=_list_url(here, state, offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
+        when=kit.clock(page.access.event.timezone),
     )
-    return kit.render(request, "judging/flags.html", context)
 
 
 def _back(access: EventAccess, data: dict[str, str]) -> str:
@@ -89,22 +86,19 @@ def _back(access: EventAccess, data: dict[str, str]) -> str:
 
 
 @router.post(FLAGS + "/{flag_id}/resolve")
-async def resolve_flag(
-    flag_id: uuid.UUID, request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    data = await kit.form_data(request)
+async def resolve_flag(flag_id: uuid.UUID, page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    data = await kit.form_data(page.request)
     back = _back(access, data)
     form = kit.Form()
     body = kit.validated(
         ResolveIn, {"resolution": data.get("resolution", "")}, form, {"resolution": RESOLUTION_HINT}
     )
     if body is None:
-        flash(request, RESOLUTION_HINT, "error")
+        flash(page.request, RESOLUTION_HINT, "error")
         return kit.redirect(back)
     resolution = body.resolution
-    return await kit.act(
-        request,
-        session,
+    return await page.act(
         back,
         lambda: flags.resolve(session, access, flag_id, resolution=resolution),
         "The flag is resolved; the judge can read your note.",

@@ -7,7 +7,7 @@ the last update.
 The board is read exactly as the API reads it (`judging.leaderboard.read`, the same cache), so the
 page, the JSON and the stream show the same rows. Who may: as the API (`organizer_access`): the
 public gets the 404 page, judges and mentors the 403 page; signed-out visitors are sent to log
-in first, as on every other organizer page (all three: `OrganizerEventDep`). The page's
+in first, as on every other organizer page (all three: `OrganizerPageDep`). The page's
 Content-Security-Policy allows scripts from this site only, so the script is a static file and the
 stream's address is a data attribute.
 """
@@ -17,15 +17,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import Response
 
-from hackops.db import SessionDep, db_now
+from hackops.db import db_now
 from hackops.events.access import EventAccess
 from hackops.judging.leaderboard import service as leaderboard
 from hackops.judging.leaderboard.router import board_cache
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
 
@@ -38,22 +37,18 @@ def stream_url(access: EventAccess) -> str:
 
 
 @router.get(LEADERBOARD, name="judging_leaderboard")
-async def leaderboard_page(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
+async def leaderboard_page(page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
     board: dict[str, Any] = json.loads(
-        await leaderboard.read(session, access, board_cache(request))
+        await leaderboard.read(session, access, board_cache(page.request))
     )
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "judging/leaderboard.html",
         "judging",
-        page=kit.admin_base(access) + "/judging/leaderboard",
+        headers={"Cache-Control": "no-store"},
+        page=page.at("/judging/leaderboard"),
         board=board,
         limit=leaderboard.DEFAULT_LIMIT,
         stream_url=stream_url(access),
         rendered_at=await db_now(session),
-    )
-    return kit.render(
-        request, "judging/leaderboard.html", context, headers={"Cache-Control": "no-store"}
     )

@@ -1,7 +1,7 @@
 """Organizer pages of an event's registrations: the list (filter by state, search, pages),
 removing someone, the CSV export and import, and the check-in desk.
 
-Who may: the event's organizers (`OrganizerEventDep`, as the API's `EventOrganizerDep`); there
+Who may: the event's organizers (`OrganizerPageDep`, as the API's `EventOrganizerDep`); there
 is no volunteer role yet, so the desk is for organizers too.
 
 The check-in desk is built for a barcode scanner, which types the code and presses Enter: one
@@ -24,17 +24,14 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from hackops.db import SessionDep
 from hackops.errors import AppError
-from hackops.events.access import EventAccess
 from hackops.models import RegistrationStatus
 from hackops.registrations import checkin, csv_io, listing, service
 from hackops.registrations.schemas import CheckinIn
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerEventDep, OrganizerPageDep, page_router
 
 router = page_router()
 
@@ -60,9 +57,7 @@ FiltersDep = Annotated[dict[str, Any], Depends(list_filters)]
 
 
 async def _list_page(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
+    page: kit.AdminPage,
     *,
     filters: Mapping[str, Any] | None = None,
     offset: int = 0,
@@ -71,19 +66,19 @@ async def _list_page(
     status_code: int = 200,
 ) -> Response:
     filters = filters or {"status": None, "q": None}
+    event = page.access.event
     rows, total = await listing.list_for_organizer(
-        session, access.event, **filters, sort="created", limit=PAGE_SIZE, offset=offset
+        page.session, event, **filters, sort="created", limit=PAGE_SIZE, offset=offset
     )
     active = {k: v for k, v in filters.items() if v}
 
-    def page(start: int) -> str:
+    def at(start: int) -> str:
         return "?" + urlencode({**active, "offset": start}) if start else "?" + urlencode(active)
 
-    base = kit.admin_base(access) + "/registrations"
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "registrations/list.html",
         "registrations",
+        status_code=status_code,
         rows=rows,
         total=total,
         offset=offset,
@@ -92,39 +87,30 @@ async def _list_page(
         filters={"status": filters["status"] or "", "q": filters["q"] or ""},
         status_options=STATUS_OPTIONS,
         status_labels=kit.REGISTRATION_STATUS_LABELS,
-        when=kit.clock(access.event.timezone),
-        newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
-        older_url=page(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
-        export_url=base + "/export.csv" + ("?" + urlencode(active) if active else ""),
+        when=kit.clock(event.timezone),
+        newer_url=at(max(offset - PAGE_SIZE, 0)) if offset else None,
+        older_url=at(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
+        export_url=page.at("/registrations/export.csv")
+        + ("?" + urlencode(active) if active else ""),
         report=report,
         import_form=import_form or kit.Form(),
     )
-    return kit.render(request, "registrations/list.html", context, status_code=status_code)
 
 
 @router.get(kit.ADMIN + "/registrations", name="event_registrations")
 async def registrations_page(
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
+    page: OrganizerPageDep,
     filters: FiltersDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    return await _list_page(request, session, access, filters=filters, offset=offset)
+    return await _list_page(page, filters=filters, offset=offset)
 
 
 @router.post(kit.ADMIN + "/registrations/{registration_id}/remove")
-async def remove_registration(
-    registration_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
-) -> Response:
-    return await kit.act(
-        request,
-        session,
-        kit.admin_base(access) + "/registrations",
-        lambda: service.remove(session, access, registration_id),
+async def remove_registration(registration_id: uuid.UUID, page: OrganizerPageDep) -> Response:
+    return await page.act(
+        page.at("/registrations"),
+        lambda: service.remove(page.session, page.access, registration_id),
         "The registration is removed; a freed seat goes to the first person waiting.",
     )
 
@@ -146,10 +132,8 @@ async def export_registrations(
 
 
 @router.post(kit.ADMIN + "/registrations/import")
-async def import_registrations(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    submitted = await request.form()
+async def import_registrations(page: OrganizerPageDep) -> Response:
+    submitted = await page.request.form()
     upload = submitted.get("file")
     partial = submitted.get("partial") == "on"
     form = kit.Form(values={"partial": "on" if partial else ""})
@@ -170,20 +154,18 @@ async def import_registrations(
         form.error = "Nothing was imported: fix the rows below, or tick “import the good rows”."
         return 422
 
-    async def page(form: kit.Form, status: int) -> Response:
+    async def again(form: kit.Form, status: int) -> Response:
         report = rows_refused[0] if rows_refused else None
-        return await _list_page(
-            request, session, access, report=report, import_form=form, status_code=status
-        )
+        return await _list_page(page, report=report, import_form=form, status_code=status)
 
     if form.errors:
-        return await page(form, 422)
+        return await again(form, 422)
     return await kit.attempt(
-        session,
+        page.session,
         form,
-        lambda: csv_io.import_rows(session, access, data, partial=partial),
-        page=page,
-        reply=lambda report: _list_page(request, session, access, report=report, import_form=form),
+        lambda: csv_io.import_rows(page.session, page.access, data, partial=partial),
+        page=again,
+        reply=lambda report: _list_page(page, report=report, import_form=form),
         refused=refused,
     )
 
@@ -192,45 +174,41 @@ async def import_registrations(
 
 
 async def _desk(
-    request: Request,
-    session: AsyncSession,
-    access: EventAccess,
+    page: kit.AdminPage,
     *,
     result: checkin.CheckIn | None = None,
     form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
+    event = page.access.event
     recent, checked_in = await listing.list_for_organizer(
-        session,
-        access.event,
+        page.session,
+        event,
         checked_in=True,
         sort="checked_in",
         descending=True,
         limit=RECENT_CHECKINS,
     )
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "registrations/checkin.html",
         "checkin",
+        status_code=status_code,
         result=result,
         form=form or kit.Form(),
         recent=recent,
         checked_in=checked_in,
-        when=kit.clock(access.event.timezone),
+        when=kit.clock(event.timezone),
     )
-    return kit.render(request, "registrations/checkin.html", context, status_code=status_code)
 
 
 @router.get(kit.ADMIN + "/checkin", name="checkin_desk")
-async def checkin_desk(
-    request: Request, session: SessionDep, access: OrganizerEventDep
-) -> Response:
-    return await _desk(request, session, access)
+async def checkin_desk(page: OrganizerPageDep) -> Response:
+    return await _desk(page)
 
 
 @router.post(kit.ADMIN + "/checkin")
-async def check_in(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    raw = (await request.form()).get("code")
+async def check_in(page: OrganizerPageDep) -> Response:
+    raw = (await page.request.form()).get("code")
     code = raw.strip() if isinstance(raw, str) else ""
     form = kit.Form()
 
@@ -250,15 +228,13 @@ async def check_in(request: Request, session: SessionDep, access: OrganizerEvent
         form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
         return status
 
-    return await kit.form_action(
-        request,
-        session,
+    return await page.form_action(
         form,
         model=CheckinIn,
         data={"code": code},
-        call=lambda body: checkin.check_in(session, access, body.code),
-        page=lambda form, status: _desk(request, session, access, form=form, status_code=status),
-        reply=lambda result: _desk(request, session, access, result=result),
+        call=lambda body: checkin.check_in(page.session, page.access, body.code),
+        page=lambda form, status: _desk(page, form=form, status_code=status),
+        reply=lambda result: _desk(page, result=result),
         invalid=invalid,
         refused=refused,
     )

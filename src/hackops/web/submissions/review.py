@@ -4,7 +4,7 @@ versions, files, processing with a re-run per step, decision, reopening, duplica
 side with dismiss / confirm, judges' flags with their resolve forms), and opening or closing the
 public gallery. The queue counts each project's open judges' flags next to its duplicate flags.
 
-Who may: the event's organizers (`web.deps.OrganizerEventDep`, as the API's
+Who may: the event's organizers (`web.deps.OrganizerPageDep`, as the API's
 `EventOrganizerDep`): participants and the public get the 404 page, judges and mentors 403. Every
 change calls the same `submissions.review` function as the API, in a savepoint; the result or
 the refusal is flashed on the page the form was on.
@@ -13,17 +13,18 @@ the refusal is flashed on the page the form was on.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Path, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.browser import flash
-from hackops.db import SessionDep
 from hackops.events.deps import EventAccess
 from hackops.events.tracks.service import list_tracks
 from hackops.judging.flags import service as judge_flags
@@ -35,10 +36,12 @@ from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.access import load_team
 from hackops.web import kit
-from hackops.web.deps import OrganizerEventDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 from hackops.web.submissions import processing
 
 router = page_router()
+
+M = TypeVar("M", bound=BaseModel)
 
 QUEUE = kit.ADMIN + "/submissions"
 ONE = QUEUE + "/{submission_id}"
@@ -103,9 +106,10 @@ def _back(access: EventAccess, data: dict[str, str]) -> str:
 
 
 @router.get(QUEUE, name="review_queue")
-async def queue_page(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    filters = queue_filters(request)
-    offset = _offset(request)
+async def queue_page(page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    filters = queue_filters(page.request)
+    offset = _offset(page.request)
     rows = await review.review_queue(
         session,
         access,
@@ -121,12 +125,11 @@ async def queue_page(request: Request, session: SessionDep, access: OrganizerEve
     tracks = await list_tracks(session, access.event)
     active = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "submitted")}
 
-    def page(start: int) -> str:
+    def at(start: int) -> str:
         return "?" + urlencode({**active, **({"offset": start} if start else {})})
 
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "submissions/review_queue.html",
         "submissions",
         rows=rows[:PAGE_SIZE],
         filters=filters,
@@ -137,24 +140,24 @@ async def queue_page(request: Request, session: SessionDep, access: OrganizerEve
         status_labels=processing.STATUS_LABELS,
         tracks=tracks,
         track_names={t.id: t.name for t in tracks},
-        newer_url=page(max(offset - PAGE_SIZE, 0)) if offset else None,
-        older_url=page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
-        gallery_url=kit.admin_base(access).removesuffix("/admin") + "/gallery",
+        newer_url=at(max(offset - PAGE_SIZE, 0)) if offset else None,
+        older_url=at(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
+        gallery_url=page.at().removesuffix("/admin") + "/gallery",
         when=kit.clock(access.event.timezone),
         judge_flags=await judge_flags.open_counts(
             session, access, [row.submission.id for row in rows[:PAGE_SIZE]]
         ),
     )
-    return kit.render(request, "submissions/review_queue.html", context)
 
 
 @router.post(QUEUE + "/decide")
-async def decide_many(request: Request, session: SessionDep, access: OrganizerEventDep) -> Response:
-    data = await kit.form_data(request)
+async def decide_many(page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    data = await kit.form_data(page.request)
     back = _back(access, data)
-    ids = [i for i in (await request.form()).getlist("ids") if isinstance(i, str)]
+    ids = [i for i in (await page.request.form()).getlist("ids") if isinstance(i, str)]
     if not ids:
-        flash(request, "Tick the submissions to decide first.", "error")
+        flash(page.request, "Tick the submissions to decide first.", "error")
         return kit.redirect(back)
 
     async def decide(body: BulkDecisionIn) -> str:
@@ -164,9 +167,7 @@ async def decide_many(request: Request, session: SessionDep, access: OrganizerEv
         label = processing.STATUS_LABELS[body.status]
         return f"{count} {'submission' if count == 1 else 'submissions'} marked {label}."
 
-    return await kit.act_checked(
-        request,
-        session,
+    return await page.act_checked(
         back,
         model=BulkDecisionIn,
         data={
@@ -181,20 +182,17 @@ async def decide_many(request: Request, session: SessionDep, access: OrganizerEv
 
 @router.post(kit.ADMIN + "/gallery/{verb}")
 async def gallery_switch(
-    verb: Annotated[str, Path(pattern="^(open|close)$")],
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
+    verb: Annotated[str, Path(pattern="^(open|close)$")], page: OrganizerPageDep
 ) -> Response:
-    back = _back(access, await kit.form_data(request))
+    back = _back(page.access, await kit.form_data(page.request))
 
     async def switch() -> str:
-        await review.set_gallery(session, access, open_=verb == "open")
+        await review.set_gallery(page.session, page.access, open_=verb == "open")
         if verb == "open":
             return "The gallery is open: approved projects are public."
         return "The gallery is closed."
 
-    return await kit.act(request, session, back, switch, kit.said)
+    return await page.act(back, switch, kit.said)
 
 
 # --- one submission ----------------------------------------------------------------------------
@@ -216,12 +214,8 @@ async def _flag_sides(
 
 
 @router.get(ONE, name="review_submission")
-async def submission_page(
-    submission_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
-) -> Response:
+async def submission_page(submission_id: uuid.UUID, page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
     submission = await review.get_for_organizer(session, access, submission_id)
     view = await load_team(session, access, submission.team_id)
     tracks = await list_tracks(session, access.event)
@@ -233,12 +227,12 @@ async def submission_page(
     sides = await _flag_sides(
         session, {f.submission_id for f in flags} | {f.other_submission_id for f in flags}
     )
-    here = kit.admin_base(access) + f"/submissions/{submission.id}"
+    here = page.at(f"/submissions/{submission.id}")
     busy = processing.processing(steps)
-    context = await kit.admin_context(
-        session,
-        access,
+    return await page.render(
+        "submissions/review_show.html",
         "submissions",
+        headers={"Refresh": "3"} if busy else None,
         submission=submission,
         team=view.team,
         team_url=processing.page_url(view).removesuffix("/submission"),
@@ -266,72 +260,66 @@ async def submission_page(
         judge_flags=await judge_flags.list_flags(
             session, access, submission_id=submission.id, limit=50
         ),
-        judge_flags_url=kit.admin_base(access) + "/judging/flags",
+        judge_flags_url=page.at("/judging/flags"),
         reasons=judge_flags.SHORT_LABELS,
     )
-    headers = {"Refresh": "3"} if busy else None
-    return kit.render(request, "submissions/review_show.html", context, headers=headers)
 
 
-@router.post(ONE + "/decision")
-async def decide_one(
+async def _decision(
+    page: kit.AdminPage,
     submission_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
+    model: type[M],
+    fields: tuple[str, ...],
+    decide: Callable[[M], Awaitable[str]],
 ) -> Response:
-    here = kit.admin_base(access) + f"/submissions/{submission_id}"
-    data = await kit.form_data(request)
-
-    async def decide(body: DecisionIn) -> str:
-        await review.decide(
-            session, access, [submission_id], status=body.status, reason=body.reason
-        )
-        return f"The submission is marked {processing.STATUS_LABELS[body.status]}."
-
-    return await kit.act_checked(
-        request,
-        session,
-        here,
-        model=DecisionIn,
-        data=kit.kept(data, "status", "reason"),
+    """A decision form of the submission's page (the submission's, or a flag's): its `fields`
+    checked by the API's `model`, `decide(body)` says what it did; back to the page."""
+    data = await kit.form_data(page.request)
+    return await page.act_checked(
+        page.at(f"/submissions/{submission_id}"),
+        model=model,
+        data=kit.kept(data, *fields),
         action=decide,
         done=kit.said,
     )
 
 
+@router.post(ONE + "/decision")
+async def decide_one(submission_id: uuid.UUID, page: OrganizerPageDep) -> Response:
+    async def decide(body: DecisionIn) -> str:
+        await review.decide(
+            page.session, page.access, [submission_id], status=body.status, reason=body.reason
+        )
+        return f"The submission is marked {processing.STATUS_LABELS[body.status]}."
+
+    return await _decision(page, submission_id, DecisionIn, ("status", "reason"), decide)
+
+
 @router.post(ONE + "/reopen")
-async def reopen(
-    submission_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
-) -> Response:
-    here = kit.admin_base(access) + f"/submissions/{submission_id}"
-    raw = (await kit.form_data(request)).get("until", "")
+async def reopen(submission_id: uuid.UUID, page: OrganizerPageDep) -> Response:
+    here = page.at(f"/submissions/{submission_id}")
+    raw = (await kit.form_data(page.request)).get("until", "")
     try:
-        until = kit.parse_local(raw, ZoneInfo(access.event.timezone))
+        until = kit.parse_local(raw, ZoneInfo(page.access.event.timezone))
     except ValueError as exc:
         message = str(exc) if "exist" in str(exc) else "A date and time like 2031-06-04T09:30."
-        flash(request, f"Reopen until: {message}", "error")
+        flash(page.request, f"Reopen until: {message}", "error")
         return kit.redirect(here)
 
     async def reopen_it() -> str:
-        await review.reopen(session, access, submission_id, until=until)
+        await review.reopen(page.session, page.access, submission_id, until=until)
         return "The submission is back to draft: the team can change it and submit again."
 
-    return await kit.act(request, session, here, reopen_it, kit.said)
+    return await page.act(here, reopen_it, kit.said)
 
 
 @router.post(ONE + "/pipeline/{step}/rerun")
 async def rerun(
     submission_id: uuid.UUID,
     step: PipelineStepName,
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
+    page: OrganizerPageDep,
 ) -> Response:
-    here = kit.admin_base(access) + f"/submissions/{submission_id}"
+    session, access = page.session, page.access
 
     async def rerun_it() -> str:
         submission = await review.get_for_organizer(session, access, submission_id)
@@ -340,31 +328,21 @@ async def rerun(
         await rerun_step(session, access.actor, submission, step)
         return f"{processing.step_label(step.value)} runs again."
 
-    return await kit.act(request, session, here, rerun_it, kit.said)
+    return await page.act(page.at(f"/submissions/{submission_id}"), rerun_it, kit.said)
 
 
 @router.post(ONE + "/flags/{flag_id}")
 async def decide_flag(
     submission_id: uuid.UUID,
     flag_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    access: OrganizerEventDep,
+    page: OrganizerPageDep,
 ) -> Response:
-    here = kit.admin_base(access) + f"/submissions/{submission_id}"
-    data = await kit.form_data(request)
     done = {"dismissed": "dismissed", "confirmed": "confirmed", "open": "opened again"}
 
     async def decide(body: FlagDecisionIn) -> str:
-        await review.decide_flag(session, access, flag_id, status=body.status, note=body.note)
+        await review.decide_flag(
+            page.session, page.access, flag_id, status=body.status, note=body.note
+        )
         return f"The flag is {done[body.status]}."
 
-    return await kit.act_checked(
-        request,
-        session,
-        here,
-        model=FlagDecisionIn,
-        data=kit.kept(data, "status", "note"),
-        action=decide,
-        done=kit.said,
-    )
+    return await _decision(page, submission_id, FlagDecisionIn, ("status", "note"), decide)
