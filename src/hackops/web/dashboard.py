@@ -37,7 +37,7 @@ from hackops.models import (
 from hackops.orgs.service import list_my_organizations, rank
 from hackops.registrations import listing
 from hackops.tenancy import set_tenant
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import PageUserDep, page_router
 
 router = page_router()
@@ -146,7 +146,7 @@ async def my_events(request: Request, session: SessionDep, user: PageUserDep) ->
             org=org,
             event=event,
             state=state_at(event, now).value,
-            starts=kit.clock(event.timezone)(event.starts_at),
+            starts=eventkit.clock(event.timezone)(event.starts_at),
             url=f"/orgs/{org.slug}/events/{event.slug}",
             registration=registration,
             team=team,

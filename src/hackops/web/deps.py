@@ -41,7 +41,8 @@ from hackops.orgs.deps import OrgAccess, org_access
 from hackops.orgs.service import InsufficientRole, rank
 from hackops.routing import Router, SlugPath
 from hackops.teams.access import TeamView, load_team
-from hackops.web.kit import AdminPage, to_login
+from hackops.web.eventkit import AdminPage
+from hackops.web.kit import to_login
 
 
 class LoginRequired(Unauthorized):

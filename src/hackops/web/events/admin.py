@@ -32,7 +32,7 @@ from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, Organization, OrgRole, Visibility
 from hackops.orgs.service import rank
 from hackops.results.service import publish as publish_with_results
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, OrgMemberPageDep, OrgOrganizerPageDep, page_router
 
 router = page_router()
@@ -214,10 +214,12 @@ def settings_values(event: Event) -> dict[str, str]:
 
 def _form_tab(
     tab: str, **choices: Any
-) -> Callable[[kit.AdminPage, kit.Form, int], Awaitable[Response]]:
+) -> Callable[[eventkit.AdminPage, kit.Form, int], Awaitable[Response]]:
     """The renderer of a tab that is one form (`events/admin/<tab>.html`), with its choices."""
 
-    async def tab_page(page: kit.AdminPage, form: kit.Form, status_code: int = 200) -> Response:
+    async def tab_page(
+        page: eventkit.AdminPage, form: kit.Form, status_code: int = 200
+    ) -> Response:
         return await page.render(
             f"events/admin/{tab}.html", tab, status_code=status_code, form=form, **choices
         )
@@ -270,7 +272,7 @@ async def save_settings(page: OrganizerPageDep) -> Response:
 
 def windows_values(event: Event) -> dict[str, str]:
     zone = ZoneInfo(event.timezone)
-    values = {name: kit.local_value(getattr(event, name), zone) for name in WINDOW_FIELDS}
+    values = {name: eventkit.local_value(getattr(event, name), zone) for name in WINDOW_FIELDS}
     values["grace_minutes"] = str(event.grace_minutes)
     return values
 
@@ -292,7 +294,7 @@ async def save_windows(page: OrganizerPageDep) -> Response:
     raw: dict[str, Any] = {"grace_minutes": data.get("grace_minutes", "").strip() or "0"}
     for name in WINDOW_FIELDS:
         try:
-            raw[name] = kit.parse_local(data.get(name, ""), zone)
+            raw[name] = eventkit.parse_local(data.get(name, ""), zone)
         except ValueError as exc:
             message = str(exc)
             if not message.startswith(("A date", "This time")):

@@ -24,7 +24,7 @@ from hackops.events import service
 from hackops.events.access import EventAccess
 from hackops.events.questions.service import CHOICE_KINDS, Question, QuestionKind, questions_of
 from hackops.events.schemas import EventUpdate
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
@@ -89,7 +89,7 @@ def _checked_question(data: dict[str, str], ident: str, form: kit.Form) -> Quest
 
 
 async def _questions_page(
-    page: kit.AdminPage, add: kit.Form | None = None, status_code: int = 200
+    page: eventkit.AdminPage, add: kit.Form | None = None, status_code: int = 200
 ) -> Response:
     return await page.render(
         "events/admin/questions.html",
@@ -103,7 +103,7 @@ async def _questions_page(
 
 
 async def _edit_question_page(
-    page: kit.AdminPage, question: Question, form: kit.Form, status_code: int = 200
+    page: eventkit.AdminPage, question: Question, form: kit.Form, status_code: int = 200
 ) -> Response:
     return await page.render(
         "events/admin/question_edit.html",
@@ -126,7 +126,7 @@ def _list_refused(form: kit.Form) -> None:
 
 
 async def _save_questions(
-    page: kit.AdminPage,
+    page: eventkit.AdminPage,
     questions: list[Question],
     form: kit.Form,
     again: Callable[[kit.Form, int], Awaitable[Response]],

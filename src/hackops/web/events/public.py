@@ -31,7 +31,7 @@ from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
 from hackops.teams.access import current_team_id, is_participant
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, PublicEventDep, page_router, signed_in
 
 router = page_router()
@@ -76,7 +76,7 @@ async def _event_page(
     ]
     registration = access.registration
     active = registration is not None and registration.status != RegistrationStatus.CANCELLED
-    here = kit.event_url(access)
+    here = eventkit.event_url(access)
     full = event.capacity is not None and event.registered_count >= event.capacity
     context = {
         "org": access.org,
@@ -86,7 +86,7 @@ async def _event_page(
         "full": full,
         "is_organizer": access.is_organizer,
         "windows": windows,
-        "when": kit.clock(event.timezone),
+        "when": eventkit.clock(event.timezone),
         "tracks": await children.list_tracks(session, event),
         "awards": await children.list_awards(session, event),
         "base": here,
@@ -110,7 +110,7 @@ async def event_page(request: Request, session: SessionDep, access: PublicEventD
 @router.post(kit.EVENT_BASE + "/register")
 async def register(request: Request, session: SessionDep, access: PublicEventDep) -> Response:
     if access.actor.user is None:  # not LoginRequired: back to the event's form, even on a POST
-        return kit.redirect(kit.with_next("/login", kit.event_url(access)))
+        return kit.redirect(kit.with_next("/login", eventkit.event_url(access)))
     answers = read_answers(questions_of(access.event), await request.form())
 
     def invalid(form: kit.Form) -> None:
@@ -126,7 +126,7 @@ async def register(request: Request, session: SessionDep, access: PublicEventDep
         return exc.status_code
 
     def reply(registration: Registration) -> Response:
-        then = kit.event_url(access) + "/registration"
+        then = eventkit.event_url(access) + "/registration"
         if registration.status == RegistrationStatus.WAITLISTED:
             return kit.flash_redirect(
                 request, then, "The event is full: you are on the waitlist.", "warning"
@@ -156,13 +156,13 @@ async def my_registration(request: Request, session: SessionDep, access: EventPa
     registration = await registrations.get_own(session, access)
     out = await own_out(session, registration)
     team_id = await current_team_id(session, access.event, user.id)
-    here = kit.event_url(access)
+    here = eventkit.event_url(access)
     context = {
         "org": access.org,
         "event": access.event,
         "registration": out,
         "status_label": kit.REGISTRATION_STATUS_LABELS.get(out.status, out.status),
-        "when": kit.clock(access.event.timezone),
+        "when": eventkit.clock(access.event.timezone),
         "base": here,
         "team_url": f"{here}/teams/{team_id}" if team_id else None,
         "qr_url": (
@@ -180,8 +180,8 @@ async def cancel_registration(
     return await kit.act(
         request,
         session,
-        kit.event_url(access) + "/registration",
+        eventkit.event_url(access) + "/registration",
         lambda: registrations.cancel(session, access),
         "Your registration is cancelled.",
-        then=lambda _: kit.event_url(access),
+        then=lambda _: eventkit.event_url(access),
     )

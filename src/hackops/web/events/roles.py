@@ -30,7 +30,7 @@ from hackops.events.roles.schemas import RoleInvitationAcceptIn
 from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
 from hackops.models import EventRole, EventRoleInvitation
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import InvitationLink, InvitationLinkDep, OrganizerPageDep, page_router
 
 router = page_router()
@@ -57,7 +57,7 @@ def rebalanced(report: Reassigned | None) -> str:
 
 
 async def _roles_page(
-    page: kit.AdminPage, form: kit.Form | None = None, status_code: int = 200
+    page: eventkit.AdminPage, form: kit.Form | None = None, status_code: int = 200
 ) -> Response:
     session, event = page.session, page.access.event
     return await page.render(
@@ -77,13 +77,13 @@ async def event_roles(page: OrganizerPageDep) -> Response:
     return await _roles_page(page)
 
 
-async def granting_page(page: OrganizerPageDep) -> kit.AdminPage:
+async def granting_page(page: OrganizerPageDep) -> eventkit.AdminPage:
     """Granting, revoking and invitations take an organization organizer (as the API)."""
     await org_organizer_access(page.access)
     return page
 
 
-GrantingPageDep = Annotated[kit.AdminPage, Depends(granting_page)]
+GrantingPageDep = Annotated[eventkit.AdminPage, Depends(granting_page)]
 
 
 def _granted(outcome: Granted | EventRoleInvitation, role: str) -> str:

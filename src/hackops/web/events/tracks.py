@@ -17,7 +17,7 @@ from hackops.errors import AppError
 from hackops.events.schemas import AwardIn, AwardUpdate, TrackIn
 from hackops.events.tracks import service as children
 from hackops.models import Award, Track
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
@@ -57,7 +57,7 @@ def _track_options(tracks: list[Track]) -> list[tuple[str, str]]:
 
 
 async def _tracks_page(
-    page: kit.AdminPage,
+    page: eventkit.AdminPage,
     *,
     track_form: kit.Form | None = None,
     award_form: kit.Form | None = None,
@@ -124,7 +124,7 @@ ChildDep = Annotated[Track | Award, Depends(event_child)]
 
 
 async def _child_edit_page(
-    page: kit.AdminPage, child: Track | Award, form: kit.Form, status_code: int = 200
+    page: eventkit.AdminPage, child: Track | Award, form: kit.Form, status_code: int = 200
 ) -> Response:
     return await page.render(
         "events/admin/child_edit.html",

@@ -31,7 +31,7 @@ from hackops.models import (
     Team,
     User,
 )
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, page_router
 from hackops.web.judging.ranking import ranking_section
 
@@ -71,7 +71,9 @@ def criterion_values(criterion: Criterion) -> dict[str, str]:
     return {**values, "weight": kit.number(criterion.weight)}
 
 
-async def _admin_page(page: kit.AdminPage, *, status_code: int = 200, **forms: Any) -> Response:
+async def _admin_page(
+    page: eventkit.AdminPage, *, status_code: int = 200, **forms: Any
+) -> Response:
     session, access, query = page.session, page.access, page.request.query_params
     tracks = await children.list_tracks(session, access.event)
     # The method and track of the ranking (judging/ranking.py): 404 for a track not of the event.

@@ -18,7 +18,7 @@ from hackops.browser import flash
 from hackops.events.access import EventAccess
 from hackops.judging.flags import service as flags
 from hackops.judging.flags.schemas import ResolveIn
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
@@ -67,7 +67,7 @@ async def flags_page(page: OrganizerPageDep) -> Response:
         back=_list_url(here, state, offset),
         newer_url=_list_url(here, state, max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=_list_url(here, state, offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
-        when=kit.clock(page.access.event.timezone),
+        when=eventkit.clock(page.access.event.timezone),
     )
 
 
@@ -80,8 +80,8 @@ def _back(access: EventAccess, data: dict[str, str]) -> str:
         except ValueError:
             submission_id = None
         if submission_id is not None:
-            return f"{kit.admin_base(access)}/submissions/{submission_id}#judge-flags"
-    page = kit.admin_base(access) + "/judging/flags"
+            return f"{eventkit.admin_base(access)}/submissions/{submission_id}#judge-flags"
+    page = eventkit.admin_base(access) + "/judging/flags"
     return _list_url(page, _state(data.get("status")), _offset(data.get("offset")))
 
 

@@ -39,7 +39,7 @@ from hackops.models import (
 from hackops.submissions.files.router import signed_link
 from hackops.submissions.intake import attachments, visibility
 from hackops.submissions.intake.visibility import SubmittedCopy, judged_title
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, page_router
 
 router = page_router()
@@ -85,7 +85,7 @@ async def judging_queue(request: Request, session: SessionDep, access: EventPage
     rows = await evaluations.queue(session, access)
     context = {
         "access": access,
-        "base": kit.event_url(access) + "/judging",
+        "base": eventkit.event_url(access) + "/judging",
         "rows": rows,
         "done": _done(rows),
         "next_item": next_unscored(rows),
@@ -104,7 +104,7 @@ async def declare_my_conflict(
     return await kit.act(
         request,
         session,
-        kit.event_url(access) + "/judging",
+        eventkit.event_url(access) + "/judging",
         lambda: service.declare_conflict(
             session, access, team_id=submission.team_id, judge_id=None, reason=reason
         ),
@@ -168,7 +168,7 @@ async def scoring_page(
     shown, files = await visibility.judged_copy(session, submission)  # the submitted version
     context = {
         "access": access,
-        "base": kit.event_url(access) + "/judging",
+        "base": eventkit.event_url(access) + "/judging",
         "submission": shown,
         "criteria": criteria,
         "field_of": score_field,
@@ -235,7 +235,7 @@ async def save_scores(
     scores = read_scores(criteria, data, form, submit=submit)
     if any(e.startswith("Score this") for e in form.errors.values()):
         form.error = "Score every criterion before submitting, or save a draft."
-    here = kit.event_url(access) + "/judging"
+    here = eventkit.event_url(access) + "/judging"
 
     async def evaluate(body: EvaluationIn) -> tuple[str, str]:
         """The project's title as the judge knows it (not the draft's), and where to go next."""
@@ -334,7 +334,7 @@ async def flag_project(
         call=flag,
         page=page,
         done=lambda title: f"“{title}” is flagged: the organizers have been emailed.",
-        then=f"{kit.event_url(access)}/judging/{submission.id}#flag",
+        then=f"{eventkit.event_url(access)}/judging/{submission.id}#flag",
         hints=FLAG_HINTS,
         fields=NOTE_ERRORS,
         expire=(submission, access.event),
@@ -353,7 +353,7 @@ async def withdraw_flag(
     return await kit.act(
         request,
         session,
-        f"{kit.event_url(access)}/judging/{submission.id}#flag",
+        f"{eventkit.event_url(access)}/judging/{submission.id}#flag",
         lambda: flags.withdraw(session, access, flag_id),
         "Flag withdrawn.",
     )

@@ -30,7 +30,7 @@ from hackops.errors import AppError
 from hackops.models import RegistrationStatus
 from hackops.registrations import checkin, csv_io, listing, service
 from hackops.registrations.schemas import CheckinIn
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerEventDep, OrganizerPageDep, page_router
 
 router = page_router()
@@ -57,7 +57,7 @@ FiltersDep = Annotated[dict[str, Any], Depends(list_filters)]
 
 
 async def _list_page(
-    page: kit.AdminPage,
+    page: eventkit.AdminPage,
     *,
     filters: Mapping[str, Any] | None = None,
     offset: int = 0,
@@ -87,7 +87,7 @@ async def _list_page(
         filters={"status": filters["status"] or "", "q": filters["q"] or ""},
         status_options=STATUS_OPTIONS,
         status_labels=kit.REGISTRATION_STATUS_LABELS,
-        when=kit.clock(event.timezone),
+        when=eventkit.clock(event.timezone),
         newer_url=at(max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=at(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
         export_url=page.at("/registrations/export.csv")
@@ -174,7 +174,7 @@ async def import_registrations(page: OrganizerPageDep) -> Response:
 
 
 async def _desk(
-    page: kit.AdminPage,
+    page: eventkit.AdminPage,
     *,
     result: checkin.CheckIn | None = None,
     form: kit.Form | None = None,
@@ -197,7 +197,7 @@ async def _desk(
         form=form or kit.Form(),
         recent=recent,
         checked_in=checked_in,
-        when=kit.clock(event.timezone),
+        when=eventkit.clock(event.timezone),
     )
 
 

@@ -19,7 +19,7 @@ from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.judging.pairwise import service as pairwise_service
 from hackops.results import service as results_service
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, PublicEventDep, page_router
 
 router = page_router()
@@ -41,7 +41,7 @@ async def pairwise_page(request: Request, session: SessionDep, access: EventPage
         "org": access.org,
         "event": access.event,
         "shown": shown,
-        "here": kit.event_url(access) + "/judging/pairwise",
+        "here": eventkit.event_url(access) + "/judging/pairwise",
     }
     return kit.render(request, "results/pairwise.html", context)
 
@@ -69,4 +69,4 @@ async def pairwise_action(request: Request, session: SessionDep, access: EventPa
         if exc.status_code == 404:
             raise
         flash(request, exc.message, "error")
-    return kit.redirect(kit.event_url(access) + "/judging/pairwise")
+    return kit.redirect(eventkit.event_url(access) + "/judging/pairwise")

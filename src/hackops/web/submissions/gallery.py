@@ -22,7 +22,7 @@ from hackops.submissions.files.kinds import human_size
 from hackops.submissions.files.router import signed_link
 from hackops.submissions.intake import attachments
 from hackops.submissions.review import service as review
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import PublicEventDep, page_router
 
 router = page_router()
@@ -78,7 +78,7 @@ async def gallery_page(request: Request, session: SessionDep, access: PublicEven
     def page(start: int) -> str:
         return "?" + urlencode({**active, **({"offset": start} if start else {})})
 
-    base = kit.event_url(access) + "/gallery"
+    base = eventkit.event_url(access) + "/gallery"
     context = {
         "access": access,
         "org": access.org,
@@ -106,7 +106,7 @@ async def project_page(
         session, access, submission_id
     )
     tracks = await list_tracks(session, access.event)
-    base = kit.event_url(access) + "/gallery"
+    base = eventkit.event_url(access) + "/gallery"
     # Awards and podium places once results are published (None before: nothing is shown).
     standing = await results.submission_standing(session, access.event, submission.id)
     context = {
@@ -123,7 +123,7 @@ async def project_page(
         "track_names": {t.id: t.name for t in tracks},
         "size": human_size,
         "closed_preview": access.event.gallery_opened_at is None,
-        "when": kit.clock(access.event.timezone),
+        "when": eventkit.clock(access.event.timezone),
     }
     return kit.render(request, "submissions/gallery_project.html", context)
 

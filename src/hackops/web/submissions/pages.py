@@ -55,7 +55,7 @@ from hackops.submissions.intake import attachments, service
 from hackops.submissions.intake.visibility import open_submission, seen_files, seen_versions
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.access import TeamView, load_team
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import TeamPageDep, page_router
 from hackops.web.submissions import processing
 
@@ -203,7 +203,7 @@ async def _page(
         "max_files": policy.max_files,
         "allowed_types": policy.allowed_labels(),
         "accept": accept_attribute(event.file_types),
-        "when": kit.clock(event.timezone),
+        "when": eventkit.clock(event.timezone),
     }
     headers = {"Refresh": str(REFRESH_SECONDS)} if busy else None
     return kit.render(

@@ -24,7 +24,7 @@ from hackops.models import (
 )
 from hackops.submissions.pipeline.tasks import pipeline_status
 from hackops.teams.access import TeamView
-from hackops.web import kit
+from hackops.web import eventkit
 
 ACTIVE_STATES = frozenset({StepState.QUEUED, StepState.RUNNING, StepState.RETRYING})
 STATUS_LABELS: dict[str, str] = {
@@ -52,7 +52,7 @@ STEP_STATE_LABELS: dict[str, str] = {
 
 def page_url(view: TeamView) -> str:
     access = view.access
-    return kit.event_url(access) + f"/teams/{view.team.id}/submission"
+    return eventkit.event_url(access) + f"/teams/{view.team.id}/submission"
 
 
 def technologies_of(raw: str) -> list[str]:

@@ -35,7 +35,7 @@ from hackops.submissions.pipeline.tasks import rerun_step
 from hackops.submissions.review import service as review
 from hackops.submissions.schemas import BulkDecisionIn, DecisionIn, FlagDecisionIn
 from hackops.teams.access import load_team
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, page_router
 from hackops.web.submissions import processing
 
@@ -96,7 +96,7 @@ def _offset(request: Request) -> int:
 
 def _back(access: EventAccess, data: dict[str, str]) -> str:
     """Back to the queue page the form was on (its filters kept), never anywhere else."""
-    queue = kit.admin_base(access) + "/submissions"
+    queue = eventkit.admin_base(access) + "/submissions"
     # Re-encoded, so whatever was posted can only ever be this page's query string.
     query = urlencode(parse_qsl(data.get("back_query", "")[:2000]))
     return f"{queue}?{query}" if query else queue
@@ -143,7 +143,7 @@ async def queue_page(page: OrganizerPageDep) -> Response:
         newer_url=at(max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=at(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
         gallery_url=page.at().removesuffix("/admin") + "/gallery",
-        when=kit.clock(access.event.timezone),
+        when=eventkit.clock(access.event.timezone),
         judge_flags=await judge_flags.open_counts(
             session, access, [row.submission.id for row in rows[:PAGE_SIZE]]
         ),
@@ -254,8 +254,10 @@ async def submission_page(submission_id: uuid.UUID, page: OrganizerPageDep) -> R
         decision_options=DECISION_OPTIONS,
         step_label=processing.step_label,
         size=human_size,
-        reopen_value=kit.local_value(submission.reopened_until, ZoneInfo(access.event.timezone)),
-        when=kit.clock(access.event.timezone),
+        reopen_value=eventkit.local_value(
+            submission.reopened_until, ZoneInfo(access.event.timezone)
+        ),
+        when=eventkit.clock(access.event.timezone),
         # What judges flagged about it (resolved in web/judging/flags.py, back to this page).
         judge_flags=await judge_flags.list_flags(
             session, access, submission_id=submission.id, limit=50
@@ -266,7 +268,7 @@ async def submission_page(submission_id: uuid.UUID, page: OrganizerPageDep) -> R
 
 
 async def _decision(
-    page: kit.AdminPage,
+    page: eventkit.AdminPage,
     submission_id: uuid.UUID,
     model: type[M],
     fields: tuple[str, ...],
@@ -300,7 +302,7 @@ async def reopen(submission_id: uuid.UUID, page: OrganizerPageDep) -> Response:
     here = page.at(f"/submissions/{submission_id}")
     raw = (await kit.form_data(page.request)).get("until", "")
     try:
-        until = kit.parse_local(raw, ZoneInfo(page.access.event.timezone))
+        until = eventkit.parse_local(raw, ZoneInfo(page.access.event.timezone))
     except ValueError as exc:
         message = str(exc) if "exist" in str(exc) else "A date and time like 2031-06-04T09:30."
         flash(page.request, f"Reopen until: {message}", "error")

@@ -32,7 +32,7 @@ from hackops.errors import AppError
 from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
 from hackops.tasks import service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, PageUserDep, page_router
 
 router = page_router()
@@ -63,7 +63,7 @@ async def team_board_page(team_id: uuid.UUID, session: SessionDep, access: Event
     """A team's board, for its current members (404 to everyone else)."""
     board = await service.load_team_board(session, access.actor, access.event, team_id)
     assert board.team is not None
-    team_url = f"{kit.event_url(access)}/teams/{team_id}"
+    team_url = f"{eventkit.event_url(access)}/teams/{team_id}"
     return Page(
         actor=access.actor,
         board=board,

@@ -35,7 +35,7 @@ from hackops.teams.schemas import (
     TeamUpdate,
     invitation_out,
 )
-from hackops.web import kit
+from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, TeamPageDep, page_router, signed_in
 
 router = page_router()
@@ -55,7 +55,7 @@ def _team_input(data: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _base(access: EventAccess) -> str:
-    return kit.event_url(access)
+    return eventkit.event_url(access)
 
 
 async def _act(
