@@ -5,7 +5,6 @@ Publishing the results, the one lifecycle action the results domain carries out,
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Request, status
@@ -15,8 +14,15 @@ from hackops.errors import error_responses
 from hackops.events import search as search_service
 from hackops.events import service
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.events.lifecycle import EventState, registration_open, state_at
-from hackops.events.schemas import EventIn, EventOut, EventPage, EventSummary, EventUpdate
+from hackops.events.lifecycle import EventState, state_at
+from hackops.events.schemas import (
+    EventIn,
+    EventOut,
+    EventPage,
+    EventSummary,
+    EventUpdate,
+    event_out,
+)
 from hackops.models import Event, EventMode, OrgRole
 from hackops.orgs.deps import OrgMemberDep, OrgOrganizerDep
 from hackops.orgs.service import rank
@@ -28,19 +34,6 @@ public = Router(prefix="/events", tags=["events"])
 EVENT = "/{slug}/events/{event_slug}"
 READ_ERRORS = error_responses(401, 403, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
-
-
-def event_out(org_slug: str, event: Event, now: datetime) -> EventOut:
-    return EventOut.model_validate(
-        {
-            **{
-                name: getattr(event, name) for name in EventOut.model_fields if hasattr(event, name)
-            },
-            "org_slug": org_slug,
-            "state": state_at(event, now),
-            "registration_open": registration_open(event, now),
-        }
-    )
 
 
 def summary(org_slug: str, org_name: str, event: Event, state: EventState) -> EventSummary:

@@ -11,9 +11,9 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
-from hackops.events.lifecycle import EventState
+from hackops.events.lifecycle import EventState, registration_open, state_at
 from hackops.events.questions.service import MAX_QUESTIONS, Question, check_question_list
-from hackops.models import EventMode, EventRole, Visibility
+from hackops.models import Event, EventMode, EventRole, Visibility
 from hackops.models.organization import SLUG_PATTERN
 from hackops.schemas import InputModel, OutputModel
 
@@ -200,6 +200,20 @@ class EventOut(OutputModel):
     updated_at: datetime
     state: EventState
     registration_open: bool
+
+
+def event_out(org_slug: str, event: Event, now: datetime) -> EventOut:
+    """An event as the API shows it, with its state and registration window at `now`."""
+    return EventOut.model_validate(
+        {
+            **{
+                name: getattr(event, name) for name in EventOut.model_fields if hasattr(event, name)
+            },
+            "org_slug": org_slug,
+            "state": state_at(event, now),
+            "registration_open": registration_open(event, now),
+        }
+    )
 
 
 class EventSummary(OutputModel):

@@ -18,8 +18,7 @@ from sqlalchemy import select
 from hackops.db import SessionDep, db_now
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
-from hackops.events.router import event_out
-from hackops.events.schemas import EventOut
+from hackops.events.schemas import EventOut, event_out
 from hackops.events.tracks.service import list_tracks
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring.service import compute_ranking
