@@ -34,7 +34,12 @@ QUEUES = ("default", "notifications", "processing")
 #: 2, 4, 8, 16 s between the five attempts.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
-TASK_MODULES = ["hackops.maintenance", "hackops.mail.tasks", "hackops.submissions.pipeline.tasks"]
+TASK_MODULES = [
+    "hackops.maintenance",
+    "hackops.mail.tasks",
+    "hackops.outbox.tasks",
+    "hackops.submissions.pipeline.tasks",
+]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
 #: the longest, so a worker is back within a few seconds of the database.
 RESTART_FIRST_DELAY_S = 0.5

@@ -12,6 +12,8 @@ from __future__ import annotations
 from hackops.events import hooks as event_hooks
 from hackops.events.roles import hooks as role_hooks
 from hackops.judging.assignment import rebalance
+from hackops.notifications import fanout
+from hackops.outbox.channels import connect_channel
 from hackops.registrations import hooks as registration_hooks
 from hackops.registrations import waitlist
 from hackops.results import service as results
@@ -30,3 +32,5 @@ def connect() -> None:
     registration_hooks.registration_cancelled.connect(release.registration_cancelled)
     # a submission's responses carry its standing once results are published (a lookup)
     submission_hooks.standing.connect(results.standing_asked)
+    # every domain event fans out to the people it concerns (rules.py says who and what)
+    connect_channel("people", fanout.people)

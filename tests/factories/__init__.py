@@ -34,10 +34,13 @@ from hackops.models import (
     JudgingVersion,
     LinkCheck,
     Membership,
+    Notification,
+    NotificationPreference,
     OAuthIdentity,
     OneTimeToken,
     Organization,
     OutboundEmail,
+    OutboxEvent,
     PairwiseCurrent,
     PairwiseEntry,
     PipelineStep,
@@ -84,6 +87,11 @@ from tests.factories.judging import (
     create_public_vote,
 )
 from tests.factories.orgs import create_membership, create_org_invitation, create_organization
+from tests.factories.outbox import (
+    create_notification,
+    create_notification_preference,
+    create_outbox_event,
+)
 from tests.factories.platform import (
     create_audit_entry,
     create_idempotency_key,
@@ -165,6 +173,10 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     OutboundEmail: create_outbound_email,
     AuditEntry: create_audit_entry,
     IdempotencyKey: create_idempotency_key,
+    # communication
+    OutboxEvent: create_outbox_event,
+    Notification: create_notification,
+    NotificationPreference: create_notification_preference,
 }
 
 __all__ = [
@@ -192,11 +204,14 @@ __all__ = [
     "create_judging_version",
     "create_link_check",
     "create_membership",
+    "create_notification",
+    "create_notification_preference",
     "create_oauth_identity",
     "create_one_time_token",
     "create_org_invitation",
     "create_organization",
     "create_outbound_email",
+    "create_outbox_event",
     "create_pairwise_current",
     "create_pairwise_entry",
     "create_personal_task",

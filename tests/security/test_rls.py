@@ -10,7 +10,7 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hackops.db import Database
-from hackops.models import TENANT_TABLES
+from hackops.models import PERSONAL_TABLES, TENANT_TABLES
 from tests.conftest import APP_ROLE
 
 
@@ -30,7 +30,7 @@ async def test_every_table_with_org_id_has_forced_rls(admin_engine: AsyncEngine)
                 )
             )
         ).all()
-    assert {r[0] for r in rows} == set(TENANT_TABLES)
+    assert {r[0] for r in rows} == set(TENANT_TABLES) | set(PERSONAL_TABLES)
     assert [r[0] for r in rows if not (r[1] and r[2])] == []
 
 
@@ -135,6 +135,8 @@ SEED_EVENT_ROWS = (
     "INSERT INTO public_votes (id, org_id, event_id, track_key, user_id, submission_id)"
     " VALUES (gen_random_uuid(), :org, :event, '00000000-0000-0000-0000-000000000000', :user,"
     " :sub)",
+    "INSERT INTO outbox_events (id, org_id, event_id, type, version, subject_type, payload)"
+    " VALUES (gen_random_uuid(), :org, :event, 'results.published', 1, 'event', '{}')",
 )
 
 
@@ -258,4 +260,63 @@ async def test_audit_log_is_append_only(
     async with admin_engine.connect() as conn:  # not even the owner rewrites history
         with pytest.raises(ProgrammingError, match="append-only"):
             await conn.execute(text("DELETE FROM audit_log"))
+        await conn.rollback()
+
+
+async def test_personal_rows_are_their_owners_only(
+    committed_db: Database, admin_engine: AsyncEngine
+) -> None:
+    """Notifications and preferences belong to a person, whatever the tenant: with the tenant of
+    the notification's organization set, another person still sees none of them."""
+    org, ada, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO organizations (id, slug, name) VALUES (:id, 'rls-p', 'rls-p')"),
+            {"id": org},
+        )
+        for user, email in ((ada, "ada-p@example.com"), (bob, "bob-p@example.com")):
+            await conn.execute(
+                text("INSERT INTO users (id, email) VALUES (:id, :email)"),
+                {"id": user, "email": email},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO notifications (id, user_id, org_id, dedupe_key, category, title)"
+                " VALUES (gen_random_uuid(), :ada, :org, 'k', 'announcements', 'Hi Ada')"
+            ),
+            {"ada": ada, "org": org},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO notification_preferences (user_id, category, channel, enabled)"
+                " VALUES (:ada, 'team', 'email', false)"
+            ),
+            {"ada": ada},
+        )
+    count = (
+        "SELECT (SELECT count(*) FROM notifications)"
+        " + (SELECT count(*) FROM notification_preferences)"
+    )
+    async with committed_db.engine.connect() as conn:
+        for user, expected in ((bob, 0), (ada, 2)):
+            await conn.execute(
+                text(
+                    "SELECT set_config('hackops.org_id', :org, true),"
+                    " set_config('hackops.user_id', :user, true)"
+                ),
+                {"org": str(org), "user": str(user)},
+            )
+            assert await conn.scalar(text(count)) == expected
+            await conn.rollback()
+        await conn.execute(
+            text("SELECT set_config('hackops.user_id', :bob, true)"), {"bob": str(bob)}
+        )
+        with pytest.raises(ProgrammingError, match="row-level security"):
+            await conn.execute(
+                text(
+                    "INSERT INTO notifications (id, user_id, dedupe_key, category, title)"
+                    " VALUES (gen_random_uuid(), :ada, 'forged', 'announcements', 'Forged')"
+                ),
+                {"ada": ada},
+            )
         await conn.rollback()

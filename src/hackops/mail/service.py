@@ -12,15 +12,19 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from procrastinate.types import JSONValue
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import jobs
+from hackops.db import raw_connection
 from hackops.mail.tasks import send_email
-from hackops.models import OutboundEmail
+from hackops.models import OutboundEmail, new_id
 
 SUBJECT_MAX_CHARS = 200
 _SPACES = re.compile(r"\s+")
@@ -53,6 +57,61 @@ async def queue_email(
     await session.flush()
     await jobs.enqueue(session, send_email, queue="notifications", email_id=str(email.id))
     return email
+
+
+@dataclass(frozen=True)
+class EmailDraft:
+    """One mail of a batch (`queue_emails`); `dedupe_key` makes queueing it again a no-op."""
+
+    to: str
+    subject: str
+    body: str
+    user_id: uuid.UUID | None = None
+    dedupe_key: str | None = None
+
+
+#: Rows per INSERT statement of a batch (parameters stay far under PostgreSQL's 65,535).
+_BATCH_ROWS = 1000
+
+
+def _job_args(email_id: object) -> dict[str, JSONValue]:
+    return {"email_id": str(email_id)}
+
+
+async def queue_emails(session: AsyncSession, drafts: Sequence[EmailDraft]) -> list[EmailDraft]:
+    """Queue many mails in the session's transaction: one INSERT per thousand rows, skipping
+    any whose `dedupe_key` was queued before, and one batch of send jobs. Returns the drafts
+    that were queued now."""
+    queued: list[EmailDraft] = []
+    for start in range(0, len(drafts), _BATCH_ROWS):
+        chunk = drafts[start : start + _BATCH_ROWS]
+        rows = [
+            {
+                "id": new_id(),
+                "to_address": draft.to,
+                "subject": clean_subject(draft.subject),
+                "body_text": draft.body,
+                "user_id": draft.user_id,
+                "dedupe_key": draft.dedupe_key,
+            }
+            for draft in chunk
+        ]
+        inserted = set(
+            await session.scalars(
+                insert(OutboundEmail)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboundEmail.id)
+            )
+        )
+        if not inserted:
+            continue
+        connection = await raw_connection(session)
+        await send_email.configure(connection=connection, queue="notifications").batch_defer_async(
+            *(_job_args(row["id"]) for row in rows if row["id"] in inserted)
+        )
+        queued += [draft for draft, row in zip(chunk, rows, strict=True) if row["id"] in inserted]
+    return queued
 
 
 @dataclass(frozen=True)

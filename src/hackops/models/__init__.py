@@ -34,6 +34,7 @@ from hackops.models.judging import (
 from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
 from hackops.models.organization import Organization
+from hackops.models.outbox import Channel, Notification, NotificationPreference, OutboxEvent
 from hackops.models.registration import SEATED, Registration, RegistrationStatus
 from hackops.models.results import AwardWinner, EventResult
 from hackops.models.submission import (
@@ -111,10 +112,15 @@ TENANT_TABLES = (
     "judging_changes",
     "judging_flags",
     "event_role_invitations",
+    "outbox_events",
 )
+#: Tables of a person's own rows (their `org_id`, where there is one, does not decide who reads
+#: them): RLS lets a person see and write only their own, whatever the tenant.
+PERSONAL_TABLES = ("notifications",)
 
 __all__ = [
     "OVERALL",
+    "PERSONAL_TABLES",
     "PIPELINE_ORDER",
     "PRIORITY_RANK",
     "ROLE_RANK",
@@ -126,6 +132,7 @@ __all__ = [
     "Award",
     "AwardWinner",
     "Base",
+    "Channel",
     "ConflictSource",
     "Criterion",
     "DuplicateFlag",
@@ -155,12 +162,15 @@ __all__ = [
     "JudgingVersion",
     "LinkCheck",
     "Membership",
+    "Notification",
+    "NotificationPreference",
     "OAuthIdentity",
     "OneTimePurpose",
     "OneTimeToken",
     "OrgRole",
     "Organization",
     "OutboundEmail",
+    "OutboxEvent",
     "PairwiseCurrent",
     "PairwiseEntry",
     "PairwiseKind",

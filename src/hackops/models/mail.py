@@ -25,3 +25,6 @@ class OutboundEmail(IdMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     transport: Mapped[str] = mapped_column(String(16), server_default="")
     last_error: Mapped[str] = mapped_column(String(500), server_default="")
+    #: Set by senders that must queue a mail at most once (a domain event's fan-out, a
+    #: reminder): a second queueing with the same key is dropped (`queue_email(dedupe_key=…)`).
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)

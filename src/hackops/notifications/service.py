@@ -1,0 +1,161 @@
+"""Telling people: one call, `deliver`, writes the in-app notifications and queues the mail of
+one message to a set of people, by their preferences, at most once per person and key.
+
+`deliver(session, org_id=…, user_ids=…, message=…, dedupe_key=…)`:
+- in-app: one `notifications` row per person whose preference (or the category's default) has
+  the channel on, inserted in bulk with `ON CONFLICT (user_id, dedupe_key) DO NOTHING`;
+- email: one queued mail per person with a confirmed address and the channel on (not digest),
+  keyed `<dedupe_key>:<user id>` (`mail.queue_emails`: a second queueing is dropped).
+A transactional category ignores preferences. Disabled accounts are told nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops.mail.service import EmailDraft, queue_emails
+from hackops.models import Channel, Notification, NotificationPreference, User, new_id
+from hackops.notifications.categories import category as category_of
+
+
+@dataclass(frozen=True)
+class Message:
+    """What people are told: a title, a few lines, and the page it is about (a path)."""
+
+    category: str
+    title: str
+    body: str = ""
+    link: str = ""
+    #: The mail's subject when it differs from the title.
+    subject: str | None = None
+    channels: frozenset[Channel] = frozenset({Channel.IN_APP, Channel.EMAIL})
+
+
+@dataclass
+class Delivered:
+    in_app: list[uuid.UUID] = field(default_factory=list)
+    email: list[uuid.UUID] = field(default_factory=list)
+    digest: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Choice:
+    in_app: bool
+    email: bool
+    digest: bool
+
+
+async def choices(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID], category_key: str
+) -> dict[uuid.UUID, Choice]:
+    """Each person's channels for a category: their preference, else the category's default."""
+    ids = list(dict.fromkeys(user_ids))
+    category = category_of(category_key)
+    default_in_app = Channel.IN_APP in category.default_channels
+    default_email = Channel.EMAIL in category.default_channels
+    found: dict[tuple[uuid.UUID, Channel], NotificationPreference] = {}
+    if ids and not category.transactional:
+        rows = await session.scalars(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id.in_(ids),
+                NotificationPreference.category == category_key,
+            )
+        )
+        found = {(row.user_id, row.channel): row for row in rows}
+    out: dict[uuid.UUID, Choice] = {}
+    for uid in ids:
+        in_app = found.get((uid, Channel.IN_APP))
+        email = found.get((uid, Channel.EMAIL))
+        out[uid] = Choice(
+            in_app=default_in_app if in_app is None else in_app.enabled,
+            email=default_email if email is None else email.enabled,
+            digest=bool(email is not None and email.enabled and email.digest)
+            and category.digest_allowed,
+        )
+    return out
+
+
+async def deliver(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID | None,
+    user_ids: Iterable[uuid.UUID],
+    message: Message,
+    dedupe_key: str,
+    outbox_event_id: uuid.UUID | None = None,
+) -> Delivered:
+    """Tell `user_ids` the message on their channels; at most once per person and key."""
+    wanted = await choices(session, user_ids, message.category)
+    if not wanted:
+        return Delivered()
+    people = {
+        row.id: row
+        for row in await session.execute(
+            select(User.id, User.email, User.email_verified_at).where(
+                User.id.in_(list(wanted)), User.disabled_at.is_(None)
+            )
+        )
+    }
+    done = Delivered()
+    in_app = [
+        uid
+        for uid, choice in wanted.items()
+        if uid in people and choice.in_app and Channel.IN_APP in message.channels
+    ]
+    if in_app:
+        inserted = await session.scalars(
+            insert(Notification)
+            .values(
+                [
+                    {
+                        "id": new_id(),
+                        "user_id": uid,
+                        "org_id": org_id,
+                        "outbox_event_id": outbox_event_id,
+                        "dedupe_key": dedupe_key,
+                        "category": message.category,
+                        "title": message.title[:300],
+                        "body": message.body,
+                        "link": message.link,
+                    }
+                    for uid in in_app
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+            .returning(Notification.user_id)
+        )
+        done.in_app = list(inserted)
+    if Channel.EMAIL in message.channels:
+        drafts: list[EmailDraft] = []
+        for uid, choice in wanted.items():
+            person = people.get(uid)
+            if person is None or person.email_verified_at is None or not choice.email:
+                continue
+            if choice.digest:
+                done.digest.append(uid)
+                continue
+            drafts.append(
+                EmailDraft(
+                    to=person.email,
+                    subject=message.subject or message.title,
+                    body=_text(message),
+                    user_id=uid,
+                    dedupe_key=f"{dedupe_key}:{uid}",
+                )
+            )
+        queued = await queue_emails(session, drafts)
+        done.email = [draft.user_id for draft in queued if draft.user_id is not None]
+    return done
+
+
+def _text(message: Message) -> str:
+    parts = [message.title, "", message.body] if message.body else [message.title]
+    if message.link:
+        parts += ["", message.link]
+    return "\n".join(parts).strip() + "\n"

@@ -1,0 +1,63 @@
+"""Write domain events to the outbox in the transaction of the change; the channels they fan
+out to.
+
+`emit(session, actor, payload, org_id=…, event_id=…)` adds one `outbox_events` row and enqueues
+its dispatch job on the same connection: a rollback drops both, a commit can never lose either
+(`jobs.enqueue`). It also notifies `hackops_outbox` (delivered at commit) so the broker relay
+wakes at once instead of at its next poll.
+
+A channel is what an event fans out to (people's notifications, the organization's webhooks): an
+`async def channel(session, row, payload)` connected once by `hackops.wiring` (the channels are
+upper domains; the outbox is below every domain that emits). The dispatcher
+(`outbox.tasks.dispatch`) runs every channel in one transaction with the row locked and marks it
+dispatched in that same transaction, so a channel's rows exist exactly once per event; each
+channel also guards its writes with a unique key, so a second run (a worker killed after the
+commit, before the job was marked done) adds nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hackops import jobs
+from hackops.actor import Actor
+from hackops.models import OutboxEvent
+from hackops.outbox.catalog import Payload
+from hackops.outbox.channels import NOTIFY_CHANNEL, dispatch_lock
+from hackops.outbox.tasks import dispatch
+
+
+async def emit(
+    session: AsyncSession,
+    actor: Actor | None,
+    payload: Payload,
+    *,
+    org_id: uuid.UUID | None,
+    event_id: uuid.UUID | None = None,
+) -> OutboxEvent:
+    """Record that `payload` happened, in the session's transaction, and queue its fan-out."""
+    actor_id = actor.user_id if actor is not None else None
+    row = OutboxEvent(
+        type=payload.type,
+        version=payload.version,
+        org_id=org_id,
+        event_id=event_id,
+        actor_id=actor_id if isinstance(actor_id, uuid.UUID) else None,
+        subject_type=payload.subject,
+        subject_id=payload.subject_id(),
+        payload=payload.model_dump(mode="json"),
+    )
+    session.add(row)
+    await session.flush()
+    await jobs.enqueue(
+        session,
+        dispatch,
+        queue="notifications",
+        queueing_lock=dispatch_lock(row.id),
+        event_id=str(row.id),
+    )
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return row
