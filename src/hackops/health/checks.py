@@ -17,8 +17,12 @@ from typing import Any
 
 from sqlalchemy import text
 
+from hackops.bus.leader import LOCK_KEY as BUS_RELAY_LOCK
+from hackops.bus.topology import Names as BusNames
+from hackops.config import Settings, mask_password
 from hackops.db import Database
 from hackops.migrate import head_revisions
+from hackops.tenancy import set_actor
 
 CHECK_TIMEOUT_S = 3.0
 #: A worker whose last heartbeat is older than this is not alive (procrastinate beats every
@@ -155,3 +159,83 @@ async def worker_check(db: Database) -> Details:
 
 def _seconds(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
+
+
+# ── the RabbitMQ event bus (only when AMQP_URL is set) ─────────────────────────────────────────
+
+#: The oldest unpublished event may wait this long before readiness says degraded.
+BUS_BACKLOG_LIMIT_S = 60.0
+#: Readiness counts at most this many unpublished events (bounded cost on a long backlog).
+BUS_BACKLOG_COUNTED = 10_000
+BROKER_TIMEOUT_S = 2.0
+
+_BUS_BACKLOG = text(
+    """
+    WITH waiting AS (
+      SELECT occurred_at FROM outbox_events
+       WHERE published_at IS NULL ORDER BY seq LIMIT :counted
+    )
+    SELECT
+      (SELECT count(*) FROM waiting) AS unpublished,
+      (SELECT extract(epoch FROM now() - min(occurred_at)) FROM waiting) AS oldest_s,
+      EXISTS (
+        SELECT 1 FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND classid = :classid AND objid = :objid AND objsubid = 2
+      ) AS relay_active
+    """
+)
+
+
+async def bus_backlog_check(db: Database) -> Details:
+    """Degraded when an event has waited for the broker past `BUS_BACKLOG_LIMIT_S` (no relay
+    runs, or it cannot publish): events wait in the outbox, nothing is lost."""
+    async with db.transaction() as session:
+        await set_actor(session, None, platform_admin=True)  # every organization's events
+        row = (
+            await session.execute(
+                _BUS_BACKLOG,
+                {
+                    "counted": BUS_BACKLOG_COUNTED,
+                    "classid": BUS_RELAY_LOCK[0],
+                    "objid": BUS_RELAY_LOCK[1],
+                },
+            )
+        ).one()
+    details: Details = {
+        "unpublished": int(row.unpublished),
+        "oldest_unpublished_s": _seconds(row.oldest_s),
+        "relay_active": bool(row.relay_active),
+    }
+    oldest = details["oldest_unpublished_s"]
+    if oldest is not None and oldest > BUS_BACKLOG_LIMIT_S:
+        why = "the relay cannot publish" if row.relay_active else "no relay is running"
+        raise Degraded(f"events have waited {oldest:.0f} s for the broker ({why})", details)
+    return details
+
+
+async def broker_check(settings: Settings) -> Details:
+    """Degraded when the broker does not answer or the bus's exchange is not declared yet."""
+    if settings.amqp_url is None:
+        return {}
+    # lazy third-party import: RabbitMQ's client is loaded only where AMQP_URL is set
+    import aio_pika
+
+    url = settings.amqp_url.get_secret_value()
+    exchange = BusNames.from_settings(settings).exchange
+    try:
+        connection = await aio_pika.connect(url, timeout=BROKER_TIMEOUT_S)
+    except Exception as exc:
+        raise Degraded(
+            f"the broker at {mask_password(url)} does not answer ({type(exc).__name__})"
+        ) from None
+    try:
+        channel = await connection.channel()
+        try:
+            await channel.declare_exchange(exchange, "topic", passive=True)
+        except Exception:
+            raise Degraded(f"exchange {exchange} is not declared yet (no relay ran)") from None
+    finally:
+        await asyncio.wait_for(connection.close(), BROKER_TIMEOUT_S)
+    return {"exchange": exchange}

@@ -22,6 +22,8 @@ from hackops.health.checks import (
     Degraded,
     Outcome,
     State,
+    broker_check,
+    bus_backlog_check,
     database_check,
     migrations_check,
     queue_check,
@@ -86,6 +88,10 @@ def readiness_checks(request: Request) -> dict[str, Check]:
     }
     if state.redis is not None:
         checks["redis"] = redis
+    settings: Settings = state.settings
+    if settings.amqp_url is not None:
+        checks["broker"] = lambda: broker_check(settings)
+        checks["event_bus"] = lambda: bus_backlog_check(db)
     return checks
 
 
@@ -93,7 +99,10 @@ def readiness_checks(request: Request) -> dict[str, Check]:
     "/health/ready",
     response_model=Readiness,
     response_model_exclude_none=True,
-    summary="Readiness: database, migrations, queue, worker, storage and Redis when configured",
+    summary=(
+        "Readiness: database, migrations, queue, worker, storage; Redis and the RabbitMQ"
+        " event bus when configured"
+    ),
     description=(
         "Each part's state (`ok`, `degraded`, `down`); 503 naming the parts that are down. "
         "Errors, timings and details only with `Authorization: Bearer <METRICS_TOKEN>`."
