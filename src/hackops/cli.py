@@ -425,7 +425,11 @@ async def _events_tail(settings: Settings, spec: Any, *, as_json: bool, limit: i
 
     def ready() -> None:
         keys = ", ".join(spec.keys)
-        console.print(f"Watching {settings.amqp_exchange} ({keys}); Ctrl-C stops.")
+        console.print(
+            f"Watching {settings.amqp_exchange} ({keys}); Ctrl-C stops.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     await tail.tail(settings, spec, show, on_ready=ready, limit=limit)
 
