@@ -113,5 +113,9 @@ bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a gen
 bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
 	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
 
+.PHONY: bench-bus
+bench-bus: $(DEV_STAMP) ## RabbitMQ event bus: outbox → broker lag p50/p95 under a steady 200 events/s (local RabbitMQ)
+	$(BIN)/python bench/bus.py
+
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
