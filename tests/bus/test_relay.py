@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 import uuid
 
 import pytest
@@ -17,10 +20,12 @@ from hackops.bus.relay import Relay
 from hackops.bus.topology import QUEUES, Names, queues_for
 from hackops.config import Settings
 from hackops.db import Database
+from hackops.main import create_app
 from hackops.models import OutboxEvent
 from hackops.outbox.service import emit
 from hackops.tenancy import set_actor, set_tenant
 from tests.bus.helpers import (
+    BROKER,
     drain_queue,
     emit_committed,
     eventually,
@@ -136,3 +141,48 @@ async def test_an_open_transaction_holds_back_the_events_after_its_own(
         await eventually(lambda: len(found.messages) >= 6, what="the two after the rollback")
         await asyncio.sleep(0.3)
     assert found.ids == [held.id, *later, *after]
+
+
+async def test_the_in_process_worker_runs_the_relay_when_amqp_url_is_set(
+    db: Database, relay_settings: Settings, names: Names
+) -> None:
+    org, _ = await two_orgs(db)
+    app = create_app(relay_settings.model_copy(update={"run_worker_in_process": True}), database=db)
+    async with tap(names) as found, app.router.lifespan_context(app):
+        ids = await emit_committed(db, org, 3)
+        await eventually(lambda: len(found.messages) >= 3, what="three events")
+    assert found.ids == ids
+
+
+@pytest.mark.slow
+async def test_hackops_worker_runs_the_relay_and_stops_with_it(
+    db: Database, relay_settings: Settings, names: Names
+) -> None:
+    org, _ = await two_orgs(db)
+    worker = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "hackops", "worker"),
+        env={
+            **os.environ,
+            "HACKOPS_ENV": "dev",
+            "LOG_JSON": "false",
+            "DATABASE_URL": relay_settings.database_url or "",
+            "AMQP_URL": BROKER,
+            "AMQP_EXCHANGE": names.exchange,
+            "AMQP_QUEUE_PREFIX": names.queue_prefix,
+        },
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with tap(names) as found:
+            ids = await emit_committed(db, org, 4)
+            await eventually(lambda: len(found.messages) >= 4, what="four events", within=60)
+        worker.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(worker.communicate(), 30)
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert found.ids == ids
+    assert worker.returncode == 0, err.decode()
+    assert "Event bus relay to amqp://guest:***@127.0.0.1:5672/" in err.decode()
