@@ -416,7 +416,7 @@ async def _events_tail(settings: Settings, spec: Any, *, as_json: bool, limit: i
             out.out(message.body.decode())
             return
         event = json.loads(message.body)
-        moment = message.timestamp.strftime("%H:%M:%S") if message.timestamp else "--:--:--"
+        moment = message.timestamp.astimezone().strftime("%H:%M:%S") if message.timestamp else "-"
         payload = json.dumps(event.get("payload"), separators=(",", ":"))
         out.print(
             f"{moment}  {message.routing_key}  id={message.message_id}"
