@@ -7,7 +7,8 @@
   active across every process, LISTEN on the outbox channel, and the horizon below which the
   outbox can no longer change (so events go out in `seq` order).
 - `relay`: publish batches with publisher confirms, then mark them published (at least once).
-- `status`: the broker and the backlog, for readiness. `tail`: `hackops events tail`.
+- `tail`: `hackops events tail`. Readiness checks the broker and the backlog
+  (`health/checks.py`: `broker_check`, `bus_backlog_check`).
 
 RabbitMQ's client (aio-pika) is imported inside the functions that talk to the broker: a process
 without AMQP_URL never loads it.

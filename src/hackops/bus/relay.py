@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from typing import TYPE_CHECKING
 
 import structlog
@@ -132,17 +133,29 @@ class Relay:
 
     async def relay_once(self, leader: Leader) -> int:
         """One round; the number of events published and marked."""
+        started = time.perf_counter()
         horizon = await leader.horizon()
         if horizon is None:
             return 0
+        settled = time.perf_counter()
         batch = await self.fetch(horizon)
         if not batch:
             return 0
+        fetched = time.perf_counter()
         confirmed, failure = await self.publish(batch)
         if confirmed:
+            sent = time.perf_counter()
             await self.mark(confirmed)
             self.published += len(confirmed)
-            log.debug("bus_published", count=len(confirmed), last_seq=confirmed[-1].seq)
+            log.debug(
+                "bus_published",
+                count=len(confirmed),
+                last_seq=confirmed[-1].seq,
+                horizon_ms=_ms(settled - started),
+                fetch_ms=_ms(fetched - settled),
+                publish_ms=_ms(sent - fetched),
+                mark_ms=_ms(time.perf_counter() - sent),
+            )
         if failure is not None:
             raise BrokerUnavailable(failure)
         return len(confirmed)
@@ -253,6 +266,10 @@ class Relay:
     def describe(self, exc: BaseException) -> str:
         """The error in one line, never with the broker's password."""
         return hide_password(f"{type(exc).__name__}: {str(exc).strip()}"[:500], self.amqp_url)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
 
 
 async def run(settings: Settings, database: Database) -> None:
