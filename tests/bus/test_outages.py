@@ -9,6 +9,7 @@ import contextlib
 import uuid
 from urllib.parse import urlsplit
 
+import aio_pika
 import pytest
 
 from hackops.bus.leader import elect
@@ -17,7 +18,9 @@ from hackops.bus.topology import Names
 from hackops.config import Settings
 from hackops.db import Database
 from tests.bus.helpers import (
+    BROKER,
     bus_settings,
+    drain_queue,
     emit_committed,
     eventually,
     first_occurrences,
@@ -160,3 +163,22 @@ async def test_of_two_relays_one_publishes_and_the_other_takes_over_when_it_stop
                 await first_run
     assert found.ids == ids + more  # each once, in order
     assert await outbox_state(db) == (50, 50)
+
+
+async def test_an_exchange_deleted_under_the_relay_is_declared_again(
+    db: Database, relay_settings: Settings, names: Names
+) -> None:
+    """The broker closes the channel at the first publish to a deleted exchange; the robust
+    channel reopens and declares again what it declared (exchange, queues, bindings), and the
+    relay publishes the batch again."""
+    org = await an_org(db)
+    relay = Relay(relay_settings, db, poll_s=0.2, retry_max_s=1.0)
+    async with running(relay):
+        await eventually(relay.active.is_set, what="the relay active")
+        connection = await aio_pika.connect(BROKER)
+        async with connection:
+            await (await connection.channel()).exchange_delete(names.exchange)
+        ids = await emit_committed(db, org, 5)
+        await eventually(lambda: all_published(db, 5), what="all published")
+    queued = await drain_queue(names, "notifications")
+    assert [uuid.UUID(m.message_id or "") for m in queued] == [*ids[:3], ids[4]]  # not webhook
