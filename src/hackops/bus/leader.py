@@ -43,6 +43,9 @@ log = structlog.get_logger("hackops.bus")
 LOCK_KEY = (0x6861636B, 0x62757321)
 #: Seconds between two attempts of a waiting relay to become the active one.
 STANDBY_POLL_S = 2.0
+#: The longest pause between two looks at the transactions a horizon waits for (each look is
+#: one small query; a longer pause would add to the lag of every event behind them).
+WAIT_POLL_MAX_S = 0.01
 #: How often a horizon that waits for open transactions says so.
 WAIT_WARNING_S = 10.0
 
@@ -94,7 +97,7 @@ class Leader:
                     waited_s=round(warned - started, 1),
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, WAIT_POLL_MAX_S)
 
     async def wait_for_events(self, within_s: float) -> bool:
         """Until an outbox notification arrives (True) or `within_s` seconds pass (False)."""
