@@ -12,14 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside dev
@@ -179,14 +172,17 @@ class Settings(BaseSettings):
             raise ValueError("must be an AMQP URL like amqp://user:password@host:5672/vhost")
         return raw
 
-    @field_validator("amqp_exchange", "amqp_queue_prefix")
+    @field_validator("amqp_exchange")
     @classmethod
-    def _check_amqp_name(cls, value: str, info: ValidationInfo) -> str:
-        if info.field_name == "amqp_exchange" and not value:
+    def _check_amqp_exchange(cls, value: str) -> str:
+        if not value:
             raise ValueError("must name an exchange (the default is hackops.events)")
-        if len(value) > 200 or not all(c.isascii() and (c.isalnum() or c in "-_.:") for c in value):
-            raise ValueError("may hold only letters, digits and - _ . : (200 at most)")
-        return value
+        return _amqp_name(value)
+
+    @field_validator("amqp_queue_prefix")
+    @classmethod
+    def _check_amqp_queue_prefix(cls, value: str) -> str:
+        return _amqp_name(value)
 
     @property
     def amqp_url_shown(self) -> str | None:
@@ -272,6 +268,12 @@ def to_libpq_url(url: str) -> str:
     if scheme == "postgresql+psycopg":
         return f"postgresql://{rest}"
     return url
+
+
+def _amqp_name(value: str) -> str:
+    if len(value) > 200 or not all(c.isascii() and (c.isalnum() or c in "-_.:") for c in value):
+        raise ValueError("may hold only letters, digits and - _ . : (200 at most)")
+    return value
 
 
 def mask_password(url: str) -> str:
