@@ -1,14 +1,15 @@
 """Outbox → broker lag under a steady stream of events (the RabbitMQ event bus).
 
-    .venv/bin/python bench/bus.py [--rate 200] [--duration 30] [--emitters 8]
+    .venv/bin/python bench/bus.py [--rate 200] [--duration 30] [--emitters 8] [--relay-only]
 
 A database of its own (migrated), the broker at BENCH_AMQP_URL (default the local RabbitMQ,
 amqp://guest:guest@127.0.0.1:5672/) with an exchange and queues of the run's own, removed at
 the end. `hackops worker` runs in a process of its own with AMQP_URL set, as in production: its
-relay publishes, its job worker runs the events' dispatch jobs beside it. Here, emitters write
-one event per transaction through `outbox.emit` (the row, its dispatch job, the notification) at
-a steady rate across 5 organizations, in four types that land in the three durable queues; a
-consumer on a private queue bound to `#` notes when each message arrives.
+relay publishes, its job worker runs the events' dispatch jobs beside it (`--relay-only`: the
+relay alone in its process, to see its own share). Emitters write one event per transaction
+through `outbox.emit` (the row, its dispatch job, the notification) at a steady rate across 5
+organizations, in four types that land in the three durable queues; a consumer on a private
+queue bound to `#` notes when each message arrives.
 
 Lag = the consumer's receipt minus the emitting transaction's commit (one clock: this machine's).
 Reports the emitted rate, lag p50 / p95 / p99 / max, and published vs outbox counts.
@@ -52,6 +53,12 @@ from hackops.tenancy import set_tenant  # noqa: E402
 DB_NAME = "hackops_bench_bus"
 BROKER = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ORGS = 5
+#: --relay-only: the relay alone in its process (no job worker running the dispatch jobs).
+RELAY_ONLY = (
+    "import asyncio; from hackops.config import get_settings; from hackops.db import Database;"
+    " from hackops.bus import relay; s = get_settings();"
+    " asyncio.run(relay.run(s, Database.from_settings(s)))"
+)
 console = Console()
 
 
@@ -119,8 +126,10 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
 
     await tap.consume(take, no_ack=True)
 
+    command = ["-c", RELAY_ONLY] if args.relay_only else ["-m", "hackops", "worker"]
     worker = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "hackops", "worker"),
+        sys.executable,
+        *command,
         env={
             **os.environ,
             "HACKOPS_ENV": "dev",
@@ -206,7 +215,10 @@ def percentile(values: list[float], q: float) -> float:
 def report(args: argparse.Namespace, result: dict[str, object]) -> None:
     lags = result["lags"]
     assert isinstance(lags, list)
-    table = Table(title=f"Outbox → RabbitMQ lag, {args.rate:g} events/s for {args.duration:g} s")
+    where = "the relay alone" if args.relay_only else "hackops worker (relay + job worker)"
+    table = Table(
+        title=f"Outbox → RabbitMQ lag, {args.rate:g} events/s for {args.duration:g} s, {where}"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("events emitted (one per transaction)", str(result["emitted"]))
@@ -227,6 +239,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="events per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of emission")
     parser.add_argument("--emitters", type=int, default=8, help="concurrent emitting transactions")
+    parser.add_argument(
+        "--relay-only", action="store_true", help="run the relay alone, without the job worker"
+    )
     args = parser.parse_args()
     with ExitStack() as stack:
         admin = admin_url(stack)
