@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from hackops.bus import tail
@@ -26,6 +27,7 @@ from tests.bus.helpers import (
     emit_committed,
     eventually,
     outbox_state,
+    proxy_to,
     running,
 )
 from tests.factories import create_organization
@@ -157,3 +159,27 @@ def test_the_command_says_in_one_line_why_it_cannot_run(
     assert result.exit_code == code, result.output
     assert result.output.replace("\n", " ").startswith(line), result.output
     assert "hunter2pw" not in result.output
+
+
+async def test_watching_ends_with_one_line_when_the_broker_goes_away(
+    relay_settings: Settings,
+) -> None:
+    async with proxy_to(5672) as broker:
+        proxied = relay_settings.model_copy(
+            update={"amqp_url": SecretStr(f"amqp://guest:guest@127.0.0.1:{broker.port}/")}
+        )
+        ready = asyncio.Event()
+        watcher = asyncio.create_task(
+            tail.tail(proxied, tail.watch(None, None, None), _ignore, on_ready=ready.set)
+        )
+        await asyncio.wait_for(ready.wait(), 30)
+        await broker.cut()
+        with pytest.raises(tail.TailError) as lost:
+            await asyncio.wait_for(watcher, 30)
+    assert str(lost.value).startswith(
+        f"lost the broker at amqp://guest:***@127.0.0.1:{broker.port}/ ("
+    )
+
+
+async def _ignore(message: AbstractIncomingMessage) -> None:
+    pass

@@ -104,6 +104,14 @@ async def tail(
         ) from None
     shown = 0
     done = asyncio.Event()
+    lost: list[str] = []
+
+    def closed(_: object, exc: BaseException | None = None) -> None:
+        if not done.is_set():  # the broker went away (or closed us), not our own close
+            lost.append(f"{type(exc).__name__}: {hide_password(str(exc), url)}" if exc else "")
+            done.set()
+
+    connection.close_callbacks.add(closed)
     async with connection:
         channel = await connection.channel()
         exchange = await declare_exchange(channel, Names.from_settings(settings))
@@ -124,4 +132,6 @@ async def tail(
         if on_ready is not None:
             on_ready()
         await done.wait()
+    if lost:
+        raise TailError(f"lost the broker at {settings.amqp_url_shown} ({lost[0] or 'closed'})")
     return shown
