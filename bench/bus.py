@@ -30,6 +30,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
+import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,6 +153,8 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         except TimeoutError:
             raise SystemExit("the worker's relay published nothing within 60 s") from None
         total = int(args.rate * args.duration)
+        process = psutil.Process(worker.pid)
+        cpu_before = process.cpu_times()
         committed.clear()
         received.clear()
         deliveries = 0
@@ -170,6 +173,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         emitted_in = time.monotonic() - started
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(arrived.wait(), 120)
+        cpu_after = process.cpu_times()
         await asyncio.sleep(1.0)  # any late duplicate
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -196,6 +200,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         "outbox": outbox,
         "published": published,
         "lags": lags,
+        "cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
     }
 
 
@@ -226,6 +231,9 @@ def report(args: argparse.Namespace, result: dict[str, object]) -> None:
     table.add_row("received by the consumer", str(result["received"]))
     table.add_row("duplicate deliveries", str(result["duplicates"]))
     table.add_row("published / outbox rows", f"{result['published']} / {result['outbox']}")
+    cpu = result["cpu_s"]
+    assert isinstance(cpu, float)
+    table.add_row("worker process CPU (s per 1,000 events)", f"{cpu * 1000 / len(lags):.2f}")
     if lags:
         for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
             table.add_row(f"lag {label} (ms)", f"{percentile(lags, q):.1f}")

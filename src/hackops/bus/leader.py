@@ -50,13 +50,19 @@ WAIT_POLL_MAX_S = 0.01
 WAIT_WARNING_S = 10.0
 
 _SEQUENCE = "SELECT pg_get_serial_sequence('outbox_events', 'seq')"
-_LAST_VALUE = "SELECT pg_sequence_last_value(%s::regclass)"
-_WRITERS = """
-    SELECT DISTINCT virtualtransaction FROM pg_locks
-     WHERE locktype = 'relation'
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND relation = %s::regclass
-       AND pid IS DISTINCT FROM pg_backend_pid()
+#: The sequence's last value M, then (a nested loop: strictly after M is read) the transactions
+#: holding the sequence's lock. One statement, one round trip.
+_HORIZON = """
+    SELECT last.m, coalesce(w.writers, '{}')
+      FROM (SELECT pg_sequence_last_value(%(seq)s::regclass) AS m OFFSET 0) AS last
+      CROSS JOIN LATERAL (
+        SELECT array_agg(DISTINCT l.virtualtransaction) AS writers FROM pg_locks l
+         WHERE last.m IS NOT NULL
+           AND l.locktype = 'relation'
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.relation = %(seq)s::regclass
+           AND l.pid IS DISTINCT FROM pg_backend_pid()
+      ) AS w
 """
 _STILL_WRITING = """
     SELECT count(DISTINCT virtualtransaction) FROM pg_locks
@@ -76,11 +82,11 @@ class Leader:
 
     async def horizon(self) -> int | None:
         """The highest `seq` whose rows are all settled (None: no event ever)."""
-        last = await self._one(_LAST_VALUE, (self.sequence,))
-        if last is None:
+        cursor = await self.conn.execute(_HORIZON, {"seq": self.sequence})
+        row = await cursor.fetchone()
+        if row is None or row[0] is None:
             return None
-        cursor = await self.conn.execute(_WRITERS, (self.sequence,))
-        writers = [str(vxid) for (vxid,) in await cursor.fetchall()]
+        last, writers = int(row[0]), [str(vxid) for vxid in row[1]]
         if writers:
             await self._wait_for(writers)
         return last
