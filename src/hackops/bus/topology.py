@@ -10,9 +10,10 @@ organization's own consumers attach to them, or bind queues of their own to the 
 
 - `submission_processing` ← `*.submission.#`: every step of a project's life (submitted,
   processed, processing failed, approved, rejected).
-- `notifications` ← `*.<domain>.#` for every domain of the catalogue but `webhook`: every type
-  that tells people something (registrations, teams, submissions, judging, results,
-  announcements, reminders); `webhook.test` concerns one endpoint and tells nobody.
+- `notifications` ← `*.<type>` for every type of the catalogue but those in `NOT_TOLD`: every
+  type that tells people something (registrations, teams, submissions, judging, results,
+  announcements, reminders, notices to owners); `webhook.test` concerns one endpoint and tells
+  nobody. A type added to the catalogue is bound the next time a relay connects.
 - `evaluation_assignment` ← `*.judging.judge_assigned`, `*.judging.evaluation_reminder` (judges
   handed work and reminded of it), `*.submission.approved`, `*.submission.rejected` (a project
   entering or leaving judging), `*.results.published` (judging is over).
@@ -34,23 +35,22 @@ if TYPE_CHECKING:
 
 #: The organization segment of the routing key of an event that belongs to no organization.
 PLATFORM = "platform"
-#: Domains (the first part of an event type) that tell nobody: not bound to `notifications`.
-NOT_TOLD = frozenset({"webhook"})
+#: Event types that tell nobody: not bound to `notifications`.
+NOT_TOLD = frozenset({"webhook.test"})
 
 SUBMISSION_PROCESSING = "submission_processing"
 NOTIFICATIONS = "notifications"
 EVALUATION_ASSIGNMENT = "evaluation_assignment"
 
 
-def _told_domains() -> tuple[str, ...]:
-    domains = {event_type.partition(".")[0] for event_type in CATALOG}
-    return tuple(sorted(domains - NOT_TOLD))
+def _told_types() -> tuple[str, ...]:
+    return tuple(sorted(set(CATALOG) - NOT_TOLD))
 
 
 #: Queue (without the prefix) → its binding keys.
 QUEUES: dict[str, tuple[str, ...]] = {
     SUBMISSION_PROCESSING: ("*.submission.#",),
-    NOTIFICATIONS: tuple(f"*.{domain}.#" for domain in _told_domains()),
+    NOTIFICATIONS: tuple(f"*.{event_type}" for event_type in _told_types()),
     EVALUATION_ASSIGNMENT: (
         "*.judging.judge_assigned",
         "*.judging.evaluation_reminder",
