@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hackops.bus.leader import elect
 from hackops.bus.relay import Relay
@@ -182,3 +184,24 @@ async def test_an_exchange_deleted_under_the_relay_is_declared_again(
         await eventually(lambda: all_published(db, 5), what="all published")
     queued = await drain_queue(names, "notifications")
     assert [uuid.UUID(m.message_id or "") for m in queued] == [*ids[:3], ids[4]]  # not webhook
+
+
+async def test_the_relay_refuses_an_outbox_sequence_that_caches_numbers(
+    db: Database, relay_settings: Settings, admin_engine: AsyncEngine
+) -> None:
+    """A per-session cache hands out numbers without the shared sequence knowing: the horizon
+    would not hold, so the relay says what to change instead of publishing out of order."""
+    sequence = "public.outbox_events_seq_seq"
+    async with admin_engine.begin() as conn:
+        await conn.execute(text(f"ALTER SEQUENCE {sequence} CACHE 20"))
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            async with elect(relay_settings.libpq_url):
+                pass
+    finally:
+        async with admin_engine.begin() as conn:
+            await conn.execute(text(f"ALTER SEQUENCE {sequence} CACHE 1"))
+    assert str(refused.value) == (
+        f"{sequence} caches 20 numbers per session; the relay's order needs"
+        f" ALTER SEQUENCE {sequence} CACHE 1"
+    )

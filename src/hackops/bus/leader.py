@@ -21,7 +21,7 @@ transaction either ended before, or was among those waited for: once they are go
 up to M is committed or rolled back for good, and the relay publishes up to M in order. A
 transaction that emits and stays open holds the stream back until it ends (logged every 10 s).
 The identity sequence must keep its default cache of 1 (a per-session cache would hand out
-numbers without touching the shared sequence).
+numbers without touching the shared sequence; `elect` refuses one that does).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ WAIT_POLL_MAX_S = 0.01
 WAIT_WARNING_S = 10.0
 
 _SEQUENCE = "SELECT pg_get_serial_sequence('outbox_events', 'seq')"
+_CACHE = "SELECT seqcache FROM pg_sequence WHERE seqrelid = %s::regclass"
 #: The sequence's last value M, then (a nested loop: strictly after M is read) the transactions
 #: holding the sequence's lock. One statement, one round trip.
 _HORIZON = """
@@ -151,7 +152,15 @@ async def elect(
         row = await cursor.fetchone()
         if row is None or row[0] is None:
             raise RuntimeError("outbox_events.seq has no sequence (run the migrations)")
-        yield Leader(conn, str(row[0]))
+        sequence = str(row[0])
+        cursor = await conn.execute(_CACHE, (sequence,))
+        cache = await cursor.fetchone()
+        if cache is not None and cache[0] != 1:
+            raise RuntimeError(
+                f"{sequence} caches {cache[0]} numbers per session; the relay's order needs"
+                f" ALTER SEQUENCE {sequence} CACHE 1"
+            )
+        yield Leader(conn, sequence)
 
 
 async def _try_lock(conn: psycopg.AsyncConnection) -> bool:
