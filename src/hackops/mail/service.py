@@ -1,6 +1,11 @@
 """Queue an email in the current transaction; a job sends it after commit. Platform admins
 list the mail that has not gone out (`list_unsent`).
 
+A mail is its text part (`body`), usually an HTML part (`html`; both rendered by
+`mail.render.render` from one template), small attachments, and for a mail of a category the
+person can turn off, its one-click unsubscribe address (`unsubscribe_url`: the caller makes it,
+mail knows nothing of notification preferences).
+
 Every mail passes through `queue_email`, so its subject is made safe here, once: subjects are
 built from names people typed (events, teams, submissions), and a CR/LF would be refused by the
 mail library (or inject a header), one over the column's 300 characters would fail the whole
@@ -13,7 +18,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from procrastinate.types import JSONValue
@@ -23,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import jobs
 from hackops.db import raw_connection
+from hackops.mail.parts import UNSUBSCRIBE_URL, Attachment, stored_attachments
 from hackops.mail.tasks import send_email
 from hackops.models import OutboundEmail, new_id
 
@@ -42,16 +48,34 @@ def clean_subject(subject: str) -> str:
     return line
 
 
+def checked_unsubscribe_url(url: str | None) -> str | None:
+    """The address as it goes into the `List-Unsubscribe` header: one line of URL characters."""
+    if url is not None and not UNSUBSCRIBE_URL.match(url):
+        raise ValueError("an unsubscribe address is an http(s) URL without spaces or line breaks")
+    return url
+
+
 async def queue_email(
     session: AsyncSession,
     *,
     to: str,
     subject: str,
     body: str,
+    html: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    unsubscribe_url: str | None = None,
+    category: str | None = None,
     user_id: uuid.UUID | None = None,
 ) -> OutboundEmail:
     email = OutboundEmail(
-        to_address=to, subject=clean_subject(subject), body_text=body, user_id=user_id
+        to_address=to,
+        subject=clean_subject(subject),
+        body_text=body,
+        body_html=html,
+        attachments=stored_attachments(list(attachments)),
+        list_unsubscribe=checked_unsubscribe_url(unsubscribe_url),
+        category=category,
+        user_id=user_id,
     )
     session.add(email)
     await session.flush()
@@ -68,6 +92,10 @@ class EmailDraft:
     body: str
     user_id: uuid.UUID | None = None
     dedupe_key: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = field(default=())
+    unsubscribe_url: str | None = None
+    category: str | None = None
 
 
 #: Rows per INSERT statement of a batch (parameters stay far under PostgreSQL's 65,535).
@@ -91,6 +119,10 @@ async def queue_emails(session: AsyncSession, drafts: Sequence[EmailDraft]) -> l
                 "to_address": draft.to,
                 "subject": clean_subject(draft.subject),
                 "body_text": draft.body,
+                "body_html": draft.html,
+                "attachments": stored_attachments(draft.attachments),
+                "list_unsubscribe": checked_unsubscribe_url(draft.unsubscribe_url),
+                "category": draft.category,
                 "user_id": draft.user_id,
                 "dedupe_key": draft.dedupe_key,
             }

@@ -6,8 +6,10 @@ first check-in. Only a registered seat checks in (not the waitlist, not a cancel
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
+import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,13 @@ class NotSeated(Conflict):
 def normalize_code(raw: str) -> str:
     """What a scanner or a person typed: spaces and dashes dropped, upper case."""
     return "".join(ch for ch in raw.upper() if ch.isalnum())
+
+
+def qr_png(code: str) -> bytes:
+    """The check-in code as a QR code image (PNG, for mail: clients show no SVG)."""
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
