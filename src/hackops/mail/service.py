@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from procrastinate.types import JSONValue
 from sqlalchemy import text
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops import jobs
 from hackops.db import raw_connection
 from hackops.mail.parts import UNSUBSCRIBE_URL, Attachment, stored_attachments
+from hackops.mail.render import PLATFORM, Brand, render
 from hackops.mail.tasks import send_email
 from hackops.models import OutboundEmail, new_id
 
@@ -81,6 +83,25 @@ async def queue_email(
     await session.flush()
     await jobs.enqueue(session, send_email, queue="notifications", email_id=str(email.id))
     return email
+
+
+async def queue_mail(
+    session: AsyncSession,
+    template: str,
+    *,
+    to: str,
+    subject: str,
+    base_url: str,
+    context: Mapping[str, Any],
+    brand: Brand = PLATFORM,
+    user_id: uuid.UUID | None = None,
+) -> OutboundEmail:
+    """Render the mail `template` (both parts, `mail.render`) and queue it: a system mail
+    (a link to confirm, an invitation), which the person cannot turn off."""
+    rendered = render(template, subject=subject, base_url=base_url, brand=brand, **context)
+    return await queue_email(
+        session, to=to, subject=subject, body=rendered.text, html=rendered.html, user_id=user_id
+    )
 
 
 @dataclass(frozen=True)
