@@ -36,9 +36,11 @@ def normalize_code(raw: str) -> str:
 
 
 def qr_png(code: str) -> bytes:
-    """The check-in code as a QR code image (PNG, for mail: clients show no SVG)."""
+    """The check-in code as a QR code image (PNG, for mail: clients show no SVG): a full QR code
+    with its 4-module quiet zone, 232 px for a 12-character code (`segno.make` would choose a
+    Micro QR for so short a text, which many phone cameras do not read)."""
     buffer = io.BytesIO()
-    segno.make(code, error="m").save(buffer, kind="png", scale=8, border=2)
+    segno.make_qr(code, error="m").save(buffer, kind="png", scale=8, border=4)
     return buffer.getvalue()
 
 
