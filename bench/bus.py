@@ -56,9 +56,8 @@ BROKER = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ORGS = 5
 #: --relay-only: the relay alone in its process (no job worker running the dispatch jobs).
 RELAY_ONLY = (
-    "import asyncio; from hackops.config import get_settings; from hackops.db import Database;"
-    " from hackops.bus import relay; s = get_settings();"
-    " asyncio.run(relay.run(s, Database.from_settings(s)))"
+    "import asyncio; from hackops.config import get_settings; from hackops.bus import relay;"
+    " asyncio.run(relay.run(get_settings()))"
 )
 console = Console()
 

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -21,9 +21,6 @@ from hackops import __version__, migrate
 from hackops.config import Settings, describe_settings_error, get_settings
 from hackops.errors import AppError
 from hackops.observability import configure_logging
-
-if TYPE_CHECKING:
-    from hackops.db import Database
 
 console = Console(stderr=True)
 app = typer.Typer(
@@ -176,7 +173,7 @@ async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         console.print(f"Worker running on queues: {', '.join(queues or jobs.QUEUES)}")
-        relay = await _start_bus_relay(settings, db)
+        relay = await _start_bus_relay(settings)
         try:
             await task
         except asyncio.CancelledError:
@@ -188,7 +185,7 @@ async def _run_worker(settings: Settings, queues: list[str] | None) -> None:
     await db.dispose()
 
 
-async def _start_bus_relay(settings: Settings, db: Database) -> asyncio.Task[None] | None:
+async def _start_bus_relay(settings: Settings) -> asyncio.Task[None] | None:
     """The RabbitMQ relay beside the worker, when AMQP_URL is set (one is active at a time)."""
     if settings.amqp_url is None:
         return None
@@ -196,7 +193,7 @@ async def _start_bus_relay(settings: Settings, db: Database) -> asyncio.Task[Non
     from hackops.bus import relay
 
     console.print(f"Event bus relay to {settings.amqp_url_shown} ({settings.amqp_exchange})")
-    return asyncio.create_task(relay.run(settings, db), name="bus-relay")
+    return asyncio.create_task(relay.run(settings), name="bus-relay")
 
 
 @db_app.command("upgrade")

@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if settings.run_worker_in_process:
                 worker = asyncio.create_task(jobs.supervise_worker(settings), name="worker")
                 if settings.amqp_url is not None:  # the event bus relay runs beside the worker
-                    relay = asyncio.create_task(bus_relay.run(settings, db), name="bus-relay")
+                    relay = asyncio.create_task(bus_relay.run(settings), name="bus-relay")
             log.info("started", version=__version__, env=settings.hackops_env.value)
             settle_garbage_collector()
             try:

@@ -8,7 +8,9 @@ never leaks to the next user of a pooled connection. Policies read it through `c
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,17 +31,40 @@ def forget_tenant(session: AsyncSession) -> None:
     session.info.pop(_TENANT_KEY, None)
 
 
+_USER_ID = "hackops.user_id"
+_PLATFORM_ADMIN = "hackops.platform_admin"
+
+
+def _actor_values(user_id: uuid.UUID | None, platform_admin: bool) -> dict[str, str]:
+    return {
+        "user_id": "" if user_id is None else str(user_id),
+        "admin": "on" if platform_admin else "",
+    }
+
+
 async def set_actor(
     session: AsyncSession, user_id: uuid.UUID | None, *, platform_admin: bool = False
 ) -> None:
     """Record who acts in this transaction (their own rows become visible to them)."""
     await session.execute(
         text(
-            "SELECT set_config('hackops.user_id', :user_id, true),"
-            " set_config('hackops.platform_admin', :admin, true)"
+            f"SELECT set_config('{_USER_ID}', :user_id, true),"
+            f" set_config('{_PLATFORM_ADMIN}', :admin, true)"
         ),
-        {
-            "user_id": "" if user_id is None else str(user_id),
-            "admin": "on" if platform_admin else "",
-        },
+        _actor_values(user_id, platform_admin),
+    )
+
+
+async def set_actor_on(
+    conn: psycopg.AsyncConnection[Any],
+    user_id: uuid.UUID | None,
+    *,
+    platform_admin: bool = False,
+) -> None:
+    """`set_actor` on a raw driver connection, inside the transaction it has open (a
+    connection of its own that takes many small transactions: the event bus relay)."""
+    await conn.execute(
+        f"SELECT set_config('{_USER_ID}', %(user_id)s, true),"
+        f" set_config('{_PLATFORM_ADMIN}', %(admin)s, true)",
+        _actor_values(user_id, platform_admin),
     )

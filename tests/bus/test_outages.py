@@ -51,7 +51,7 @@ async def test_events_wait_while_the_broker_is_away_and_go_out_in_order_when_it_
     org = await an_org(db)
     async with proxy_to(5672) as broker:
         proxied = bus_settings(settings, names, f"amqp://guest:guest@127.0.0.1:{broker.port}/")
-        relay = Relay(proxied, db, poll_s=0.2, retry_max_s=1.0)
+        relay = Relay(proxied, poll_s=0.2, retry_max_s=1.0)
         async with tap(names) as found, running(relay):
             before = await emit_committed(db, org, 10)
             await eventually(lambda: len(found.messages) >= 10, what="the first ten")
@@ -81,25 +81,21 @@ async def test_the_relay_survives_the_database_going_away_and_coming_back(
         proxied = bus_settings(
             settings.model_copy(update={"database_url": through.geturl()}), names
         )
-        relay_db = Database.from_settings(proxied)
-        relay = Relay(proxied, relay_db, poll_s=0.2, retry_max_s=1.0)
-        try:
-            async with tap(names) as found, running(relay):
-                before = await emit_committed(db, org, 10)
-                await eventually(lambda: len(found.messages) >= 10, what="the first ten")
+        relay = Relay(proxied, poll_s=0.2, retry_max_s=1.0)
+        async with tap(names) as found, running(relay):
+            before = await emit_committed(db, org, 10)
+            await eventually(lambda: len(found.messages) >= 10, what="the first ten")
 
-                await postgres.cut()  # the relay's connections (and its lock) are gone
-                during = await emit_committed(db, org, 10)  # the application's still work
-                await asyncio.sleep(1.5)
-                assert found.ids == before
-                assert not relay.active.is_set()
+            await postgres.cut()  # the relay's connection (and its lock) is gone
+            during = await emit_committed(db, org, 10)  # the application's still work
+            await asyncio.sleep(1.5)
+            assert found.ids == before
+            assert not relay.active.is_set()
 
-                await postgres.restore()
-                await eventually(relay.active.is_set, what="the relay active again")
-                await eventually(lambda: len(set(found.ids)) >= 20, what="the rest")
-                await eventually(lambda: all_published(db, 20), what="all marked")
-        finally:
-            await relay_db.dispose()
+            await postgres.restore()
+            await eventually(relay.active.is_set, what="the relay active again")
+            await eventually(lambda: len(set(found.ids)) >= 20, what="the rest")
+            await eventually(lambda: all_published(db, 20), what="all marked")
     assert first_occurrences(found.ids) == before + during
     assert await outbox_state(db) == (20, 20)
 
@@ -110,12 +106,12 @@ async def test_a_relay_killed_between_confirm_and_mark_publishes_again_with_the_
     org = await an_org(db)
     ids = await emit_committed(db, org, 6)
     async with tap(names) as found:
-        dying = Relay(relay_settings, db)
+        dying = Relay(relay_settings)
         await dying.connect_broker()
         async with elect(relay_settings.libpq_url) as leader:
             horizon = await leader.horizon()
             assert horizon is not None
-            batch = await dying.fetch(horizon)
+            batch = await dying.fetch(leader, horizon)
             confirmed, failure = await dying.publish(batch)
             assert failure is None
             assert [out.id for out in confirmed] == ids
@@ -124,7 +120,7 @@ async def test_a_relay_killed_between_confirm_and_mark_publishes_again_with_the_
         await eventually(lambda: len(found.messages) >= 6, what="the first publication")
         assert await outbox_state(db) == (6, 0)
 
-        async with running(Relay(relay_settings, db, poll_s=0.2)):
+        async with running(Relay(relay_settings, poll_s=0.2)):
             await eventually(lambda: len(found.messages) >= 12, what="the second publication")
             await eventually(lambda: all_published(db, 6), what="all marked")
             await asyncio.sleep(0.3)
@@ -136,8 +132,8 @@ async def test_of_two_relays_one_publishes_and_the_other_takes_over_when_it_stop
     db: Database, relay_settings: Settings, names: Names
 ) -> None:
     org = await an_org(db)
-    first = Relay(relay_settings, db, poll_s=0.2, standby_poll_s=0.2)
-    second = Relay(relay_settings, db, poll_s=0.2, standby_poll_s=0.2)
+    first = Relay(relay_settings, poll_s=0.2, standby_poll_s=0.2)
+    second = Relay(relay_settings, poll_s=0.2, standby_poll_s=0.2)
     async with tap(names) as found:
         first_run = asyncio.create_task(first.run())
         try:
@@ -174,7 +170,7 @@ async def test_an_exchange_deleted_under_the_relay_is_declared_again(
     channel reopens and declares again what it declared (exchange, queues, bindings), and the
     relay publishes the batch again."""
     org = await an_org(db)
-    relay = Relay(relay_settings, db, poll_s=0.2, retry_max_s=1.0)
+    relay = Relay(relay_settings, poll_s=0.2, retry_max_s=1.0)
     async with running(relay):
         await eventually(relay.active.is_set, what="the relay active")
         connection = await aio_pika.connect(BROKER)

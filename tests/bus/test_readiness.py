@@ -72,7 +72,7 @@ async def test_readiness_reports_the_broker_and_the_backlog(
         assert event_bus["details"]["unpublished"] == 1
         assert event_bus["details"]["relay_active"] is False
 
-        relay = Relay(relay_settings, db, poll_s=0.2)
+        relay = Relay(relay_settings, poll_s=0.2)
         async with running(relay):
             await eventually(lambda: relay.published == 1, what="the event published")
             body = await ready()

@@ -60,7 +60,7 @@ async def test_every_committed_event_arrives_once_in_seq_order_with_its_headers(
     ids += await emit_committed(db, org_b, 12, per_transaction=4)
 
     async with tap(names) as found:
-        relay = Relay(relay_settings, db, batch=7, poll_s=0.5)
+        relay = Relay(relay_settings, batch=7, poll_s=0.5)
         async with running(relay):
             await eventually(lambda: len(found.messages) >= len(ids), what="the backlog")
             # committed while the relay waits: it is woken by the outbox's notification
@@ -121,7 +121,7 @@ async def test_an_open_transaction_holds_back_the_events_after_its_own(
     db: Database, relay_settings: Settings, names: Names
 ) -> None:
     org, _ = await two_orgs(db)
-    async with tap(names) as found, running(Relay(relay_settings, db, poll_s=0.2)):
+    async with tap(names) as found, running(Relay(relay_settings, poll_s=0.2)):
         async with db.sessionmaker() as early:
             await set_tenant(early, org)
             held = await emit(early, SYSTEM, sample_payloads(1)[0], org_id=org)

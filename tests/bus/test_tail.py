@@ -63,7 +63,7 @@ async def test_the_command_shows_the_events_of_one_organization_and_type_as_they
         assert command.stderr is not None
         watching = await asyncio.wait_for(command.stderr.readline(), 60)
         assert watching.decode().startswith(f"Watching {names.exchange} ({mine}.registration.*)")
-        async with running(Relay(relay_settings, db, poll_s=0.2)):
+        async with running(Relay(relay_settings, poll_s=0.2)):
             await emit_committed(db, other, 4)  # another organization: not shown
             # registration.created, submission.submitted, judge_assigned, webhook.test, …
             ids = await emit_committed(db, mine, 8)
@@ -91,7 +91,7 @@ async def test_watching_a_queue_shows_what_it_receives_and_takes_nothing_from_it
     async def show(message: AbstractIncomingMessage) -> None:
         seen.append(message)
 
-    async with running(Relay(relay_settings, db, poll_s=0.2)) as _:
+    async with running(Relay(relay_settings, poll_s=0.2)) as _:
         watcher = asyncio.create_task(
             tail.tail(relay_settings, spec, show, on_ready=ready.set, limit=3)
         )

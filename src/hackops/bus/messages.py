@@ -14,16 +14,59 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hackops.bus.topology import routing_key
-from hackops.models import OutboxEvent
 
 if TYPE_CHECKING:
     from aio_pika import Message
 
 CONTENT_TYPE = "application/json"
 APP_ID = "hackops"
+
+
+class EventRow(Protocol):
+    """An outbox row as the relay reads it (`EventRecord`) or the ORM loads it (`OutboxEvent`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def org_id(self) -> uuid.UUID | None: ...
+    @property
+    def event_id(self) -> uuid.UUID | None: ...
+    @property
+    def actor_id(self) -> uuid.UUID | None: ...
+    @property
+    def subject_type(self) -> str: ...
+    @property
+    def subject_id(self) -> uuid.UUID | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One outbox row as the relay reads it on its own connection (`relay._FETCH`)."""
+
+    id: uuid.UUID
+    seq: int
+    type: str
+    version: int
+    org_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    subject_type: str
+    subject_id: uuid.UUID | None
+    occurred_at: datetime
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -40,7 +83,7 @@ class Outgoing:
     body: bytes
 
     @classmethod
-    def from_row(cls, row: OutboxEvent) -> Outgoing:
+    def from_row(cls, row: EventRow) -> Outgoing:
         return cls(
             id=row.id,
             seq=row.seq,
@@ -71,7 +114,7 @@ class Outgoing:
         )
 
 
-def envelope(row: OutboxEvent) -> dict[str, Any]:
+def envelope(row: EventRow) -> dict[str, Any]:
     """The event as consumers receive it (ids and plain values only, like its payload)."""
     return {
         "id": str(row.id),

@@ -13,8 +13,11 @@ robust connection comes back with the broker and re-declares the topology. When 
 goes away, the round fails, the relay drops its connection (and so its leadership) and elects
 again once the database answers. Neither needs a restart.
 
-`run(settings, database)` is what `hackops worker` and the in-process worker start when
-AMQP_URL is set.
+Everything the relay does in the database runs on its own connection (`leader`): the lock, the
+wake-ups, the horizon, and the two short transactions of a round (raw statements, not the ORM:
+most of the relay's time went into the session machinery, measured with bench/bus.py).
+
+`run(settings)` is what `hackops worker` and the in-process worker start when AMQP_URL is set.
 """
 
 from __future__ import annotations
@@ -26,15 +29,13 @@ import time
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import func, select, update
+from psycopg.rows import class_row
 
 from hackops.bus.leader import STANDBY_POLL_S, Leader, elect
-from hackops.bus.messages import Outgoing
+from hackops.bus.messages import EventRecord, Outgoing
 from hackops.bus.topology import Names, declare
 from hackops.config import Settings, hide_password
-from hackops.db import Database
-from hackops.models import OutboxEvent
-from hackops.tenancy import set_actor
+from hackops.tenancy import set_actor_on
 
 if TYPE_CHECKING:
     from aio_pika.abc import AbstractChannel, AbstractRobustConnection
@@ -54,6 +55,19 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 
 
+_FETCH = """
+    SELECT id, seq, type, version, org_id, event_id, actor_id, subject_type, subject_id,
+           occurred_at, payload
+      FROM outbox_events
+     WHERE published_at IS NULL AND seq <= %(horizon)s
+     ORDER BY seq LIMIT %(batch)s
+"""
+_MARK = """
+    UPDATE outbox_events SET published_at = app_now()
+     WHERE id = ANY(%(ids)s) AND published_at IS NULL
+"""
+
+
 class BrokerUnavailable(Exception):
     """Publishing failed: the broker is away, refused, or did not confirm in time."""
 
@@ -64,7 +78,6 @@ class Relay:
     def __init__(
         self,
         settings: Settings,
-        database: Database,
         *,
         batch: int = BATCH,
         poll_s: float = POLL_S,
@@ -77,7 +90,6 @@ class Relay:
         self.amqp_url = settings.amqp_url.get_secret_value()
         self.shown_url = settings.amqp_url_shown or ""
         self.database_url = settings.libpq_url
-        self.database = database
         self.names = Names.from_settings(settings)
         self.batch = batch
         self.poll_s = poll_s
@@ -138,14 +150,14 @@ class Relay:
         if horizon is None:
             return 0
         settled = time.perf_counter()
-        batch = await self.fetch(horizon)
+        batch = await self.fetch(leader, horizon)
         if not batch:
             return 0
         fetched = time.perf_counter()
         confirmed, failure = await self.publish(batch)
         if confirmed:
             sent = time.perf_counter()
-            await self.mark(confirmed)
+            await self.mark(leader, confirmed)
             self.published += len(confirmed)
             log.debug(
                 "bus_published",
@@ -162,18 +174,15 @@ class Relay:
 
     # ── the three steps of a round ──────────────────────────────────────────────────────────
 
-    async def fetch(self, horizon: int) -> list[Outgoing]:
+    async def fetch(self, leader: Leader, horizon: int) -> list[Outgoing]:
         """Unpublished events up to `horizon`, oldest first (a short transaction)."""
-        async with self.database.transaction() as session:
+        conn = leader.conn
+        async with conn.transaction():
             # The relay reads every organization's events (and the platform's).
-            await set_actor(session, None, platform_admin=True)
-            rows = await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None), OutboxEvent.seq <= horizon)
-                .order_by(OutboxEvent.seq)
-                .limit(self.batch)
-            )
-            return [Outgoing.from_row(row) for row in rows]
+            await set_actor_on(conn, None, platform_admin=True)
+            cursor = conn.cursor(row_factory=class_row(EventRecord))
+            await cursor.execute(_FETCH, {"horizon": horizon, "batch": self.batch})
+            return [Outgoing.from_row(row) for row in await cursor.fetchall()]
 
     async def publish(self, batch: list[Outgoing]) -> tuple[list[Outgoing], str | None]:
         """Publish `batch` in order and wait for the broker's confirms: the confirmed prefix,
@@ -218,17 +227,12 @@ class Relay:
             confirmed.append(out)
         return confirmed, None
 
-    async def mark(self, confirmed: list[Outgoing]) -> None:
+    async def mark(self, leader: Leader, confirmed: list[Outgoing]) -> None:
         """Mark the broker-confirmed events published (a short transaction)."""
-        async with self.database.transaction() as session:
-            await set_actor(session, None, platform_admin=True)
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([out.id for out in confirmed]))
-                .where(OutboxEvent.published_at.is_(None))
-                .values(published_at=func.app_now())
-                .execution_options(synchronize_session=False)
-            )
+        conn = leader.conn
+        async with conn.transaction():
+            await set_actor_on(conn, None, platform_admin=True)
+            await conn.execute(_MARK, {"ids": [out.id for out in confirmed]})
 
     # ── the broker ──────────────────────────────────────────────────────────────────────────
 
@@ -272,7 +276,7 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-async def run(settings: Settings, database: Database) -> None:
+async def run(settings: Settings) -> None:
     """The relay of this process (started by the worker when AMQP_URL is set)."""
     log.info("bus_relay_starting", pid=os.getpid(), broker=settings.amqp_url_shown)
-    await Relay(settings, database).run()
+    await Relay(settings).run()
