@@ -1,6 +1,7 @@
 """Outbox → broker lag under a steady stream of events (the RabbitMQ event bus).
 
     .venv/bin/python bench/bus.py [--rate 200] [--duration 30] [--emitters 8] [--relay-only]
+                                  [--cut-broker SECONDS]
 
 A database of its own (migrated), the broker at BENCH_AMQP_URL (default the local RabbitMQ,
 amqp://guest:guest@127.0.0.1:5672/) with an exchange and queues of the run's own, removed at
@@ -9,10 +10,13 @@ relay publishes, its job worker runs the events' dispatch jobs beside it (`--rel
 relay alone in its process, to see its own share). Emitters write one event per transaction
 through `outbox.emit` (the row, its dispatch job, the notification) at a steady rate across 5
 organizations, in four types that land in the three durable queues; a consumer on a private
-queue bound to `#` notes when each message arrives.
+queue bound to `#` notes when each message arrives. The worker reaches the broker through a
+TCP proxy of the bench's own: `--cut-broker 5` drops it for 5 s a third into the run (the broker
+"killed mid-stream"), then lets it back.
 
 Lag = the consumer's receipt minus the emitting transaction's commit (one clock: this machine's).
-Reports the emitted rate, lag p50 / p95 / p99 / max, and published vs outbox counts.
+Reports the emitted rate, lag p50 / p95 / p99 / max, duplicates, whether the first deliveries
+came in `seq` order, and published vs outbox counts.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import psycopg
@@ -60,6 +65,50 @@ RELAY_ONLY = (
     " asyncio.run(relay.run(get_settings()))"
 )
 console = Console()
+
+
+class BrokerProxy:
+    """127.0.0.1:port → the broker; `cut()` drops every connection and stops listening (the
+    broker is gone for the worker), `restore()` listens again on the same port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.server: asyncio.Server | None = None
+        self.transports: set[asyncio.BaseTransport] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self.port, reuse_address=True
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    restore = start
+
+    async def cut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for transport in list(self.transports):
+            transport.abort()  # type: ignore[attr-defined]
+        self.transports.clear()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.transports |= {writer.transport, up_writer.transport}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        self.transports.discard(writer.transport)
+        writer.transport.abort()
 
 
 def payload(index: int) -> catalog.Payload:
@@ -106,6 +155,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         _env_file=None,  # type: ignore[call-arg]
     )
     received: dict[uuid.UUID, float] = {}
+    seqs: list[int] = []  # of first deliveries, in arrival order
     deliveries = 0
     committed: dict[uuid.UUID, float] = {}
     expected = 1  # the warm-up event first
@@ -120,12 +170,21 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
     async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         nonlocal deliveries
         deliveries += 1
-        received.setdefault(uuid.UUID(message.message_id or ""), time.time())
+        message_id = uuid.UUID(message.message_id or "")
+        if message_id not in received:
+            received[message_id] = time.time()
+            seqs.append(int(str((message.headers or {}).get("seq", 0))))
         if len(received) >= expected:
             arrived.set()
 
     await tap.consume(take, no_ack=True)
 
+    broker = urlsplit(BROKER)
+    proxy = BrokerProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
+    await proxy.start()
+    through_proxy = broker._replace(
+        netloc=f"{broker.netloc.rpartition('@')[0]}@127.0.0.1:{proxy.port}"
+    )
     command = ["-c", RELAY_ONLY] if args.relay_only else ["-m", "hackops", "worker"]
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -134,7 +193,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
             **os.environ,
             "HACKOPS_ENV": "dev",
             "DATABASE_URL": app_url,
-            "AMQP_URL": BROKER,
+            "AMQP_URL": through_proxy.geturl(),
             "AMQP_EXCHANGE": names.exchange,
             "AMQP_QUEUE_PREFIX": names.queue_prefix,
             "LOG_LEVEL": "WARNING",
@@ -156,6 +215,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         cpu_before = process.cpu_times()
         committed.clear()
         received.clear()
+        seqs.clear()
         deliveries = 0
         expected = total
         arrived.clear()
@@ -168,7 +228,14 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
                     await asyncio.sleep(wait)
                 await emit_one(db, orgs[k % ORGS], k, committed)
 
-        await asyncio.gather(*(emitter(i) for i in range(args.emitters)))
+        async def outage() -> None:
+            await asyncio.sleep(args.duration / 3)
+            await proxy.cut()
+            await asyncio.sleep(args.cut_broker)
+            await proxy.restore()
+
+        cuts = [outage()] if args.cut_broker else []
+        await asyncio.gather(*(emitter(i) for i in range(args.emitters)), *cuts)
         emitted_in = time.monotonic() - started
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(arrived.wait(), 120)
@@ -181,6 +248,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         except TimeoutError:
             worker.kill()
         await db.dispose()
+        await proxy.cut()
         for queue in QUEUES:
             await channel.queue_delete(names.queue(queue))
         await channel.exchange_delete(names.exchange)
@@ -196,6 +264,7 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
         "rate": len(committed) / emitted_in,
         "received": len(received.keys() & committed.keys()),
         "duplicates": deliveries - len(received),
+        "in_order": seqs == sorted(seqs),
         "outbox": outbox,
         "published": published,
         "lags": lags,
@@ -220,6 +289,8 @@ def report(args: argparse.Namespace, result: dict[str, object]) -> None:
     lags = result["lags"]
     assert isinstance(lags, list)
     where = "the relay alone" if args.relay_only else "hackops worker (relay + job worker)"
+    if args.cut_broker:
+        where += f", broker cut for {args.cut_broker:g} s"
     table = Table(
         title=f"Outbox → RabbitMQ lag, {args.rate:g} events/s for {args.duration:g} s, {where}"
     )
@@ -228,7 +299,8 @@ def report(args: argparse.Namespace, result: dict[str, object]) -> None:
     table.add_row("events emitted (one per transaction)", str(result["emitted"]))
     table.add_row("emitted rate (events/s)", f"{result['rate']:.1f}")
     table.add_row("received by the consumer", str(result["received"]))
-    table.add_row("duplicate deliveries", str(result["duplicates"]))
+    table.add_row("duplicate deliveries (same message_id)", str(result["duplicates"]))
+    table.add_row("first deliveries in seq order", "yes" if result["in_order"] else "NO")
     table.add_row("published / outbox rows", f"{result['published']} / {result['outbox']}")
     cpu = result["cpu_s"]
     assert isinstance(cpu, float)
@@ -248,6 +320,13 @@ def main() -> None:
     parser.add_argument("--emitters", type=int, default=8, help="concurrent emitting transactions")
     parser.add_argument(
         "--relay-only", action="store_true", help="run the relay alone, without the job worker"
+    )
+    parser.add_argument(
+        "--cut-broker",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="cut the worker off the broker this long, a third into the run",
     )
     args = parser.parse_args()
     with ExitStack() as stack:
