@@ -6,13 +6,13 @@
 A database of its own (migrated), the broker at BENCH_AMQP_URL (default the local RabbitMQ,
 amqp://guest:guest@127.0.0.1:5672/) with an exchange and queues of the run's own, removed at
 the end. `hackops worker` runs in a process of its own with AMQP_URL set, as in production: its
-relay publishes, its job worker runs the events' dispatch jobs beside it (`--relay-only`: the
-relay alone in its process, to see its own share). Emitters write one event per transaction
-through `outbox.emit` (the row, its dispatch job, the notification) at a steady rate across 5
-organizations, in four types that land in the three durable queues; a consumer on a private
-queue bound to `#` notes when each message arrives. The worker reaches the broker through a
-TCP proxy of the bench's own: `--cut-broker 5` drops it for 5 s a third into the run (the broker
-"killed mid-stream"), then lets it back.
+relay publishes, its job worker runs the events' dispatch jobs beside it (`--relay-only`:
+`hackops events relay`, the relay alone in its process, as a deployment may run it). Emitters
+write one event per transaction through `outbox.emit` (the row, its dispatch job, the
+notification) at a steady rate across 5 organizations, in four types that land in the three
+durable queues; a consumer on a private queue bound to `#` notes when each message arrives.
+The worker reaches the broker through a TCP proxy of the bench's own: `--cut-broker 5` drops
+it for 5 s a third into the run (the broker "killed mid-stream"), then lets it back.
 
 Lag = the consumer's receipt minus the emitting transaction's commit (one clock: this machine's).
 Reports the emitted rate, lag p50 / p95 / p99 / max, duplicates, whether the first deliveries
@@ -59,11 +59,6 @@ from hackops.tenancy import set_tenant  # noqa: E402
 DB_NAME = "hackops_bench_bus"
 BROKER = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ORGS = 5
-#: --relay-only: the relay alone in its process (no job worker running the dispatch jobs).
-RELAY_ONLY = (
-    "import asyncio; from hackops.config import get_settings; from hackops.bus import relay;"
-    " asyncio.run(relay.run(get_settings()))"
-)
 console = Console()
 
 
@@ -185,9 +180,9 @@ async def run(args: argparse.Namespace, owner_url: str) -> dict[str, object]:
     through_proxy = broker._replace(
         netloc=f"{broker.netloc.rpartition('@')[0]}@127.0.0.1:{proxy.port}"
     )
-    command = ["-c", RELAY_ONLY] if args.relay_only else ["-m", "hackops", "worker"]
+    command = ["events", "relay"] if args.relay_only else ["worker"]
     worker = await asyncio.create_subprocess_exec(
-        sys.executable,
+        *(sys.executable, "-m", "hackops"),
         *command,
         env={
             **os.environ,
@@ -288,7 +283,7 @@ def percentile(values: list[float], q: float) -> float:
 def report(args: argparse.Namespace, result: dict[str, object]) -> None:
     lags = result["lags"]
     assert isinstance(lags, list)
-    where = "the relay alone" if args.relay_only else "hackops worker (relay + job worker)"
+    where = "hackops events relay" if args.relay_only else "hackops worker (relay + job worker)"
     if args.cut_broker:
         where += f", broker cut for {args.cut_broker:g} s"
     table = Table(

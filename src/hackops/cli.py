@@ -431,6 +431,34 @@ async def _events_tail(settings: Settings, spec: Any, *, as_json: bool, limit: i
     await tail.tail(settings, spec, show, on_ready=ready, limit=limit)
 
 
+@events_app.command("relay")
+def events_relay() -> None:
+    """Run only the relay (outbox → broker), in a process of its own: `hackops worker` runs one
+    beside its jobs already; one relay is active at a time, the others wait to take over."""
+    settings = load_settings()
+    if settings.amqp_url is None:
+        console.print(
+            "[bold red]AMQP_URL is not set, so the event bus is off: point HackOps at a broker,"
+            " e.g. AMQP_URL=amqp://user:password@host:5672/vhost[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    asyncio.run(_events_relay(settings))
+
+
+async def _events_relay(settings: Settings) -> None:
+    task = await _start_bus_relay(settings)
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        console.print("Relay stopped.")
+
+
 def main() -> None:
     try:
         app()

@@ -183,3 +183,13 @@ async def test_watching_ends_with_one_line_when_the_broker_goes_away(
 
 async def _ignore(message: AbstractIncomingMessage) -> None:
     pass
+
+
+def test_the_relay_command_needs_amqp_url() -> None:
+    result = CliRunner().invoke(
+        app,
+        ["events", "relay"],
+        env={"HACKOPS_ENV": "dev", "AMQP_URL": "", "DATABASE_URL": "postgresql://x@127.0.0.1/x"},
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.replace("\n", " ").startswith("AMQP_URL is not set, so the event bus")
