@@ -6,10 +6,10 @@
 - `event_reminders`: the reminders switched on per event; `reminder_claims`: one row per
   reminder that fell due (event, kind, occurrence), claimed with INSERT … ON CONFLICT.
 - `organizations.max_announcements_per_month`: the plan's cap.
-- `announcement_figures(id)`: delivery figures of one announcement of the current tenant. The
+- `announcement_figures(ids)`: delivery figures of announcements of the current tenant. The
   in-app notifications it counts are their owners' own rows under RLS, so the function lifts
   the filter for its own duration (`SET hackops.platform_admin`, as `sole_owned_orgs`) and
-  answers only for an announcement of the transaction's tenant (`current_org_id()`).
+  answers only for the announcements of the transaction's tenant (`current_org_id()`).
 All four tables are tenant tables with forced RLS.
 
 Revision ID: 0019_announcements_reminders
@@ -72,26 +72,28 @@ def _org_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 FIGURES = """
-CREATE FUNCTION announcement_figures(p_announcement uuid)
-RETURNS TABLE (recipients bigint, in_app bigint, read bigint, mails_queued bigint,
-               mails_sent bigint, mails_failed bigint)
+CREATE FUNCTION announcement_figures(p_announcements uuid[])
+RETURNS TABLE (announcement_id uuid, recipients bigint, in_app bigint, read bigint,
+               mails_queued bigint, mails_sent bigint, mails_failed bigint)
 LANGUAGE sql STABLE SECURITY INVOKER
 SET hackops.platform_admin = 'on'
 SET search_path = public, pg_temp
 AS $$
-  SELECT count(r.user_id),
+  SELECT a.id,
+         count(r.user_id),
          count(n.id),
          count(n.read_at),
          count(m.id),
          count(m.sent_at),
          count(m.id) FILTER (WHERE m.sent_at IS NULL AND m.last_error <> '')
   FROM announcements a
-  JOIN announcement_recipients r ON r.announcement_id = a.id
+  LEFT JOIN announcement_recipients r ON r.announcement_id = a.id
   LEFT JOIN notifications n
     ON n.user_id = r.user_id AND n.dedupe_key = a.outbox_event_id::text
   LEFT JOIN outbound_emails m
     ON m.dedupe_key = a.outbox_event_id::text || ':' || r.user_id::text
-  WHERE a.id = p_announcement AND a.org_id = current_org_id()
+  WHERE a.id = ANY (p_announcements) AND a.org_id = current_org_id()
+  GROUP BY a.id
 $$;
 """
 
@@ -147,7 +149,9 @@ def upgrade() -> None:
             _in("status", ("draft", "scheduled", "sent", "cancelled")),
             name=op.f("ck_announcements_status_valid"),
         ),
-        sa.CheckConstraint(_in("audience", AUDIENCES), name=op.f("ck_announcements_audience_valid")),
+        sa.CheckConstraint(
+            _in("audience", AUDIENCES), name=op.f("ck_announcements_audience_valid")
+        ),
         sa.CheckConstraint(
             "(audience = 'track') = (track_id IS NOT NULL)",
             name=op.f("ck_announcements_track_audience"),
@@ -272,7 +276,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION announcement_figures(uuid)")
+    op.execute("DROP FUNCTION announcement_figures(uuid[])")
     for table in reversed(TABLES):
         op.drop_table(table)
     op.drop_constraint(

@@ -25,6 +25,7 @@ from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import require_user
 from hackops.accounts.service import Services
 from hackops.admin import mail_router
+from hackops.announcements import router as announcements_router
 from hackops.bodylimit import BodyLimitMiddleware
 from hackops.browser import SAFE_METHODS, BrowserStateMiddleware
 from hackops.cache import make_redis
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         leaderboard_router.router,
         results_router.router,
         voting.router,
+        announcements_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages.router)
