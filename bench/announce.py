@@ -47,6 +47,7 @@ from common import admin_url, as_role, drop_database, free_port, fresh_database,
 from hackops import jobs, wiring  # noqa: E402
 from hackops.config import Settings  # noqa: E402
 from hackops.db import Database  # noqa: E402
+from hackops.observability import configure_logging  # noqa: E402
 from hackops.outbox.tasks import dispatch  # noqa: E402
 
 DB_NAME = "hackops_bench_announce"
@@ -190,6 +191,7 @@ def dispatch_in_process(env: dict[str, str], event_id: uuid.UUID) -> None:
 
     async def run() -> None:
         settings = Settings()  # type: ignore[call-arg]
+        configure_logging("WARNING", json=False)
         wiring.connect()
         database = Database.from_settings(settings)
         jobs.bind_database(database, settings)
