@@ -8,7 +8,8 @@ Input rules:
 - the body is Markdown, 1 to 20,000 characters; raw HTML is refused (a `<script>` would be shown
   as text to every recipient, a `<b>` would not do what was meant): "write it in Markdown";
   a body that is only HTML, or renders to no text at all, is refused as empty;
-- control characters other than line breaks and tabs are refused in both.
+- control characters other than line breaks and tabs, and the characters that reverse the
+  direction of text, are refused in both; text of invisible characters only is empty.
 """
 
 from __future__ import annotations
@@ -36,16 +37,31 @@ _with_html = MarkdownIt("commonmark", {"html": True})
 _TAG_IN_TITLE = re.compile(r"<\s*/?\s*([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
 
 
+#: Characters that reverse the direction text is shown in: a subject can be made to read as
+#: something else than what it says ("Trojan Source"), so they are refused.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _control_characters(value: str, allowed: str = "") -> bool:
-    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in value)
+    return any(
+        (unicodedata.category(c) == "Cc" and c not in allowed) or c in _BIDI_CONTROLS for c in value
+    )
+
+
+def _shows_nothing(value: str) -> bool:
+    """Only spaces and invisible characters (zero-width spaces, joiners …)."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Zs") for c in value)
 
 
 def check_title(value: str) -> str:
     """The title as it will be shown; ValueError with the reason for people."""
     if _control_characters(value, "\t\n\r"):
-        raise ValueError("The title contains control characters; type it again as plain text.")
+        raise ValueError(
+            "The title contains control or direction-changing characters; type it again as"
+            " plain text."
+        )
     title = " ".join(value.split())
-    if not title:
+    if _shows_nothing(title):
         raise ValueError("Write a title: it is the subject of the mail and the notification.")
     if len(title) > MAX_TITLE:
         raise ValueError(f"Keep the title to {MAX_TITLE} characters; this one has {len(title)}.")
@@ -66,16 +82,19 @@ def _html_tokens(tokens: list[Token]) -> list[Token]:
 
 
 def visible_text(rendered: str) -> str:
-    """The text a rendered body shows, without its markup."""
-    return " ".join(html.unescape(nh3.clean(rendered, tags=set())).split())
+    """The text a rendered body shows, without its markup (empty when nothing would show)."""
+    shown = " ".join(html.unescape(nh3.clean(rendered, tags=set())).split())
+    return "" if _shows_nothing(shown) else shown
 
 
 def check_body(value: str) -> str:
     """The Markdown body as it will be sent; ValueError with the reason for people."""
     body = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if _control_characters(body, "\t\n"):
-        raise ValueError("The message contains control characters; paste it again as text.")
-    if not body:
+        raise ValueError(
+            "The message contains control or direction-changing characters; paste it again as text."
+        )
+    if _shows_nothing(body):
         raise ValueError("Write the message: it cannot be empty.")
     if len(body) > MAX_BODY:
         raise ValueError(
