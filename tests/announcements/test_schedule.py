@@ -14,11 +14,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hackops import jobs
-from hackops.announcements import tasks
+from hackops.actor import Actor
+from hackops.announcements import service, tasks
+from hackops.announcements.service import Draft
 from hackops.config import Settings
 from hackops.db import Database
-from hackops.models import Announcement, AuditEntry
+from hackops.events.access import load_event_access
+from hackops.models import Announcement, Audience, AuditEntry, Notification, User
+from hackops.ratelimit import Limiter
 from tests.announcements.helpers import body, build_crowd, dispatch, jobs_of, outbox, told
+from tests.core.test_jobs import running_worker, wait_until
 from tests.factories import create_announcement, create_registration
 from tests.helpers import frozen_time
 from tests.registrations.helpers import as_admin, scene
@@ -182,3 +187,37 @@ async def test_racing_jobs_and_sweeps_send_each_announcement_once(
             assert statuses == {"sent"}
     finally:
         jobs.bind_database(*previous)
+
+
+async def test_a_real_worker_sends_it_at_its_time(
+    committed_db: Database, settings: Settings
+) -> None:
+    async with committed_db.transaction() as session:
+        s = await scene(session)
+        await create_registration(session, s.event, s.organizer)
+        organizer = await session.get_one(User, s.organizer.id)
+        access = await load_event_access(session, Actor(organizer), s.org.slug, s.event.slug)
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        draft = Draft("Lunch", "Lunch is served.", Audience.REGISTERED, None, ["in_app"])
+        announcement = await service.create(
+            session, access, Limiter(), draft, deliver="at", send_at=at
+        )
+        announcement_id = announcement.id
+
+    async def told_in_the_app() -> bool:
+        async with committed_db.transaction() as session:
+            await as_admin(session)
+            found = await session.scalar(
+                select(Notification.title).where(Notification.user_id == s.organizer.id)
+            )
+            return found == "Lunch"
+
+    async with running_worker(settings, committed_db):
+        await wait_until(told_in_the_app, within=60)
+    async with committed_db.transaction() as session:
+        await as_admin(session)
+        sent = await session.get_one(Announcement, announcement_id)
+        assert sent.status == "sent"
+        assert sent.sent_at is not None
+        assert sent.sent_at >= at
+        assert sent.recipient_count == 1
