@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -135,16 +135,34 @@ async def set_switches(
 
 
 async def candidates(session: AsyncSession) -> list[uuid.UUID]:
-    """Events with a reminder switched on that could fall due (any organization; the caller
-    acts as the platform)."""
+    """Events with a reminder switched on whose moment is near: a deadline in the next 24 hours,
+    or judging under way (any organization; the caller acts as the platform)."""
+    now = await db_now(session)
+    soon = now + DAY
     rows = await session.scalars(
         select(Event.id)
         .join(EventReminders, EventReminders.event_id == Event.id)
         .where(
-            or_(*(getattr(EventReminders, name) for name in SWITCHES)),
             Event.published_at.is_not(None),
             Event.archived_at.is_(None),
             Event.results_published_at.is_(None),
+            or_(
+                and_(
+                    EventReminders.registration_closing,
+                    Event.registration_closes_at > now,
+                    Event.registration_closes_at <= soon,
+                ),
+                and_(
+                    EventReminders.submissions_closing,
+                    Event.submissions_close_at > now,
+                    Event.submissions_close_at <= soon,
+                ),
+                and_(
+                    EventReminders.judging_daily,
+                    Event.submissions_close_at <= now,
+                    or_(Event.judging_closes_at.is_(None), Event.judging_closes_at > now),
+                ),
+            ),
         )
         .order_by(Event.id)
     )
