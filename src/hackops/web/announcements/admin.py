@@ -3,9 +3,11 @@ a time on the event's wall clock), the list with delivery figures, one announcem
 people read, and the reminder switches.
 
 Same rules as the other admin tabs: organizers only (`OrganizerPageDep`), every change through
-the announcements services and the API's own input models (`AnnouncementIn`, `ScheduleIn`,
-`RemindersIn`), refusals back on the form. The preview button renders exactly what the fan-out
-will send (`reading.preview`, which calls `content.compose` as the rule does).
+the announcements services and the API's own input models (`AnnouncementIn`,
+`AnnouncementContent`, `RemindersIn`), refusals back on the form; a draft's "send at" is read
+on the event's wall clock as the API reads a time without an offset. The preview button
+renders exactly what the fan-out will send (`reading.preview`, which calls `content.compose` as
+the rule does).
 """
 
 from __future__ import annotations
