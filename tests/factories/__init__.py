@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hackops.models import (
+    Announcement,
+    AnnouncementRecipient,
     AuditEntry,
     AuthToken,
     Award,
@@ -21,6 +23,7 @@ from hackops.models import (
     Evaluation,
     EvaluationHistory,
     Event,
+    EventReminders,
     EventResult,
     EventRoleGrant,
     EventRoleInvitation,
@@ -46,6 +49,7 @@ from hackops.models import (
     PipelineStep,
     PublicVote,
     Registration,
+    ReminderClaim,
     Submission,
     SubmissionBand,
     SubmissionFile,
@@ -64,6 +68,12 @@ from tests.factories.accounts import (
     create_oauth_identity,
     create_one_time_token,
     create_user,
+)
+from tests.factories.announcements import (
+    create_announcement,
+    create_announcement_recipient,
+    create_event_reminders,
+    create_reminder_claim,
 )
 from tests.factories.events import (
     create_award,
@@ -177,11 +187,17 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     OutboxEvent: create_outbox_event,
     Notification: create_notification,
     NotificationPreference: create_notification_preference,
+    Announcement: create_announcement,
+    AnnouncementRecipient: create_announcement_recipient,
+    EventReminders: create_event_reminders,
+    ReminderClaim: create_reminder_claim,
 }
 
 __all__ = [
     "MODEL_FACTORIES",
     "add_in_savepoint",
+    "create_announcement",
+    "create_announcement_recipient",
     "create_audit_entry",
     "create_auth_token",
     "create_award",
@@ -191,6 +207,7 @@ __all__ = [
     "create_evaluation",
     "create_evaluation_history",
     "create_event",
+    "create_event_reminders",
     "create_event_result",
     "create_event_role",
     "create_event_role_invitation",
@@ -218,6 +235,7 @@ __all__ = [
     "create_pipeline_step",
     "create_public_vote",
     "create_registration",
+    "create_reminder_claim",
     "create_submission",
     "create_submission_band",
     "create_submission_file",
