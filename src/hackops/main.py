@@ -84,6 +84,7 @@ from hackops.web.submissions import review as review_pages
 from hackops.web.teams import board as task_pages
 from hackops.web.teams import pages as team_pages
 from hackops.web.templating import STATIC_DIR, make_templates
+from hackops.webhooks import router as webhooks_router
 
 log = structlog.get_logger("hackops.app")
 
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         leaderboard_router.router,
         results_router.router,
         voting.router,
+        webhooks_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages.router)

@@ -19,6 +19,7 @@ from hackops.registrations import waitlist
 from hackops.results import service as results
 from hackops.submissions import hooks as submission_hooks
 from hackops.teams import release
+from hackops.webhooks import fanout as webhook_fanout
 
 
 def connect() -> None:
@@ -34,3 +35,5 @@ def connect() -> None:
     submission_hooks.standing.connect(results.standing_asked)
     # every domain event fans out to the people it concerns (rules.py says who and what)
     connect_channel("people", fanout.people)
+    # every domain event of an organization goes to its webhook endpoints that want it
+    connect_channel("webhooks", webhook_fanout.webhooks)

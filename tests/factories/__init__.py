@@ -58,6 +58,9 @@ from hackops.models import (
     Track,
     User,
     VersionText,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.factories.accounts import (
     create_auth_token,
@@ -119,6 +122,11 @@ from tests.factories.teams import (
     create_team_invitation,
     create_team_member,
 )
+from tests.factories.webhooks import (
+    create_webhook_attempt,
+    create_webhook_delivery,
+    create_webhook_endpoint,
+)
 
 Factory = Callable[..., Awaitable[Any]]
 
@@ -177,6 +185,10 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     OutboxEvent: create_outbox_event,
     Notification: create_notification,
     NotificationPreference: create_notification_preference,
+    # webhooks
+    WebhookEndpoint: create_webhook_endpoint,
+    WebhookDelivery: create_webhook_delivery,
+    WebhookAttempt: create_webhook_attempt,
 }
 
 __all__ = [
@@ -231,4 +243,7 @@ __all__ = [
     "create_track",
     "create_user",
     "create_version_text",
+    "create_webhook_attempt",
+    "create_webhook_delivery",
+    "create_webhook_endpoint",
 ]
