@@ -103,7 +103,7 @@ async def post(url: str, body: bytes, headers: dict[str, str], policy: TargetPol
                 await response.aclose()
     except TimeoutError:
         return Outcome(
-            None, took(), error=f"The endpoint did not answer within {policy.timeout:g} seconds."
+            None, took(), error=f"The endpoint did not answer within {_seconds(policy.timeout)}."
         )
     except (TargetRefused, HostNotFound, httpx2.TransportError) as exc:
         return Outcome(None, took(), error=_describe(url, exc, policy)[:_ERROR_CHARS])
@@ -123,6 +123,10 @@ async def _read_capped(response: httpx2.Response) -> bytes:
         if size >= MAX_RESPONSE_BYTES:
             break
     return b"".join(chunks)[:MAX_RESPONSE_BYTES]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second" + ("" if value == 1 else "s")
 
 
 def _status_text(status: int) -> str:
@@ -159,9 +163,9 @@ def _describe(url: str, exc: Exception, policy: TargetPolicy) -> str:
     if isinstance(exc, HostNotFound):
         return f"The host name {host} could not be found; check the endpoint's address."
     if isinstance(exc, httpx2.ConnectTimeout):
-        return f"The endpoint did not accept a connection within {policy.timeout:g} seconds."
+        return f"The endpoint did not accept a connection within {_seconds(policy.timeout)}."
     if isinstance(exc, httpx2.TimeoutException):
-        return f"The endpoint did not answer within {policy.timeout:g} seconds."
+        return f"The endpoint did not answer within {_seconds(policy.timeout)}."
     if isinstance(exc, httpx2.ConnectError):
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
             return f"The HTTPS certificate of {host} is not valid for this address."
