@@ -76,6 +76,7 @@ from hackops.web.judging import score as judging_score
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
+from hackops.web.orgs import webhooks as org_webhooks
 from hackops.web.registrations import pages as registration_pages
 from hackops.web.results import pages as results_pages
 from hackops.web.submissions import gallery as gallery_pages
@@ -234,6 +235,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(org_pages.router)
     app.include_router(org_audit.router)
     app.include_router(org_accept.router)
+    app.include_router(org_webhooks.router)
     app.include_router(event_pages.router)
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
     app.include_router(results_pages.router)

@@ -22,12 +22,17 @@ async def checked_url(
     """The address in normal form once its host resolves to public addresses only, and the
     caller's access loaded again after the check (InvalidEndpointUrl when refused)."""
     normalized = normalize_url(url, policy)
-    user = access.actor.user
-    if user is None:  # only signed-in people reach an organization's admin routes
-        raise OrganizationNotFound
-    slug = access.org.slug
     await release(session)
     await check_public(normalized, policy)
-    again = await load_org_access(session, user, access.actor, slug)
+    return await reauthorize(session, access), normalized
+
+
+async def reauthorize(session: AsyncSession, access: OrgAccess) -> OrgAccess:
+    """The caller's access loaded and checked again (after `db.release`: a new transaction,
+    no tenant set, the caller's role as it is now)."""
+    user = access.actor.user
+    if user is None:
+        raise OrganizationNotFound
+    again = await load_org_access(session, user, access.actor, access.org.slug)
     require_admin(again)
-    return again, normalized
+    return again

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import decode_cursor, record
@@ -361,3 +362,19 @@ async def redeliver(
         details={"delivery_id": str(delivery.id), "event_type": delivery.event_type},
     )
     return delivery
+
+
+async def last_attempts(
+    session: AsyncSession, access: OrgAccess, deliveries: Sequence[WebhookDelivery]
+) -> dict[uuid.UUID, WebhookAttempt]:
+    """The latest attempt of each delivery (one query, whatever their number)."""
+    require_admin(access)
+    if not deliveries:
+        return {}
+    rows = await session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_([d.id for d in deliveries]))
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number.desc())
+        .ext(distinct_on(WebhookAttempt.delivery_id))
+    )
+    return {row.delivery_id: row for row in rows}
