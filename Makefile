@@ -28,7 +28,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint lock lock-check fmt typecheck db-upgrade db-downgrade \
-        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean
+        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean \
+        bench-webhooks
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -112,6 +113,9 @@ bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a gen
 
 bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
 	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
+
+bench-webhooks: $(DEV_STAMP) ## Webhook deliveries per second to a local receiver that verifies every signature (bench/webhooks.py)
+	$(BIN)/python bench/webhooks.py
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -41,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import SYSTEM
 from hackops.audit.service import record as audit_record
-from hackops.db import db_now
 from hackops.jobs import enqueue, job_settings, job_transaction, queue_app
 from hackops.models import (
     DeliveryStatus,
@@ -55,7 +54,7 @@ from hackops.models import (
 )
 from hackops.notifications.service import Message
 from hackops.notifications.service import deliver as tell
-from hackops.tenancy import set_actor, set_tenant
+from hackops.tenancy import set_actor
 from hackops.webhooks import message, sending
 from hackops.webhooks.signing import SecretUnreadable, open_sealed, signature_header
 from hackops.webhooks.urls import TargetPolicy, display_url
@@ -132,18 +131,21 @@ async def _prepare(
 ) -> Prepared | None:
     async with job_transaction() as session:
         await set_actor(session, None, platform_admin=True)
-        delivery = await session.get(WebhookDelivery, delivery_id)
-        if delivery is None:
-            return None
+        found = (
+            await session.execute(
+                select(WebhookDelivery, WebhookEndpoint, OutboxEvent, func.app_now())
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.outbox_event_id)
+                .where(WebhookDelivery.id == delivery_id)
+            )
+        ).one_or_none()
+        if found is None:
+            return None  # deleted with its endpoint
+        delivery, endpoint, event, now = found
         if not manual and (
             delivery.status is not DeliveryStatus.PENDING or str(delivery.job_token) != token
         ):
             return None  # delivered, given up, or a later attempt owns the schedule
-        endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-        event = await session.get(OutboxEvent, delivery.outbox_event_id)
-        if endpoint is None or event is None:
-            return None
-        now = await db_now(session)
         if not endpoint.enabled:
             if not manual:
                 delivery.status = DeliveryStatus.FAILED
@@ -191,13 +193,16 @@ async def _record(
 ) -> None:
     async with job_transaction() as session:
         await set_actor(session, None, platform_admin=True)
-        delivery = await session.scalar(
-            select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
-        )
-        if delivery is None:
+        locked = (
+            await session.execute(
+                select(WebhookDelivery, func.app_now())
+                .where(WebhookDelivery.id == delivery_id)
+                .with_for_update(of=WebhookDelivery)
+            )
+        ).one_or_none()
+        if locked is None:
             return  # the endpoint was deleted meanwhile
-        await set_tenant(session, delivery.org_id)
-        now = await db_now(session)
+        delivery, now = locked
         scheduled = (
             not manual
             and delivery.status is DeliveryStatus.PENDING
