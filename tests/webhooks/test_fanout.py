@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import SYSTEM
-from hackops.models import DeliveryStatus, OutboxEvent, WebhookDelivery
+from hackops.models import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery
 from hackops.outbox.catalog import RegistrationCreated, WebhookTest
 from hackops.outbox.service import emit
 from hackops.outbox.tasks import fan_out
 from hackops.webhooks import message
-from tests.factories import create_organization, create_registration, create_webhook_endpoint
+from hackops.webhooks.tasks import prune
+from tests.factories import (
+    create_organization,
+    create_registration,
+    create_webhook_attempt,
+    create_webhook_delivery,
+    create_webhook_endpoint,
+)
 from tests.registrations.helpers import scene
 
 
@@ -114,3 +122,25 @@ async def test_the_body_has_the_standard_shape_with_the_ids(session: AsyncSessio
         },
     }
     assert message.body(event) == message.body(event)  # every attempt sends the same bytes
+
+
+async def test_the_log_keeps_thirty_days_and_every_pending_delivery(session: AsyncSession) -> None:
+    endpoint = await create_webhook_endpoint(session)
+    month_ago = datetime.now(UTC) - timedelta(days=31)
+    old_done = await create_webhook_delivery(
+        session, endpoint, status=DeliveryStatus.DELIVERED, created_at=month_ago
+    )
+    await create_webhook_attempt(session, old_done)
+    old_failed = await create_webhook_delivery(
+        session, endpoint, status=DeliveryStatus.FAILED, created_at=month_ago
+    )
+    old_pending = await create_webhook_delivery(session, endpoint, created_at=month_ago)
+    recent = await create_webhook_delivery(session, endpoint, status=DeliveryStatus.DELIVERED)
+    await session.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
+
+    assert await prune(session) == 2
+    assert await prune(session) == 0
+    left = set(await session.scalars(select(WebhookDelivery.id)))
+    assert left == {old_pending.id, recent.id}
+    assert old_failed.id not in left
+    assert await session.scalar(select(func.count()).select_from(WebhookAttempt)) == 0

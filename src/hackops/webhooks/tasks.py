@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from procrastinate import RetryStrategy
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import SYSTEM
@@ -354,3 +354,35 @@ async def _switched_off(
         dedupe_key=f"webhook-off:{endpoint.id}:{attempt.id}",
     )
     log.warning("webhook_endpoint_turned_off", endpoint_id=str(endpoint.id), failures=failures)
+
+
+#: Deliveries (with their log) are kept this long once they are delivered or given up.
+LOG_KEPT = timedelta(days=30)
+PRUNE_BATCH = 10_000
+
+
+async def prune(session: AsyncSession, *, kept: timedelta = LOG_KEPT) -> int:
+    """Delete up to PRUNE_BATCH finished deliveries older than `kept` (their attempts go with
+    them); pending ones stay whatever their age. Idempotent."""
+    old = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status != DeliveryStatus.PENDING,
+            WebhookDelivery.created_at < func.app_now() - kept,
+        )
+        .limit(PRUNE_BATCH)
+    )
+    removed = await session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)).returning(WebhookDelivery.id)
+    )
+    return len(removed.all())
+
+
+@queue_app.periodic(cron="41 * * * *")
+@queue_app.task(name="webhooks.prune_log", queue="default", retry=JOB_RETRY)
+async def prune_log(timestamp: int) -> None:
+    """Hourly: the delivery log of the last 30 days is what the pages and the API show."""
+    async with job_transaction() as session:
+        await set_actor(session, None, platform_admin=True)
+        removed = await prune(session)
+    log.info("webhook_log_pruned", removed=removed, scheduled_for=timestamp)
