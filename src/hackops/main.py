@@ -85,6 +85,7 @@ from hackops.web.submissions import review as review_pages
 from hackops.web.teams import board as task_pages
 from hackops.web.teams import pages as team_pages
 from hackops.web.templating import STATIC_DIR, make_templates
+from hackops.webhooks import openapi as webhooks_openapi
 from hackops.webhooks import router as webhooks_router
 
 log = structlog.get_logger("hackops.app")
@@ -258,6 +259,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     _document_auth_errors(app)
+    webhooks_openapi.install(app)
     return app
 
 

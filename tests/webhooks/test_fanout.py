@@ -8,15 +8,17 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx2
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import SYSTEM
 from hackops.models import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery
-from hackops.outbox.catalog import RegistrationCreated, WebhookTest
+from hackops.outbox.catalog import CATALOG, RegistrationCreated, WebhookTest
 from hackops.outbox.service import emit
 from hackops.outbox.tasks import fan_out
 from hackops.webhooks import message
+from hackops.webhooks.openapi import envelope
 from hackops.webhooks.tasks import prune
 from tests.factories import (
     create_organization,
@@ -144,3 +146,28 @@ async def test_the_log_keeps_thirty_days_and_every_pending_delivery(session: Asy
     assert left == {old_pending.id, recent.id}
     assert old_failed.id not in left
     assert await session.scalar(select(func.count()).select_from(WebhookAttempt)) == 0
+
+
+async def test_the_openapi_document_describes_every_body_we_send(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert sorted(document["webhooks"]) == sorted(CATALOG)
+    operation = document["webhooks"]["registration.created"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RegistrationCreatedWebhook"
+    }
+    # What a delivery carries is exactly what the document says (its model forbids extras).
+    org = await create_organization(session)
+    endpoint = await create_webhook_endpoint(session, org)
+    row = await emit(session, SYSTEM, WebhookTest(endpoint_id=endpoint.id), org_id=org.id)
+    event = await session.get(OutboxEvent, row.id, populate_existing=True)
+    assert event is not None
+    sent = envelope(WebhookTest).model_validate_json(message.body(event))
+    assert sent.model_dump(mode="json")["data"] == {
+        "id": str(row.id),
+        "version": 1,
+        "org_id": str(org.id),
+        "event_id": None,
+        "endpoint_id": str(endpoint.id),
+    }
