@@ -9,9 +9,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from hackops.config import Settings
 from hackops.webhooks.signing import (
     SecretUnreadable,
     new_secret,
@@ -20,6 +22,7 @@ from hackops.webhooks.signing import (
     sign,
     signature_header,
 )
+from hackops.webhooks.urls import TargetPolicy
 
 KEY = "k" * 40
 
@@ -72,3 +75,19 @@ def test_a_sealed_secret_opens_only_with_its_key_and_endpoint() -> None:
         open_sealed(sealed, endpoint_id=uuid.uuid4(), secret_key=KEY)
     with pytest.raises(SecretUnreadable):
         open_sealed(b"\x02" + sealed[1:], endpoint_id=endpoint, secret_key=KEY)
+
+
+def test_the_loopback_allowance_is_refused_outside_dev_mode() -> None:
+    with pytest.raises(ValidationError, match="WEBHOOK_ALLOW_LOOPBACK lets webhooks reach"):
+        Settings(
+            hackops_env="prod",
+            secret_key="p" * 40,
+            webhook_allow_loopback=True,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+    dev = Settings(hackops_env="dev", webhook_allow_loopback=True, _env_file=None)  # type: ignore[call-arg]
+    assert TargetPolicy.from_settings(dev) == TargetPolicy(
+        require_https=False, allow_loopback=True, timeout=10.0
+    )
+    test = Settings(hackops_env="test", secret_key="t" * 40, _env_file=None)  # type: ignore[call-arg]
+    assert TargetPolicy.from_settings(test).require_https
