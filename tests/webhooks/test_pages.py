@@ -133,6 +133,13 @@ async def test_the_endpoints_buttons_and_its_delivery_log(
     (row,) = await endpoints_of(session, c.org.id)
     assert (row.description, row.event_types) == ("Now with a note", None)
 
+    moved = await submit(dev_client, home, url="https://10.9.8.7/x", types="all")
+    assert moved.status_code == 422
+    assert "private network address (10.9.8.7)" in text_of(moved)
+    assert 'value="https://10.9.8.7/x"' in moved.text
+    (row,) = await endpoints_of(session, c.org.id)
+    assert row.url == "http://127.0.0.1:9/hook"
+
     off = await follow(dev_client, await submit(dev_client, home, f"{home}/disable"))
     assert "The endpoint is off" in text_of(off)
     log = await dev_client.get(f"{home}/deliveries/{delivery.id}")

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from procrastinate import RetryStrategy
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import SYSTEM
@@ -67,6 +67,8 @@ MAX_WAIT_S = 6 * 3600
 MAX_ATTEMPTS = 25
 DISABLE_AFTER_FAILURES = 10
 DISABLE_AFTER = timedelta(hours=72)
+#: An endpoint's `last_success_at` is kept to this precision (see `_endpoint_health`).
+SUCCESS_PRECISION = timedelta(minutes=1)
 #: Infrastructure failures only (the database lost while recording): the job runs again.
 JOB_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 
@@ -267,9 +269,18 @@ async def _endpoint_health(
 ) -> None:
     """Count the attempt in the endpoint's streak; turn it off after sustained failure."""
     if attempt.succeeded:
+        # Written only when it changes something (a streak ends, or the last success is over a
+        # minute old): every delivery to a busy endpoint would otherwise queue on its row lock.
         await session.execute(
             update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == endpoint_id)
+            .where(
+                WebhookEndpoint.id == endpoint_id,
+                or_(
+                    WebhookEndpoint.consecutive_failures != 0,
+                    WebhookEndpoint.last_success_at.is_(None),
+                    WebhookEndpoint.last_success_at < now - SUCCESS_PRECISION,
+                ),
+            )
             .values(consecutive_failures=0, failing_since=None, last_success_at=now)
         )
         return
