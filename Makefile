@@ -28,7 +28,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint lock lock-check fmt typecheck db-upgrade db-downgrade \
-        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean
+        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean \
+        bench-webhooks
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -116,6 +117,9 @@ bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slo
 .PHONY: bench-announce
 bench-announce: $(DEV_STAMP) ## An announcement to 5,000 people: send → every notification visible, every mail queued (IN_PROCESS=1: no worker)
 	$(BIN)/python bench/announce.py $(if $(IN_PROCESS),--in-process)
+
+bench-webhooks: $(DEV_STAMP) ## Webhook deliveries per second to a local receiver that verifies every signature (bench/webhooks.py)
+	$(BIN)/python bench/webhooks.py
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

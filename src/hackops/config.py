@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Tests only: let the link checker fetch 127.0.0.1 (refused outside dev mode).
     link_fetch_allow_loopback: bool = False
+    # Outbound webhooks (hackops.webhooks): the most one attempt may take (connect, send, read
+    # the answer); tests only: let endpoints be on 127.0.0.1 (refused outside dev mode).
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    webhook_allow_loopback: bool = False
 
     @property
     def is_dev(self) -> bool:
@@ -192,6 +196,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "LINK_FETCH_ALLOW_LOOPBACK opens the link checker to this machine; it is"
                     " for tests in dev mode only"
+                )
+            if self.webhook_allow_loopback:
+                raise ValueError(
+                    "WEBHOOK_ALLOW_LOOPBACK lets webhooks reach this machine; it is for tests in"
+                    " dev mode only"
                 )
         return self
 

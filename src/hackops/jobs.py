@@ -4,7 +4,9 @@
   transaction: a rollback drops the job, a commit can never lose it.
 - Jobs take ids, open their own transaction with `job_transaction()`, re-check what they need and
   are idempotent.
-- Queues: `default`, `notifications`, `processing`. Retries back off exponentially.
+- Queues: `default`, `notifications`, `processing`, `webhooks` (HTTP to organizations' endpoints,
+  up to 10 s each: a worker of its own can take it, `hackops worker --queue webhooks`). Retries
+  back off exponentially.
 - The worker runs as `hackops worker` (any number of machines), or inside the web process when
   `RUN_WORKER_IN_PROCESS` is on (`make run`); either way `supervise_worker` starts it again
   whenever it stops (a database outage stops procrastinate's worker), see its docstring.
@@ -31,7 +33,7 @@ from hackops.observability import JOB_DURATION, JOBS_RUN
 
 log = structlog.get_logger("hackops.jobs")
 
-QUEUES = ("default", "notifications", "processing")
+QUEUES = ("default", "notifications", "processing", "webhooks")
 #: 2, 4, 8, 16 s between the five attempts.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
@@ -41,6 +43,7 @@ TASK_MODULES = [
     "hackops.outbox.tasks",
     "hackops.submissions.pipeline.tasks",
     "hackops.announcements.tasks",
+    "hackops.webhooks.tasks",
 ]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
 #: the longest, so a worker is back within a few seconds of the database.

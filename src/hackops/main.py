@@ -79,6 +79,7 @@ from hackops.web.judging import score as judging_score
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
+from hackops.web.orgs import webhooks as org_webhooks
 from hackops.web.registrations import pages as registration_pages
 from hackops.web.results import pages as results_pages
 from hackops.web.submissions import gallery as gallery_pages
@@ -87,6 +88,8 @@ from hackops.web.submissions import review as review_pages
 from hackops.web.teams import board as task_pages
 from hackops.web.teams import pages as team_pages
 from hackops.web.templating import STATIC_DIR, make_templates
+from hackops.webhooks import openapi as webhooks_openapi
+from hackops.webhooks import router as webhooks_router
 
 log = structlog.get_logger("hackops.app")
 
@@ -224,6 +227,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         results_router.router,
         voting.router,
         announcements_router.router,
+        webhooks_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages.router)
@@ -236,6 +240,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(org_pages.router)
     app.include_router(org_audit.router)
     app.include_router(org_accept.router)
+    app.include_router(org_webhooks.router)
     app.include_router(event_pages.router)
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
     app.include_router(results_pages.router)
@@ -260,6 +265,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     _document_auth_errors(app)
+    webhooks_openapi.install(app)
     return app
 
 

@@ -20,6 +20,7 @@ from hackops.registrations import waitlist
 from hackops.results import service as results
 from hackops.submissions import hooks as submission_hooks
 from hackops.teams import release
+from hackops.webhooks import fanout as webhook_fanout
 
 
 def connect() -> None:
@@ -37,3 +38,5 @@ def connect() -> None:
     connect_channel("people", fanout.people)
     # announcements and event reminders tell their people (announcements/rules.py says who)
     announcement_rules.connect()
+    # every domain event of an organization goes to its webhook endpoints that want it
+    connect_channel("webhooks", webhook_fanout.webhooks)

@@ -62,6 +62,9 @@ from hackops.models import (
     Track,
     User,
     VersionText,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.factories.accounts import (
     create_auth_token,
@@ -129,6 +132,11 @@ from tests.factories.teams import (
     create_team_invitation,
     create_team_member,
 )
+from tests.factories.webhooks import (
+    create_webhook_attempt,
+    create_webhook_delivery,
+    create_webhook_endpoint,
+)
 
 Factory = Callable[..., Awaitable[Any]]
 
@@ -191,6 +199,10 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     AnnouncementRecipient: create_announcement_recipient,
     EventReminders: create_event_reminders,
     ReminderClaim: create_reminder_claim,
+    # webhooks
+    WebhookEndpoint: create_webhook_endpoint,
+    WebhookDelivery: create_webhook_delivery,
+    WebhookAttempt: create_webhook_attempt,
 }
 
 __all__ = [
@@ -249,4 +261,7 @@ __all__ = [
     "create_track",
     "create_user",
     "create_version_text",
+    "create_webhook_attempt",
+    "create_webhook_delivery",
+    "create_webhook_endpoint",
 ]

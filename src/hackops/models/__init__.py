@@ -82,6 +82,12 @@ from hackops.models.user import (
     User,
 )
 from hackops.models.voting import OVERALL, PublicVote
+from hackops.models.webhook import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 #: Tables that carry org_id: row-level security applies to each (a catalog test checks).
 TENANT_TABLES = (
@@ -126,6 +132,9 @@ TENANT_TABLES = (
     "announcement_recipients",
     "event_reminders",
     "reminder_claims",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 )
 #: Tables of a person's own rows (their `org_id`, where there is one, does not decide who reads
 #: them): RLS lets a person see and write only their own, whatever the tenant.
@@ -152,6 +161,7 @@ __all__ = [
     "Channel",
     "ConflictSource",
     "Criterion",
+    "DeliveryStatus",
     "DuplicateFlag",
     "Evaluation",
     "EvaluationHistory",
@@ -221,5 +231,8 @@ __all__ = [
     "User",
     "VersionText",
     "Visibility",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "new_id",
 ]
