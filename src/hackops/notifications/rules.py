@@ -6,6 +6,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import Event, OutboxEvent
+
+# The rules of every other event type, one module per domain (they register on import).
+from hackops.notifications import rulebook  # noqa: F401
 from hackops.notifications.links import event_path
 from hackops.notifications.service import Message
 from hackops.notifications.telling import RULES, Telling, rule

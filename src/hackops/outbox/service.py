@@ -39,6 +39,47 @@ async def emit(
     event_id: uuid.UUID | None = None,
 ) -> OutboxEvent:
     """Record that `payload` happened, in the session's transaction, and queue its fan-out."""
+    return await _write(session, actor, payload, org_id=org_id, event_id=event_id)
+
+
+#: The namespace of the ids `emit_once` derives (UUIDv5 of "<type>:<key>").
+ONCE_NAMESPACE = uuid.UUID("6f1c1f4e-7d43-5b8e-9a57-0c2b7f0e1d13")
+
+
+def once_id(type_: str, key: str) -> uuid.UUID:
+    """The event id of the one event of `type_` for `key` (`emit_once`)."""
+    return uuid.uuid5(ONCE_NAMESPACE, f"{type_}:{key}")
+
+
+async def emit_once(
+    session: AsyncSession,
+    actor: Actor | None,
+    payload: Payload,
+    *,
+    key: str,
+    org_id: uuid.UUID | None,
+    event_id: uuid.UUID | None = None,
+) -> OutboxEvent | None:
+    """`emit`, at most once ever for (`payload.type`, `key`): the event's id is derived from
+    them, so a second call (a step that finishes again after a re-run) finds the first row by
+    its primary key and writes nothing (None). Callers serialize on the row the key names (the
+    pipeline's step row lock); a race past that is the primary key's violation, never a
+    second event."""
+    row_id = once_id(payload.type, key)
+    if await session.get(OutboxEvent, row_id) is not None:
+        return None
+    return await _write(session, actor, payload, org_id=org_id, event_id=event_id, row_id=row_id)
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Actor | None,
+    payload: Payload,
+    *,
+    org_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    row_id: uuid.UUID | None = None,
+) -> OutboxEvent:
     actor_id = actor.user_id if actor is not None else None
     row = OutboxEvent(
         type=payload.type,
@@ -50,6 +91,8 @@ async def emit(
         subject_id=payload.subject_id(),
         payload=payload.model_dump(mode="json"),
     )
+    if row_id is not None:
+        row.id = row_id
     session.add(row)
     await session.flush()
     await jobs.enqueue(

@@ -1,6 +1,6 @@
 """The FIFO waitlist: free seats go to the waitlisted people in `queue_seq` order, in the same
 transaction as whatever freed them (a cancellation, a removal, a larger or no capacity), each
-promotion audited and mailed (job).
+promotion audited, mailed (job) and written to the outbox (`registration.promoted`).
 
 Invariant: a waitlisted person exists only while the event is full. The events domain sends
 `events.hooks.CapacityChanged` when it changes the capacity; `capacity_changed` (connected in
@@ -17,6 +17,8 @@ from hackops.audit.service import record
 from hackops.events import hooks as event_hooks
 from hackops.mail.service import queue_email
 from hackops.models import Event, Organization, Registration, RegistrationStatus, User
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.registrations.seats import free_seats, lock_event
 
 
@@ -79,6 +81,13 @@ async def promote_locked(session: AsyncSession, event: Event, actor: Actor) -> l
                 "user_id": str(user.id),
                 "queue_seq": registration.queue_seq,
             },
+        )
+        await emit(
+            session,
+            actor,
+            catalog.RegistrationPromoted(registration_id=registration.id, user_id=user.id),
+            org_id=event.org_id,
+            event_id=event.id,
         )
         await queue_email(
             session,
