@@ -50,7 +50,7 @@ async def team_member_joined(
     assert isinstance(payload, TeamMemberJoined)
     event = await event_of(session, row)
     team = await session.get(Team, payload.team_id)
-    if event is None or team is None or team.disbanded_at is not None:
+    if payload.via == "created" or event is None or team is None or team.disbanded_at is not None:
         return []
     link = await team_path(session, event, team.id)
     newcomer = await name_of(session, payload.user_id)
