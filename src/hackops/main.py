@@ -49,6 +49,7 @@ from hackops.observability import (
     process_exiting,
 )
 from hackops.orgs import router as orgs_router
+from hackops.outbox.openapi import document_events
 from hackops.ratelimit import Limiter
 from hackops.registrations import router as registrations_router
 from hackops.results import router as results_router
@@ -254,6 +255,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     _document_auth_errors(app)
+    document_events(app)  # every domain event type under the document's `webhooks`
     return app
 
 

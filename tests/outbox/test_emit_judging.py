@@ -40,10 +40,11 @@ async def test_an_assignment_run_tells_each_judge_handed_new_work_once(
     assert again.status_code == 200  # the same plan: nobody has new work, no new event
 
     rows = await events(session, "judging.judge_assigned", s.event.id)
-    ids = {s.users[j].id: j for j in judges}
-    assert sorted((ids[r.subject_id], r.payload["assigned"]) for r in rows) == [  # type: ignore[index]
+    names = {str(s.users[j].id): j for j in judges}
+    assert sorted((names[r.payload["judge_id"]], r.payload["assigned"]) for r in rows) == [
         (judge, 2) for judge in judges
     ]
+    assert all(str(r.subject_id) == r.payload["judge_id"] for r in rows)
     first = next(r for r in rows if r.subject_id == s.users["judge0"].id)
     check(
         first,

@@ -5,6 +5,7 @@ steps); the fan-out tells the team (and for a failure the organizers), not whoev
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from hackops.models import (
     OutboxEvent,
     PipelineStepName,
     StepState,
+    Submission,
     User,
 )
 from hackops.outbox.service import once_id
@@ -199,13 +201,15 @@ async def _told(database: Database, event_id: object) -> tuple[set[object], set[
     return in_app, mailed
 
 
-async def _rerun(database: Database, org_id: object, submission: object, organizer: User) -> None:
+async def _rerun(
+    database: Database, org_id: uuid.UUID, submission: Submission, organizer: User
+) -> None:
     async with database.transaction() as session:
-        await set_tenant(session, org_id)  # type: ignore[arg-type]
+        await set_tenant(session, org_id)
         await rerun_step(
             session,
             Actor(user=await session.get(User, organizer.id)),
-            submission,  # type: ignore[arg-type]
+            submission,
             PipelineStepName.VALIDATE_FILES,
         )
 

@@ -6,7 +6,6 @@ the team and the person concerned, never the one who acted."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,15 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.accounts.helpers import last_link
 from tests.factories import create_team, create_team_member
 from tests.outbox.helpers import check, dispatch, events
-from tests.teams.helpers import Stage, stage
+from tests.teams.helpers import stage
 
 
 def code(response: httpx2.Response) -> str:
     return str(response.json()["error"]["code"])
-
-
-async def joins(session: AsyncSession, s: Stage) -> list[Any]:
-    return await events(session, "team.member_joined", s.event.id)
 
 
 async def test_every_way_into_a_team_writes_member_joined_and_tells_the_others(
@@ -73,7 +68,7 @@ async def test_every_way_into_a_team_writes_member_joined_and_tells_the_others(
     )
     assert approved.status_code == 200, approved.text
 
-    rows = await joins(session, s)
+    rows = await events(session, "team.member_joined", s.event.id)
     assert [(r.payload["user_id"], r.payload["via"], r.actor_id) for r in rows] == [
         (s.id("alice"), "created", alice.id),
         (s.id("bob"), "code", s.users["bob"].id),
