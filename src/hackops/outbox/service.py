@@ -4,7 +4,9 @@ out to.
 `emit(session, actor, payload, org_id=…, event_id=…)` adds one `outbox_events` row and enqueues
 its dispatch job on the same connection: a rollback drops both, a commit can never lose either
 (`jobs.enqueue`). It also notifies `hackops_outbox` (delivered at commit) so the broker relay
-wakes at once instead of at its next poll.
+wakes at once instead of at its next poll. `emit_once(…, key=…)` writes an event at most once
+ever for its type and key (a pipeline version's processed / failed), its id derived from both.
+Who calls which, and with what: `docs/events.md`.
 
 A channel is what an event fans out to (people's notifications, the organization's webhooks): an
 `async def channel(session, row, payload)` connected once by `hackops.wiring` (the channels are
