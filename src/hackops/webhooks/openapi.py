@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from hackops.outbox.catalog import CATALOG, Payload
+from hackops.outbox.openapi import ACKNOWLEDGE, NOT_ACKNOWLEDGED, TAG, describe
 
 HEADERS = (
     "Headers: `webhook-id` (the event's id, the same on every retry), `webhook-timestamp` (Unix"
@@ -59,9 +60,9 @@ def install(app: FastAPI) -> None:
         app.webhooks.post(
             type_,
             summary=payload.summary,
-            description=f"Category `{payload.category}`, schema version {payload.version}. "
-            + HEADERS,
+            description=describe(payload) + "\n\n" + HEADERS,
             operation_id=f"webhook_{type_.replace('.', '_')}",
-            responses={200: {"description": "Any 2xx answer acknowledges the delivery."}},
-            tags=["webhooks"],
+            response_description=f"Received. {ACKNOWLEDGE}",
+            responses=NOT_ACKNOWLEDGED,
+            tags=[TAG],
         )(receive)
