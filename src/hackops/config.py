@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Tests only: let the link checker fetch 127.0.0.1 (refused outside dev mode).
     link_fetch_allow_loopback: bool = False
+    # How often an open notification socket checks its session or token again (a revoked one
+    # closes it within this many seconds).
+    notifications_recheck_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
     @property
     def is_dev(self) -> bool:

@@ -39,6 +39,7 @@ TASK_MODULES = [
     "hackops.mail.tasks",
     "hackops.outbox.tasks",
     "hackops.submissions.pipeline.tasks",
+    "hackops.notifications.tasks",
 ]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
 #: the longest, so a worker is back within a few seconds of the database.

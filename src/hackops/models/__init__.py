@@ -2,6 +2,7 @@
 
 from hackops.models.audit import AuditEntry
 from hackops.models.base import Base, IdMixin, SoftDeleteMixin, TimestampMixin, new_id
+from hackops.models.digest import NotificationDigestItem
 from hackops.models.event import (
     Award,
     Event,
@@ -163,6 +164,7 @@ __all__ = [
     "LinkCheck",
     "Membership",
     "Notification",
+    "NotificationDigestItem",
     "NotificationPreference",
     "OAuthIdentity",
     "OneTimePurpose",

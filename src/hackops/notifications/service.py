@@ -6,6 +6,9 @@ one message to a set of people, by their preferences, at most once per person an
   the channel on, inserted in bulk with `ON CONFLICT (user_id, dedupe_key) DO NOTHING`;
 - email: one queued mail per person with a confirmed address and the channel on (not digest),
   keyed `<dedupe_key>:<user id>` (`mail.queue_emails`: a second queueing is dropped).
+- digest: people whose email for the category is set to digest get no mail now; the news is
+  held for their daily digest (`digest.hold`).
+- live push: the people given in-app rows are announced at commit (`push.announce`).
 A transactional category ignores preferences. Disabled accounts are told nothing.
 """
 
@@ -22,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.mail.service import EmailDraft, queue_emails
 from hackops.models import Channel, Notification, NotificationPreference, User, new_id
 from hackops.notifications.categories import category as category_of
+from hackops.notifications.digest import hold
+from hackops.notifications.push import announce
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ async def deliver(
             .returning(Notification.user_id)
         )
         done.in_app = list(inserted)
+        # Open pages hear of it at commit (nothing is pushed for a rollback): live.Hub.
+        await announce(session, done.in_app, key=dedupe_key)
     if Channel.EMAIL in message.channels:
         drafts: list[EmailDraft] = []
         for uid, choice in wanted.items():
@@ -151,6 +158,16 @@ async def deliver(
             )
         queued = await queue_emails(session, drafts)
         done.email = [draft.user_id for draft in queued if draft.user_id is not None]
+        if done.digest:
+            await hold(
+                session,
+                done.digest,
+                category=message.category,
+                title=message.title,
+                body=message.body,
+                link=message.link,
+                dedupe_key=dedupe_key,
+            )
     return done
 
 
