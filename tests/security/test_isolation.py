@@ -47,6 +47,7 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "file_id": tenant.file_id,
         "flag_id": tenant.flag_id,
         "criterion_id": tenant.criterion_id,
+        "notification_id": tenant.notification_id,
         "step": "validate_files",
         "fmt": "json",
     }
