@@ -98,13 +98,18 @@ async def list_mine(
 
 
 async def unread_count(session: AsyncSession, user_id: uuid.UUID, *, cap: int | None = None) -> int:
-    """How many of the person's notifications are unread (at most `cap` counted)."""
-    unread = select(Notification.id).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)
+    """How many of the person's notifications are unread (`cap` at most). One count on the
+    partial index `ix_notifications_unread` (unread rows only); the cap is applied here, not by
+    a LIMIT, which can tempt the planner into a sequential scan."""
+    count = int(
+        await session.scalar(
+            select(func.count()).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
     )
-    if cap is not None:
-        unread = unread.limit(cap)
-    return int(await session.scalar(select(func.count()).select_from(unread.subquery())) or 0)
+    return count if cap is None else min(count, cap)
 
 
 async def mark_read(

@@ -148,6 +148,8 @@ async def _serve(
             )
             if waiting in done:
                 await websocket.send_json(waiting.result())
+                while not subscriber.queue.empty():  # what came meanwhile, without a task each
+                    await websocket.send_json(subscriber.queue.get_nowait())
             else:
                 waiting.cancel()
             if gone in done:
