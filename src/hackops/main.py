@@ -112,6 +112,13 @@ hours and a retry with the same key and the same request gets it back (header
 `Idempotent-Replayed: true`) without a second write. The same key with another request is 422
 `idempotency_key_reused`; a retry while the first runs is 409 `idempotency_key_in_use`. Errors
 5xx, 401, 403, 408 and 429 are not kept. Anonymous requests (register, sign-in) ignore the key.
+
+**Live notifications**: a WebSocket at `/ws/notifications` (not listed below), signed in with
+`Authorization: Bearer <token>` (a `read` scope suffices) or the session cookie. It sends JSON
+frames `{"type": "unread", "unread": N}` at once and on every change, and
+`{"type": "notification", "notification": {...}}` for each new notification (as
+`GET /api/v1/me/notifications` lists them). A refused handshake is an HTTP 401/403 with the error
+envelope; a session or token revoked later closes the socket with code 4401.
 """
 
 

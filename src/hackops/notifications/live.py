@@ -84,7 +84,6 @@ class Listener:
         self.last_error: str | None = None
         self.backend_pid: int | None = None
         self._task: asyncio.Task[None] | None = None
-        self.listening = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
@@ -98,7 +97,6 @@ class Listener:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.state = State.IDLE
-        self.listening.clear()
 
     async def _run(self) -> None:
         delay = RECONNECT_FIRST_S
@@ -113,7 +111,6 @@ class Listener:
             if self.state is State.LISTENING:
                 delay = RECONNECT_FIRST_S  # it worked until now: come back quickly
             self.state = State.DOWN
-            self.listening.clear()
             self.backend_pid = None
             await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
             delay = min(delay * 2, RECONNECT_MAX_S)
@@ -127,7 +124,6 @@ class Listener:
             self.backend_pid = conn.info.backend_pid
             self.state = State.LISTENING
             self.connects += 1
-            self.listening.set()
             log.info("notifications_listening", connects=self.connects)
             await self._safely(self.on_connect())
             while True:
