@@ -18,7 +18,12 @@ from hackops.db import Database, db_now
 from hackops.models import Notification, NotificationDigestItem, OutboundEmail, User
 from hackops.notifications.digest import digest_key
 from hackops.notifications.service import Message, deliver
-from hackops.notifications.tasks import prune, run_digests
+from hackops.notifications.tasks import (
+    prune,
+    prune_old_notifications,
+    run_digests,
+    send_daily_digests,
+)
 from hackops.notifications.unsubscribe import unsubscribe_url
 from tests.factories import (
     create_notification,
@@ -223,3 +228,27 @@ async def test_notifications_older_than_90_days_are_deleted(
     assert set(left) == {row.id for row in kept}
     items = await session.scalars(select(NotificationDigestItem.id))
     assert list(items) == [fresh_item.id]
+
+
+async def test_the_jobs_run_daily_in_every_worker(
+    session: AsyncSession, jobs_in_test: None
+) -> None:
+    assert "hackops.notifications.tasks" in jobs.TASK_MODULES  # `hackops worker` loads them
+    schedules = {
+        name: task.cron
+        for (name, _), task in jobs.queue_app.periodic_registry.periodic_tasks.items()
+    }
+    assert schedules["notifications.send_daily_digests"] == "0 7 * * *"
+    assert schedules["notifications.prune_old_notifications"] == "41 3 * * *"
+
+    ada, _ = await person(session, verified=True)
+    await create_notification_digest_item(session, ada, title="Grace joined Byte Club")
+    scheduled = await db_now(session) + timedelta(minutes=1)
+    # the job's day is its scheduled time's: a retry of the same run sends nothing twice
+    for _ in range(2):
+        await send_daily_digests(int(scheduled.timestamp()))
+    [mail] = await digest_mails(session, ada)
+    assert mail.dedupe_key == digest_key(ada.id, scheduled.astimezone(UTC).date())
+    old = await create_notification(session, ada, created_at=scheduled - timedelta(days=91))
+    await prune_old_notifications(int(scheduled.timestamp()))
+    assert await session.get(Notification, old.id, populate_existing=True) is None
