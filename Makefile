@@ -113,5 +113,9 @@ bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a gen
 bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
 	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
 
+.PHONY: bench-announce
+bench-announce: $(DEV_STAMP) ## An announcement to 5,000 people: send → every notification visible, every mail queued (IN_PROCESS=1: no worker)
+	$(BIN)/python bench/announce.py $(if $(IN_PROCESS),--in-process)
+
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

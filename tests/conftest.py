@@ -41,6 +41,8 @@ from tests.helpers import rollback_sessionmaker, uvicorn_in_thread
 from tests.people import Cast, build_cast
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_SECRET_KEY = "test-" + "s" * 40
+TEST_BASE_URL = "http://testserver"
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -48,6 +50,18 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING", json=False)
     wiring.connect()  # tests call services without an app too
+    # ... and run jobs' code outside an app or worker (the outbox fan-out called directly):
+    # its mail links and unsubscribe tokens read settings like the test app's (`make_settings`).
+    jobs.bind_database(None, job_settings_outside_apps())
+
+
+def job_settings_outside_apps() -> Settings:
+    return Settings(
+        hackops_env="test",
+        secret_key=TEST_SECRET_KEY,
+        base_url=TEST_BASE_URL,
+        _env_file=None,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -307,12 +321,12 @@ def make_settings(database_url: str, storage_dir: Path, **overrides: Any) -> Set
     """Test settings; `database_url` is the owner's URL, the app connects as APP_ROLE."""
     values: dict[str, Any] = {
         "hackops_env": "test",
-        "secret_key": "test-" + "s" * 40,
+        "secret_key": TEST_SECRET_KEY,
         "database_url": as_role(database_url, APP_ROLE),
         "database_admin_url": database_url,
         "storage_url": f"file://{storage_dir}",
         "data_dir": storage_dir,
-        "base_url": "http://testserver",
+        "base_url": TEST_BASE_URL,
         "log_json": False,
         "log_level": "WARNING",
         "database_pool_size": 5,

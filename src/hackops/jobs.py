@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -39,6 +40,7 @@ TASK_MODULES = [
     "hackops.mail.tasks",
     "hackops.outbox.tasks",
     "hackops.submissions.pipeline.tasks",
+    "hackops.announcements.tasks",
     "hackops.notifications.tasks",
 ]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
@@ -93,6 +95,7 @@ async def enqueue(
     *,
     queue: str | None = None,
     schedule_in: dict[str, float] | None = None,
+    schedule_at: datetime | None = None,
     queueing_lock: str | None = None,
     **task_kwargs: Any,
 ) -> int:
@@ -105,6 +108,8 @@ async def enqueue(
         options["queue"] = queue
     if schedule_in is not None:
         options["schedule_in"] = schedule_in
+    if schedule_at is not None:
+        options["schedule_at"] = schedule_at
     if queueing_lock is not None:
         options["queueing_lock"] = queueing_lock
     job_id: int = await task.configure(**options).defer_async(**task_kwargs)

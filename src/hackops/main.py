@@ -25,6 +25,7 @@ from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import require_user
 from hackops.accounts.service import Services
 from hackops.admin import mail_router
+from hackops.announcements import router as announcements_router
 from hackops.bodylimit import BodyLimitMiddleware
 from hackops.browser import SAFE_METHODS, BrowserStateMiddleware
 from hackops.cache import make_redis
@@ -67,6 +68,8 @@ from hackops.web import home as home_page
 from hackops.web.accounts import account as account_pages
 from hackops.web.accounts import auth as auth_pages
 from hackops.web.accounts import oauth as oauth_pages
+from hackops.web.announcements import admin as announcement_admin
+from hackops.web.announcements import public as announcement_pages
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import public as event_pages
@@ -237,6 +240,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         leaderboard_router.router,
         results_router.router,
         voting.router,
+        announcements_router.router,
         notifications_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
@@ -268,6 +272,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(judging_admin.router)
     app.include_router(judging_flags.router)
     app.include_router(judging_leaderboard.router)
+    app.include_router(announcement_admin.router)
+    app.include_router(announcement_pages.router)
     app.include_router(dev_mailbox.router)
     app.include_router(notification_pages.router)
     app.include_router(unsubscribe_pages.router)

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hackops.models import (
+    Announcement,
+    AnnouncementRecipient,
     AuditEntry,
     AuthToken,
     Award,
@@ -21,6 +23,7 @@ from hackops.models import (
     Evaluation,
     EvaluationHistory,
     Event,
+    EventReminders,
     EventResult,
     EventRoleGrant,
     EventRoleInvitation,
@@ -47,6 +50,7 @@ from hackops.models import (
     PipelineStep,
     PublicVote,
     Registration,
+    ReminderClaim,
     Submission,
     SubmissionBand,
     SubmissionFile,
@@ -65,6 +69,12 @@ from tests.factories.accounts import (
     create_oauth_identity,
     create_one_time_token,
     create_user,
+)
+from tests.factories.announcements import (
+    create_announcement,
+    create_announcement_recipient,
+    create_event_reminders,
+    create_reminder_claim,
 )
 from tests.factories.events import (
     create_award,
@@ -179,12 +189,18 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     OutboxEvent: create_outbox_event,
     Notification: create_notification,
     NotificationPreference: create_notification_preference,
+    Announcement: create_announcement,
+    AnnouncementRecipient: create_announcement_recipient,
+    EventReminders: create_event_reminders,
+    ReminderClaim: create_reminder_claim,
     NotificationDigestItem: create_notification_digest_item,
 }
 
 __all__ = [
     "MODEL_FACTORIES",
     "add_in_savepoint",
+    "create_announcement",
+    "create_announcement_recipient",
     "create_audit_entry",
     "create_auth_token",
     "create_award",
@@ -194,6 +210,7 @@ __all__ = [
     "create_evaluation",
     "create_evaluation_history",
     "create_event",
+    "create_event_reminders",
     "create_event_result",
     "create_event_role",
     "create_event_role_invitation",
@@ -222,6 +239,7 @@ __all__ = [
     "create_pipeline_step",
     "create_public_vote",
     "create_registration",
+    "create_reminder_claim",
     "create_submission",
     "create_submission_band",
     "create_submission_file",

@@ -134,6 +134,14 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/judging/submissions/{submission_id}/flags"): "judging_flag.created",
     ("post", EVENT + "/judging/flags/{flag_id}/resolve"): "judging_flag.resolved",
     ("post", EVENT + "/judging/flags/{flag_id}/withdraw"): "judging_flag.withdrawn",
+    # Announcements and reminders (tests/announcements/test_audit.py). A scheduled one that goes
+    # out adds the job's "announcement.sent" (no actor).
+    ("post", EVENT + "/announcements"): "announcement.created",
+    ("patch", EVENT + "/announcements/{announcement_id}"): "announcement.updated",
+    ("post", EVENT + "/announcements/{announcement_id}/send"): "announcement.sent",
+    ("post", EVENT + "/announcements/{announcement_id}/schedule"): "announcement.scheduled",
+    ("post", EVENT + "/announcements/{announcement_id}/cancel"): "announcement.cancelled",
+    ("put", EVENT + "/reminders"): "event_reminders.updated",
 }
 
 

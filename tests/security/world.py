@@ -35,7 +35,13 @@ from hackops.submissions.intake.service import file_entry
 from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
-from tests.factories import create_event, create_notification, create_registration, create_team
+from tests.factories import (
+    create_announcement,
+    create_event,
+    create_notification,
+    create_registration,
+    create_team,
+)
 from tests.orgs.test_members import create_org, invite_and_join
 from tests.people import person
 
@@ -68,6 +74,7 @@ class Tenant:
     # too, but declared a conflict with the team; "elsewhere" judges another event of the org.
     judge_tokens: dict[str, str] = field(default_factory=dict)
     draft_file_id: str = ""  # a file added to the working copy after the submitted version
+    announcement_id: str = ""  # an organizer's draft announcement of event_slug
     notification_id: str = ""  # an unread in-app notification of the member
 
 
@@ -276,6 +283,7 @@ async def add_submissions(session: AsyncSession, tenant: Tenant) -> None:
     await session.flush()
     tenant.submission_id, tenant.file_id = str(ours.id), str(file.id)
     tenant.flag_id, tenant.criterion_id = str(flag.id), str(criterion.id)
+    tenant.announcement_id = str((await create_announcement(session, event)).id)
 
 
 async def add_judges(session: AsyncSession, tenant: Tenant) -> None:

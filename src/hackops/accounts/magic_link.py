@@ -34,7 +34,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import AppError
-from hackops.mail.service import queue_email
+from hackops.mail.service import queue_mail
 from hackops.models import OneTimePurpose, OneTimeToken, TokenKind, User
 from hackops.ratelimit import Rule
 
@@ -86,15 +86,13 @@ async def request_link(
     )
     query = {"token": raw, **({"next": next_path} if next_path else {})}
     link = f"{services.base_url}{LINK_PATH}?{urlencode(query)}"
-    await queue_email(
+    await queue_mail(
         session,
+        "accounts/sign_in_link",
         to=user.email,
         subject="Your HackOps sign-in link",
-        body=(
-            f"Hello {user.name or user.email},\n\nOpen this link within 30 minutes to sign in"
-            f" (it works once):\n\n{link}\n\nIf you did not ask for it, ignore this message;"
-            " nobody can sign in without it.\n"
-        ),
+        base_url=services.base_url,
+        context={"name": user.name or user.email, "link": link},
         user_id=user.id,
     )
     await record(

@@ -25,7 +25,7 @@ from hackops.accounts.auth_tokens import revoke_all_tokens
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
-from hackops.mail.service import queue_email
+from hackops.mail.service import queue_mail
 from hackops.models import OAuthIdentity, User
 
 PROVIDER_LABELS = {"github": "GitHub", "google": "Google", "microsoft": "Microsoft"}
@@ -80,16 +80,17 @@ async def _tell(
     session: AsyncSession, user: User, providers: list[str], *, via: str, base_url: str
 ) -> None:
     names = " and ".join(dict.fromkeys(provider_label(p) for p in providers))
-    await queue_email(
+    await queue_mail(
         session,
+        "accounts/identities_removed",
         to=user.email,
         subject=REMOVED_SUBJECT,
-        body=(
-            f"Hello {user.name or user.email},\n\n{VIA[via].capitalize()}, which proves that"
-            f" {user.email} is yours. Sign-in with {names} had been linked to this account"
-            " before this address was confirmed, so nothing shows who linked it: we removed it,"
-            " and signed out every other session.\n\nIf you linked it yourself, link it again"
-            f" from your account page: {base_url}/account/security\n"
-        ),
+        base_url=base_url,
+        context={
+            "name": user.name or user.email,
+            "proof": VIA[via].capitalize(),
+            "email": user.email,
+            "providers": names,
+        },
         user_id=user.id,
     )

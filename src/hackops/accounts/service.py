@@ -28,7 +28,7 @@ from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import AppError, Conflict, RateLimited, Unauthorized
-from hackops.mail.service import queue_email
+from hackops.mail.service import queue_mail
 from hackops.models import OneTimePurpose, OneTimeToken, User
 from hackops.ratelimit import (
     FAILED_LOGIN_PER_ACCOUNT,
@@ -137,18 +137,13 @@ async def _tell_owner_of_attempt(
         await services.limiter.consume(REGISTER_ATTEMPT_MAIL_PER_ADDRESS, user.email)
     except RateLimited:
         return
-    base = services.base_url
-    await queue_email(
+    await queue_mail(
         session,
+        "accounts/registration_attempt",
         to=user.email,
         subject="Someone tried to register with your address",
-        body=(
-            f"Hello {user.name or user.email},\n\nSomeone (maybe you) tried to create a HackOps"
-            f" account with {user.email}, which already has one. Nothing was changed.\n\nIf it"
-            f" was you, log in: {base}/login\nForgot your password? Choose a new one: {base}"
-            "/reset-password\nNo password on this account? Ask for a sign-in link on the log-in"
-            " page.\n\nIf it was not you, ignore this message; your account is as it was.\n"
-        ),
+        base_url=services.base_url,
+        context={"name": user.name or user.email, "email": user.email},
         user_id=user.id,
     )
     await record(
@@ -215,22 +210,20 @@ async def _send_one_time_token(
         )
     )
     if purpose is OneTimePurpose.VERIFY_EMAIL:
-        subject = "Confirm your email address for HackOps"
+        template, subject = "accounts/verify_email", "Confirm your email address for HackOps"
         link = f"{services.base_url}/verify-email?token={raw}"
-        body = (
-            f"Hello {user.name or user.email},\n\nConfirm your email address by opening this link"
-            f" within 30 minutes:\n\n{link}\n\nIf you did not create a HackOps account, ignore"
-            " this message.\n"
-        )
     else:
-        subject = "Reset your HackOps password"
+        template, subject = "accounts/reset_password", "Reset your HackOps password"
         link = f"{services.base_url}/reset-password?token={raw}"
-        body = (
-            f"Hello {user.name or user.email},\n\nSomeone (hopefully you) asked to reset your"
-            f" password. Open this link within 30 minutes to choose a new one:\n\n{link}\n\n"
-            "If you did not ask, ignore this message; your password stays the same.\n"
-        )
-    await queue_email(session, to=user.email, subject=subject, body=body, user_id=user.id)
+    await queue_mail(
+        session,
+        template,
+        to=user.email,
+        subject=subject,
+        base_url=services.base_url,
+        context={"name": user.name or user.email, "link": link},
+        user_id=user.id,
+    )
 
 
 async def request_verification(

@@ -1,6 +1,11 @@
 """Queue an email in the current transaction; a job sends it after commit. Platform admins
 list the mail that has not gone out (`list_unsent`).
 
+A mail is its text part (`body`), usually an HTML part (`html`; both rendered by
+`mail.render.render` from one template), small attachments, and for a mail of a category the
+person can turn off, its one-click unsubscribe address (`unsubscribe_url`: the caller makes it,
+mail knows nothing of notification preferences).
+
 Every mail passes through `queue_email`, so its subject is made safe here, once: subjects are
 built from names people typed (events, teams, submissions), and a CR/LF would be refused by the
 mail library (or inject a header), one over the column's 300 characters would fail the whole
@@ -12,9 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from procrastinate.types import JSONValue
 from sqlalchemy import text
@@ -23,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import jobs
 from hackops.db import raw_connection
+from hackops.mail.parts import UNSUBSCRIBE_URL, Attachment, stored_attachments
+from hackops.mail.render import PLATFORM, Brand, render
 from hackops.mail.tasks import send_email
 from hackops.models import OutboundEmail, new_id
 
@@ -42,21 +50,58 @@ def clean_subject(subject: str) -> str:
     return line
 
 
+def checked_unsubscribe_url(url: str | None) -> str | None:
+    """The address as it goes into the `List-Unsubscribe` header: one line of URL characters."""
+    if url is not None and not UNSUBSCRIBE_URL.match(url):
+        raise ValueError("an unsubscribe address is an http(s) URL without spaces or line breaks")
+    return url
+
+
 async def queue_email(
     session: AsyncSession,
     *,
     to: str,
     subject: str,
     body: str,
+    html: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    unsubscribe_url: str | None = None,
+    category: str | None = None,
     user_id: uuid.UUID | None = None,
 ) -> OutboundEmail:
     email = OutboundEmail(
-        to_address=to, subject=clean_subject(subject), body_text=body, user_id=user_id
+        to_address=to,
+        subject=clean_subject(subject),
+        body_text=body,
+        body_html=html,
+        attachments=stored_attachments(list(attachments)),
+        list_unsubscribe=checked_unsubscribe_url(unsubscribe_url),
+        category=category,
+        user_id=user_id,
     )
     session.add(email)
     await session.flush()
     await jobs.enqueue(session, send_email, queue="notifications", email_id=str(email.id))
     return email
+
+
+async def queue_mail(
+    session: AsyncSession,
+    template: str,
+    *,
+    to: str,
+    subject: str,
+    base_url: str,
+    context: Mapping[str, Any],
+    brand: Brand = PLATFORM,
+    user_id: uuid.UUID | None = None,
+) -> OutboundEmail:
+    """Render the mail `template` (both parts, `mail.render`) and queue it: a system mail
+    (a link to confirm, an invitation), which the person cannot turn off."""
+    rendered = render(template, subject=subject, base_url=base_url, brand=brand, **context)
+    return await queue_email(
+        session, to=to, subject=subject, body=rendered.text, html=rendered.html, user_id=user_id
+    )
 
 
 @dataclass(frozen=True)
@@ -68,6 +113,10 @@ class EmailDraft:
     body: str
     user_id: uuid.UUID | None = None
     dedupe_key: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = field(default=())
+    unsubscribe_url: str | None = None
+    category: str | None = None
 
 
 #: Rows per INSERT statement of a batch (parameters stay far under PostgreSQL's 65,535).
@@ -91,6 +140,10 @@ async def queue_emails(session: AsyncSession, drafts: Sequence[EmailDraft]) -> l
                 "to_address": draft.to,
                 "subject": clean_subject(draft.subject),
                 "body_text": draft.body,
+                "body_html": draft.html,
+                "attachments": stored_attachments(draft.attachments),
+                "list_unsubscribe": checked_unsubscribe_url(draft.unsubscribe_url),
+                "category": draft.category,
                 "user_id": draft.user_id,
                 "dedupe_key": draft.dedupe_key,
             }

@@ -18,7 +18,14 @@ same job overlap (a job retried after a worker restart while the first run still
 slow server): each run that read the email unsent sends it, and the first to record wins, the
 others leave the row as it is. A mail is never marked sent that the server did not take. Every
 send of one email carries the same `Message-ID` (`<email id@domain>`, see `message_id`), which
-receiving systems use to drop the duplicate."""
+receiving systems use to drop the duplicate.
+
+The message (`build_message`): the text part alone, or multipart/alternative (text, HTML), the
+HTML part multipart/related with its inline images (the check-in QR code, `cid:`), the whole
+multipart/mixed with attachments (a calendar entry); `Date`, `Message-ID`,
+`Auto-Submitted: auto-generated` (RFC 3834: no vacation auto-replies), and for a mail the person
+can turn off, `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
+(RFC 8058; the POST header only for an https address, as the RFC requires)."""
 
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ from sqlalchemy import select
 from hackops.config import Settings
 from hackops.db import db_now
 from hackops.jobs import job_settings, job_transaction, queue_app
+from hackops.mail.parts import MAIL_POLICY, loaded_attachments
 from hackops.models import OutboundEmail
 
 log = structlog.get_logger("hackops.mail")
@@ -101,13 +109,43 @@ def message_id(email_id: uuid.UUID, settings: Settings) -> str:
 
 
 def build_message(email: OutboundEmail, settings: Settings) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = settings.mail_from
     message["To"] = email.to_address
     message["Subject"] = email.subject
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id(email.id, settings)
+    message["Auto-Submitted"] = "auto-generated"
+    if email.list_unsubscribe:
+        message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        if email.list_unsubscribe.startswith("https://"):
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.body_text or "")
+    attachments = loaded_attachments(email.attachments)
+    if email.body_html:
+        message.add_alternative(email.body_html, subtype="html")
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None  # just added
+        for inline in (a for a in attachments if a.content_id is not None):
+            maintype, subtype = inline.content_type.split("/")
+            html_part.add_related(
+                inline.data,
+                maintype,
+                subtype,
+                cid=f"<{inline.content_id}>",
+                filename=inline.filename,
+                disposition="inline",
+            )
+    for attached in attachments:
+        if attached.content_id is not None and email.body_html:
+            continue
+        maintype, subtype = attached.content_type.split("/")
+        params = {"charset": "utf-8"} if maintype == "text" else {}
+        if attached.content_type == "text/calendar":
+            params["method"] = "PUBLISH"
+        message.add_attachment(
+            attached.data, maintype, subtype, filename=attached.filename, params=params
+        )
     return message
 
 
@@ -142,7 +180,11 @@ async def _record(email_id: uuid.UUID, *, error: str | None) -> None:
         email.transport = "smtp"
         email.sent_at = await db_now(session)
         email.last_error = ""
-        email.body_text = None  # sent: links with tokens do not stay in the database
+        # Sent: links with tokens do not stay in the database.
+        email.body_text = None
+        email.body_html = None
+        email.attachments = []
+        email.list_unsubscribe = None
 
 
 @queue_app.task(name="mail.send_email", queue="notifications", retry=MailRetry())

@@ -1,5 +1,14 @@
 """All ORM classes, one module per aggregate."""
 
+from hackops.models.announcement import (
+    Announcement,
+    AnnouncementRecipient,
+    AnnouncementStatus,
+    Audience,
+    EventReminders,
+    ReminderClaim,
+    ReminderKind,
+)
 from hackops.models.audit import AuditEntry
 from hackops.models.base import Base, IdMixin, SoftDeleteMixin, TimestampMixin, new_id
 from hackops.models.digest import NotificationDigestItem
@@ -114,6 +123,10 @@ TENANT_TABLES = (
     "judging_flags",
     "event_role_invitations",
     "outbox_events",
+    "announcements",
+    "announcement_recipients",
+    "event_reminders",
+    "reminder_claims",
 )
 #: Tables of a person's own rows (their `org_id`, where there is one, does not decide who reads
 #: them): RLS lets a person see and write only their own, whatever the tenant.
@@ -127,7 +140,11 @@ __all__ = [
     "ROLE_RANK",
     "SEATED",
     "TENANT_TABLES",
+    "Announcement",
+    "AnnouncementRecipient",
+    "AnnouncementStatus",
     "AssignmentState",
+    "Audience",
     "AuditEntry",
     "AuthToken",
     "Award",
@@ -142,6 +159,7 @@ __all__ = [
     "EvaluationStatus",
     "Event",
     "EventMode",
+    "EventReminders",
     "EventResult",
     "EventRole",
     "EventRoleGrant",
@@ -181,6 +199,8 @@ __all__ = [
     "PublicVote",
     "Registration",
     "RegistrationStatus",
+    "ReminderClaim",
+    "ReminderKind",
     "SimilarityKind",
     "SoftDeleteMixin",
     "StepState",

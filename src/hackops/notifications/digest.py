@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.config import Settings
+from hackops.mail.render import PLATFORM, render
 from hackops.mail.service import EmailDraft, queue_emails
 from hackops.models import Channel, NotificationDigestItem, NotificationPreference, User, new_id
 from hackops.notifications.categories import CATEGORIES
@@ -142,16 +143,10 @@ async def send(
         else:
             per_person[item.user_id].append(item)
     drafts = [
-        EmailDraft(
-            to=people[user_id].email,
-            subject=_subject(len(listed)),
-            body=render_text(settings, user_id, listed),
-            user_id=user_id,
-            dedupe_key=digest_key(user_id, day),
-        )
+        draft(settings, people[user_id].email, user_id, listed, day)
         for user_id, listed in per_person.items()
     ]
-    queued = [draft.user_id for draft in await queue_emails(session, drafts) if draft.user_id]
+    queued = [mail.user_id for mail in await queue_emails(session, drafts) if mail.user_id]
     mailed_items = [item.id for user_id in queued for item in per_person[user_id]]
     gone = dropped + mailed_items
     if gone:
@@ -165,36 +160,69 @@ def _subject(count: int) -> str:
     return f"Your daily digest: {count} update{'s' if count != 1 else ''}"
 
 
-def render_text(
-    settings: Settings, user_id: uuid.UUID, items: Sequence[NotificationDigestItem]
-) -> str:
-    """The digest's text: the news grouped by category, oldest first, with absolute links, and
-    how to change or stop it."""
+def draft(
+    settings: Settings,
+    to: str,
+    user_id: uuid.UUID,
+    items: Sequence[NotificationDigestItem],
+    day: date,
+) -> EmailDraft:
+    """One person's digest mail, in the mail layout (text and HTML): the news grouped by
+    category, oldest first, with absolute links; how to change it; and one-click unsubscribe
+    (the `List-Unsubscribe` header when the digest is about one category, a link per category
+    in the text otherwise)."""
     base = settings.base_url.rstrip("/")
-    lines = ["Here is what happened since your last digest.", ""]
+    categories = list(dict.fromkeys(item.category for item in items))
+    labels = [CATEGORIES[key].label.lower() if key in CATEGORIES else key for key in categories]
+    body = listing(base, items)
+    single = unsubscribe_url(settings, user_id, categories[0]) if len(categories) == 1 else None
+    if single is None:
+        body += "\n\n" + "\n".join(
+            f"Stop emails about {label}: {unsubscribe_url(settings, user_id, key)}"
+            for key, label in zip(categories, labels, strict=True)
+        )
+    subject = _subject(len(items))
+    rendered = render(
+        "notification",
+        subject=subject,
+        base_url=base,
+        brand=PLATFORM,
+        unsubscribe_url=single,
+        title="Here is what happened since your last digest",
+        body=body,
+        link=base + PREFERENCES_PATH,
+        link_label="Choose how you are told",
+        reason=(
+            "You get this digest once a day because you chose it for " + ", ".join(labels) + "."
+        ),
+    )
+    return EmailDraft(
+        to=to,
+        subject=subject,
+        body=rendered.text,
+        html=rendered.html,
+        unsubscribe_url=single,
+        category=categories[0] if single else None,
+        user_id=user_id,
+        dedupe_key=digest_key(user_id, day),
+    )
+
+
+def listing(base_url: str, items: Sequence[NotificationDigestItem]) -> str:
+    """The news as text, a paragraph per category (a heading line, then one line per item with
+    its time, its lines and its absolute link)."""
     by_category: dict[str, list[NotificationDigestItem]] = defaultdict(list)
     for item in items:
         by_category[item.category].append(item)
+    paragraphs = []
     for key, listed in by_category.items():
         category = CATEGORIES.get(key)
-        heading = category.label if category is not None else key
-        lines += [heading, "-" * len(heading)]
+        lines = [category.label if category is not None else key]
         for item in listed:
-            lines.append(f"* {item.title} ({item.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
+            lines.append(f"• {item.title} ({item.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
             if item.body:
-                lines.append(f"  {item.body}")
-            if item.link.startswith("/"):
-                lines.append(f"  {base}{item.link}")
-        lines.append("")
-    lines += [
-        "You get this digest once a day because you chose it for these kinds of news.",
-        f"Change how you are told: {base}{PREFERENCES_PATH}",
-    ]
-    for key in by_category:
-        category = CATEGORIES.get(key)
-        if category is not None:
-            lines.append(
-                f"Stop emails about {category.label.lower()}: "
-                f"{unsubscribe_url(settings, user_id, key)}"
-            )
-    return "\n".join(lines) + "\n"
+                lines.append("  " + " ".join(item.body.split()))
+            if item.link.startswith("/") and not item.link.startswith("//"):
+                lines.append(f"  {base_url}{item.link}")
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)

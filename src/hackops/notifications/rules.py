@@ -3,13 +3,19 @@ person reading them, and the page each notification links to."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import Event, OutboxEvent
+from hackops.events.calendar import event_ics, local_span, location
+from hackops.jobs import job_settings
+from hackops.mail.parts import Attachment
+from hackops.models import Event, OutboxEvent, Registration, RegistrationStatus, User
 from hackops.notifications.links import event_path
 from hackops.notifications.service import Message
 from hackops.notifications.telling import RULES, Telling, rule
 from hackops.outbox.catalog import Payload, RegistrationCreated
+from hackops.registrations.checkin import qr_png
 
 __all__ = ["RULES"]
 
@@ -18,24 +24,80 @@ __all__ = ["RULES"]
 async def registration_created(
     session: AsyncSession, row: OutboxEvent, payload: Payload
 ) -> list[Telling]:
+    """The registration's confirmation: for a seat, the check-in code, its QR code and the
+    event as a calendar entry; for the waitlist, the place in line and no code (the person may
+    not come in yet). Nothing when the registration was cancelled before this ran."""
     assert isinstance(payload, RegistrationCreated)
     event = await session.get(Event, row.event_id)
-    if event is None:
+    registration = await session.get(Registration, payload.registration_id)
+    user = await session.get(User, payload.user_id)
+    if event is None or registration is None or user is None:
         return []
+    if registration.status == RegistrationStatus.CANCELLED:
+        return []
+    base_url = job_settings().base_url.rstrip("/")
+    context = {
+        "name": user.name or user.email,
+        "event_name": event.name,
+        "event_url": base_url + await event_path(session, event),
+        "registration_url": base_url + await event_path(session, event, "/registration"),
+        "when": local_span(event),
+        "where": location(event),
+    }
     if payload.status == "waitlisted":
-        title = f"You are on the waitlist for {event.name}"
-        body = "We will tell you as soon as a seat frees up."
-    else:
-        title = f"You are registered for {event.name}"
-        body = "Your check-in code is on your registration page."
+        return [
+            Telling(
+                [payload.user_id],
+                Message(
+                    category="registration",
+                    title=f"You are on the waitlist for {event.name}",
+                    body="We will tell you as soon as a seat frees up.",
+                    link=await event_path(session, event),
+                    email_template="registration/waitlisted",
+                    email_context=context,
+                ),
+            )
+        ]
+    attachments = _confirmation_files(event, registration, base_url, context["event_url"])
     return [
         Telling(
             [payload.user_id],
             Message(
                 category="registration",
-                title=title,
-                body=body,
+                title=f"You are registered for {event.name}",
+                body="Your check-in code is on your registration page.",
                 link=await event_path(session, event),
+                email_template="registration/confirmed",
+                email_context={
+                    **context,
+                    "checkin_code": registration.checkin_code,
+                    "qr_cid": attachments[0].content_id,
+                    "calendar_file": attachments[1].filename if len(attachments) > 1 else None,
+                },
+                attachments=attachments,
             ),
         )
     ]
+
+
+def _confirmation_files(
+    event: Event, registration: Registration, base_url: str, event_url: str
+) -> tuple[Attachment, ...]:
+    """The check-in QR code (an inline image of the HTML part) and, when the event has a
+    start, its calendar entry, named for good by the registration (UID)."""
+    host = urlsplit(base_url).hostname or "localhost"
+    qr = Attachment(
+        "checkin-qr.png",
+        "image/png",
+        qr_png(registration.checkin_code),
+        content_id=f"checkin-qr.{registration.id}@{host}",
+    )
+    ics = event_ics(
+        event,
+        uid=f"registration-{registration.id}@{host}",
+        url=event_url,
+        stamp=registration.created_at,
+    )
+    if ics is None:
+        return (qr,)
+    return (qr, Attachment(f"{event.slug}.ics", "text/calendar", ics))

@@ -75,6 +75,10 @@ async def _refuse(websocket: WebSocket, status: int, code: str, message: str) ->
         await websocket.send_denial_response(JSONResponse(body, status_code=status))
     except RuntimeError:  # a server without the denial extension: a plain refusal
         await websocket.close(code=1008, reason=message[:120])
+        return
+    # One turn of the loop: uvicorn notes the closed connection before the endpoint returns
+    # (otherwise it logs "returned without completing handshake" for a refusal it sent).
+    await asyncio.sleep(0)
 
 
 @router.websocket(PATH)

@@ -23,7 +23,8 @@ from hackops.audit.service import record
 from hackops.db import db_now
 from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.invitations import State
-from hackops.mail.service import queue_email
+from hackops.mail.render import org_brand
+from hackops.mail.service import queue_mail
 from hackops.models import ROLE_RANK, Invitation, Membership, Organization, OrgRole, User
 from hackops.orgs.schemas import OrganizationUpdate, PlanUpdate
 from hackops.tenancy import set_tenant
@@ -150,7 +151,7 @@ async def create_organization(
 
 
 SETTINGS_FIELDS = ("name", "branding")
-PLAN_FIELDS = ("plan", "max_active_events", "feature_flags")
+PLAN_FIELDS = ("plan", "max_active_events", "max_announcements_per_month", "feature_flags")
 
 
 async def update_organization(
@@ -304,15 +305,14 @@ async def invite(
     await session.flush()
     inviter = actor.user.name or actor.user.email if actor.user else "Someone"
     link = f"{base_url}/invitations/accept?org={org.slug}&token={minted.token}"
-    await queue_email(
+    await queue_mail(
         session,
+        "orgs/invitation",
         to=email,
         subject=f"You are invited to join {org.name} on HackOps",
-        body=(
-            f"{inviter} invited you to join {org.name} as {role.value}.\n\n"
-            f"Accept within 7 days:\n\n{link}\n\nSign in (or create an account) with this"
-            " address to accept. If you do not know them, ignore this message.\n"
-        ),
+        base_url=base_url,
+        brand=org_brand(org),
+        context={"inviter": inviter, "org_name": org.name, "role": role.value, "link": link},
     )
     await invitations.audit(
         session,

@@ -196,8 +196,10 @@ async def my_qr_code(session: SessionDep, access: EventDep) -> Response:
     if registration.status == RegistrationStatus.CANCELLED:
         raise service.RegistrationNotFound
     buffer = io.BytesIO()
-    segno.make(registration.checkin_code, error="m").save(
-        buffer, kind="svg", scale=8, border=2, xmldecl=False, title="Check-in code"
+    # a full QR code with its 4-module quiet zone: segno.make picks a Micro QR for a short
+    # code, which many phone cameras cannot read
+    segno.make_qr(registration.checkin_code, error="m").save(
+        buffer, kind="svg", scale=8, border=4, xmldecl=False, title="Check-in code"
     )
     return Response(
         buffer.getvalue(),

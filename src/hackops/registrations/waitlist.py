@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.events import hooks as event_hooks
-from hackops.mail.service import queue_email
+from hackops.jobs import job_settings
+from hackops.mail.render import org_brand
+from hackops.mail.service import queue_mail
 from hackops.models import Event, Organization, Registration, RegistrationStatus, User
 from hackops.registrations.seats import free_seats, lock_event
 
@@ -58,9 +60,11 @@ async def promote_locked(session: AsyncSession, event: Event, actor: Actor) -> l
     rows = list(await session.execute(query))
     if not rows:
         return []
-    org_slug = await session.scalar(
-        select(Organization.slug).where(Organization.id == event.org_id)
-    )
+    org = await session.get_one(Organization, event.org_id)
+    org_slug, brand = org.slug, org_brand(org)
+    # Promotions follow a cancellation or a capacity change, in a request or a job: the links
+    # are made absolute with the running app's (or worker's) BASE_URL.
+    base_url = job_settings().base_url.rstrip("/")
     promoted: list[Registration] = []
     for registration, user in rows:
         registration.status = RegistrationStatus.REGISTERED
@@ -80,16 +84,18 @@ async def promote_locked(session: AsyncSession, event: Event, actor: Actor) -> l
                 "queue_seq": registration.queue_seq,
             },
         )
-        await queue_email(
+        await queue_mail(
             session,
+            "registration/seat_freed",
             to=user.email,
             subject=f"You have a seat at {event.name}",
-            body=(
-                f"Hello {user.name or user.email},\n\n"
-                f"A seat freed up at {event.name} and it is yours: you are now registered.\n"
-                f"Your registration: /orgs/{org_slug}/events/{event.slug}\n\n"
-                "If you cannot come any more, please cancel so the next person gets the seat.\n"
-            ),
+            base_url=base_url,
+            brand=brand,
+            context={
+                "name": user.name or user.email,
+                "event_name": event.name,
+                "link": f"{base_url}/orgs/{org_slug}/events/{event.slug}/registration",
+            },
             user_id=user.id,
         )
     return promoted

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.mail.service import queue_email
+from hackops.mail.render import org_brand
+from hackops.mail.service import queue_mail
 from hackops.models import Event, Organization, Submission, TeamMember, User
 from hackops.results import frozen
 
@@ -37,6 +38,7 @@ async def mail_participants(
 ) -> int:
     """Queue one mail per team member; returns how many."""
     link = f"{base_url.rstrip('/')}/orgs/{org.slug}/events/{event.slug}/results"
+    brand = org_brand(org)
     submission_of = dict(
         (
             await session.execute(
@@ -57,17 +59,20 @@ async def mail_participants(
             sid = submission_of.get(team_id)
             found = frozen.standing(rows, winners, str(sid)) if sid is not None else None
             lines_of[team_id] = team_lines(found)
-        about = "\n".join(lines_of[team_id])
-        await queue_email(
+        await queue_mail(
             session,
+            "results/published",
             to=email,
             user_id=user_id,
             subject=f"The results of {event.name} are out",
-            body=(
-                f"Hello {name or email},\n\nThe results of {event.name} are published.\n\n"
-                + (f"{about}\n\n" if about else "")
-                + f"See all results: {link}\n"
-            ),
+            base_url=base_url,
+            brand=brand,
+            context={
+                "name": name or email,
+                "event_name": event.name,
+                "about": lines_of[team_id],
+                "link": link,
+            },
         )
         sent += 1
     return sent

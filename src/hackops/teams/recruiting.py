@@ -33,7 +33,8 @@ from hackops.db import db_now
 from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
 from hackops.invitations import State
-from hackops.mail.service import queue_email
+from hackops.mail.render import org_brand
+from hackops.mail.service import queue_mail
 from hackops.models import (
     SEATED,
     JoinRequest,
@@ -184,15 +185,19 @@ async def invite(
     await session.refresh(invitation)
     event_path = f"/orgs/{access.org.slug}/events/{access.event.slug}"
     link = f"{base_url}{event_path}/team-invitations?token={minted.token}"
-    await queue_email(
+    await queue_mail(
         session,
+        "teams/invitation",
         to=address,
         subject=f"Join team {team.name} at {access.event.name}",
-        body=(
-            f"{inviter.name or inviter.email} invited you to join the team {team.name} at "
-            f"{access.event.name}.\n\nAccept or decline within 7 days:\n\n{link}\n\n"
-            "You need to be registered for the event to join.\n"
-        ),
+        base_url=base_url,
+        brand=org_brand(access.org),
+        context={
+            "inviter": inviter.name or inviter.email,
+            "team_name": team.name,
+            "event_name": access.event.name,
+            "link": link,
+        },
         user_id=invited.id if invited is not None else None,
     )
     await invitations.audit(

@@ -9,7 +9,8 @@ from hackops.accounts.service import Services
 from hackops.actor import Actor
 from hackops.errors import RateLimited
 from hackops.events.access import EventAccess
-from hackops.mail.service import queue_email
+from hackops.mail.render import org_brand
+from hackops.mail.service import queue_mail
 from hackops.models import EventRoleInvitation, User
 from hackops.ratelimit import Rule
 
@@ -35,17 +36,20 @@ async def mail_invitation(
 ) -> None:
     """Mail the invitation with its accept link (the only copy of the raw token)."""
     role = ARTICLE[invitation.role]
-    await queue_email(
+    await queue_mail(
         session,
+        "events/role_invitation",
         to=invitation.email,
         subject=f"You are invited to be {role} of {access.event.name}",
-        body=(
-            f"{inviter(access.actor)} invited you to be {role} of {access.event.name}"
-            f" ({access.org.name}) on HackOps.\n\nOpen this link within 7 days to accept. No"
-            " password is needed: if no HackOps account uses this address, one is created for"
-            f" you, and you are signed in.\n\n{link}\n\nIf you do not know them, ignore this"
-            " message.\n"
-        ),
+        base_url=services.base_url,
+        brand=org_brand(access.org),
+        context={
+            "inviter": inviter(access.actor),
+            "role": role,
+            "event_name": access.event.name,
+            "org_name": access.org.name,
+            "link": link,
+        },
     )
 
 
@@ -63,20 +67,22 @@ async def notify_role(
         await services.limiter.consume(ROLE_MAIL_PER_ADDRESS, user.email)
     except RateLimited:
         return
-    no_password = (
-        "\n\nNo password? On the log-in page, ask for a sign-in link by email."
-        if user.password_hash is None
-        else ""
-    )
-    await queue_email(
+    await queue_mail(
         session,
+        "events/role_granted",
         to=user.email,
         subject=f"You are now {ARTICLE[role]} of {access.event.name}",
-        body=(
-            f"Hello {user.name or user.email},\n\n{inviter(access.actor)} made you"
-            f" {ARTICLE[role]} of {access.event.name} ({access.org.name}) on HackOps.\n\n"
-            f"Start here: {link}{no_password}\n"
-        ),
+        base_url=services.base_url,
+        brand=org_brand(access.org),
+        context={
+            "name": user.name or user.email,
+            "inviter": inviter(access.actor),
+            "role": ARTICLE[role],
+            "event_name": access.event.name,
+            "org_name": access.org.name,
+            "link": link,
+            "no_password": user.password_hash is None,
+        },
         user_id=user.id,
     )
 

@@ -38,6 +38,7 @@ from hackops.errors import Conflict, NotFound, ValidationFailed
 from hackops.events.access import EventAccess
 from hackops.judging.scoring.service import assigned_submission
 from hackops.judging.service import require_judge
+from hackops.mail.render import org_brand, render
 from hackops.mail.service import queue_email
 from hackops.models import FlagReason, FlagState, JudgingFlag, Submission, Team, User
 from hackops.submissions.pipeline.notify import organizer_recipients
@@ -192,18 +193,26 @@ async def _mail_organizers(
         "/admin/judging/flags"
     )
     event_name = access.event.name
-    body = (
-        f"{judge.name or judge.email}, a judge of {event_name}, flagged “{title}” by team "
-        f"{team_name} to the organizers.\n\n"
-        f"Reason: {REASON_LABELS[flag.reason]}\n"
-        + (f"Note from the judge:\n{flag.note}\n" if flag.note else "")
-        + f"\nResolve it, with a note for the judge, on the event's flags page:\n{link}\n"
-    )
     subject = f"[{event_name}] A judge flagged “{title}” ({SHORT_LABELS[flag.reason]})"
+    mail = render(
+        "judging/flag_raised",
+        subject=subject,
+        base_url=base_url,
+        brand=org_brand(access.org),
+        judge=judge.name or judge.email,
+        event_name=event_name,
+        title=title,
+        team_name=team_name,
+        flag_reason=REASON_LABELS[flag.reason],
+        note=flag.note,
+        link=link,
+    )
     for user_id, email in await organizer_recipients(session, access.event.org_id, access.event.id):
         if user_id == judge.id:  # an organizer who also judges knows already
             continue
-        await queue_email(session, to=email, subject=subject[:300], body=body, user_id=user_id)
+        await queue_email(
+            session, to=email, subject=subject, body=mail.text, html=mail.html, user_id=user_id
+        )
 
 
 async def my_flags(

@@ -14,12 +14,15 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.mail.service import queue_email
+from hackops.jobs import job_settings
+from hackops.mail.render import PLATFORM, Brand, org_brand
+from hackops.mail.service import queue_mail
 from hackops.models import (
     Event,
     EventRole,
     EventRoleGrant,
     Membership,
+    Organization,
     OrgRole,
     PipelineStepName,
     Team,
@@ -41,22 +44,32 @@ async def team_recipients(session: AsyncSession, team_id: uuid.UUID) -> list[tup
     return [(row[0], row[1]) for row in rows]
 
 
+async def _brand(session: AsyncSession, org_id: uuid.UUID) -> Brand:
+    org = await session.get(Organization, org_id)
+    return org_brand(org) if org is not None else PLATFORM
+
+
 async def report_failed_links(
     session: AsyncSession, job: StepInput, failures: list[LinkResult]
 ) -> None:
     """One email to each team member listing the links that could not be checked, and why."""
-    lines = "\n".join(f"- {result.url}\n  {result.reason or result.status}" for result in failures)
-    body = (
-        f"We checked the links of “{job.title}” (version {job.version_number}) and could not "
-        f"read {'this one' if len(failures) == 1 else 'these'}:\n\n{lines}\n\n"
-        "Judges follow these links. Please fix them and submit again before the deadline."
-    )
+    brand = await _brand(session, job.org_id)
+    context = {
+        "title": job.title,
+        "version": job.version_number,
+        "failures": [
+            {"url": result.url, "why": result.reason or result.status} for result in failures
+        ],
+    }
     for user_id, email in await team_recipients(session, job.team_id):
-        await queue_email(
+        await queue_mail(
             session,
+            "submissions/links_unreadable",
             to=email,
             subject=f"Links of “{job.title}” could not be checked",
-            body=body,
+            base_url=job_settings().base_url,
+            brand=brand,
+            context=context,
             user_id=user_id,
         )
 
@@ -98,29 +111,37 @@ async def notify_failure(session: AsyncSession, claimed: StepInput, reason: str)
     team_name = await session.scalar(select(Team.name).where(Team.id == claimed.team_id))
     event_name = await session.scalar(select(Event.name).where(Event.id == claimed.event_id))
     team = await team_recipients(session, claimed.team_id)
+    brand, base_url = await _brand(session, claimed.org_id), job_settings().base_url
+    context = {
+        "step": label,
+        "title": claimed.title,
+        "version": claimed.version_number,
+        "why": reason,
+        "event_name": event_name,
+        "team_name": team_name,
+    }
     for user_id, email in team:
-        await queue_email(
+        await queue_mail(
             session,
+            "submissions/processing_failed",
             to=email,
             subject=f"Processing of “{claimed.title}” failed",
-            body=(
-                f"The {label} of “{claimed.title}” (version {claimed.version_number}) failed:\n\n"
-                f"{reason}\n\nThe organizers of {event_name} have been told and can run it again."
-            ),
+            base_url=base_url,
+            brand=brand,
+            context=context,
             user_id=user_id,
         )
     told = {user_id for user_id, _ in team}
     for user_id, email in await organizer_recipients(session, claimed.org_id, claimed.event_id):
         if user_id in told:
             continue
-        await queue_email(
+        await queue_mail(
             session,
+            "submissions/processing_failed_organizers",
             to=email,
             subject=f"[{event_name}] Processing failed for team {team_name}",
-            body=(
-                f"The {label} of “{claimed.title}” by team {team_name} (version "
-                f"{claimed.version_number}) failed after its attempts:\n\n{reason}\n\n"
-                "You can run the step again from the submission's review page."
-            ),
+            base_url=base_url,
+            brand=brand,
+            context=context,
             user_id=user_id,
         )
