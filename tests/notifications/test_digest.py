@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from hackops import jobs
 from hackops.config import Settings
 from hackops.db import Database, db_now
+from hackops.jobs import job_settings
 from hackops.models import Notification, NotificationDigestItem, OutboundEmail, User
 from hackops.notifications.digest import digest_key
 from hackops.notifications.service import Message, deliver
@@ -119,6 +120,8 @@ async def test_one_digest_lists_the_news_and_empties_the_hold(
 
     [mail] = await digest_mails(session, ada)
     assert mail.subject == "Your daily digest: 3 updates"
+    assert mail.list_unsubscribe is None  # two categories: a link for each in the text
+    assert "Your project was approved" in (mail.body_html or "")
     assert mail.dedupe_key == digest_key(ada.id, moment.date())
     body = mail.body_text or ""
     assert body.index("Team activity") < body.index("Submissions")
@@ -249,6 +252,10 @@ async def test_the_jobs_run_daily_in_every_worker(
         await send_daily_digests(int(scheduled.timestamp()))
     [mail] = await digest_mails(session, ada)
     assert mail.dedupe_key == digest_key(ada.id, scheduled.astimezone(UTC).date())
+    # one category: its one-click unsubscribe is the mail's List-Unsubscribe too
+    assert mail.list_unsubscribe == unsubscribe_url(job_settings(), ada.id, "team")
+    assert "Grace joined Byte Club" in (mail.body_html or "")
+    assert mail.list_unsubscribe in (mail.body_text or "")
     old = await create_notification(session, ada, created_at=scheduled - timedelta(days=91))
     await prune_old_notifications(int(scheduled.timestamp()))
     assert await session.get(Notification, old.id, populate_existing=True) is None
