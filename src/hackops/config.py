@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # the answer); tests only: let endpoints be on 127.0.0.1 (refused outside dev mode).
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     webhook_allow_loopback: bool = False
+    # How often an open notification socket checks its session or token again (a revoked one
+    # closes it within this many seconds).
+    notifications_recheck_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
     @property
     def is_dev(self) -> bool:

@@ -44,6 +44,7 @@ TASK_MODULES = [
     "hackops.submissions.pipeline.tasks",
     "hackops.announcements.tasks",
     "hackops.webhooks.tasks",
+    "hackops.notifications.tasks",
 ]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
 #: the longest, so a worker is back within a few seconds of the database.

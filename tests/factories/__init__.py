@@ -38,6 +38,7 @@ from hackops.models import (
     LinkCheck,
     Membership,
     Notification,
+    NotificationDigestItem,
     NotificationPreference,
     OAuthIdentity,
     OneTimeToken,
@@ -99,6 +100,7 @@ from tests.factories.judging import (
     create_pairwise_entry,
     create_public_vote,
 )
+from tests.factories.notifications import create_notification_digest_item
 from tests.factories.orgs import create_membership, create_org_invitation, create_organization
 from tests.factories.outbox import (
     create_notification,
@@ -203,6 +205,7 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     WebhookEndpoint: create_webhook_endpoint,
     WebhookDelivery: create_webhook_delivery,
     WebhookAttempt: create_webhook_attempt,
+    NotificationDigestItem: create_notification_digest_item,
 }
 
 __all__ = [
@@ -234,6 +237,7 @@ __all__ = [
     "create_link_check",
     "create_membership",
     "create_notification",
+    "create_notification_digest_item",
     "create_notification_preference",
     "create_oauth_identity",
     "create_one_time_token",

@@ -48,6 +48,7 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "flag_id": tenant.flag_id,
         "criterion_id": tenant.criterion_id,
         "announcement_id": tenant.announcement_id,
+        "notification_id": tenant.notification_id,
         "step": "validate_files",
         "fmt": "json",
     }

@@ -35,7 +35,13 @@ from hackops.submissions.intake.service import file_entry
 from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
-from tests.factories import create_announcement, create_event, create_registration, create_team
+from tests.factories import (
+    create_announcement,
+    create_event,
+    create_notification,
+    create_registration,
+    create_team,
+)
 from tests.orgs.test_members import create_org, invite_and_join
 from tests.people import person
 
@@ -69,6 +75,7 @@ class Tenant:
     judge_tokens: dict[str, str] = field(default_factory=dict)
     draft_file_id: str = ""  # a file added to the working copy after the submitted version
     announcement_id: str = ""  # an organizer's draft announcement of event_slug
+    notification_id: str = ""  # an unread in-app notification of the member
 
 
 async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Tenant:
@@ -114,7 +121,18 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     await note_registration(session, tenant)
     await add_submissions(session, tenant)
     await add_judges(session, tenant)
+    await add_notification(session, tenant)
     return tenant
+
+
+async def add_notification(session: AsyncSession, tenant: Tenant) -> None:
+    """An unread notification of the member, about the organization's event."""
+    member = await session.get(User, uuid.UUID(tenant.user_ids["member"]))
+    assert member is not None
+    org = await session.scalar(select(Organization).where(Organization.slug == tenant.slug))
+    assert org is not None
+    note = await create_notification(session, member, org_id=org.id, title="Room change")
+    tenant.notification_id = str(note.id)
 
 
 async def add_event(client: httpx2.AsyncClient, tenant: Tenant) -> None:

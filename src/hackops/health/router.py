@@ -86,6 +86,9 @@ def readiness_checks(request: Request) -> dict[str, Check]:
     }
     if state.redis is not None:
         checks["redis"] = redis
+    # Live notifications' listener (notifications.live.Hub): degraded while it reconnects.
+    if (hub := getattr(state, "notification_hub", None)) is not None:
+        checks["notifications"] = hub.check
     return checks
 
 

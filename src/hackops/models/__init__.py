@@ -11,6 +11,7 @@ from hackops.models.announcement import (
 )
 from hackops.models.audit import AuditEntry
 from hackops.models.base import Base, IdMixin, SoftDeleteMixin, TimestampMixin, new_id
+from hackops.models.digest import NotificationDigestItem
 from hackops.models.event import (
     Award,
     Event,
@@ -191,6 +192,7 @@ __all__ = [
     "LinkCheck",
     "Membership",
     "Notification",
+    "NotificationDigestItem",
     "NotificationPreference",
     "OAuthIdentity",
     "OneTimePurpose",
