@@ -28,7 +28,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint lock lock-check fmt typecheck db-upgrade db-downgrade \
-        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean
+        db-revision db-current worker demo bench bench-events bench-similarity bench-faults clean \
+        bench-webhooks
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -112,6 +113,13 @@ bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a gen
 
 bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
 	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
+
+.PHONY: bench-announce
+bench-announce: $(DEV_STAMP) ## An announcement to 5,000 people: send → every notification visible, every mail queued (IN_PROCESS=1: no worker)
+	$(BIN)/python bench/announce.py $(if $(IN_PROCESS),--in-process)
+
+bench-webhooks: $(DEV_STAMP) ## Webhook deliveries per second to a local receiver that verifies every signature (bench/webhooks.py)
+	$(BIN)/python bench/webhooks.py
 
 .PHONY: bench-bus
 bench-bus: $(DEV_STAMP) ## RabbitMQ event bus: outbox → broker lag p50/p95 under a steady 200 events/s (local RabbitMQ)

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Tests only: let the link checker fetch 127.0.0.1 (refused outside dev mode).
     link_fetch_allow_loopback: bool = False
+    # Outbound webhooks (hackops.webhooks): the most one attempt may take (connect, send, read
+    # the answer); tests only: let endpoints be on 127.0.0.1 (refused outside dev mode).
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    webhook_allow_loopback: bool = False
+    # How often an open notification socket checks its session or token again (a revoked one
+    # closes it within this many seconds).
+    notifications_recheck_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     # RabbitMQ event bus (hackops.bus): off unless AMQP_URL is set. The exchange and a queue
     # name prefix let several installations (or test runs) share one virtual host.
     amqp_url: SecretStr | None = None
@@ -230,6 +237,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "LINK_FETCH_ALLOW_LOOPBACK opens the link checker to this machine; it is"
                     " for tests in dev mode only"
+                )
+            if self.webhook_allow_loopback:
+                raise ValueError(
+                    "WEBHOOK_ALLOW_LOOPBACK lets webhooks reach this machine; it is for tests in"
+                    " dev mode only"
                 )
         return self
 

@@ -4,7 +4,9 @@
   transaction: a rollback drops the job, a commit can never lose it.
 - Jobs take ids, open their own transaction with `job_transaction()`, re-check what they need and
   are idempotent.
-- Queues: `default`, `notifications`, `processing`. Retries back off exponentially.
+- Queues: `default`, `notifications`, `processing`, `webhooks` (HTTP to organizations' endpoints,
+  up to 10 s each: a worker of its own can take it, `hackops worker --queue webhooks`). Retries
+  back off exponentially.
 - The worker runs as `hackops worker` (any number of machines), or inside the web process when
   `RUN_WORKER_IN_PROCESS` is on (`make run`); either way `supervise_worker` starts it again
   whenever it stops (a database outage stops procrastinate's worker), see its docstring.
@@ -16,6 +18,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -30,7 +33,7 @@ from hackops.observability import JOB_DURATION, JOBS_RUN
 
 log = structlog.get_logger("hackops.jobs")
 
-QUEUES = ("default", "notifications", "processing")
+QUEUES = ("default", "notifications", "processing", "webhooks")
 #: 2, 4, 8, 16 s between the five attempts.
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 #: Modules whose tasks the worker must know; each domain's tasks.py is listed here.
@@ -39,6 +42,9 @@ TASK_MODULES = [
     "hackops.mail.tasks",
     "hackops.outbox.tasks",
     "hackops.submissions.pipeline.tasks",
+    "hackops.announcements.tasks",
+    "hackops.webhooks.tasks",
+    "hackops.notifications.tasks",
 ]
 #: The first pause before a stopped worker is started again; doubled per quick failure, up to
 #: the longest, so a worker is back within a few seconds of the database.
@@ -92,6 +98,7 @@ async def enqueue(
     *,
     queue: str | None = None,
     schedule_in: dict[str, float] | None = None,
+    schedule_at: datetime | None = None,
     queueing_lock: str | None = None,
     **task_kwargs: Any,
 ) -> int:
@@ -104,6 +111,8 @@ async def enqueue(
         options["queue"] = queue
     if schedule_in is not None:
         options["schedule_in"] = schedule_in
+    if schedule_at is not None:
+        options["schedule_at"] = schedule_at
     if queueing_lock is not None:
         options["queueing_lock"] = queueing_lock
     job_id: int = await task.configure(**options).defer_async(**task_kwargs)

@@ -25,6 +25,7 @@ from hackops.accounts.credentials import PasswordHasher
 from hackops.accounts.deps import require_user
 from hackops.accounts.service import Services
 from hackops.admin import mail_router
+from hackops.announcements import router as announcements_router
 from hackops.bodylimit import BodyLimitMiddleware
 from hackops.browser import SAFE_METHODS, BrowserStateMiddleware
 from hackops.bus import relay as bus_relay
@@ -43,6 +44,9 @@ from hackops.judging import router as judging_router
 from hackops.judging.flags import router as flags_router
 from hackops.judging.leaderboard import router as leaderboard_router
 from hackops.judging.voting import router as voting
+from hackops.notifications import router as notifications_router
+from hackops.notifications import socket as notification_socket
+from hackops.notifications.live import Hub as NotificationHub
 from hackops.observability import (
     RequestContextMiddleware,
     configure_logging,
@@ -65,6 +69,8 @@ from hackops.web import home as home_page
 from hackops.web.accounts import account as account_pages
 from hackops.web.accounts import auth as auth_pages
 from hackops.web.accounts import oauth as oauth_pages
+from hackops.web.announcements import admin as announcement_admin
+from hackops.web.announcements import public as announcement_pages
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import public as event_pages
@@ -74,9 +80,12 @@ from hackops.web.judging import admin as judging_admin
 from hackops.web.judging import flags as judging_flags
 from hackops.web.judging import leaderboard as judging_leaderboard
 from hackops.web.judging import score as judging_score
+from hackops.web.notifications import pages as notification_pages
+from hackops.web.notifications import unsubscribe as unsubscribe_pages
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
+from hackops.web.orgs import webhooks as org_webhooks
 from hackops.web.registrations import pages as registration_pages
 from hackops.web.results import pages as results_pages
 from hackops.web.submissions import gallery as gallery_pages
@@ -85,6 +94,8 @@ from hackops.web.submissions import review as review_pages
 from hackops.web.teams import board as task_pages
 from hackops.web.teams import pages as team_pages
 from hackops.web.templating import STATIC_DIR, make_templates
+from hackops.webhooks import openapi as webhooks_openapi
+from hackops.webhooks import router as webhooks_router
 
 log = structlog.get_logger("hackops.app")
 
@@ -108,6 +119,13 @@ hours and a retry with the same key and the same request gets it back (header
 `Idempotent-Replayed: true`) without a second write. The same key with another request is 422
 `idempotency_key_reused`; a retry while the first runs is 409 `idempotency_key_in_use`. Errors
 5xx, 401, 403, 408 and 429 are not kept. Anonymous requests (register, sign-in) ignore the key.
+
+**Live notifications**: a WebSocket at `/ws/notifications` (not listed below), signed in with
+`Authorization: Bearer <token>` (a `read` scope suffices) or the session cookie. It sends JSON
+frames `{"type": "unread", "unread": N}` at once and on every change, and
+`{"type": "notification", "notification": {...}}` for each new notification (as
+`GET /api/v1/me/notifications` lists them). A refused handshake is an HTTP 401/403 with the error
+envelope; a session or token revoked later closes the socket with code 4401.
 """
 
 
@@ -136,6 +154,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             session_lifetime=timedelta(days=settings.session_lifetime_days),
         )
         opened_reads = await db.open_reads()
+        # Live notifications: this process's one listener (started by its first socket).
+        app.state.notification_hub = NotificationHub(
+            db, settings.libpq_url if settings.database_url else None
+        )
         try:
             await db.detect_extensions()
         except Exception as exc:  # the app starts while the database is down; /health/ready says so
@@ -158,6 +180,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
+                await app.state.notification_hub.close()
         if app.state.redis is not None:
             await app.state.redis.aclose()
         if database is None:
@@ -225,6 +248,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         leaderboard_router.router,
         results_router.router,
         voting.router,
+        announcements_router.router,
+        webhooks_router.router,
+        notifications_router.router,
     ):
         app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(oauth_pages.router)
@@ -237,6 +263,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(org_pages.router)
     app.include_router(org_audit.router)
     app.include_router(org_accept.router)
+    app.include_router(org_webhooks.router)
     app.include_router(event_pages.router)
     # Before the judging pages: /judging/pairwise must not be read as /judging/{submission_id}.
     app.include_router(results_pages.router)
@@ -255,10 +282,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(judging_admin.router)
     app.include_router(judging_flags.router)
     app.include_router(judging_leaderboard.router)
+    app.include_router(announcement_admin.router)
+    app.include_router(announcement_pages.router)
     app.include_router(dev_mailbox.router)
+    app.include_router(notification_pages.router)
+    app.include_router(unsubscribe_pages.router)
+    app.include_router(notification_socket.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     _document_auth_errors(app)
+    webhooks_openapi.install(app)
     return app
 
 

@@ -9,6 +9,7 @@ tests (`tests/conftest.py`). It is idempotent. The list, with who starts each fo
 
 from __future__ import annotations
 
+from hackops.announcements import rules as announcement_rules
 from hackops.events import hooks as event_hooks
 from hackops.events.roles import hooks as role_hooks
 from hackops.judging.assignment import rebalance
@@ -19,6 +20,7 @@ from hackops.registrations import waitlist
 from hackops.results import service as results
 from hackops.submissions import hooks as submission_hooks
 from hackops.teams import release
+from hackops.webhooks import fanout as webhook_fanout
 
 
 def connect() -> None:
@@ -34,3 +36,7 @@ def connect() -> None:
     submission_hooks.standing.connect(results.standing_asked)
     # every domain event fans out to the people it concerns (rules.py says who and what)
     connect_channel("people", fanout.people)
+    # announcements and event reminders tell their people (announcements/rules.py says who)
+    announcement_rules.connect()
+    # every domain event of an organization goes to its webhook endpoints that want it
+    connect_channel("webhooks", webhook_fanout.webhooks)

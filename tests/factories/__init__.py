@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hackops.models import (
+    Announcement,
+    AnnouncementRecipient,
     AuditEntry,
     AuthToken,
     Award,
@@ -21,6 +23,7 @@ from hackops.models import (
     Evaluation,
     EvaluationHistory,
     Event,
+    EventReminders,
     EventResult,
     EventRoleGrant,
     EventRoleInvitation,
@@ -35,6 +38,7 @@ from hackops.models import (
     LinkCheck,
     Membership,
     Notification,
+    NotificationDigestItem,
     NotificationPreference,
     OAuthIdentity,
     OneTimeToken,
@@ -46,6 +50,7 @@ from hackops.models import (
     PipelineStep,
     PublicVote,
     Registration,
+    ReminderClaim,
     Submission,
     SubmissionBand,
     SubmissionFile,
@@ -58,12 +63,21 @@ from hackops.models import (
     Track,
     User,
     VersionText,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.factories.accounts import (
     create_auth_token,
     create_oauth_identity,
     create_one_time_token,
     create_user,
+)
+from tests.factories.announcements import (
+    create_announcement,
+    create_announcement_recipient,
+    create_event_reminders,
+    create_reminder_claim,
 )
 from tests.factories.events import (
     create_award,
@@ -86,6 +100,7 @@ from tests.factories.judging import (
     create_pairwise_entry,
     create_public_vote,
 )
+from tests.factories.notifications import create_notification_digest_item
 from tests.factories.orgs import create_membership, create_org_invitation, create_organization
 from tests.factories.outbox import (
     create_notification,
@@ -118,6 +133,11 @@ from tests.factories.teams import (
     create_team,
     create_team_invitation,
     create_team_member,
+)
+from tests.factories.webhooks import (
+    create_webhook_attempt,
+    create_webhook_delivery,
+    create_webhook_endpoint,
 )
 
 Factory = Callable[..., Awaitable[Any]]
@@ -177,11 +197,22 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     OutboxEvent: create_outbox_event,
     Notification: create_notification,
     NotificationPreference: create_notification_preference,
+    Announcement: create_announcement,
+    AnnouncementRecipient: create_announcement_recipient,
+    EventReminders: create_event_reminders,
+    ReminderClaim: create_reminder_claim,
+    # webhooks
+    WebhookEndpoint: create_webhook_endpoint,
+    WebhookDelivery: create_webhook_delivery,
+    WebhookAttempt: create_webhook_attempt,
+    NotificationDigestItem: create_notification_digest_item,
 }
 
 __all__ = [
     "MODEL_FACTORIES",
     "add_in_savepoint",
+    "create_announcement",
+    "create_announcement_recipient",
     "create_audit_entry",
     "create_auth_token",
     "create_award",
@@ -191,6 +222,7 @@ __all__ = [
     "create_evaluation",
     "create_evaluation_history",
     "create_event",
+    "create_event_reminders",
     "create_event_result",
     "create_event_role",
     "create_event_role_invitation",
@@ -205,6 +237,7 @@ __all__ = [
     "create_link_check",
     "create_membership",
     "create_notification",
+    "create_notification_digest_item",
     "create_notification_preference",
     "create_oauth_identity",
     "create_one_time_token",
@@ -218,6 +251,7 @@ __all__ = [
     "create_pipeline_step",
     "create_public_vote",
     "create_registration",
+    "create_reminder_claim",
     "create_submission",
     "create_submission_band",
     "create_submission_file",
@@ -231,4 +265,7 @@ __all__ = [
     "create_track",
     "create_user",
     "create_version_text",
+    "create_webhook_attempt",
+    "create_webhook_delivery",
+    "create_webhook_endpoint",
 ]

@@ -33,7 +33,14 @@ async def test_readiness_checks_every_part(client: httpx2.AsyncClient) -> None:
     body = response.json()
     assert body["status"] == "ready"
     assert body["failed"] == []
-    assert set(body["checks"]) == {"database", "migrations", "queue", "worker", "storage"}
+    assert set(body["checks"]) == {
+        "database",
+        "migrations",
+        "queue",
+        "worker",
+        "storage",
+        "notifications",
+    }
     assert all(check == {"ok": True, "state": "ok"} for check in body["checks"].values())
 
 

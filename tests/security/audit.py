@@ -34,6 +34,10 @@ AUDITED: dict[tuple[str, str], str] = {
     ("delete", "/api/v1/me/tokens/{token_id}"): "api_token.revoked",
     ("delete", "/api/v1/me/sessions/{token_id}"): "session_token.revoked",
     ("delete", "/api/v1/me/identities/{identity_id}"): "identity.unlinked",
+    # The notification centre (tests/notifications/test_audit.py).
+    ("post", "/api/v1/me/notifications/{notification_id}/read"): "notification.read",
+    ("post", "/api/v1/me/notifications/read-all"): "notifications.read_all",
+    ("put", "/api/v1/me/notification-preferences"): "notification_preferences.updated",
     ("post", "/api/v1/organizations"): "organization.created",
     ("patch", "/api/v1/organizations/{slug}"): "organization.updated",
     ("post", "/api/v1/organizations/{slug}/invitations"): "invitation.created",
@@ -130,11 +134,21 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/judging/submissions/{submission_id}/flags"): "judging_flag.created",
     ("post", EVENT + "/judging/flags/{flag_id}/resolve"): "judging_flag.resolved",
     ("post", EVENT + "/judging/flags/{flag_id}/withdraw"): "judging_flag.withdrawn",
+    # Announcements and reminders (tests/announcements/test_audit.py). A scheduled one that goes
+    # out adds the job's "announcement.sent" (no actor).
+    ("post", EVENT + "/announcements"): "announcement.created",
+    ("patch", EVENT + "/announcements/{announcement_id}"): "announcement.updated",
+    ("post", EVENT + "/announcements/{announcement_id}/send"): "announcement.sent",
+    ("post", EVENT + "/announcements/{announcement_id}/schedule"): "announcement.scheduled",
+    ("post", EVENT + "/announcements/{announcement_id}/cancel"): "announcement.cancelled",
+    ("put", EVENT + "/reminders"): "event_reminders.updated",
 }
 
 
 def owned_by(
-    prefixes: tuple[str, ...], *, excluding: tuple[str, ...] = ("/events", "/tasks")
+    prefixes: tuple[str, ...],
+    *,
+    excluding: tuple[str, ...] = ("/events", "/tasks", "/me/notification"),
 ) -> set[tuple[str, str]]:
     """The listed routes under `prefixes` (and not under another scenario's `excluding`)."""
     return {

@@ -47,6 +47,8 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "file_id": tenant.file_id,
         "flag_id": tenant.flag_id,
         "criterion_id": tenant.criterion_id,
+        "announcement_id": tenant.announcement_id,
+        "notification_id": tenant.notification_id,
         "step": "validate_files",
         "fmt": "json",
     }
@@ -111,6 +113,9 @@ async def snapshot(connection: AsyncConnection, slug: str) -> list[Any]:
             UNION ALL
             SELECT 'step', p.id::text || p.state || p.attempts FROM pipeline_steps p
               JOIN organizations o ON o.id = p.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'announcement', x.id::text || x.status || x.title FROM announcements x
+              JOIN organizations o ON o.id = x.org_id WHERE o.slug = :s
             UNION ALL
             SELECT 'jobs', count(*)::text FROM procrastinate_jobs j
               JOIN organizations o ON o.id::text = j.args->>'org_id' WHERE o.slug = :s

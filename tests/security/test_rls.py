@@ -137,6 +137,22 @@ SEED_EVENT_ROWS = (
     " :sub)",
     "INSERT INTO outbox_events (id, org_id, event_id, type, version, subject_type, payload)"
     " VALUES (gen_random_uuid(), :org, :event, 'results.published', 1, 'event', '{}')",
+    "INSERT INTO announcements (id, org_id, event_id, title, body, body_html, audience, channels)"
+    " VALUES (:announcement, :org, :event, 'Hi', 'Hi', '<p>Hi</p>', 'registered', '{in_app}')",
+    "INSERT INTO announcement_recipients (announcement_id, user_id, org_id)"
+    " VALUES (:announcement, :user, :org)",
+    "INSERT INTO event_reminders (event_id, org_id) VALUES (:event, :org)",
+    "INSERT INTO reminder_claims (event_id, kind, occurrence, org_id)"
+    " VALUES (:event, 'judging_daily', '2026-11-23', :org)",
+    # Webhooks (the rows above found by their organization).
+    "INSERT INTO webhook_endpoints (id, org_id, url, secret_sealed)"
+    " VALUES (gen_random_uuid(), :org, 'https://hooks.example.com/' || :slug, '\\x01')",
+    "INSERT INTO webhook_deliveries (id, org_id, endpoint_id, outbox_event_id, event_type)"
+    " SELECT gen_random_uuid(), :org, w.id, o.id, o.type FROM webhook_endpoints w, outbox_events o"
+    " WHERE w.org_id = :org AND o.org_id = :org",
+    "INSERT INTO webhook_attempts (id, org_id, delivery_id, endpoint_id, number)"
+    " SELECT gen_random_uuid(), :org, d.id, d.endpoint_id, 1 FROM webhook_deliveries d"
+    " WHERE d.org_id = :org",
 )
 
 
@@ -196,6 +212,7 @@ async def two_tenants(
                 "event": uuid.uuid4(),
                 "track": uuid.uuid4(),
                 "team": uuid.uuid4(),
+                "announcement": uuid.uuid4(),
                 "slug": slug,
             }
             for statement in SEED_EVENT_ROWS:

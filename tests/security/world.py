@@ -35,7 +35,13 @@ from hackops.submissions.intake.service import file_entry
 from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.tenancy import set_tenant
 from tests.accounts.helpers import bearer, verified_user
-from tests.factories import create_event, create_registration, create_team
+from tests.factories import (
+    create_announcement,
+    create_event,
+    create_notification,
+    create_registration,
+    create_team,
+)
 from tests.orgs.test_members import create_org, invite_and_join
 from tests.people import person
 
@@ -68,6 +74,8 @@ class Tenant:
     # too, but declared a conflict with the team; "elsewhere" judges another event of the org.
     judge_tokens: dict[str, str] = field(default_factory=dict)
     draft_file_id: str = ""  # a file added to the working copy after the submitted version
+    announcement_id: str = ""  # an organizer's draft announcement of event_slug
+    notification_id: str = ""  # an unread in-app notification of the member
 
 
 async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Tenant:
@@ -113,7 +121,18 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     await note_registration(session, tenant)
     await add_submissions(session, tenant)
     await add_judges(session, tenant)
+    await add_notification(session, tenant)
     return tenant
+
+
+async def add_notification(session: AsyncSession, tenant: Tenant) -> None:
+    """An unread notification of the member, about the organization's event."""
+    member = await session.get(User, uuid.UUID(tenant.user_ids["member"]))
+    assert member is not None
+    org = await session.scalar(select(Organization).where(Organization.slug == tenant.slug))
+    assert org is not None
+    note = await create_notification(session, member, org_id=org.id, title="Room change")
+    tenant.notification_id = str(note.id)
 
 
 async def add_event(client: httpx2.AsyncClient, tenant: Tenant) -> None:
@@ -264,6 +283,7 @@ async def add_submissions(session: AsyncSession, tenant: Tenant) -> None:
     await session.flush()
     tenant.submission_id, tenant.file_id = str(ours.id), str(file.id)
     tenant.flag_id, tenant.criterion_id = str(flag.id), str(criterion.id)
+    tenant.announcement_id = str((await create_announcement(session, event)).id)
 
 
 async def add_judges(session: AsyncSession, tenant: Tenant) -> None:

@@ -201,8 +201,9 @@ async def test_queue_costs_the_same_for_1_or_6_projects(
     with count_queries(connection) as queries:
         page = await client.get(w.queue)
     assert progress(page) == (0, items)
-    # actor (token, user); org, tenant, event, my org role, event roles, registration; queue
-    assert queries.count == 9, queries.statements
+    # actor (token, user); the unread badge; org, tenant, event, my org role, event roles,
+    # registration; queue
+    assert queries.count == 10, queries.statements
 
 
 async def test_scoring_draft_refused_submit_then_submit_and_next(

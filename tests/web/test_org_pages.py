@@ -312,8 +312,9 @@ async def test_organization_page_costs_the_same_for_1_or_20_members(
         page = await client.get("/orgs/acme")
     assert page.status_code == 200
     assert page.text.count("@example.org</td>") == members + 1
-    # session token, set actor; organization, set tenant, my role; members; invitations
-    assert queries.count == 7
+    # session token, set actor, the unread badge; organization, set tenant, my role; members;
+    # invitations
+    assert queries.count == 8
 
 
 # --- settings --------------------------------------------------------------------------------

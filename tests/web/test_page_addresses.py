@@ -91,8 +91,9 @@ def page_addresses(app: FastAPI, cast: Cast) -> list[tuple[str, str, bool]]:
     found = []
     for context in iter_route_contexts(app.routes):  # included routers, flattened
         route = context.original_route
+        # "hackops.web." with its dot: hackops.webhooks is an API domain, not pages.
         if not isinstance(route, APIRoute) or not route.endpoint.__module__.startswith(
-            "hackops.web"
+            "hackops.web."
         ):
             continue
         fields = list(path_fields(route.dependant).values())

@@ -88,6 +88,9 @@ def readiness_checks(request: Request) -> dict[str, Check]:
     }
     if state.redis is not None:
         checks["redis"] = redis
+    # Live notifications' listener (notifications.live.Hub): degraded while it reconnects.
+    if (hub := getattr(state, "notification_hub", None)) is not None:
+        checks["notifications"] = hub.check
     settings: Settings = state.settings
     if settings.amqp_url is not None:
         checks["broker"] = lambda: broker_check(settings)

@@ -8,6 +8,8 @@
   keeps started work, so the submission gets a replacement judge.
 - Eligible submissions: submitted, under review or approved (latest version).
 - Criteria are editable until the first evaluation arrives; afterwards only descriptions.
+- Every run (the organizers', a re-balance, the re-run after a declared conflict) writes one
+  `judging.judge_assigned` per judge handed new projects, with how many.
 
 The judge's queue, evaluations and the ranking built from them are in `evaluations`.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,8 @@ from hackops.models import (
     Team,
     TeamMember,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 
 ELIGIBLE = (
     SubmissionStatus.SUBMITTED,
@@ -332,7 +338,26 @@ async def run_assignment(
     await audit_judging(
         session, access, "judging.assigned", access.event.id, k=k, assigned=report.assigned
     )
+    await _tell_judges(session, access, new_work=wanted - {(j, s) for j, s in current})
     return report
+
+
+async def _tell_judges(
+    session: AsyncSession, access: EventAccess, *, new_work: set[tuple[Hashable, Hashable]]
+) -> None:
+    """One `judging.judge_assigned` per judge handed projects they did not have (a run, a
+    re-balance or a re-run after a conflict); a judge whose queue only shrank or stayed is not
+    told."""
+    per_judge = Counter(judge_id for judge_id, _ in new_work)
+    for judge_id in sorted(per_judge, key=str):
+        assert isinstance(judge_id, uuid.UUID)  # the judges given to the solver are user ids
+        await emit(
+            session,
+            access.actor,
+            catalog.JudgeAssigned(judge_id=judge_id, assigned=per_judge[judge_id]),
+            org_id=access.event.org_id,
+            event_id=access.event.id,
+        )
 
 
 async def declare_conflict(

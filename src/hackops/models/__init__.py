@@ -1,7 +1,17 @@
 """All ORM classes, one module per aggregate."""
 
+from hackops.models.announcement import (
+    Announcement,
+    AnnouncementRecipient,
+    AnnouncementStatus,
+    Audience,
+    EventReminders,
+    ReminderClaim,
+    ReminderKind,
+)
 from hackops.models.audit import AuditEntry
 from hackops.models.base import Base, IdMixin, SoftDeleteMixin, TimestampMixin, new_id
+from hackops.models.digest import NotificationDigestItem
 from hackops.models.event import (
     Award,
     Event,
@@ -73,6 +83,12 @@ from hackops.models.user import (
     User,
 )
 from hackops.models.voting import OVERALL, PublicVote
+from hackops.models.webhook import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 #: Tables that carry org_id: row-level security applies to each (a catalog test checks).
 TENANT_TABLES = (
@@ -113,6 +129,13 @@ TENANT_TABLES = (
     "judging_flags",
     "event_role_invitations",
     "outbox_events",
+    "announcements",
+    "announcement_recipients",
+    "event_reminders",
+    "reminder_claims",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 )
 #: Tables of a person's own rows (their `org_id`, where there is one, does not decide who reads
 #: them): RLS lets a person see and write only their own, whatever the tenant.
@@ -126,7 +149,11 @@ __all__ = [
     "ROLE_RANK",
     "SEATED",
     "TENANT_TABLES",
+    "Announcement",
+    "AnnouncementRecipient",
+    "AnnouncementStatus",
     "AssignmentState",
+    "Audience",
     "AuditEntry",
     "AuthToken",
     "Award",
@@ -135,12 +162,14 @@ __all__ = [
     "Channel",
     "ConflictSource",
     "Criterion",
+    "DeliveryStatus",
     "DuplicateFlag",
     "Evaluation",
     "EvaluationHistory",
     "EvaluationStatus",
     "Event",
     "EventMode",
+    "EventReminders",
     "EventResult",
     "EventRole",
     "EventRoleGrant",
@@ -163,6 +192,7 @@ __all__ = [
     "LinkCheck",
     "Membership",
     "Notification",
+    "NotificationDigestItem",
     "NotificationPreference",
     "OAuthIdentity",
     "OneTimePurpose",
@@ -179,6 +209,8 @@ __all__ = [
     "PublicVote",
     "Registration",
     "RegistrationStatus",
+    "ReminderClaim",
+    "ReminderKind",
     "SimilarityKind",
     "SoftDeleteMixin",
     "StepState",
@@ -201,5 +233,8 @@ __all__ = [
     "User",
     "VersionText",
     "Visibility",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "new_id",
 ]

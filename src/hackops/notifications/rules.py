@@ -11,6 +11,9 @@ from hackops.events.calendar import event_ics, local_span, location
 from hackops.jobs import job_settings
 from hackops.mail.parts import Attachment
 from hackops.models import Event, OutboxEvent, Registration, RegistrationStatus, User
+
+# The rules of every other event type, one module per domain (they register on import).
+from hackops.notifications import rulebook  # noqa: F401
 from hackops.notifications.links import event_path
 from hackops.notifications.service import Message
 from hackops.notifications.telling import RULES, Telling, rule

@@ -10,6 +10,9 @@ one message to a set of people, by their preferences, at most once per person an
   title, lines, a button to the link) in the layout of the message's organization; a mail of a
   category the person can turn off carries their one-click unsubscribe link (footer and
   `List-Unsubscribe`). The template is rendered once per message, the person's link put in after.
+- digest: people whose email for the category is set to digest get no mail now; the news is
+  held for their daily digest (`digest.hold`).
+- live push: the people given in-app rows are announced at commit (`push.announce`).
 A transactional category ignores preferences. Disabled accounts are told nothing.
 """
 
@@ -33,6 +36,8 @@ from hackops.mail.service import EmailDraft, queue_emails
 from hackops.models import Channel, Notification, NotificationPreference, Organization, User, new_id
 from hackops.notifications.categories import Category
 from hackops.notifications.categories import category as category_of
+from hackops.notifications.digest import hold
+from hackops.notifications.push import announce
 from hackops.notifications.unsubscribe import unsubscribe_url
 
 
@@ -153,6 +158,8 @@ async def deliver(
             .returning(Notification.user_id)
         )
         done.in_app = list(inserted)
+        # Open pages hear of it at commit (nothing is pushed for a rollback): live.Hub.
+        await announce(session, done.in_app, key=dedupe_key)
     if Channel.EMAIL in message.channels:
         drafts: list[EmailDraft] = []
         mail: _Mail | None = None
@@ -168,6 +175,16 @@ async def deliver(
             drafts.append(mail.draft(person.email, uid, f"{dedupe_key}:{uid}"))
         queued = await queue_emails(session, drafts)
         done.email = [draft.user_id for draft in queued if draft.user_id is not None]
+        if done.digest:
+            await hold(
+                session,
+                done.digest,
+                category=message.category,
+                title=message.title,
+                body=message.body,
+                link=message.link,
+                dedupe_key=dedupe_key,
+            )
     return done
 
 

@@ -31,6 +31,7 @@ class OrganizationPublic(OutputModel):
 class OrganizationOut(OrganizationPublic):
     plan: str
     max_active_events: int
+    max_announcements_per_month: int
     feature_flags: dict[str, Any]
     branding: dict[str, Any]
     my_role: str | None = None
@@ -53,6 +54,7 @@ class OrganizationUpdate(InputModel):
 class PlanUpdate(InputModel):
     plan: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     max_active_events: Annotated[int, Field(ge=0, le=10000)] | None = None
+    max_announcements_per_month: Annotated[int, Field(ge=0, le=100_000)] | None = None
     feature_flags: dict[Annotated[str, Field(max_length=64)], bool] | None = None
 
     def changes(self) -> dict[str, Any]:

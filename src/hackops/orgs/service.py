@@ -151,7 +151,7 @@ async def create_organization(
 
 
 SETTINGS_FIELDS = ("name", "branding")
-PLAN_FIELDS = ("plan", "max_active_events", "feature_flags")
+PLAN_FIELDS = ("plan", "max_active_events", "max_announcements_per_month", "feature_flags")
 
 
 async def update_organization(

@@ -99,6 +99,9 @@ class TeamMemberJoined(Payload):
     summary = "A person joined a team (code, invitation, accepted request or creation)."
     team_id: uuid.UUID
     user_id: uuid.UUID
+    #: How: `created` (the creator, its first member and captain), `code` (the team's join
+    #: code), `invitation` (accepted), `request` (their join request, approved by the captain).
+    via: Literal["created", "code", "invitation", "request"]
 
 
 class TeamMemberLeft(Payload):
@@ -108,7 +111,11 @@ class TeamMemberLeft(Payload):
     summary = "A person left a team or was removed from it."
     team_id: uuid.UUID
     user_id: uuid.UUID
+    #: Someone else took them out (the captain, an organizer removing their registration).
     removed: bool
+    #: Why: `left` (they left), `removed` (the captain removed them), `registration_cancelled`
+    #: (their registration was cancelled or removed), `disbanded` (the team was disbanded).
+    reason: Literal["left", "removed", "registration_cancelled", "disbanded"]
 
 
 # ── submissions ────────────────────────────────────────────────────────────────────────────
@@ -123,27 +130,31 @@ class SubmissionSubmitted(Payload):
     team_id: uuid.UUID
     version_id: uuid.UUID
     version_number: int
+    #: Submitted after the deadline, accepted because the event allows late submissions.
+    late: bool
 
 
 class SubmissionProcessed(Payload):
     type = "submission.processed"
     category = "submission"
     subject = "submission"
-    summary = "Every processing step of a submitted version finished."
+    summary = "Every processing step of a submitted version finished (once per version)."
     submission_id: uuid.UUID
     team_id: uuid.UUID
     version_id: uuid.UUID
+    version_number: int
 
 
 class SubmissionProcessingFailed(Payload):
     type = "submission.processing_failed"
     category = "submission"
     subject = "submission"
-    summary = "A processing step of a submitted version failed for good."
+    summary = "A processing step of a submitted version failed for good (once per version)."
     submission_id: uuid.UUID
     team_id: uuid.UUID
     version_id: uuid.UUID
-    step: str
+    version_number: int
+    step: Literal["validate_files", "extract_text", "fetch_links", "similarity"]
 
 
 class SubmissionApproved(Payload):
@@ -159,9 +170,11 @@ class SubmissionRejected(Payload):
     type = "submission.rejected"
     category = "submission"
     subject = "submission"
-    summary = "An organizer rejected a submission."
+    summary = "An organizer rejected (or disqualified) a submission; the team sees the reason."
     submission_id: uuid.UUID
     team_id: uuid.UUID
+    #: Disqualified rather than rejected (both need a reason, which the team reads on its page).
+    disqualified: bool
 
 
 # ── judging ────────────────────────────────────────────────────────────────────────────────
@@ -193,17 +206,19 @@ class FlagRaised(Payload):
     flag_id: uuid.UUID
     submission_id: uuid.UUID
     judge_id: uuid.UUID
-    reason: str
+    reason: Literal["broken", "code_of_conduct", "ineligible", "other"]
 
 
 class FlagResolved(Payload):
     type = "judging.flag_resolved"
     category = "judging"
     subject = "flag"
-    summary = "An organizer resolved a judge's flag."
+    summary = "An organizer resolved a judge's flag (or the judge withdrew it)."
     flag_id: uuid.UUID
     submission_id: uuid.UUID
     judge_id: uuid.UUID
+    #: The judge who raised it took it back (resolved by them, not by an organizer).
+    withdrawn: bool
 
 
 # ── results and communication ──────────────────────────────────────────────────────────────

@@ -4,7 +4,9 @@ out to.
 `emit(session, actor, payload, org_id=…, event_id=…)` adds one `outbox_events` row and enqueues
 its dispatch job on the same connection: a rollback drops both, a commit can never lose either
 (`jobs.enqueue`). It also notifies `hackops_outbox` (delivered at commit) so the broker relay
-wakes at once instead of at its next poll.
+wakes at once instead of at its next poll. `emit_once(…, key=…)` writes an event at most once
+ever for its type and key (a pipeline version's processed / failed), its id derived from both.
+Who calls which, and with what: `docs/events.md`.
 
 A channel is what an event fans out to (people's notifications, the organization's webhooks): an
 `async def channel(session, row, payload)` connected once by `hackops.wiring` (the channels are
@@ -39,6 +41,47 @@ async def emit(
     event_id: uuid.UUID | None = None,
 ) -> OutboxEvent:
     """Record that `payload` happened, in the session's transaction, and queue its fan-out."""
+    return await _write(session, actor, payload, org_id=org_id, event_id=event_id)
+
+
+#: The namespace of the ids `emit_once` derives (UUIDv5 of "<type>:<key>").
+ONCE_NAMESPACE = uuid.UUID("6f1c1f4e-7d43-5b8e-9a57-0c2b7f0e1d13")
+
+
+def once_id(type_: str, key: str) -> uuid.UUID:
+    """The event id of the one event of `type_` for `key` (`emit_once`)."""
+    return uuid.uuid5(ONCE_NAMESPACE, f"{type_}:{key}")
+
+
+async def emit_once(
+    session: AsyncSession,
+    actor: Actor | None,
+    payload: Payload,
+    *,
+    key: str,
+    org_id: uuid.UUID | None,
+    event_id: uuid.UUID | None = None,
+) -> OutboxEvent | None:
+    """`emit`, at most once ever for (`payload.type`, `key`): the event's id is derived from
+    them, so a second call (a step that finishes again after a re-run) finds the first row by
+    its primary key and writes nothing (None). Callers serialize on the row the key names (the
+    pipeline's step row lock); a race past that is the primary key's violation, never a
+    second event."""
+    row_id = once_id(payload.type, key)
+    if await session.get(OutboxEvent, row_id) is not None:
+        return None
+    return await _write(session, actor, payload, org_id=org_id, event_id=event_id, row_id=row_id)
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Actor | None,
+    payload: Payload,
+    *,
+    org_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    row_id: uuid.UUID | None = None,
+) -> OutboxEvent:
     actor_id = actor.user_id if actor is not None else None
     row = OutboxEvent(
         type=payload.type,
@@ -50,6 +93,8 @@ async def emit(
         subject_id=payload.subject_id(),
         payload=payload.model_dump(mode="json"),
     )
+    if row_id is not None:
+        row.id = row_id
     session.add(row)
     await session.flush()
     await jobs.enqueue(

@@ -1,7 +1,8 @@
 """Check-in at the door: a person's code (typed or scanned from the QR) marks their seat taken.
 
 The registration row is locked (`FOR UPDATE`); checking in twice changes nothing and reports the
-first check-in. Only a registered seat checks in (not the waitlist, not a cancellation).
+first check-in (and writes no second `registration.checked_in` event). Only a registered seat
+checks in (not the waitlist, not a cancellation).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from hackops.db import db_now
 from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
 from hackops.models import Registration, RegistrationStatus, User
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 
 
 class CheckinCodeNotFound(NotFound):
@@ -84,5 +87,12 @@ async def check_in(session: AsyncSession, access: EventAccess, code: str) -> Che
         resource_id=registration.id,
         org_id=access.event.org_id,
         details={"event": access.event.slug, "user_id": str(user.id)},
+    )
+    await emit(
+        session,
+        access.actor,
+        catalog.RegistrationCheckedIn(registration_id=registration.id, user_id=user.id),
+        org_id=access.event.org_id,
+        event_id=access.event.id,
     )
     return CheckIn(registration, user, already=False)

@@ -11,6 +11,11 @@ Who holds which limit:
   seat goes to the waitlist (`waitlist.py`) in the same transaction. A cancelled or removed
   registration sends `hooks.RegistrationCancelled` first (handled by the teams domain, which
   releases the person's team place).
+- Domain events (`hackops.outbox`, `docs/events.md`), each in the transaction of its change:
+  `registration.created` (register, seated or waitlisted), `registration.cancelled` (cancel and
+  remove, `_free`: only when the row changed); promotion and check-in write theirs in
+  `waitlist.py` and `checkin.py`. An organizer's CSV import writes none (a bulk action of its
+  own, audited once; its people were not asked).
 
 Elsewhere: the waitlist (`waitlist.py`), check-in (`checkin.py`), lists (`listing.py`), CSV
 import and export (`csv_io.py`).
@@ -42,9 +47,14 @@ from hackops.models import (
     Visibility,
     new_id,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.registrations import hooks
 from hackops.registrations.seats import NEXT_QUEUE_SEQ, free_seats, lock_event, new_checkin_code
 from hackops.registrations.waitlist import promote_locked
+
+#: The audit action of an organizer's removal (the holder's own: "registration.cancelled").
+REMOVED = "registration.removed"
 
 
 class RegistrationNotFound(NotFound):
@@ -175,6 +185,17 @@ async def register(
         )
     if registration is None:
         raise AlreadyRegistered
+    await emit(
+        session,
+        access.actor,
+        catalog.RegistrationCreated(
+            registration_id=registration.id,
+            user_id=user.id,
+            status="waitlisted" if status == RegistrationStatus.WAITLISTED else "registered",
+        ),
+        org_id=event.org_id,
+        event_id=event.id,
+    )
     return registration
 
 
@@ -230,6 +251,17 @@ async def _free(
         org_id=event.org_id,
         details={"event": event.slug, "user_id": str(registration.user_id)},
     )
+    await emit(
+        session,
+        actor,
+        catalog.RegistrationCancelled(
+            registration_id=registration.id,
+            user_id=registration.user_id,
+            by_organizer=action == REMOVED,
+        ),
+        org_id=event.org_id,
+        event_id=event.id,
+    )
     await hooks.registration_cancelled.send(
         session,
         actor,
@@ -276,7 +308,7 @@ async def remove(
         access.actor,
         access,
         registration_id,
-        action="registration.removed",
+        action=REMOVED,
         allow_checked_in=True,
     )
     if done is not None:

@@ -1,6 +1,6 @@
 """The FIFO waitlist: free seats go to the waitlisted people in `queue_seq` order, in the same
 transaction as whatever freed them (a cancellation, a removal, a larger or no capacity), each
-promotion audited and mailed (job).
+promotion audited, mailed (job) and written to the outbox (`registration.promoted`).
 
 Invariant: a waitlisted person exists only while the event is full. The events domain sends
 `events.hooks.CapacityChanged` when it changes the capacity; `capacity_changed` (connected in
@@ -19,6 +19,8 @@ from hackops.jobs import job_settings
 from hackops.mail.render import org_brand
 from hackops.mail.service import queue_mail
 from hackops.models import Event, Organization, Registration, RegistrationStatus, User
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.registrations.seats import free_seats, lock_event
 
 
@@ -83,6 +85,13 @@ async def promote_locked(session: AsyncSession, event: Event, actor: Actor) -> l
                 "user_id": str(user.id),
                 "queue_seq": registration.queue_seq,
             },
+        )
+        await emit(
+            session,
+            actor,
+            catalog.RegistrationPromoted(registration_id=registration.id, user_id=user.id),
+            org_id=event.org_id,
+            event_id=event.id,
         )
         await queue_mail(
             session,

@@ -1,7 +1,8 @@
 """Results: organizers preview the ranking, pick winners per award (default: the top ranks),
 then publish. Publishing freezes the ranking (overall and per track), the winners, each
 submission's per-criterion breakdown with anonymized judges and the judges' feedback into
-`event_results` (shape: `results.frozen`), and mails every participant their team's place.
+`event_results` (shape: `results.frozen`), mails every participant their team's place and
+writes `results.published` to the outbox.
 
 Frozen, not recomputed: what was published does not move when a judge edits a score or a
 feedback text afterwards (judging is normally closed by then, but `judging_closes_at` may lie
@@ -44,6 +45,8 @@ from hackops.models import (
     Submission,
     Team,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.results import frozen
 from hackops.results.notify import mail_participants
 from hackops.submissions.hooks import StandingAsked
@@ -287,6 +290,13 @@ async def publish(session: AsyncSession, access: EventAccess, base_url: str) -> 
     await session.flush()
     await mail_participants(
         session, access.org, event, result["ranking"], result["winners"], base_url
+    )
+    await emit(
+        session,
+        access.actor,
+        catalog.ResultsPublished(event_id=event.id),
+        org_id=event.org_id,
+        event_id=event.id,
     )
     return event
 

@@ -15,6 +15,11 @@ Where each limit is held:
 - Team changes refused after submissions close (grace included), read with the database clock:
   409 `teams_locked`.
 
+Domain events: `add_member` writes `team.member_joined` (by code, invitation or approved request);
+a team's creator joins too (`via="created"`, written by `service.create_team`), so the joins minus
+the `team.member_left` events of a team are its members. Leaving writes `team.member_left`
+(`service.member_left`).
+
 Lock order, always: the person's registration, then the team row, then invitations/requests.
 Team changes take these locks through `lock_registration`, `lock_team` and `lock_for_change`.
 Invitations and join requests live in recruiting.py; creating, editing and disbanding a team in
@@ -24,15 +29,19 @@ service.py; joining by code, leaving, removing and captaincy in membership.py.
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.actor import Actor
 from hackops.constraints import ConstraintErrors, savepoint
 from hackops.db import db_now
 from hackops.errors import Conflict
 from hackops.events.lifecycle import teams_locked
 from hackops.models import SEATED, Event, Registration, Team, TeamMember, TeamRole
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.teams.access import NotCaptain, TeamNotFound, TeamView, current_team_id, signed_in
 
 
@@ -137,11 +146,34 @@ async def lock_for_change(
     return team, membership
 
 
+#: How a person got into a team (`team.member_joined`'s `via`).
+JoinedVia = Literal["created", "code", "invitation", "request"]
+
+
+async def joined(
+    session: AsyncSession, actor: Actor, team: Team, user_id: uuid.UUID, *, via: JoinedVia
+) -> None:
+    """Write `team.member_joined` (every way into a team, the creator's included)."""
+    await emit(
+        session,
+        actor,
+        catalog.TeamMemberJoined(team_id=team.id, user_id=user_id, via=via),
+        org_id=team.org_id,
+        event_id=team.event_id,
+    )
+
+
 async def add_member(
-    session: AsyncSession, event: Event, team_id: uuid.UUID, user_id: uuid.UUID
+    session: AsyncSession,
+    actor: Actor,
+    event: Event,
+    team_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    via: JoinedVia,
 ) -> tuple[Team, TeamMember]:
     """The one way into a team: registration locked, team row locked, seat and one-team checks,
-    then the insert (whose constraints back each check)."""
+    then the insert (whose constraints back each check), then `team.member_joined`."""
     await lock_registration(session, event, user_id)
     team = await lock_team(session, event, team_id)
     if await current_team_id(session, event, user_id) is not None:
@@ -158,4 +190,5 @@ async def add_member(
     await flush_or_conflict(session, member)
     await session.refresh(team, ["member_count"])
     await session.refresh(member, ["joined_at"])
+    await joined(session, actor, team, user_id, via=via)
     return team, member

@@ -17,7 +17,7 @@ from hackops.events.access import EventAccess
 from hackops.models import Team, TeamMember, TeamRole
 from hackops.teams.access import TeamNotFound, TeamView, require_captain, require_member, signed_in
 from hackops.teams.limits import add_member, lock_for_change, require_unlocked
-from hackops.teams.service import audit_team, disband
+from hackops.teams.service import audit_team, disband, member_left
 
 
 class MemberNotFound(NotFound):
@@ -44,7 +44,7 @@ async def join_by_code(session: AsyncSession, access: EventAccess, *, code: str)
     )
     if team_id is None:
         raise TeamNotFound("No team of this event has that code.")
-    team, member = await add_member(session, event, team_id, user.id)
+    team, member = await add_member(session, access.actor, event, team_id, user.id, via="code")
     await audit_team(session, access.actor, "team_member.joined", team, details={"via": "code"})
     return member
 
@@ -60,10 +60,12 @@ async def leave_team(session: AsyncSession, view: TeamView) -> bool:
             raise CaptainMustTransfer
         disbanded = True
     if disbanded:
-        await disband(session, team)
+        await disband(session, view.access.actor, team)
     else:
+        leaver = membership.user_id
         await session.delete(membership)
         await session.flush()
+        await member_left(session, view.access.actor, team, leaver, reason="left")
     await audit_team(
         session, view.access.actor, "team_member.left", team, details={"disbanded": disbanded}
     )
@@ -83,6 +85,7 @@ async def remove_member(session: AsyncSession, view: TeamView, user_id: uuid.UUI
         raise MemberNotFound
     await session.delete(member)
     await session.flush()
+    await member_left(session, view.access.actor, team, user_id, reason="removed")
     await audit_team(
         session,
         view.access.actor,

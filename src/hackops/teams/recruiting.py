@@ -45,6 +45,8 @@ from hackops.models import (
     TeamMember,
     User,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.ratelimit import Limiter, Rule
 from hackops.teams.access import (
     TEAM_INVITATIONS,
@@ -203,6 +205,15 @@ async def invite(
     await invitations.audit(
         session, access.actor, TEAM_INVITATIONS, "created", invitation, details={"email": address}
     )
+    await emit(
+        session,
+        access.actor,
+        catalog.TeamInvitationSent(
+            team_id=team.id, invitation_id=invitation.id, invited_user_id=invitation.invited_user_id
+        ),
+        org_id=team.org_id,
+        event_id=team.event_id,
+    )
     return invitation
 
 
@@ -259,7 +270,9 @@ async def accept_invitation(
     user = signed_in(access)
     await require_unlocked(session, access.event)
     invitation = await _invitation_for_me(session, access, token)
-    _, member = await add_member(session, access.event, invitation.team_id, user.id)
+    _, member = await add_member(
+        session, access.actor, access.event, invitation.team_id, user.id, via="invitation"
+    )
     await invitations.settle(
         session, TEAM_INVITATIONS, access.actor, invitation, State.ACCEPTED, by=user
     )
@@ -353,7 +366,9 @@ async def decide_join_request(
         )
         if requester is None:
             raise JoinRequestNotFound
-        team, _ = await add_member(session, event, team.id, requester)
+        team, _ = await add_member(
+            session, view.access.actor, event, team.id, requester, via="request"
+        )
     request = await _pending_request(session, team, request_id)
     request.decided_by_id = captain.user_id
     status = JoinRequestStatus.APPROVED if approve else JoinRequestStatus.DECLINED

@@ -26,7 +26,7 @@ from hackops.actor import Actor
 from hackops.events.lifecycle import teams_locked
 from hackops.models import Event, Team, TeamMember, TeamRole
 from hackops.registrations.hooks import RegistrationCancelled
-from hackops.teams.service import audit_team, disband, has_submitted
+from hackops.teams.service import audit_team, disband, has_submitted, member_left
 
 
 async def release_member(
@@ -60,13 +60,14 @@ async def release_member(
         if successor is None:
             if await has_submitted(session, team):
                 return None  # the project stays with its team
-            await disband(session, team)
+            await disband(session, actor, team)
             await audit_team(session, actor, "team.disbanded", team, details=details)
             return "disbanded"
         successor.role = TeamRole.CAPTAIN
         team.captain_id = successor.user_id
         await session.delete(membership)
         await session.flush()
+        await member_left(session, actor, team, user_id, reason="registration_cancelled")
         await audit_team(
             session,
             actor,
@@ -77,6 +78,7 @@ async def release_member(
         return "captain_transferred"
     await session.delete(membership)
     await session.flush()
+    await member_left(session, actor, team, user_id, reason="registration_cancelled")
     await audit_team(session, actor, "team_member.removed", team, details=details)
     return "removed"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,8 @@ from hackops.models import (
     TeamRole,
     User,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.teams.access import (
     TEAM_INVITATIONS,
     TeamNotFound,
@@ -44,6 +46,7 @@ from hackops.teams.access import (
 from hackops.teams.limits import (
     AlreadyInATeam,
     flush_or_conflict,
+    joined,
     lock_for_change,
     lock_registration,
     require_unlocked,
@@ -81,6 +84,23 @@ async def audit_team(
         resource_id=resource_id or team.id,
         org_id=team.org_id,
         details={"team_id": str(team.id), "event_id": str(team.event_id), **(details or {})},
+    )
+
+
+LeftReason = Literal["left", "removed", "registration_cancelled", "disbanded"]
+
+
+async def member_left(
+    session: AsyncSession, actor: Actor, team: Team, user_id: uuid.UUID, *, reason: LeftReason
+) -> None:
+    """Write `team.member_left` for a membership just deleted (every way out of a team)."""
+    removed = actor.user_id != user_id
+    await emit(
+        session,
+        actor,
+        catalog.TeamMemberLeft(team_id=team.id, user_id=user_id, removed=removed, reason=reason),
+        org_id=team.org_id,
+        event_id=team.event_id,
     )
 
 
@@ -125,6 +145,7 @@ async def create_team(
     await flush_or_conflict(session, captain)
     await session.refresh(team)
     await audit_team(session, access.actor, "team.created", team, details={"name": name})
+    await joined(session, access.actor, team, user.id, via="created")
     return team
 
 
@@ -183,18 +204,25 @@ async def disband_team(session: AsyncSession, view: TeamView) -> None:
     """Disband (the captain). Only without a submitted project (`disband` checks)."""
     require_captain(view)
     team, _ = await lock_for_change(session, view, captain=True)
-    await disband(session, team)
+    await disband(session, view.access.actor, team)
     await audit_team(session, view.access.actor, "team.disbanded", team)
 
 
-async def disband(session: AsyncSession, team: Team) -> None:
-    """Members are removed (each is free to join another team), open invitations revoked and
-    pending requests declined; the team row stays, marked disbanded, for history. A team that
-    has submitted its project cannot be disbanded (the submission refers to it)."""
+async def disband(session: AsyncSession, actor: Actor, team: Team) -> None:
+    """Members are removed (each is free to join another team; one `team.member_left`, reason
+    `disbanded`, for each), open invitations revoked and pending requests declined; the team
+    row stays, marked disbanded, for history. A team that has submitted its project cannot be
+    disbanded (the submission refers to it)."""
     if await has_submitted(session, team):
         raise TeamHasSubmission
     now = await db_now(session)
-    members = await session.scalars(select(TeamMember).where(TeamMember.team_id == team.id))
+    members = list(
+        await session.scalars(
+            select(TeamMember)
+            .where(TeamMember.team_id == team.id)
+            .order_by(TeamMember.joined_at, TeamMember.id)
+        )
+    )
     for member in members:
         await session.delete(member)
     await invitations.close_pending(
@@ -211,6 +239,8 @@ async def disband(session: AsyncSession, team: Team) -> None:
     team.disbanded_at = now
     team.recruiting = False
     await session.flush()
+    for member in members:
+        await member_left(session, actor, team, member.user_id, reason="disbanded")
 
 
 async def has_submitted(session: AsyncSession, team: Team) -> bool:

@@ -37,6 +37,7 @@ from hackops.events.access import EventAccess, load_event_access
 from hackops.events.deps import organizer_access
 from hackops.judging.service import require_judge
 from hackops.models import OrgRole, User
+from hackops.notifications.centre import BADGE_CAP, unread_count
 from hackops.orgs.deps import OrgAccess, org_access
 from hackops.orgs.service import InsufficientRole, rank
 from hackops.routing import Router, SlugPath
@@ -69,10 +70,20 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required_handler)
 
 
+async def unread_badge(request: Request, session: SessionDep, actor: ActorDep) -> None:
+    """The header's unread badge on the pages a signed-in person reads (GET): one count on
+    `ix_notifications_unread`, capped (`centre.BADGE_CAP`, shown as "99+")."""
+    if actor.user is not None and request.method in ("GET", "HEAD"):
+        request.state.unread_count = await unread_count(session, actor.user.id, cap=BADGE_CAP)
+
+
 def page_router() -> Router:
-    """The router of a page module: transactional, CSRF-checked, the caller resolved once, and
-    not in the OpenAPI document."""
-    return Router(dependencies=[Depends(csrf_protect), Depends(get_actor)], include_in_schema=False)
+    """The router of a page module: transactional, CSRF-checked, the caller resolved once (and
+    their unread badge counted), and not in the OpenAPI document."""
+    return Router(
+        dependencies=[Depends(csrf_protect), Depends(get_actor), Depends(unread_badge)],
+        include_in_schema=False,
+    )
 
 
 # --- who is signed in -------------------------------------------------------------------------

@@ -19,7 +19,8 @@ Lifecycle of a flag (`judging_flags` row):
   sees only their own flags of a project in their queue, with the resolution note. Nothing here
   carries a score, so the publish gate is not concerned.
 - Every transition is audited: `judging_flag.created`, `judging_flag.resolved`,
-  `judging_flag.withdrawn`.
+  `judging_flag.withdrawn`; and written to the outbox: `judging.flag_raised`,
+  `judging.flag_resolved` (`withdrawn` true when the judge took it back).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from hackops.judging.service import require_judge
 from hackops.mail.render import org_brand, render
 from hackops.mail.service import queue_email
 from hackops.models import FlagReason, FlagState, JudgingFlag, Submission, Team, User
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.submissions.pipeline.notify import organizer_recipients
 
 NOTE_MAX = 2000
@@ -171,6 +174,18 @@ async def flag_submission(
     await session.refresh(flag)
     await _audit(session, access, "judging_flag.created", flag, reason=reason.value)
     await _mail_organizers(session, access, flag, submission, base_url=base_url)
+    await emit(
+        session,
+        access.actor,
+        catalog.FlagRaised(
+            flag_id=flag.id,
+            submission_id=flag.submission_id,
+            judge_id=judge_id,
+            reason=reason.value,
+        ),
+        org_id=access.event.org_id,
+        event_id=access.event.id,
+    )
     return flag
 
 
@@ -252,6 +267,7 @@ async def withdraw(session: AsyncSession, access: EventAccess, flag_id: uuid.UUI
     await session.flush()
     await session.refresh(flag)
     await _audit(session, access, "judging_flag.withdrawn", flag)
+    await _tell_resolved(session, access, flag, withdrawn=True)
     return flag
 
 
@@ -300,7 +316,25 @@ async def resolve(
     await session.flush()
     await session.refresh(flag)
     await _audit(session, access, "judging_flag.resolved", flag)
+    await _tell_resolved(session, access, flag, withdrawn=False)
     return flag
+
+
+async def _tell_resolved(
+    session: AsyncSession, access: EventAccess, flag: JudgingFlag, *, withdrawn: bool
+) -> None:
+    await emit(
+        session,
+        access.actor,
+        catalog.FlagResolved(
+            flag_id=flag.id,
+            submission_id=flag.submission_id,
+            judge_id=flag.judge_id,
+            withdrawn=withdrawn,
+        ),
+        org_id=access.event.org_id,
+        event_id=access.event.id,
+    )
 
 
 async def list_flags(

@@ -40,6 +40,8 @@ from hackops.models import (
     SubmissionStatus,
     SubmissionVersion,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.submissions.pipeline.tasks import start_pipeline
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.access import TeamView, require_member
@@ -246,6 +248,19 @@ async def submit(session: AsyncSession, view: TeamView) -> SubmissionVersion:
         resource_id=submission.id,
         org_id=event.org_id,
         details={"team_id": str(view.team.id), "version": version.number, "late": late},
+    )
+    await emit(
+        session,
+        view.access.actor,
+        catalog.SubmissionSubmitted(
+            submission_id=submission.id,
+            team_id=view.team.id,
+            version_id=version.id,
+            version_number=version.number,
+            late=late,
+        ),
+        org_id=event.org_id,
+        event_id=event.id,
     )
     await start_pipeline(session, version)
     return version

@@ -45,11 +45,15 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class TargetRefused(Exception):
-    """The target is not a public web address; `reason` is meant for the team."""
+    """The target is not a public web address; `reason` is meant for the team. When an address
+    was refused, `problem` (a noun phrase) and `address` say which, so another caller (the
+    webhooks) can word its own sentence."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, problem: str | None = None, address: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.problem = problem
+        self.address = address
 
 
 class HostNotFound(Exception):
@@ -163,7 +167,10 @@ async def resolve_public(
     for ip in addresses:
         problem = address_problem(ip, allow_loopback=allow_loopback)
         if problem is not None:
-            raise TargetRefused(refusal_reason(host, ip, problem))
+            shown = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+            raise TargetRefused(
+                refusal_reason(host, ip, problem), problem=problem, address=str(shown or ip)
+            )
     return [
         ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
         for ip in addresses

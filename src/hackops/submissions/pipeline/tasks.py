@@ -26,6 +26,10 @@ Lifecycle of a step (`pipeline_steps` row, what the team and organizers watch):
   `pipeline.retry_stalled_jobs` (every 10 s, on `processing`) hands back to the queue every job
   whose worker has sent no heartbeat for `STALLED_AFTER_SECONDS` (procrastinate workers beat
   every 10 s); the step is claimed again and completes, its effect recorded once.
+- Domain events: the record that marks the last step done writes `submission.processed`, the one
+  that marks a step failed writes `submission.processing_failed`, each at most once per version
+  (`outbox.emit_once`, keyed by the version: a redelivered job records nothing, and an
+  organizer's re-run that finishes or fails again adds no second event).
 - `rerun_step` (organizers) resets a step and those after it to queued and enqueues it; audited.
   `attempts` is never reset: it is the run token above, so it counts every run of the step.
 - A step interrupted by a cancelled worker (a shutdown that does not wait) stays `running` until
@@ -59,6 +63,8 @@ from hackops.models import (
     Submission,
     SubmissionVersion,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit_once
 from hackops.storage import make_store
 from hackops.submissions.pipeline.duplicates import explain_candidate_lookup, similarity_step
 from hackops.submissions.pipeline.notify import notify_failure
@@ -321,6 +327,8 @@ async def run_step(context: JobContext, step_id: str, org_id: str) -> None:
             step.updated_at = now
             step.result = result
             await _enqueue_next(session, step)
+            if step.step == PIPELINE_ORDER[-1]:
+                await _tell_processed(session, claimed)
     except _Superseded:
         log.info("pipeline_step_superseded", step_id=step_id, step=claimed.step)
         return
@@ -413,6 +421,23 @@ async def _enqueue_next(session: AsyncSession, step: PipelineStep) -> None:
         await _enqueue_step(session, following)
 
 
+async def _tell_processed(session: AsyncSession, claimed: StepInput) -> None:
+    """`submission.processed`, once per version (a re-run that finishes again adds none)."""
+    await emit_once(
+        session,
+        None,
+        catalog.SubmissionProcessed(
+            submission_id=claimed.submission_id,
+            team_id=claimed.team_id,
+            version_id=claimed.version_id,
+            version_number=claimed.version_number,
+        ),
+        key=str(claimed.version_id),
+        org_id=claimed.org_id,
+        event_id=claimed.event_id,
+    )
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, StepFailed):
         return exc.reason
@@ -450,6 +475,20 @@ async def _record_failure(job: Job, claimed: StepInput, exc: BaseException) -> N
             step.retry_at = None
             step.finished_at = now
             await notify_failure(session, claimed, reason)
+            await emit_once(
+                session,
+                None,
+                catalog.SubmissionProcessingFailed(
+                    submission_id=claimed.submission_id,
+                    team_id=claimed.team_id,
+                    version_id=claimed.version_id,
+                    version_number=claimed.version_number,
+                    step=PipelineStepName(claimed.step).value,
+                ),
+                key=str(claimed.version_id),
+                org_id=claimed.org_id,
+                event_id=claimed.event_id,
+            )
             log.warning("pipeline_step_failed", step=claimed.step, reason=reason)
     except Exception:
         # The job's own exception matters more; the next attempt or the stalled-job sweep

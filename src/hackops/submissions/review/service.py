@@ -5,6 +5,10 @@ Decisions are transitions of `SubmissionStatus`: under_review, approved, rejecte
 from any submitted state; rejected and disqualified need a reason, which the team sees. A draft
 (never submitted) cannot be decided. Reopening puts a submission back to draft so the team can
 change and submit it again, optionally with a later deadline of its own.
+
+A decision that changes the state writes its domain event: `submission.approved`, or
+`submission.rejected` (with `disqualified`) — the reason is not in the payload (the team reads
+it on its page; what leaves the platform carries ids only).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from hackops.models import (
     User,
     Visibility,
 )
+from hackops.outbox import catalog
+from hackops.outbox.service import emit
 from hackops.submissions.intake.service import SubmissionNotFound
 
 DECIDABLE = (
@@ -193,8 +199,31 @@ async def decide(
             org_id=access.event.org_id,
             details={"from": previous, "to": status, "reason": submission.decision_reason},
         )
+        if submission.status != previous:
+            await _tell_decision(session, access, submission)
     await session.flush()
     return len(rows)
+
+
+async def _tell_decision(
+    session: AsyncSession, access: EventAccess, submission: Submission
+) -> None:
+    """`submission.approved` / `submission.rejected` (a disqualification too) for a decision
+    that changed the state; under review is no news to the team."""
+    payload: catalog.Payload
+    if submission.status == SubmissionStatus.APPROVED:
+        payload = catalog.SubmissionApproved(
+            submission_id=submission.id, team_id=submission.team_id
+        )
+    elif submission.status in NEEDS_REASON:
+        payload = catalog.SubmissionRejected(
+            submission_id=submission.id,
+            team_id=submission.team_id,
+            disqualified=submission.status == SubmissionStatus.DISQUALIFIED,
+        )
+    else:
+        return
+    await emit(session, access.actor, payload, org_id=access.event.org_id, event_id=access.event.id)
 
 
 async def reopen(

@@ -20,6 +20,8 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from hackops.announcements import content as announcement_content
+from hackops.announcements import reading as announcement_reading
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
@@ -35,6 +37,9 @@ from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, PublicEventDep, page_router, signed_in
 
 router = page_router()
+
+#: How many of the latest announcements the event's page shows (all of them: their own page).
+LATEST_ANNOUNCEMENTS = 3
 
 
 def read_answers(questions: list[Question], submitted: FormData) -> dict[str, Any]:
@@ -98,6 +103,14 @@ async def _event_page(
         "questions": questions_of(event),
         "form": form or kit.Form(),
         "answers": answers or {},
+        # the latest announcements meant for a signed-in visitor (those they received, or whose
+        # audience they belong to: registered people, staff)
+        "announcements": (
+            await announcement_reading.readable(session, access, limit=LATEST_ANNOUNCEMENTS)
+            if access.actor.user is not None
+            else []
+        ),
+        "local": lambda moment: announcement_content.with_offset(moment, event.timezone),
     }
     return kit.render(request, "events/show.html", context, status_code=status_code)
 

@@ -37,8 +37,17 @@ AUDIT_ACTIONS = (
     "invitation.created",
     "invitation.revoked",
     "invitation.accepted",
+    "webhook_endpoint.created",
+    "webhook_endpoint.updated",
+    "webhook_endpoint.enabled",
+    "webhook_endpoint.disabled",
+    "webhook_endpoint.disabled_automatically",
+    "webhook_endpoint.secret_rotated",
+    "webhook_endpoint.test_sent",
+    "webhook_endpoint.deleted",
+    "webhook_delivery.redelivered",
 )
-AUDIT_RESOURCE_TYPES = ("organization", "membership", "invitation")
+AUDIT_RESOURCE_TYPES = ("organization", "membership", "invitation", "webhook_endpoint")
 
 
 # --- the audit log ---------------------------------------------------------------------------

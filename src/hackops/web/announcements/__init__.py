@@ -1,0 +1,1 @@
+"""Pages of announcements: the organizers' tab and what participants read."""

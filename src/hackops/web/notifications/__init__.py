@@ -1,0 +1,1 @@
+"""The notification centre, its preferences and the one-click unsubscribe pages."""
