@@ -118,10 +118,11 @@ def payload(index: int) -> catalog.Payload:
             team_id=uuid.uuid4(),
             version_id=uuid.uuid4(),
             version_number=1,
+            late=False,
         )
     if kind == 2:
         return catalog.JudgeAssigned(judge_id=uuid.uuid4(), assigned=4)
-    return catalog.TeamMemberJoined(team_id=uuid.uuid4(), user_id=uuid.uuid4())
+    return catalog.TeamMemberJoined(team_id=uuid.uuid4(), user_id=uuid.uuid4(), via="code")
 
 
 def seed_orgs(owner_url: str) -> list[uuid.UUID]:

@@ -136,6 +136,7 @@ def sample_payloads(count: int) -> list[catalog.Payload]:
             team_id=uuid.uuid4(),
             version_id=uuid.uuid4(),
             version_number=1,
+            late=False,
         ),
         lambda: catalog.JudgeAssigned(judge_id=uuid.uuid4(), assigned=3),
         lambda: catalog.WebhookTest(endpoint_id=uuid.uuid4()),
