@@ -17,6 +17,7 @@ TEAM_TASKS = "/api/v1/organizations/{slug}/events/{event_slug}/teams/{team_id}/t
 
 EVENT = "/api/v1/organizations/{slug}/events/{event_slug}"
 TEAM = EVENT + "/teams/{team_id}"
+WEBHOOKS = "/api/v1/organizations/{slug}/webhooks"
 
 AUDITED: dict[tuple[str, str], str] = {
     ("post", "/api/v1/auth/register"): "user.registered",
@@ -47,6 +48,15 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", "/api/v1/invitations/accept"): "invitation.accepted",
     ("patch", "/api/v1/admin/organizations/{slug}"): "organization.plan_changed",
     ("post", "/api/v1/admin/users/{user_id}/disable"): "user.disabled",
+    # An organization's webhooks (tests/webhooks/test_audit.py).
+    ("post", WEBHOOKS): "webhook_endpoint.created",
+    ("patch", WEBHOOKS + "/{endpoint_id}"): "webhook_endpoint.updated",
+    ("delete", WEBHOOKS + "/{endpoint_id}"): "webhook_endpoint.deleted",
+    ("post", WEBHOOKS + "/{endpoint_id}/rotate-secret"): "webhook_endpoint.secret_rotated",
+    ("post", WEBHOOKS + "/{endpoint_id}/test"): "webhook_endpoint.test_sent",
+    ("post", WEBHOOKS + "/{endpoint_id}/deliveries/{delivery_id}/redeliver"): (
+        "webhook_delivery.redelivered"
+    ),
     # Events, their tracks, awards and roles (tests/events/test_audit.py).
     ("post", "/api/v1/organizations/{slug}/events"): "event.created",
     ("patch", EVENT): "event.updated",
@@ -148,7 +158,7 @@ AUDITED: dict[tuple[str, str], str] = {
 def owned_by(
     prefixes: tuple[str, ...],
     *,
-    excluding: tuple[str, ...] = ("/events", "/tasks", "/me/notification"),
+    excluding: tuple[str, ...] = ("/events", "/tasks", "/me/notification", "/webhooks"),
 ) -> set[tuple[str, str]]:
     """The listed routes under `prefixes` (and not under another scenario's `excluding`)."""
     return {

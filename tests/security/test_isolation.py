@@ -49,6 +49,8 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "criterion_id": tenant.criterion_id,
         "announcement_id": tenant.announcement_id,
         "notification_id": tenant.notification_id,
+        "endpoint_id": tenant.endpoint_id,
+        "delivery_id": tenant.delivery_id,
         "step": "validate_files",
         "fmt": "json",
     }

@@ -41,6 +41,8 @@ from tests.factories import (
     create_notification,
     create_registration,
     create_team,
+    create_webhook_delivery,
+    create_webhook_endpoint,
 )
 from tests.orgs.test_members import create_org, invite_and_join
 from tests.people import person
@@ -76,6 +78,8 @@ class Tenant:
     draft_file_id: str = ""  # a file added to the working copy after the submitted version
     announcement_id: str = ""  # an organizer's draft announcement of event_slug
     notification_id: str = ""  # an unread in-app notification of the member
+    endpoint_id: str = ""  # a webhook endpoint of the organization
+    delivery_id: str = ""  # a pending delivery to it
 
 
 async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: str) -> Tenant:
@@ -122,7 +126,17 @@ async def build_tenant(client: httpx2.AsyncClient, session: AsyncSession, slug: 
     await add_submissions(session, tenant)
     await add_judges(session, tenant)
     await add_notification(session, tenant)
+    await add_webhook(session, tenant)
     return tenant
+
+
+async def add_webhook(session: AsyncSession, tenant: Tenant) -> None:
+    """A webhook endpoint of the organization and a pending delivery to it."""
+    org = await session.scalar(select(Organization).where(Organization.slug == tenant.slug))
+    assert org is not None
+    endpoint = await create_webhook_endpoint(session, org)
+    delivery = await create_webhook_delivery(session, endpoint)
+    tenant.endpoint_id, tenant.delivery_id = str(endpoint.id), str(delivery.id)
 
 
 async def add_notification(session: AsyncSession, tenant: Tenant) -> None:
