@@ -1,6 +1,8 @@
 """Fan-out under fault: `hackops worker` processes SIGKILLed mid fan-out, again and again —
-every event is still dispatched, and each person is told exactly once (one notification, one
-queued mail), because a channel's rows commit with the dispatch mark or not at all."""
+every event is still dispatched to every channel, and each person is told exactly once (one
+notification, one queued mail, one notification of the announcement), each event gives the
+organization's webhook endpoint one delivery, because a channel's rows commit with the dispatch
+mark or not at all."""
 
 from __future__ import annotations
 
@@ -16,9 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hackops.actor import SYSTEM
 from hackops.db import Database
-from hackops.outbox.catalog import RegistrationCreated
+from hackops.models import AnnouncementStatus
+from hackops.outbox.catalog import AnnouncementSent, RegistrationCreated
 from hackops.outbox.service import emit
-from tests.factories import create_event, create_organization, create_registration, create_user
+from tests.factories import (
+    create_announcement,
+    create_event,
+    create_organization,
+    create_registration,
+    create_user,
+    create_webhook_endpoint,
+)
 from tests.submissions.pipeline_helpers import scalar, stop_worker, wait_until, worker_environment
 
 EVENTS = 240
@@ -46,6 +56,7 @@ async def test_workers_killed_mid_fan_out_tell_everyone_exactly_once(
     async with committed_db.transaction() as session:
         org = await create_organization(session)
         event = await create_event(session, org)
+        await create_webhook_endpoint(session, org, url="https://hooks.example.com/in")
         for _ in range(EVENTS):
             user = await create_user(session, email_verified_at=datetime.now(UTC))
             registration = await create_registration(session, event, user=user)
@@ -58,6 +69,23 @@ async def test_workers_killed_mid_fan_out_tell_everyone_exactly_once(
                 org_id=org.id,
                 event_id=event.id,
             )
+        # halfway through the stream, an announcement to everyone registered
+        announcement = await create_announcement(
+            session,
+            event,
+            status=AnnouncementStatus.SENT,
+            channels=["in_app"],
+            sent_at=datetime.now(UTC),
+        )
+        told = await emit(
+            session,
+            SYSTEM,
+            AnnouncementSent(
+                announcement_id=announcement.id, audience="registered", channels=["in_app"]
+            ),
+            org_id=org.id,
+            event_id=event.id,
+        )
     dispatched = "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NOT NULL"
     running = (
         "SELECT count(*) FROM procrastinate_jobs"
@@ -85,7 +113,7 @@ async def test_workers_killed_mid_fan_out_tell_everyone_exactly_once(
             worker = start_worker(env, log)
 
         async def all_dispatched() -> bool:
-            return await scalar(admin_engine, dispatched) == EVENTS
+            return await scalar(admin_engine, dispatched) == EVENTS + 1
 
         # a job cut off mid-run is 'doing' until the restarted worker releases it, or the
         # minute sweep queues the event again
@@ -109,4 +137,17 @@ async def test_workers_killed_mid_fan_out_tell_everyone_exactly_once(
         " WHERE o.org_id = :org",
         org=org.id,
     )
-    assert (notifications, people, mails) == (EVENTS, EVENTS, EVENTS)
+    announced = [
+        await scalar(
+            admin_engine,
+            f"SELECT {what} FROM notifications WHERE dedupe_key = :key",
+            key=str(told.id),
+        )
+        for what in ("count(*)", "count(DISTINCT user_id)")
+    ]
+    deliveries = await scalar(
+        admin_engine, "SELECT count(*) FROM webhook_deliveries WHERE org_id = :org", org=org.id
+    )
+    assert (notifications, people, mails) == (2 * EVENTS, EVENTS, EVENTS)
+    assert announced == [EVENTS, EVENTS]
+    assert deliveries == EVENTS + 1

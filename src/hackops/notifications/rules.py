@@ -31,7 +31,7 @@ async def registration_created(
     event as a calendar entry; for the waitlist, the place in line and no code (the person may
     not come in yet). Nothing when the registration was cancelled before this ran."""
     assert isinstance(payload, RegistrationCreated)
-    event = await session.get(Event, row.event_id)
+    event = await session.get(Event, row.event_id) if row.event_id is not None else None
     registration = await session.get(Registration, payload.registration_id)
     user = await session.get(User, payload.user_id)
     if event is None or registration is None or user is None:
