@@ -110,7 +110,8 @@ async def test_the_preview_is_what_people_read(
     assert shown == {
         "subject": f"{event.name}: Dinner is served",
         "title": "Dinner is served",
-        "text": "The final pitches are in **Hall B**, not Hall A.\n\n- doors at 17:30",
+        # the notification and the mail's text part read without Markdown syntax
+        "text": "The final pitches are in Hall B, not Hall A.\n\n• doors at 17:30",
         "html": (
             "<p>The final pitches are in <strong>Hall B</strong>, not Hall A.</p>\n"
             "<ul>\n<li>doors at 17:30</li>\n</ul>\n"

@@ -152,14 +152,37 @@ def subject(event: Event, title: str) -> str:
     return f"{event.name}: {title}"
 
 
+_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+_BLOCK_END = re.compile(r"</(p|li|h[1-6]|blockquote|pre|tr)>|<br\s*/?>", re.I)
+
+
+def plain_text(body: str) -> str:
+    """The Markdown body as plain text for the notification and the mail's text part: no
+    `**`, `_` or link syntax; a link reads "words (address)"; one blank line between blocks."""
+    rendered = _LINK.sub(
+        lambda m: (
+            m.group(2)
+            if html.unescape(m.group(2)) == html.unescape(m.group(1))
+            else f"{m.group(2)} ({m.group(1)})"
+        ),
+        render(body),
+    )
+    rendered = _BLOCK_END.sub(lambda m: m.group(0) + "\n", rendered)
+    rendered = re.sub(r"<li>", "• ", rendered)
+    text = html.unescape(nh3.clean(rendered, tags=set()))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def compose(event: Event, *, title: str, body: str, channels: list[str], link: str) -> Message:
-    """What each recipient is told: the in-app notification (title, text, link) and the mail
-    (subject, the same text and link)."""
+    """What each recipient is told: the in-app notification (title, the text without Markdown,
+    link) and the mail (subject, the text part without Markdown, the HTML part rendered)."""
     return Message(
         category=CATEGORY,
         title=title,
-        body=body,
+        body=plain_text(body),
         link=link,
         subject=subject(event, title),
         channels=frozenset(Channel(c) for c in channels),
+        email_context={"body_html": render(body)},
     )
