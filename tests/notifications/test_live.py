@@ -238,11 +238,12 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
             for pid in before:
                 await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         # back on a new connection, without a restart (the socket stayed open meanwhile)
-        deadline = asyncio.get_running_loop().time() + 15
-        while not (after := await listener_pids(live_db) - before):
+        # every listener killed comes back (the live database may also serve another test
+        # server of this process, whose listener was killed too and reconnects on its own)
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(await listener_pids(live_db) - before) < len(before):
             assert asyncio.get_running_loop().time() < deadline, "the listener did not return"
             await asyncio.sleep(0.1)
-        assert len(after) >= len(before)
 
         await tell(live_db, ada, "After")
         assert (await expect_note(socket))["title"] == "After"
