@@ -143,15 +143,7 @@ async def create(
         await _send_now(session, access, limiter, announcement)
     elif moment is not None:
         await _schedule(session, access, limiter, announcement, moment)
-    await record(
-        session,
-        access.actor,
-        "announcement.created",
-        resource_type="announcement",
-        resource_id=announcement.id,
-        org_id=event.org_id,
-        details=sending.audit_details(announcement),
-    )
+    await _audit(session, access, "announcement.created", announcement)
     return announcement
 
 
@@ -173,15 +165,7 @@ async def update_draft(
     await session.refresh(announcement)
     if not changed:
         raise _not_a_draft(announcement)
-    await record(
-        session,
-        access.actor,
-        "announcement.updated",
-        resource_type="announcement",
-        resource_id=announcement.id,
-        org_id=announcement.org_id,
-        details=sending.audit_details(announcement),
-    )
+    await _audit(session, access, "announcement.updated", announcement)
     return announcement
 
 
@@ -253,15 +237,7 @@ async def send_now(
 ) -> Announcement:
     """Send a draft now (organizers)."""
     await _send_now(session, access, limiter, announcement)
-    await record(
-        session,
-        access.actor,
-        "announcement.sent",
-        resource_type="announcement",
-        resource_id=announcement.id,
-        org_id=announcement.org_id,
-        details=sending.audit_details(announcement),
-    )
+    await _audit(session, access, "announcement.sent", announcement)
     return announcement
 
 
@@ -275,15 +251,7 @@ async def schedule(
     """Schedule a draft for `send_at` (organizers)."""
     moment = await send_time(session, access.event, send_at)
     await _schedule(session, access, limiter, announcement, moment)
-    await record(
-        session,
-        access.actor,
-        "announcement.scheduled",
-        resource_type="announcement",
-        resource_id=announcement.id,
-        org_id=announcement.org_id,
-        details=sending.audit_details(announcement),
-    )
+    await _audit(session, access, "announcement.scheduled", announcement)
     return announcement
 
 
@@ -308,13 +276,21 @@ async def cancel(
         else:
             message = "This announcement is a draft: it is not scheduled, so nothing to cancel."
         raise NotScheduled(message, details={"status": announcement.status.value})
+    await _audit(session, access, "announcement.cancelled", announcement)
+    return announcement
+
+
+async def _audit(
+    session: AsyncSession, access: EventAccess, action: str, announcement: Announcement
+) -> None:
+    """The one audit row of an organizer's change to an announcement (what it says and to whom,
+    `sending.audit_details`)."""
     await record(
         session,
         access.actor,
-        "announcement.cancelled",
+        action,
         resource_type="announcement",
         resource_id=announcement.id,
         org_id=announcement.org_id,
         details=sending.audit_details(announcement),
     )
-    return announcement
