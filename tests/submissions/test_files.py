@@ -314,8 +314,10 @@ def test_a_25_mb_upload_stays_small_in_python_memory(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
+        check=False,
     )
+    # the measuring process's own words when it fails (once seen: SIGABRT, with no reason kept)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
     peak = int(done.stdout.strip())
     assert (tmp_path / "store" / "big").stat().st_size == 25 * MiB
     assert peak < 8 * MiB, f"peak {peak / MiB:.1f} MiB"

@@ -70,8 +70,19 @@ class State:
 
 
 async def state(database: Database, endpoint_id: uuid.UUID) -> State:
+    """The endpoint, its deliveries and its attempt log. The log is read first: each statement
+    sees what was committed when it began, so the endpoint and deliveries read after it show at
+    least what the attempts in the log wrote (an attempt, its delivery and the endpoint's streak
+    commit together)."""
     async with database.transaction() as session:
         await set_actor(session, None, platform_admin=True)
+        log = list(
+            await session.scalars(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.endpoint_id == endpoint_id)
+                .order_by(WebhookAttempt.started_at, WebhookAttempt.number)
+            )
+        )
         endpoint = await session.get(WebhookEndpoint, endpoint_id)
         assert endpoint is not None
         deliveries = await session.scalars(
@@ -79,12 +90,7 @@ async def state(database: Database, endpoint_id: uuid.UUID) -> State:
             .where(WebhookDelivery.endpoint_id == endpoint_id)
             .order_by(WebhookDelivery.created_at)
         )
-        log = await session.scalars(
-            select(WebhookAttempt)
-            .where(WebhookAttempt.endpoint_id == endpoint_id)
-            .order_by(WebhookAttempt.started_at, WebhookAttempt.number)
-        )
-        return State(endpoint, list(deliveries), list(log))
+        return State(endpoint, list(deliveries), log)
 
 
 async def waiting_retry(database: Database) -> datetime | None:
