@@ -105,6 +105,13 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    if settings.is_dev and "base_url" not in settings.model_fields_set:
+        # Links in mail lead where this server answers (`make run PORT=8500`), not to the
+        # default port: in dev, BASE_URL unset is the address served (web processes and the
+        # in-process worker read it from the environment).
+        os.environ["BASE_URL"] = served_url(host, port)
+        get_settings.cache_clear()
+        settings = get_settings()
     if migrate_first:
         with console.status("Applying migrations…"):
             migrate.upgrade(settings.migration_url, app_role=settings.database_app_role)
@@ -130,6 +137,16 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a browser on this machine uses for `serve --host HOST --port PORT`: every
+    interface (0.0.0.0, ::) is reached at 127.0.0.1, an IPv6 address in brackets."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _prepare_multiprocess_metrics(settings: Settings) -> None:
