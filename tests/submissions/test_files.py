@@ -296,9 +296,12 @@ async def main():
     with await spool_upload(body(), max_bytes=25 * MiB, spool_dir=str(folder)) as spooled:
         await put_file(store, "big", spooled.file, content_type="application/zip")
     _, peak = tracemalloc.get_traced_memory()
-    print(peak)
+    print(peak, flush=True)
 
 asyncio.run(main())
+# The figure is out: leave without the interpreter's teardown, where a native library's
+# threads were seen to abort the process (SIGABRT after printing, twice in CI on 2 busy cores).
+os._exit(0)
 """
 
 
