@@ -61,7 +61,7 @@ test: $(DEV_STAMP) lock-check ## Lock check, lint, type-check and run the whole 
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(PYTEST) -n $(PYTEST_WORKERS)
+	$(PYTEST) -n $(PYTEST_WORKERS) --durations=40
 
 test-fast: $(DEV_STAMP) ## Only the tests, without the slow ones (real worker, throwaway clusters, browser)
 	$(PYTEST) -n $(PYTEST_WORKERS) -m "not slow and not browser"
@@ -105,6 +105,10 @@ bench: $(DEV_STAMP) ## HTTP baseline benchmark (HackOps vs a bare raw-driver app
 	$(BIN)/python bench/http_baseline.py
 	$(BIN)/python -m bench.judging_sim
 
+.PHONY: bench-perf
+bench-perf: $(DEV_STAMP) ## Issue 15's table in one run: every fast-path row vs same-run baselines, pass/fail (QUICK=1: smoke run; ROWS=me,gallery)
+	$(BIN)/python bench/perf.py $(if $(QUICK),--quick) $(if $(ROWS),--rows $(ROWS))
+
 bench-events: $(DEV_STAMP) ## Team finder latency and registrations/s at scale (bench/events_load.py)
 	$(BIN)/python bench/events_load.py
 
@@ -113,6 +117,10 @@ bench-similarity: $(DEV_STAMP) ## Duplicate detection: recall/precision on a gen
 
 bench-faults: $(DEV_STAMP) ## Fault harness: PG/app/Redis killed under load, slow uploads, 500 MB bodies (QUICK=1: short)
 	$(BIN)/python bench/faults.py $(if $(QUICK),--quick) $(SCENARIOS)
+
+.PHONY: bench-exports
+bench-exports: $(DEV_STAMP) ## Every export of a 50- and a 5,000-registration event: the server's peak RSS growth per download (memory flat)
+	$(BIN)/python bench/exports.py
 
 .PHONY: bench-announce
 bench-announce: $(DEV_STAMP) ## An announcement to 5,000 people: send → every notification visible, every mail queued (IN_PROCESS=1: no worker)
@@ -127,3 +135,7 @@ bench-bus: $(DEV_STAMP) ## RabbitMQ event bus: outbox → broker lag p50/p95 und
 
 clean: ## Remove the virtualenv and caches (keeps .hackops/ data)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+
+.PHONY: bench-dashboard
+bench-dashboard: $(DEV_STAMP) ## The event dashboard of 5,000 registrations, 1,200 teams, 900 projects, 40 judges over HTTP: median and p95 (target p95 < 300 ms), /health alongside
+	$(BIN)/python bench/dashboard.py $(if $(REQUESTS),--requests $(REQUESTS))

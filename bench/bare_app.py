@@ -1,7 +1,12 @@
 """The yardstick: a bare FastAPI app doing the same single indexed query on the raw driver.
 
 No middleware, no ORM, no transaction edge, no logging: what the hardware and the framework cost
-on their own. Run by http_baseline.py with BENCH_DATABASE_URL set.
+on their own. Run by http_baseline.py, events_load.py, submissions_load.py and perf.py with
+BENCH_DATABASE_URL set (the database's owner: no row-level security).
+
+- `/health`: a constant;
+- `/organizations/{slug}`: one indexed row (the "raw one-row read");
+- `/gallery/{org}/{event}?q=`: the gallery API's full-text search in one statement (below).
 """
 
 from __future__ import annotations
@@ -53,3 +58,25 @@ async def organization(slug: str) -> dict[str, Any]:
     if row is None:
         raise HTTPException(404)
     return row
+
+
+@app.get("/gallery/{org}/{event}")
+async def gallery(org: str, event: str, q: str) -> list[dict[str, Any]]:
+    """What `GET /api/v1/organizations/{org}/events/{event}/gallery?q=` asks the database, as
+    one statement: the event's approved submissions matching `websearch_to_tsquery('english',
+    q)` on `submissions.search`, with their team's name, ordered by lower(title) then id, the
+    first 50 (the API's default page), only while the event is published, not private and its
+    gallery open. As the tables' owner, so the GIN index on `search` can serve the `@@`."""
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT s.id, s.title, s.tagline, t.name AS team_name, s.technologies, s.track_ids,"
+            " s.submitted_at"
+            " FROM organizations o JOIN events e ON e.org_id = o.id"
+            " JOIN submissions s ON s.event_id = e.id JOIN teams t ON t.id = s.team_id"
+            " WHERE o.slug = %s AND e.slug = %s AND e.published_at IS NOT NULL"
+            " AND e.visibility <> 'private' AND e.gallery_opened_at IS NOT NULL"
+            " AND s.status = 'approved' AND s.search @@ websearch_to_tsquery('english', %s)"
+            " ORDER BY lower(s.title), s.id LIMIT 50",
+            (org, event, q),
+        )
+        return await cur.fetchall()

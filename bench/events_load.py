@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
-import statistics
 import sys
-import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from itertools import count
@@ -34,7 +32,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import loadgen  # noqa: E402
-from common import admin_url, as_role, drop_database, free_port, fresh_database, server  # noqa: E402
+from common import (  # noqa: E402
+    BARE_ARGS,
+    HACKOPS_ARGS,
+    add_organization,
+    admin_url,
+    drop_database,
+    free_port,
+    fresh_database,
+    hackops_env,
+    save_report,
+    server,
+    summarize,
+)
 
 DB_NAME = "hackops_bench_events"
 USERS = 100_000
@@ -49,102 +59,140 @@ SKILLS = [
     "unity", "mobile", "swift",
 ]  # fmt: skip
 
-FINDER_PATH = "/api/v1/organizations/bench/events/event-01/finder/teams?q=build"
-REGISTER_PATH = "/api/v1/organizations/bench/events/event-20/registrations"
-
 
 def seed(url: str) -> None:
-    """Bulk data through SQL (triggers off while loading; counters set afterwards)."""
-    skills = "ARRAY[" + ",".join(f"'{s}'" for s in SKILLS) + "]::varchar[]"
-    pick = f"(SELECT array_agg(s) FROM (SELECT ({skills})[1 + floor(random() * {len(SKILLS)})::int] s FROM generate_series(1, %s)) x)"  # noqa: E501
+    """Bulk data through SQL, then VACUUM ANALYZE."""
     with psycopg.connect(url) as conn:
-        conn.execute("SET session_replication_role = replica")
-        conn.execute(
-            "INSERT INTO organizations (id, slug, name)"
-            " VALUES (gen_random_uuid(), 'bench', 'Bench')"
-        )
-        conn.execute(
-            f"""
-            INSERT INTO events (id, org_id, slug, name, tagline, visibility, published_at,
-                                team_min, team_max)
-            SELECT gen_random_uuid(), o.id, 'event-' || lpad(g::text, 2, '0'), 'Event ' || g,
-                   'A hackathon about ' || ({skills})[1 + g % {len(SKILLS)}], 'public', now(), 1, 5
-            FROM organizations o, generate_series(1, {EVENTS}) g WHERE o.slug = 'bench'
-            """
-        )
-        conn.execute(
-            f"""
-            INSERT INTO users (id, email, name, email_verified_at, skills)
-            SELECT gen_random_uuid(), 'u' || g || '@bench.example.com', 'User ' || g, now(),
-                   {pick % 3}
-            FROM generate_series(1, {USERS}) g
-            """
-        )
-        conn.execute(
-            f"""
-            WITH numbered AS (
-              SELECT id, row_number() OVER (ORDER BY email) AS n FROM users
-            ), events_n AS (
-              SELECT id, org_id, row_number() OVER (ORDER BY slug) AS n FROM events
-            )
-            INSERT INTO registrations (id, org_id, event_id, user_id, status, checkin_code,
-                                       looking_for_team, skills, finder_note)
-            SELECT gen_random_uuid(), e.org_id, e.id, u.id, 'registered',
-                   upper(substr(md5(u.id::text), 1, 10)), random() < 0.3, {pick % 3},
-                   'Happy to help with anything'
-            FROM numbered u JOIN events_n e ON e.n = 1 + (u.n - 1) % {EVENTS - 1}
-            WHERE u.n <= {REGISTERED}
-            """
-        )
-        conn.execute(
-            f"""
-            WITH captains AS (
-              SELECT r.user_id, r.event_id, r.org_id, row_number() OVER (ORDER BY r.user_id) AS n
-              FROM registrations r
-            ), created AS (
-              INSERT INTO teams (id, org_id, event_id, name, description, captain_id, recruiting,
-                                 skills_wanted, join_code, member_count, max_members)
-              SELECT gen_random_uuid(), c.org_id, c.event_id, 'Team ' || c.n,
-                     'We build things with ' || ({skills})[1 + c.n % {len(SKILLS)}], c.user_id,
-                     random() < 0.7, {pick % 3}, upper(substr(md5(c.user_id::text || 't'), 1, 10)),
-                     1, 5
-              FROM captains c WHERE c.n <= {TEAMS}
-              RETURNING id, org_id, event_id, captain_id
-            )
-            INSERT INTO team_members (id, org_id, event_id, team_id, user_id, role)
-            SELECT gen_random_uuid(), org_id, event_id, id, captain_id, 'captain' FROM created
-            """
-        )
-        conn.execute(
-            "UPDATE events e SET registered_count = (SELECT count(*) FROM registrations r"
-            " WHERE r.event_id = e.id AND r.status IN ('registered', 'checked_in'))"
-        )
-        # Sign-in tokens: a participant of event-01 for the finder, and one per unregistered
-        # user for the registration run ('bench-token-<n>', stored as SHA-256 like any token).
-        conn.execute(
-            f"""
-            WITH numbered AS (SELECT id, row_number() OVER (ORDER BY email) AS n FROM users)
-            INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at)
-            SELECT gen_random_uuid(), id, 'session',
-                   encode(sha256(('bench-token-' || n)::bytea), 'hex'), now() + interval '1 day'
-            FROM numbered WHERE n = 1 OR n > {REGISTERED}
-            """
-        )
-        conn.execute("SET session_replication_role = origin")
+        seed_into(conn)
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
 
 
-def summarize(results: list[loadgen.Result]) -> dict[str, float]:
-    return {
-        "rps": round(statistics.median(r.rps for r in results), 1),
-        "p50_ms": round(statistics.median(r.p50 for r in results), 2),
-        "p95_ms": round(statistics.median(r.percentile(95) for r in results), 2),
-        "p99_ms": round(statistics.median(r.p99 for r in results), 2),
-        "errors": sum(r.errors for r in results),
-        "requests": sum(r.requests for r in results),
-    }
+def seed_into(
+    conn: psycopg.Connection[Any],
+    *,
+    org: str = "bench",
+    users: int = USERS,
+    registered: int = REGISTERED,
+    teams: int = TEAMS,
+) -> None:
+    """The organization `org`: `users` people (u<n>@<org>.example.com), 20 published events
+    (event-01 … event-20), `registered` registrations over event-01 … event-19, `teams` teams;
+    sign-in tokens '<org>-token-<n>' for person 1 and every unregistered person. Triggers off
+    while loading, counters set afterwards; nothing committed."""
+    skills = "ARRAY[" + ",".join(f"'{s}'" for s in SKILLS) + "]::varchar[]"
+    pick = f"(SELECT array_agg(s) FROM (SELECT ({skills})[1 + floor(random() * {len(SKILLS)})::int] s FROM generate_series(1, %s)) x)"  # noqa: E501
+    args = {"org": org, "domain": f"@{org}.example.com"}
+    mine = "(SELECT id FROM organizations WHERE slug = %(org)s)"
+    numbered = (
+        "SELECT id, row_number() OVER (ORDER BY email) AS n FROM users"
+        " WHERE email LIKE '%%' || %(domain)s"
+    )
+    conn.execute("SET session_replication_role = replica")
+    add_organization(conn, org)
+    conn.execute(
+        f"""
+        INSERT INTO events (id, org_id, slug, name, tagline, visibility, published_at,
+                            team_min, team_max)
+        SELECT gen_random_uuid(), o.id, 'event-' || lpad(g::text, 2, '0'), 'Event ' || g,
+               'A hackathon about ' || ({skills})[1 + g %% {len(SKILLS)}], 'public', now(), 1, 5
+        FROM organizations o, generate_series(1, {EVENTS}) g WHERE o.slug = %(org)s
+        """,
+        args,
+    )
+    conn.execute(
+        f"""
+        INSERT INTO users (id, email, name, email_verified_at, skills)
+        SELECT gen_random_uuid(), 'u' || g || %(domain)s, 'User ' || g, now(), {pick % 3}
+        FROM generate_series(1, {users}) g
+        """,
+        args,
+    )
+    conn.execute(
+        f"""
+        WITH numbered AS ({numbered}), events_n AS (
+          SELECT id, org_id, row_number() OVER (ORDER BY slug) AS n FROM events
+          WHERE org_id = {mine}
+        )
+        INSERT INTO registrations (id, org_id, event_id, user_id, status, checkin_code,
+                                   looking_for_team, skills, finder_note)
+        SELECT gen_random_uuid(), e.org_id, e.id, u.id, 'registered',
+               upper(substr(md5(u.id::text), 1, 10)), random() < 0.3, {pick % 3},
+               'Happy to help with anything'
+        FROM numbered u JOIN events_n e ON e.n = 1 + (u.n - 1) %% {EVENTS - 1}
+        WHERE u.n <= {registered}
+        """,
+        args,
+    )
+    conn.execute(
+        f"""
+        WITH captains AS (
+          SELECT r.user_id, r.event_id, r.org_id, row_number() OVER (ORDER BY r.user_id) AS n
+          FROM registrations r WHERE r.org_id = {mine}
+        ), created AS (
+          INSERT INTO teams (id, org_id, event_id, name, description, captain_id, recruiting,
+                             skills_wanted, join_code, member_count, max_members)
+          SELECT gen_random_uuid(), c.org_id, c.event_id, 'Team ' || c.n,
+                 'We build things with ' || ({skills})[1 + c.n %% {len(SKILLS)}], c.user_id,
+                 random() < 0.7, {pick % 3}, upper(substr(md5(c.user_id::text || 't'), 1, 10)),
+                 1, 5
+          FROM captains c WHERE c.n <= {teams}
+          RETURNING id, org_id, event_id, captain_id
+        )
+        INSERT INTO team_members (id, org_id, event_id, team_id, user_id, role)
+        SELECT gen_random_uuid(), org_id, event_id, id, captain_id, 'captain' FROM created
+        """,
+        args,
+    )
+    conn.execute(
+        "UPDATE events e SET registered_count = (SELECT count(*) FROM registrations r"
+        " WHERE r.event_id = e.id AND r.status IN ('registered', 'checked_in'))"
+        f" WHERE e.org_id = {mine}",
+        args,
+    )
+    # Sign-in tokens: a participant of event-01 for the finder, and one per unregistered
+    # user for the registration run ('<org>-token-<n>', stored as SHA-256 like any token).
+    conn.execute(
+        f"""
+        WITH numbered AS ({numbered})
+        INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at)
+        SELECT gen_random_uuid(), id, 'session',
+               encode(sha256((%(org)s || '-token-' || n)::bytea), 'hex'), now() + interval '1 day'
+        FROM numbered WHERE n = 1 OR n > {registered}
+        """,
+        args,
+    )
+    conn.execute("SET session_replication_role = origin")
+
+
+def finder_request(host: str, port: int, org: str = "bench") -> bytes:
+    """The team finder of event-01, asked by person 1 (registered there)."""
+    return loadgen.http_request(
+        "GET", finder_path(org), host, port, headers={"Authorization": f"Bearer {org}-token-1"}
+    )
+
+
+def finder_path(org: str) -> str:
+    return f"/api/v1/organizations/{org}/events/event-01/finder/teams?q=build"
+
+
+def registrations(
+    host: str, port: int, org: str = "bench", *, registered: int = REGISTERED, users: int = USERS
+) -> Callable[[], bytes | None]:
+    """Registrations for event-20, each by the next unregistered person (None: all done)."""
+    tokens = count(registered + 1)
+    path = f"/api/v1/organizations/{org}/events/event-20/registrations"
+    body = json.dumps({"answers": {}}).encode()
+
+    def next_registration() -> bytes | None:
+        n = next(tokens)
+        if n > users:
+            return None
+        headers = {"Authorization": f"Bearer {org}-token-{n}", "Content-Type": "application/json"}
+        return loadgen.http_request("POST", path, host, port, headers=headers, body=body)
+
+    return next_registration
 
 
 def main() -> None:
@@ -162,39 +210,13 @@ def main() -> None:
         started = datetime.now(UTC)
         seed(url)
         seeded_s = (datetime.now(UTC) - started).total_seconds()
-        env = {
-            "HACKOPS_ENV": "prod",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": as_role(url, "hackops_app"),
-            "DATABASE_ADMIN_URL": url,
-            "STORAGE_URL": f"file://{tempfile.mkdtemp(prefix='hackops-bench-files-')}",
-            "LOG_LEVEL": "INFO",
-        }
-        ours = stack.enter_context(
-            server("hackops", ["hackops.main:app_factory", "--factory", "--no-access-log",
-                               "--log-level", "warning"], env, free_port())
-        )  # fmt: skip
+        ours = stack.enter_context(server("hackops", HACKOPS_ARGS, hackops_env(url), free_port()))
         bare = stack.enter_context(
-            server("bare", ["bare_app:app", "--app-dir", "bench", "--no-access-log",
-                            "--log-level", "warning"], {"BENCH_DATABASE_URL": url}, free_port())
-        )  # fmt: skip
-        host = "127.0.0.1"
-        finder = loadgen.http_request(
-            "GET", FINDER_PATH, host, ours, headers={"Authorization": "Bearer bench-token-1"}
+            server("bare", BARE_ARGS, {"BENCH_DATABASE_URL": url}, free_port())
         )
-        tokens = count(REGISTERED + 1)
-
-        def next_registration() -> bytes | None:
-            n = next(tokens)
-            if n > USERS:
-                return None
-            return loadgen.http_request(
-                "POST", REGISTER_PATH, host, ours,
-                headers={"Authorization": f"Bearer bench-token-{n}",
-                         "Content-Type": "application/json"},
-                body=json.dumps({"answers": {}}).encode(),
-            )  # fmt: skip
-
+        host = "127.0.0.1"
+        finder = finder_request(host, ours)
+        next_registration = registrations(host, ours)
         runs: dict[str, list[loadgen.Result]] = {"finder": [], "register": [], "baseline": []}
         asyncio.run(loadgen.run_requests(host, ours, lambda: finder, concurrency=4, duration=1))
         asyncio.run(loadgen.run(host, bare, "/organizations/bench", concurrency=16, duration=1))
@@ -224,11 +246,7 @@ def main() -> None:
         results["register"]["rps"] / results["baseline"]["rps"], 3
     )
     print(json.dumps(report, indent=2))
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"events_load-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json").write_text(
-        json.dumps(report, indent=2)
-    )
+    save_report("events_load", report)
 
 
 if __name__ == "__main__":

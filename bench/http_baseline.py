@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
-import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -34,7 +32,17 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import loadgen  # noqa: E402
-from common import admin_url, drop_database, free_port, fresh_database, server  # noqa: E402
+from common import (  # noqa: E402
+    BARE_ARGS,
+    HACKOPS_ARGS,
+    admin_url,
+    drop_database,
+    free_port,
+    fresh_database,
+    save_report,
+    server,
+    summarize,
+)
 
 DB_NAME = "hackops_bench"
 ORG_COUNT = 5000
@@ -60,16 +68,6 @@ async def measure(port: int, path: str, concurrency: int, duration: float) -> lo
     return await loadgen.run("127.0.0.1", port, path, concurrency=concurrency, duration=duration)
 
 
-def summarize(results: list[loadgen.Result]) -> dict[str, float]:
-    return {
-        "rps": round(statistics.median(r.rps for r in results), 1),
-        "p50_ms": round(statistics.median(r.p50 for r in results), 2),
-        "p99_ms": round(statistics.median(r.p99 for r in results), 2),
-        "errors": sum(r.errors for r in results),
-        "requests": sum(r.requests for r in results),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -92,27 +90,9 @@ def main() -> None:
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
             "LOG_JSON": "true",
         }
-        ours = stack.enter_context(
-            server(
-                "hackops",
-                [
-                    "hackops.main:app_factory",
-                    "--factory",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                hackops_env,
-                free_port(),
-            )
-        )
+        ours = stack.enter_context(server("hackops", HACKOPS_ARGS, hackops_env, free_port()))
         bare = stack.enter_context(
-            server(
-                "bare",
-                ["bare_app:app", "--app-dir", "bench", "--no-access-log", "--log-level", "warning"],
-                {"BENCH_DATABASE_URL": url},
-                free_port(),
-            )
+            server("bare", BARE_ARGS, {"BENCH_DATABASE_URL": url}, free_port())
         )
         cases = {
             "health": {"hackops": (ours, "/health"), "bare": (bare, "/health")},
@@ -138,16 +118,13 @@ def main() -> None:
                     runs[side].append(
                         asyncio.run(measure(port, path, opts.concurrency, opts.duration))
                     )
-            summary = {side: summarize(results) for side, results in runs.items()}
+            summary: dict[str, Any] = {side: summarize(r) for side, r in runs.items()}
             summary["ratio_rps"] = round(summary["hackops"]["rps"] / summary["bare"]["rps"], 3)
             report["cases"][case] = summary
 
     print_report(report)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"http_baseline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(f"\nsaved {path.relative_to(ROOT)}")
+    saved = save_report("http_baseline", report)
+    print(f"\nsaved {saved.relative_to(ROOT)}")
 
 
 def print_report(report: dict[str, Any]) -> None:

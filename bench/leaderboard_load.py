@@ -38,7 +38,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
 import loadgen  # noqa: E402
-from common import admin_url, as_role, drop_database, free_port, fresh_database, server  # noqa: E402
+from common import (  # noqa: E402
+    admin_url,
+    as_role,
+    drop_database,
+    free_port,
+    fresh_database,
+    server,
+    summarize,
+)
 
 DB_NAME = "hackops_bench_leaderboard"
 SUBMISSIONS = 5_000
@@ -205,16 +213,6 @@ def compare(full: Any, state: Any) -> tuple[float, int]:
     drift = max(abs(i["score"] - scores[i["submission_id"]]) for i in state.rows(10_000))
     top = {i["submission_id"] for i in full.rows(100)}
     return drift, len(top & {i["submission_id"] for i in state.rows(100)})
-
-
-def summarize(results: list[loadgen.Result]) -> dict[str, float]:
-    return {
-        "rps": round(statistics.median(r.rps for r in results), 1),
-        "p50_ms": round(statistics.median(r.p50 for r in results), 2),
-        "p95_ms": round(statistics.median(r.percentile(95) for r in results), 2),
-        "errors": sum(r.errors for r in results),
-        "requests": sum(r.requests for r in results),
-    }
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 Each of `concurrency` connections sends one GET, reads the whole response, and sends the next,
 for `duration` seconds. The same generator drives both sides of a comparison, so its own cost
-cancels out of the ratio.
+cancels out of the ratio. A response outside `expected` (2xx unless told, e.g. 304 for a
+conditional GET) counts as an error.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
 
@@ -37,36 +38,49 @@ class Result:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
     @property
+    def p95(self) -> float:
+        return self.percentile(95)
+
+    @property
     def p99(self) -> float:
         return self.percentile(99)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """The status and headers (names in lower case) of one response; its body read and dropped."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("connection closed")
     status = int(status_line.split()[1])
-    length = 0
-    chunked = False
+    headers: dict[str, str] = {}
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b""):
             break
         name, _, value = line.decode("latin-1").partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            length = int(value.strip())
-        elif name == "transfer-encoding" and "chunked" in value.lower():
-            chunked = True
-    if chunked:
+        headers[name.strip().lower()] = value.strip()
+    if status in (204, 304):  # no body, whatever Content-Length says (RFC 9110, 8.6)
+        return status, headers
+    if "chunked" in headers.get("transfer-encoding", "").lower():
         while True:
             size = int((await reader.readline()).strip(), 16)
             await reader.readexactly(size + 2)
             if size == 0:
                 break
-    elif length:
+    elif length := int(headers.get("content-length", "0")):
         await reader.readexactly(length)
-    return status
+    return status, headers
+
+
+async def fetch_once(host: str, port: int, request: bytes) -> tuple[int, dict[str, str]]:
+    """Send one request on a new connection: the response's status and headers."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await _read_response(reader)
+    finally:
+        writer.close()
 
 
 def http_request(
@@ -93,6 +107,7 @@ async def _connection(
     stop_at: float,
     latencies: list[float],
     counts: list[int],
+    expected: Container[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -103,13 +118,16 @@ async def _connection(
             started = time.perf_counter()
             writer.write(request)
             await writer.drain()
-            status = await _read_response(reader)
+            status, _ = await _read_response(reader)
             latencies.append((time.perf_counter() - started) * 1000)
             counts[0] += 1
-            if not 200 <= status < 300:
+            if status not in expected:
                 counts[1] += 1
     finally:
         writer.close()
+
+
+SUCCESS = range(200, 300)
 
 
 async def run(host: str, port: int, path: str, *, concurrency: int, duration: float) -> Result:
@@ -127,6 +145,7 @@ async def run_requests(
     *,
     concurrency: int,
     duration: float,
+    expected: Container[int] = SUCCESS,
 ) -> Result:
     """Send what `make_request` gives (None: stop) in a closed loop on `concurrency` connections."""
     latencies: list[float] = []
@@ -135,7 +154,7 @@ async def run_requests(
     stop_at = started + duration
     await asyncio.gather(
         *(
-            _connection(host, port, make_request, stop_at, latencies, counts)
+            _connection(host, port, make_request, stop_at, latencies, counts, expected)
             for _ in range(concurrency)
         )
     )

@@ -334,6 +334,9 @@ def make_settings(database_url: str, storage_dir: Path, **overrides: Any) -> Set
         # Cheap hashing in tests; production parameters are the defaults.
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 1024,
+        # The public pages' cache learns of changes at commit: requests bound to one rolled-back
+        # connection never commit, so it is on only where a test asks (tests/publiccache).
+        "public_cache": False,
         "_env_file": None,
     }
     values.update(overrides)

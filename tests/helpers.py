@@ -85,6 +85,19 @@ class QueryLog:
         return len(self.statements)
 
 
+#: The statements an event route's authorization sends before the route: the request gate's one
+#: (token, person, tenant, event and roles; 8 before it). A ceiling for the write-count tests,
+#: which pin only the write's own; the gate's own tests pin it.
+AUTHORIZATION_AT_MOST = 1
+
+
+def split_at(log: QueryLog, first_of_the_write: str) -> tuple[list[str], list[str]]:
+    """The statements before the first one containing `first_of_the_write` (the request's
+    authorization) and the rest (the write's own)."""
+    at = next(i for i, s in enumerate(log.statements) if first_of_the_write in s)
+    return log.statements[:at], log.statements[at:]
+
+
 @contextmanager
 def count_queries(connection: AsyncConnection) -> Iterator[QueryLog]:
     """Record every statement sent on `connection` (the test's; the app's requests share it).

@@ -62,12 +62,19 @@ def rules_for(settings: Settings) -> tuple[BodyRule, ...]:
     )
 
 
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
+def _declared(scope: Scope) -> tuple[int | None, bool]:
+    """The declared `Content-Length` (None: absent or not a number) and whether the request
+    says a body follows at all (a length above 0, a `Transfer-Encoding`, or a broken length)."""
+    length: int | None = None
+    body = False
+    for name, value in scope["headers"]:
         if name == b"content-length":
             text = value.decode("latin-1").strip()
-            return int(text) if text.isdigit() else None
-    return None
+            length = int(text) if text.isdigit() else None
+            body = body or length != 0
+        elif name == b"transfer-encoding":
+            body = True
+    return length, body
 
 
 def _size(limit: int) -> str:
@@ -112,8 +119,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared, has_body = _declared(scope)
+        if not has_body:
+            # Nothing to count or wait for (most GETs): no wrapper around receive and send.
+            await self.app(scope, receive, send)
+            return
         limit = self.limit_for(scope)
-        declared = _declared_length(scope)
         if declared is not None and declared > limit:
             await _answer(scope, receive, send, 413, limit)
             return

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeSerializer
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hackops.config import Settings
@@ -133,47 +132,67 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
     return messages
 
 
+def security_headers(*, docs: bool, secure: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every response carries unless it set its own, as raw ASGI pairs."""
+    headers = [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("x-frame-options", "DENY"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("content-security-policy", DOCS_CSP if docs else PAGE_CSP),
+    ]
+    if secure:
+        headers.append(("strict-transport-security", "max-age=31536000"))
+    return tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers)
+
+
 class BrowserStateMiddleware:
-    """Writes the cookies the request asked for (CSRF token, flash) and the security headers."""
+    """Writes the cookies the request asked for (CSRF token, flash) and the security headers.
+
+    Pure ASGI and cheap on every response: the headers are encoded once, here, and added to the
+    response's raw list where it did not set its own (one pass over its few headers); the
+    cookies cost something only when a page asked for them (`csrf_token`, `flash`,
+    `pop_flashes` leave their wish in the request's state).
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.settings = settings
         self.flash_serializer = URLSafeSerializer(
             settings.secret_key.get_secret_value(), salt="flash"
         )
+        secure = not settings.is_dev and settings.base_url.startswith("https")
+        self.page_headers = security_headers(docs=False, secure=secure)
+        self.docs_headers = security_headers(docs=True, secure=secure)
+        self.cookie_flags = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        secure = not self.settings.is_dev and self.settings.base_url.startswith("https")
+        defaults = self.docs_headers if scope["path"] == "/docs" else self.page_headers
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault(
-                    "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
-                )
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                headers.setdefault(
-                    "Content-Security-Policy", DOCS_CSP if path == "/docs" else PAGE_CSP
-                )
-                if secure:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-                state = scope.get("state", {})
-                flags = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
-                if token := state.get("set_csrf_cookie"):
-                    headers.append("Set-Cookie", f"{CSRF_COOKIE}={token}; HttpOnly{flags}")
-                if out := state.get("flash_out"):
-                    value = self.flash_serializer.dumps(out[-10:])
-                    headers.append("Set-Cookie", f"{FLASH_COOKIE}={value}; HttpOnly{flags}")
-                elif state.get("clear_flash_cookie"):
-                    headers.append("Set-Cookie", f"{FLASH_COOKIE}=; Max-Age=0; HttpOnly{flags}")
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in defaults if pair[0] not in present)
+                state = scope.get("state")
+                if state:
+                    headers.extend(self._cookies(state))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    def _cookies(self, state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+        flags = self.cookie_flags
+        cookies: list[str] = []
+        if token := state.get("set_csrf_cookie"):
+            cookies.append(f"{CSRF_COOKIE}={token}; HttpOnly{flags}")
+        if out := state.get("flash_out"):
+            value = self.flash_serializer.dumps(out[-10:])
+            cookies.append(f"{FLASH_COOKIE}={value}; HttpOnly{flags}")
+        elif state.get("clear_flash_cookie"):
+            cookies.append(f"{FLASH_COOKIE}=; Max-Age=0; HttpOnly{flags}")
+        return [(b"set-cookie", cookie.encode("latin-1")) for cookie in cookies]

@@ -19,6 +19,12 @@ DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside de
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 
+BASE_URL_MISSING = (
+    "Invalid configuration: BASE_URL is not set; links in mail are made from it. Set it to the"
+    " address people open (BASE_URL=https://hackops.example.org), or HACKOPS_ENV=dev locally"
+)
+
+
 class Environment(enum.StrEnum):
     DEV = "dev"
     TEST = "test"
@@ -41,7 +47,15 @@ class Settings(BaseSettings):
     # Raw-driver connections (autocommit) for the hottest one-statement reads (the live
     # leaderboard's gate); 0 turns them off and those reads go through the ORM session.
     database_read_pool_size: Annotated[int, Field(ge=0, le=100)] = 10
+    # The request gate (`hackops.gate`): the caller, their organization and event in one
+    # statement. Off: one ORM query at a time, as the loaders read them (the reference path).
+    request_gate: bool = True
     redis_url: str | None = None
+    # Public pages for anonymous visitors from the versioned cache (hackops.publiccache): on/off,
+    # the process's memory for it, how often the versions are polled (the net under LISTEN).
+    public_cache: bool = True
+    public_cache_bytes: Annotated[int, Field(ge=1024**2, le=16 * 1024**3)] = 64 * 1024**2
+    public_cache_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     storage_url: str | None = None
     data_dir: Path = Path(".hackops")
     base_url: str = "http://127.0.0.1:8000"
@@ -94,6 +108,13 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.hackops_env is Environment.DEV
+
+    @property
+    def base_url_missing(self) -> bool:
+        """Production with BASE_URL unset: mail links would lead to the built-in default. `serve`
+        refuses to start (dev derives it from the address served; test servers keep the
+        default, their mail is read by the tests)."""
+        return self.hackops_env is Environment.PROD and "base_url" not in self.model_fields_set
 
     @property
     def secure_cookies(self) -> bool:

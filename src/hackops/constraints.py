@@ -12,14 +12,18 @@ inside `savepoint(session, errors)`:
 - any other `IntegrityError` is re-raised unchanged, for the app's handler (409
   `constraint_violation`, `errors.py`), never a 500.
 
+`refused_as(errors)` does the same translation without the savepoint (two round trips fewer),
+for a write whose refusal ends the transaction: an API request answers with the error and rolls
+back; a form that re-renders runs the call inside its own savepoint (`web.kit.attempt`).
+
 The name is the driver's diagnostic (`constraint_name`): the constraint or unique index named in
 the migration, or the CONSTRAINT a trigger raises with. Framework-free, below the domains.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +46,19 @@ async def savepoint(session: AsyncSession, errors: ConstraintErrors) -> AsyncIte
     try:
         async with session.begin_nested():
             yield
+    except IntegrityError as exc:
+        error = errors.get(constraint_name(exc) or "")
+        if error is None:
+            raise
+        raise error() from exc
+
+
+@contextmanager
+def refused_as(errors: ConstraintErrors) -> Iterator[None]:
+    """`savepoint`'s translation without the savepoint: after a refusal the transaction is
+    aborted, so the caller must be about to roll back (or have its own savepoint)."""
+    try:
+        yield
     except IntegrityError as exc:
         error = errors.get(constraint_name(exc) or "")
         if error is None:

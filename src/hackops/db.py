@@ -137,6 +137,11 @@ async def get_session(request: Request) -> AsyncSession:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+def is_request_session(request: Request, session: AsyncSession) -> bool:
+    """`session` is the request's own (from `get_session`), not one a route opened itself."""
+    return getattr(request.state, _SESSION_KEY, None) is session
+
+
 class TransactionalRoute(APIRoute):
     """Commits the request's session after the endpoint returns, before the response is sent."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.admin import hasher_for
 from hackops.accounts.service import get_user_by_email
+from hackops.actor import SYSTEM
 from hackops.config import Settings
 from hackops.db import db_now
 from hackops.demo_judging import seed_judging
@@ -22,6 +23,7 @@ from hackops.models import (
     Event,
     EventRoleGrant,
     Membership,
+    Organization,
     OrgRole,
     Registration,
     Task,
@@ -30,17 +32,24 @@ from hackops.models import (
     Track,
     User,
 )
-from hackops.orgs.service import ensure_organization
+from hackops.orgs.schemas import PlanUpdate
+from hackops.orgs.service import ensure_organization, update_organization
 from hackops.tenancy import set_tenant
 
 DEMO_ORG_SLUG = "demo"
+#: The demo organization's plan: room for the demo's own events and several more to try.
+DEMO_PLAN = PlanUpdate(plan="demo", max_active_events=20)
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "hackops-demo-2026"  # noqa: S105 - published on purpose, dev mode only
 
 
 async def seed_demo(session: AsyncSession, settings: Settings) -> list[tuple[str, str]]:
     org = await ensure_organization(session, slug=DEMO_ORG_SLUG, name="Demo Hackathon Club")
-    created = [("organization", f"{org.name} (/orgs/{org.slug})")]
+    await _demo_plan(session, org)
+    created = [
+        ("organization", f"{org.name} (/orgs/{org.slug})"),
+        ("plan", f"{org.plan}: up to {org.max_active_events} active events"),
+    ]
     if not settings.is_dev:
         return created
     user = await get_user_by_email(session, DEMO_EMAIL)
@@ -67,10 +76,23 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[tuple[str
     created.append(("running hackathon", f"{event.name} (/orgs/{org.slug}/events/{event.slug})"))
     for judged in await seed_judging(session, org.id, user.id):
         created.append(("judging", f"{judged.name} (/orgs/{org.slug}/events/{judged.slug})"))
+    upcoming = await _upcoming_hackathon(session, org.id, user.id)
+    created.append(("upcoming", f"{upcoming.name} (/orgs/{org.slug}/events/{upcoming.slug})"))
+    created.append(("public page", f"/orgs/{org.slug}/public"))
     return created
 
 
+async def _demo_plan(session: AsyncSession, org: Organization) -> None:
+    """The demo plan, on an organization still on the default one (a plan a platform
+    administrator set is kept); recorded in its audit log like any plan change."""
+    if org.plan != "free" or org.max_active_events >= (DEMO_PLAN.max_active_events or 0):
+        return
+    await set_tenant(session, org.id)
+    await update_organization(session, SYSTEM, org, DEMO_PLAN)
+
+
 DEMO_EVENT_SLUG = "demo-hack-2026"
+UPCOMING_EVENT_SLUG = "demo-spring-hack-2027"
 DEMO_TEAMS = (
     ("Solar Sprinters", ["python", "hardware"], ["Wire the sensor board", "Pitch deck"]),
     ("Study Buddies", ["react", "design"], ["Landing page", "User interviews", "Demo video"]),
@@ -169,5 +191,46 @@ async def _demo_hackathon(
                 )
             )
         await session.flush()
+    await session.refresh(event)
+    return event
+
+
+async def _upcoming_hackathon(
+    session: AsyncSession, org_id: uuid.UUID, organizer_id: uuid.UUID
+) -> Event:
+    """A published hackathon three weeks ahead, registration open: the landing page's
+    "upcoming" section and the organization's public page have one to show."""
+    existing = await session.scalar(
+        select(Event).where(Event.org_id == org_id, Event.slug == UPCOMING_EVENT_SLUG)
+    )
+    if existing is not None:
+        return existing
+    now = await db_now(session)
+    starts = now + timedelta(days=21)
+    event = Event(
+        org_id=org_id,
+        slug=UPCOMING_EVENT_SLUG,
+        name="Demo Spring Hack 2027",
+        tagline="A weekend of open data for public transport",
+        description="Build with **open transport data**. Teams of 2 to 5.",
+        description_html="<p>Build with <strong>open transport data</strong>. Teams of 2 to 5.</p>",
+        mode="hybrid",
+        venue="City Library, Hall B",
+        registration_opens_at=now - timedelta(days=1),
+        registration_closes_at=starts - timedelta(days=1),
+        starts_at=starts,
+        submissions_close_at=starts + timedelta(days=2),
+        judging_closes_at=starts + timedelta(days=4),
+        capacity=60,
+        team_min=2,
+        team_max=5,
+        published_at=now - timedelta(days=1),
+    )
+    session.add(event)
+    await session.flush()
+    session.add(
+        EventRoleGrant(org_id=org_id, event_id=event.id, user_id=organizer_id, role="organizer")
+    )
+    await session.flush()
     await session.refresh(event)
     return event

@@ -1,5 +1,6 @@
 """Demo data for judging: an event being judged (criteria, judges, assignments, some scores; the
-demo organizer is a judge with an unscored queue) and a finished one with published results."""
+demo organizer is a judge with an unscored queue) and a finished one with published results and
+an open project gallery."""
 
 from __future__ import annotations
 
@@ -89,6 +90,10 @@ async def _event(
 ) -> Event:
     existing = await session.scalar(select(Event).where(Event.org_id == org_id, Event.slug == slug))
     if existing is not None:
+        if status == "approved" and existing.gallery_opened_at is None:
+            # demo data seeded before the gallery opened: open it now (idempotent)
+            existing.gallery_opened_at = existing.results_published_at or closed
+            await session.flush()
         return existing
     rng = random.Random(slug)  # noqa: S311 - demo scores, not secrets
     event = Event(
@@ -235,6 +240,10 @@ async def _event(
     await session.flush()
     if status == "approved":
         await _publish(session, event, submissions, evaluations, criteria, judging_closes)
+        # The finished event's projects are on show: its gallery is open, as an organizer
+        # would open it (`submissions.review.service.set_gallery`) once results are out.
+        event.gallery_opened_at = judging_closes
+        await session.flush()
     return event
 
 

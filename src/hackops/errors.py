@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hackops import validation
 from hackops.constraints import constraint_name
 
 log = structlog.get_logger(__name__)
@@ -164,7 +165,7 @@ def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     for item in errors:
         loc = [str(p) for p in item.get("loc", ())]
         details.append(
-            {"field": ".".join(loc), "message": item.get("msg", ""), "type": item.get("type")}
+            {"field": ".".join(loc), "message": validation.sentence(item), "type": item.get("type")}
         )
     return details
 
@@ -185,7 +186,7 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
         request,
         422,
         "validation_error",
-        "The request is not valid; see details for each field.",
+        validation.summary(errors),
         _validation_details(errors),
     )
 

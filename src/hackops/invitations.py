@@ -277,6 +277,14 @@ async def pending_by_id(
     return invitation
 
 
+async def inviter_name(session: AsyncSession, invitation: Any) -> str:
+    """The name of who sent the invitation, as the invited person sees it ("" when the account
+    is gone or has no name). Only the name: never their address or anything else."""
+    inviter_id = getattr(invitation, "invited_by_id", None)
+    inviter = await session.get(User, inviter_id) if inviter_id is not None else None
+    return inviter.name if inviter is not None and inviter.deleted_at is None else ""
+
+
 def is_addressee(kind: Kind[Row], invitation: Row, user: User) -> bool:
     """The invitation is this account's: its address is the invited one, or (by user id) it is
     the invited account."""

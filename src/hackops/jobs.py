@@ -119,6 +119,26 @@ async def enqueue(
     return job_id
 
 
+def job_row(
+    task: Any, *, queue: str, queueing_lock: str | None = None, **task_kwargs: Any
+) -> dict[str, Any]:
+    """The job `enqueue` would defer, as a `procrastinate_job_to_defer_v1` in JSON: for a SQL
+    function that defers it itself (`procrastinate_defer_jobs_v1`) in the same statement as
+    the change that causes it (`submit_version`). Same task, queue, lock and arguments."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    job = task.configure(queue=queue, queueing_lock=queueing_lock).make_new_job(**task_kwargs)
+    return {
+        "queue_name": job.queue,
+        "task_name": job.task_name,
+        "priority": job.priority,
+        "lock": job.lock,
+        "queueing_lock": job.queueing_lock,
+        "args": job.task_kwargs,
+        "scheduled_at": None if job.scheduled_at is None else job.scheduled_at.isoformat(),
+    }
+
+
 @asynccontextmanager
 async def open_queue(settings: Settings) -> AsyncIterator[App]:
     """Open the queue app on its own small pool for the duration of the block.

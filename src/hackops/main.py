@@ -17,8 +17,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import URLPath
 
-from hackops import __version__, jobs, wiring
+from hackops import __version__, jobs, route_index, wiring
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
@@ -37,7 +38,9 @@ from hackops.events import router as events_router
 from hackops.events.roles import invitations_router as role_invitations_router
 from hackops.events.roles import mine as my_roles
 from hackops.events.roles import router as event_roles_router
+from hackops.events.schedule import router as event_schedule_router
 from hackops.events.tracks import router as event_tracks_router
+from hackops.exports import router as exports_router
 from hackops.health.router import router as health_router
 from hackops.idempotency.middleware import install as install_idempotency
 from hackops.judging import router as judging_router
@@ -54,6 +57,7 @@ from hackops.observability import (
     process_exiting,
 )
 from hackops.orgs import router as orgs_router
+from hackops.publiccache.middleware import PublicCache, PublicCacheMiddleware
 from hackops.ratelimit import Limiter
 from hackops.registrations import router as registrations_router
 from hackops.results import router as results_router
@@ -68,14 +72,19 @@ from hackops.web import dev as dev_mailbox
 from hackops.web import home as home_page
 from hackops.web.accounts import account as account_pages
 from hackops.web.accounts import auth as auth_pages
+from hackops.web.accounts import calendar as calendar_pages
 from hackops.web.accounts import oauth as oauth_pages
+from hackops.web.analytics import dashboard as event_dashboard
+from hackops.web.analytics import overview as overview_pages
 from hackops.web.announcements import admin as announcement_admin
 from hackops.web.announcements import public as announcement_pages
 from hackops.web.events import admin as event_admin
 from hackops.web.events import content as event_content
 from hackops.web.events import public as event_pages
 from hackops.web.events import roles as event_roles
+from hackops.web.events import schedule as event_schedule
 from hackops.web.events import tracks as event_tracks
+from hackops.web.exports import pages as export_pages
 from hackops.web.judging import admin as judging_admin
 from hackops.web.judging import flags as judging_flags
 from hackops.web.judging import leaderboard as judging_leaderboard
@@ -85,9 +94,13 @@ from hackops.web.notifications import unsubscribe as unsubscribe_pages
 from hackops.web.orgs import accept as org_accept
 from hackops.web.orgs import audit as org_audit
 from hackops.web.orgs import pages as org_pages
+from hackops.web.orgs import public as org_public
 from hackops.web.orgs import webhooks as org_webhooks
+from hackops.web.registrations import desk as registration_desk
 from hackops.web.registrations import pages as registration_pages
+from hackops.web.registrations import waitlist as registration_waitlist
 from hackops.web.results import pages as results_pages
+from hackops.web.results import reveal as results_reveal
 from hackops.web.submissions import gallery as gallery_pages
 from hackops.web.submissions import pages as submission_pages
 from hackops.web.submissions import review as review_pages
@@ -158,6 +171,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.notification_hub = NotificationHub(
             db, settings.libpq_url if settings.database_url else None
         )
+        # Public pages' versioned cache (None when PUBLIC_CACHE is off).
+        app.state.public_cache = PublicCache.from_settings(settings, db, app.state.redis)
+        if app.state.public_cache is not None:
+            app.state.public_cache.start()
         try:
             await db.detect_extensions()
         except Exception as exc:  # the app starts while the database is down; /health/ready says so
@@ -181,6 +198,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
                 await app.state.notification_hub.close()
+                if app.state.public_cache is not None:
+                    await app.state.public_cache.close()
         if app.state.redis is not None:
             await app.state.redis.aclose()
         if database is None:
@@ -199,17 +218,32 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         responses=error_responses(500),
+        # Prometheus and structlog are this app's telemetry. FastAPI's native OpenTelemetry
+        # hook otherwise asks on every request whether a provider was configured (three
+        # environment lookups and the global providers: ~10 µs, bench/asgi_profile.py).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.templates = make_templates()
 
     install_error_handlers(app)
     page_deps.install(app)
-    # Innermost first: idempotency spools and hashes a body the limit has already bounded; the
-    # limit's 413/408 answers still get the security headers and the request id.
+    # The middleware, innermost first. Every one is pure ASGI (no BaseHTTPMiddleware) and passes
+    # a request it has nothing to do for straight through: each layer is paid by every request,
+    # `/health` included (bench/asgi_profile.py gives the CPU µs per request of the stack).
+    # 1. idempotency: API POST/PATCH with a key only; spools and hashes a body the limit below
+    #    has already bounded.
     install_idempotency(app)
+    # 2. the public-page cache: anonymous GET/HEAD of public pages; inside the body limit and
+    #    the browser state, so a cached answer still gets the security headers and request id.
+    #    A new per-request layer goes here, between 1 and 3, unless it must see the raw body.
+    app.add_middleware(PublicCacheMiddleware)
+    # 3. body limits: a request with a body (a bodiless GET skips it); its 413/408 answers
+    #    still get the security headers and the request id.
     app.add_middleware(BodyLimitMiddleware, **BodyLimitMiddleware.options(settings))  # type: ignore[arg-type]
+    # 4. security headers (precomputed bytes) and the CSRF/flash cookies pages asked for.
     app.add_middleware(BrowserStateMiddleware, settings=settings)
+    # 5. outermost: request id, access log, metrics, the last-resort 500.
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health_router)
@@ -232,9 +266,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         results_router.event_actions,
         event_tracks_router.router,
         event_roles_router.router,
+        event_schedule_router.router,
         role_invitations_router.router,
         role_invitations_router.accept_router,
         registrations_router.router,
+        exports_router.registrations,
         registrations_router.mine,
         my_roles.router,
         tasks_router.team_tasks,
@@ -247,6 +283,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         flags_router.router,
         leaderboard_router.router,
         results_router.router,
+        exports_router.router,
         voting.router,
         announcements_router.router,
         webhooks_router.router,
@@ -260,7 +297,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(auth_pages.router)
     app.include_router(account_pages.router)
     app.include_router(account_pages.password_forms)
+    app.include_router(calendar_pages.router)
+    app.include_router(calendar_pages.feed)
     app.include_router(org_pages.router)
+    app.include_router(org_public.router)
     app.include_router(org_audit.router)
     app.include_router(org_accept.router)
     app.include_router(org_webhooks.router)
@@ -271,7 +311,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(event_content.router)
     app.include_router(event_roles.router)
     app.include_router(event_tracks.router)
+    app.include_router(event_schedule.router)
+    app.include_router(event_dashboard.router)
+    app.include_router(overview_pages.router)
     app.include_router(registration_pages.router)
+    app.include_router(export_pages.router)
+    app.include_router(registration_desk.router)
+    app.include_router(registration_waitlist.router)
     app.include_router(dashboard.router)
     app.include_router(task_pages.router)
     app.include_router(team_pages.router)
@@ -282,6 +328,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(judging_admin.router)
     app.include_router(judging_flags.router)
     app.include_router(judging_leaderboard.router)
+    app.include_router(results_reveal.router)
     app.include_router(announcement_admin.router)
     app.include_router(announcement_pages.router)
     app.include_router(dev_mailbox.router)
@@ -290,9 +337,37 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(notification_socket.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
+    _memoize_url_paths(app)
     _document_auth_errors(app)
     webhooks_openapi.install(app)
+    route_index.install(app.router)  # last: it indexes every route above
     return app
+
+
+def _memoize_url_paths(app: FastAPI) -> None:
+    """`url_for` answers from memory after its first answer for the same name and arguments.
+
+    FastAPI finds a name by walking every route context of the table, building Starlette
+    routes as it goes: ~1 ms a call with our ~420 routes, and a page calls it five times (the
+    stylesheet, the scripts, the home link: bench/asgi_profile.py on any page). The table does
+    not change once the app serves, and routes added later (tests) come after the ones found.
+    """
+    find = app.router.url_path_for
+    known: dict[tuple[str, tuple[tuple[str, Any], ...]], URLPath] = {}
+
+    def url_path_for(name: str, /, **path_params: Any) -> URLPath:
+        key = (name, tuple(sorted(path_params.items())))
+        try:
+            path = known.get(key)
+        except TypeError:  # an unhashable argument: looked up every time
+            return find(name, **path_params)
+        if path is None:
+            path = find(name, **path_params)
+            if len(known) < 10_000:
+                known[key] = path
+        return path
+
+    app.router.url_path_for = url_path_for  # type: ignore[method-assign]
 
 
 def _needs(dependant: Dependant, call: Any) -> bool:

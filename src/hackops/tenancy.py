@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _TENANT_KEY = "hackops.tenant"
+#: What `hackops.gate` read for the loaders of this transaction (gone with the tenant it set).
+PREFETCH_KEY = "hackops.gate"
 
 
 async def set_tenant(session: AsyncSession, org_id: uuid.UUID | None) -> None:
@@ -26,9 +28,15 @@ async def set_tenant(session: AsyncSession, org_id: uuid.UUID | None) -> None:
     session.info[_TENANT_KEY] = value
 
 
+def note_tenant(session: AsyncSession, org_id: uuid.UUID) -> None:
+    """`org_id` was made the tenant by a statement of its own (`hackops.gate`)."""
+    session.info[_TENANT_KEY] = str(org_id)
+
+
 def forget_tenant(session: AsyncSession) -> None:
     """After a rollback to a savepoint undid set_config(): the next set_tenant() must run."""
     session.info.pop(_TENANT_KEY, None)
+    session.info.pop(PREFETCH_KEY, None)
 
 
 _USER_ID = "hackops.user_id"

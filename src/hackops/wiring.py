@@ -2,7 +2,7 @@
 
 Each line is one cross-domain follow-up (or lookup): the hook a lower domain sends, the handler
 of the domain above it. `connect()` is called by every entry point before a service runs:
-`main.create_app`, the `hackops worker`, `admin create` and `demo` commands (`cli.py`) and the
+`main.create_app`, the `hackops worker`, `admin create` and `demo` commands (`cli/`) and the
 tests (`tests/conftest.py`). It is idempotent. The list, with who starts each follow-up, is in
 `docs/conventions.md` ("Cross-domain follow-ups").
 """

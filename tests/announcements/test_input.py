@@ -40,10 +40,10 @@ HOSTILE: list[tuple[str, dict[str, Any], str]] = [
     ("track without id", {"audience": "track"}, "Choose the track whose teams should hear this"),
     ("id without track", {"track_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12}, "track_id only"),
     ("no channel", {"channels": []}, "Choose at least one channel"),
-    ("unknown channel", {"channels": ["sms"]}, "Input should be 'in_app' or 'email'"),
+    ("unknown channel", {"channels": ["sms"]}, "Channels must be one of in_app or email"),
     ("at without time", {"deliver": "at"}, "Say when to send it (send_at)"),
     ("time without at", {"send_at": "2031-01-01T10:00:00Z"}, "send_at only goes with"),
-    ("unknown field", {"priority": "high"}, "Extra inputs are not permitted"),
+    ("unknown field", {"priority": "high"}, "“priority” is not something this accepts"),
 ]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.web.eventkit import Moment
 from tests.announcements.helpers import Crowd, body, build_crowd, dispatch, outbox, told
 from tests.web.test_account_pages import follow, submit, text_of, use_session
 
@@ -119,8 +121,9 @@ async def test_scheduling_and_cancelling_from_the_pages(
         send_at=f"{day}T09:30",
     )
     one = await follow(client, scheduled)
-    assert f"“Breakfast” will go out on {day} 09:30 IST (UTC+05:30)." in text_of(one)
-    assert f"Goes out on <strong>{day} 09:30 IST (UTC+05:30)</strong>" in one.text
+    at = Moment(datetime.fromisoformat(f"{day}T09:30+05:30"), ZoneInfo("Asia/Kolkata"))
+    assert f"“Breakfast” will go out on {at}." in text_of(one)  # the event's clock
+    assert f"Goes out on <strong>{at.__html__()}</strong>" in one.text
     url = str(one.url.path)
     cancelled = await follow(client, await submit(client, url, url + "/cancel"))
     assert "“Breakfast” is cancelled; it will not go out." in text_of(cancelled)

@@ -360,7 +360,7 @@ def test_embedded_cluster_backs_up_with_its_own_pg_dump_and_restores_into_a_new_
     manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
     assert manifest["database"]["server_major"] == 18
     assert manifest["database"]["pg_dump_major"] == 18
-    assert manifest["database"]["tables"]["public.events"] == 3
+    assert manifest["database"]["tables"]["public.events"] == 4  # the demo's events
 
     target = {**source, "DATA_DIR": str(tmp_path / "b")}
     restored = run_cli("restore", str(tmp_path / "backup"), env=target)

@@ -162,3 +162,53 @@ def test_admin_create_promotes_an_existing_account_only_when_told_and_only_if_co
             )
             conn.execute("DELETE FROM users WHERE email IN (%s, %s)", (confirmed, unconfirmed))
             conn.commit()
+
+
+def test_admin_plan_shows_and_raises_an_organizations_limits(settings: Settings) -> None:
+    env = cli_env(settings)
+    slug = f"plan-{secrets.token_hex(3)}"
+    with psycopg.connect(str(settings.database_admin_url)) as conn:
+        conn.execute(
+            "INSERT INTO organizations (id, slug, name)"
+            " VALUES (gen_random_uuid(), %s, 'Plan Club')",
+            (slug,),
+        )
+        conn.commit()
+    try:
+        shown = run_cli("admin", "plan", slug, env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert f"Plan Club ({slug}): plan free, 0 of 3 active events in use" in shown.stderr
+        raised = run_cli(
+            "admin", "plan", slug, "--plan", "pro", "--max-active-events", "12", env=env
+        )
+        assert raised.returncode == 0, raised.stderr
+        assert "plan: free → pro" in raised.stderr
+        assert "max active events: 3 → 12" in raised.stderr
+        assert f"Plan Club ({slug}): plan pro, 0 of 12 active events in use" in raised.stderr
+        unknown = run_cli("admin", "plan", "no-such-club", "--max-active-events", "5", env=env)
+        assert unknown.returncode == 1
+        assert "No such organization." in unknown.stderr
+        negative = run_cli("admin", "plan", slug, "--max-active-events", "-1", env=env)
+        assert negative.returncode == 2
+        with psycopg.connect(str(settings.database_admin_url)) as conn:
+            org = conn.execute(
+                "SELECT plan, max_active_events FROM organizations WHERE slug = %s", (slug,)
+            ).fetchone()
+            audit = conn.execute(
+                "SELECT a.details, a.user_agent, a.actor_id FROM audit_log a"
+                " JOIN organizations o ON o.id = a.org_id"
+                " WHERE o.slug = %s AND a.action = 'organization.plan_changed'",
+                (slug,),
+            ).fetchall()
+        assert org == ("pro", 12)
+        assert audit == [({"plan": "pro", "max_active_events": 12}, "hackops admin plan", None)]
+    finally:
+        with psycopg.connect(str(settings.database_admin_url)) as conn:
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(
+                "DELETE FROM audit_log"
+                " WHERE org_id IN (SELECT id FROM organizations WHERE slug = %s)",
+                (slug,),
+            )
+            conn.execute("DELETE FROM organizations WHERE slug = %s", (slug,))
+            conn.commit()

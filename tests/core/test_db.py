@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from hackops.config import Environment, Settings
 from hackops.db import Database, db_now
 from hackops.demo import seed_demo
+from hackops.events.lifecycle import SignUp
+from hackops.events.showcase import landing
 from hackops.models import (
+    AuditEntry,
     Evaluation,
     Event,
     EventResult,
@@ -75,6 +78,18 @@ async def test_demo_data_is_idempotent(session: AsyncSession, settings: Settings
         select(func.count()).select_from(Organization).where(Organization.slug == "demo")
     )
     assert count == 1
+    demo = await session.scalar(select(Organization).where(Organization.slug == "demo"))
+    assert demo is not None
+    # Room for the demo's three events and more to try (the default plan allows three).
+    assert (demo.plan, demo.max_active_events) == ("demo", 20)
+    assert ("plan", "demo: up to 20 active events") in first
+    await session.execute(
+        text("SELECT set_config('hackops.org_id', :id, true)"), {"id": str(demo.id)}
+    )
+    changes = await session.scalars(
+        select(AuditEntry.details).where(AuditEntry.action == "organization.plan_changed")
+    )
+    assert list(changes) == [{"plan": "demo", "max_active_events": 20}]  # once: idempotent
     # The organizer and six participants; a running hackathon with two teams and five tasks;
     # a judged event and a finished one (twelve participants, six teams, three judges each).
     assert await session.scalar(select(func.count()).select_from(User)) == 37
@@ -83,14 +98,39 @@ async def test_demo_data_is_idempotent(session: AsyncSession, settings: Settings
         await session.scalar(select(func.count()).select_from(model))
         for model in (Event, Registration, Team, TeamMember, Task, EventResult)
     ]
-    assert counts == [3, 30, 14, 30, 5, 1]
+    assert counts == [4, 30, 14, 30, 5, 1]
     assert await session.scalar(select(func.count()).select_from(Evaluation)) == 21
+    # What a visitor finds on the landing page: an upcoming event with registration open, the
+    # running and the judged ones, and the finished one's results and open gallery.
+    await session.execute(text("SELECT set_config('hackops.platform_admin', '', true)"))
+    shown = await landing(session)
+    assert [(c.name, c.sign_up) for c in shown.upcoming] == [("Demo Spring Hack 2027", SignUp.OPEN)]
+    assert sorted(c.name for c in shown.happening) == ["Demo Hack 2026", "Demo Judging Night 2026"]
+    assert [(c.name, c.results_published, c.gallery_open) for c in shown.results] == [
+        ("Demo Hack 2025 (finished)", True, True)
+    ]
+
+
+async def test_demo_opens_the_gallery_of_a_finished_event_seeded_before(
+    session: AsyncSession, settings: Settings
+) -> None:
+    """Demo databases seeded before the galleries were opened get theirs on the next start."""
+    dev = settings.model_copy(update={"hackops_env": Environment.DEV})
+    await seed_demo(session, dev)
+    await session.execute(text("SELECT set_config('hackops.platform_admin', 'on', true)"))
+    finished = await session.scalar(select(Event).where(Event.slug == "demo-finished-2025"))
+    assert finished is not None
+    finished.gallery_opened_at = None
+    await session.flush()
+    await seed_demo(session, dev)
+    await session.refresh(finished)
+    assert finished.gallery_opened_at == finished.results_published_at
 
 
 async def test_demo_makes_no_known_password_account_outside_dev(
     session: AsyncSession, settings: Settings
 ) -> None:
-    assert [kind for kind, _ in await seed_demo(session, settings)] == ["organization"]
+    assert [kind for kind, _ in await seed_demo(session, settings)] == ["organization", "plan"]
     assert await session.scalar(select(func.count()).select_from(User)) == 0
 
 

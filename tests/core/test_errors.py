@@ -75,7 +75,7 @@ async def test_unknown_fields_are_rejected(probe: httpx2.AsyncClient) -> None:
     assert error["details"] == [
         {
             "field": "body.admin",
-            "message": "Extra inputs are not permitted",
+            "message": "“admin” is not something this accepts; leave it out.",
             "type": "extra_forbidden",
         }
     ]

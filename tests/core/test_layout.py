@@ -82,3 +82,21 @@ def test_no_module_is_longer_than_the_limit() -> None:
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}, f"split these by what they hold (limit {MAX_LINES} lines): {long}"
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    """A conflict left unresolved in a template or a stylesheet breaks no import, so nothing
+    else would catch it before a person sees the markers on a page."""
+    import subprocess
+
+    root = SRC.parents[1]
+    found = subprocess.run(
+        ["git", "grep", "-n", "-E", "^(<<<<<<<|>>>>>>>) ", "--", "src", "tests", "docs"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode == 128:  # not a git checkout: nothing to check against
+        return
+    assert found.stdout == "", f"merge conflict markers:\n{found.stdout}"

@@ -99,3 +99,31 @@ def test_cli_refuses_the_default_secret_in_prod() -> None:
     result = run_cli("db", "current", env={"HACKOPS_ENV": "prod"})
     assert result.returncode == 2
     assert "SECRET_KEY is empty or the built-in default" in result.stderr
+
+
+def test_serve_in_production_refuses_to_start_without_base_url() -> None:
+    result = run_cli(
+        "serve", "--no-migrate", env={"HACKOPS_ENV": "prod", "SECRET_KEY": GOOD_SECRET}
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Invalid configuration: BASE_URL is not set; links in mail")
+    assert "Embedded PostgreSQL" not in result.stderr  # refused before anything started
+
+
+@pytest.mark.parametrize(
+    ("env", "base_url", "missing"),
+    [
+        ("prod", None, True),
+        ("prod", "https://hackops.example.org", False),
+        ("test", None, False),  # test servers keep the default
+        ("dev", None, False),  # `serve` derives it from the address served
+    ],
+)
+def test_base_url_is_missing_only_in_production(
+    env: str, base_url: str | None, missing: bool
+) -> None:
+    given = {"base_url": base_url} if base_url else {}
+    settings = build(hackops_env=env, secret_key=GOOD_SECRET, **given)
+    assert settings.base_url_missing is missing

@@ -214,7 +214,22 @@ async def test_plan_limits_active_events(client: httpx2.AsyncClient, session: As
         org.events(), headers=org.organizer, json={"slug": "e3", "name": "E"}
     )
     assert refused.status_code == 409
-    assert refused.json()["error"]["code"] == "event_limit_reached"
+    error = refused.json()["error"]
+    assert error["code"] == "event_limit_reached"
+    assert error["message"] == (
+        "Acme has reached its plan's limit: 3 active events (plan “free”), and 3 are active now"
+        " — drafts and published events count until they are archived. To create another,"
+        " archive an event that is over, or ask a platform administrator to raise the limit"
+        " (they run “hackops admin plan acme --max-active-events <number>”, or use PATCH"
+        " /api/v1/admin/organizations/acme)."
+    )
+    assert error["details"] == {
+        "plan": "free",
+        "max_active_events": 3,
+        "active_events": 3,
+        "raised_by": "a platform administrator",
+        "raise_with": "hackops admin plan acme --max-active-events <number>",
+    }
     archived = await client.post(org.events("/e0/archive"), headers=org.organizer)
     assert archived.json()["state"] == "archived"
     await make_event(client, org, "e3")

@@ -1,4 +1,5 @@
-"""The landing page lists upcoming published public events, and nothing else."""
+"""The landing page lists published public events (upcoming, happening now, recent results:
+tests/events/test_showcase.py), and nothing else."""
 
 from __future__ import annotations
 
@@ -45,13 +46,20 @@ async def test_landing_lists_upcoming_public_events(
     )
     async with frozen_time(connection, NOW):
         page = (await client.get("/")).text
-    assert "No public events yet" not in page
+    assert "No public event is coming up yet" not in page
     assert page.index("Soon &lt;Hack&gt;") < page.index("Later Jam")
-    assert "by ACME Labs" in page
+    assert f'by <a href="/orgs/{org.slug}/public">ACME Labs</a>' in page
     assert "Two days of code" in page
     assert "hybrid · Hall 2" in page
-    assert '<time datetime="2031-06-04T12:00:00+00:00">2031-06-04 12:00 UTC</time>' in page
-    for hidden in ("Draft Thing", "Secret Thing", "Hidden Link", "Old Thing", "Judged Thing"):
+    assert (
+        '<time datetime="2031-06-04T12:00:00+00:00" data-offset="0" class="event-time">'
+        "Wed 4 Jun 2031, 12:00 (UTC)</time>"
+    ) in page
+    # Being judged: happening now, after the upcoming ones.
+    happening = page.index('<h2 id="happening-heading"')
+    assert page.index("Later Jam") < happening < page.index("Judged Thing")
+    # Archived without results: nothing left to see on the landing page.
+    for hidden in ("Draft Thing", "Secret Thing", "Hidden Link", "Old Thing"):
         assert hidden not in page
 
 
@@ -82,7 +90,7 @@ async def test_event_page_shows_the_event_to_whoever_may_see_it(
     assert page.status_code == 200
     assert "<h1>Spring Hack</h1>" in page.text
     assert "<strong>Build</strong> it" in page.text
-    assert "2031-06-04 14:00 CEST" in page.text  # the event's own time zone
+    assert "Wed 4 Jun 2031, 14:00 (Europe/Berlin, UTC+02:00)" in page.text  # the event's zone
     assert "0 of 40 seats taken" in page.text
     assert "Best bot" in page.text
     assert 'href="/orgs/acme/events/spring"' in landing

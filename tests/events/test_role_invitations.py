@@ -25,9 +25,9 @@ from tests.web.test_org_pages import as_tenant
 
 ACCEPT = "/api/v1/events/invitations/accept"
 LINK = "/events/invitations/accept"
-#: The token and the actor's context, organization and tenant, event, membership, event roles,
-#: registration, the clock, the list.
-QUERIES_TO_LIST = 10
+#: The request gate (the token and the actor's context, organization and tenant, event,
+#: membership, event roles, registration: `hackops.gate`), the clock, the list.
+QUERIES_TO_LIST = 3
 
 
 def code(response: httpx2.Response) -> str:

@@ -18,6 +18,7 @@ from hackops.models import (
     AuthToken,
     Award,
     AwardWinner,
+    CalendarFeed,
     Criterion,
     DuplicateFlag,
     Evaluation,
@@ -27,6 +28,7 @@ from hackops.models import (
     EventResult,
     EventRoleGrant,
     EventRoleInvitation,
+    GalleryEntry,
     IdempotencyKey,
     Invitation,
     JoinRequest,
@@ -48,9 +50,11 @@ from hackops.models import (
     PairwiseCurrent,
     PairwiseEntry,
     PipelineStep,
+    PublicVersion,
     PublicVote,
     Registration,
     ReminderClaim,
+    ScheduleItem,
     Submission,
     SubmissionBand,
     SubmissionFile,
@@ -69,6 +73,7 @@ from hackops.models import (
 )
 from tests.factories.accounts import (
     create_auth_token,
+    create_calendar_feed,
     create_oauth_identity,
     create_one_time_token,
     create_user,
@@ -84,6 +89,7 @@ from tests.factories.events import (
     create_event,
     create_event_role,
     create_event_role_invitation,
+    create_schedule_item,
     create_track,
 )
 from tests.factories.judging import (
@@ -111,12 +117,14 @@ from tests.factories.platform import (
     create_audit_entry,
     create_idempotency_key,
     create_outbound_email,
+    create_public_version,
 )
 from tests.factories.registrations import create_registration
 from tests.factories.results import create_award_winner, create_event_result
 from tests.factories.rows import add_in_savepoint
 from tests.factories.submissions import (
     create_duplicate_flag,
+    create_gallery_entry,
     create_link_check,
     create_pipeline_step,
     create_submission,
@@ -146,6 +154,7 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     # accounts
     User: create_user,
     AuthToken: create_auth_token,
+    CalendarFeed: create_calendar_feed,
     OneTimeToken: create_one_time_token,
     OAuthIdentity: create_oauth_identity,
     # organizations
@@ -156,6 +165,7 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     Event: create_event,
     Track: create_track,
     Award: create_award,
+    ScheduleItem: create_schedule_item,
     EventRoleGrant: create_event_role,
     EventRoleInvitation: create_event_role_invitation,
     # registrations, teams, tasks
@@ -175,6 +185,7 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     SubmissionFingerprint: create_submission_fingerprint,
     SubmissionBand: create_submission_band,
     DuplicateFlag: create_duplicate_flag,
+    GalleryEntry: create_gallery_entry,
     # judging, voting, results
     Criterion: create_criterion,
     JudgeConflict: create_judge_conflict,
@@ -192,6 +203,7 @@ MODEL_FACTORIES: dict[type[Any], Factory] = {
     # mail, audit, idempotency
     OutboundEmail: create_outbound_email,
     AuditEntry: create_audit_entry,
+    PublicVersion: create_public_version,
     IdempotencyKey: create_idempotency_key,
     # communication
     OutboxEvent: create_outbox_event,
@@ -226,6 +238,7 @@ __all__ = [
     "create_event_result",
     "create_event_role",
     "create_event_role_invitation",
+    "create_gallery_entry",
     "create_idempotency_key",
     "create_join_request",
     "create_judge",
@@ -252,6 +265,7 @@ __all__ = [
     "create_public_vote",
     "create_registration",
     "create_reminder_claim",
+    "create_schedule_item",
     "create_submission",
     "create_submission_band",
     "create_submission_file",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import new_secret
-from hackops.models import AuthToken, OAuthIdentity, OneTimeToken, User
+from hackops.models import AuthToken, CalendarFeed, OAuthIdentity, OneTimeToken, User
 from tests.factories.rows import insert, unique
 
 
@@ -34,6 +34,17 @@ async def create_auth_token(
     }
     values.update(overrides)
     return await insert(session, AuthToken, values)
+
+
+async def create_calendar_feed(
+    session: AsyncSession, user: User | None = None, **overrides: Any
+) -> CalendarFeed:
+    """The private "my events" calendar feed of `user` (its token is lost: only the hash is
+    stored, as the app does)."""
+    user = user or await create_user(session)
+    values: dict[str, Any] = {"user_id": user.id, "token_hash": new_secret()[1]}
+    values.update(overrides)
+    return await insert(session, CalendarFeed, values)
 
 
 async def create_one_time_token(

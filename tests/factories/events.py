@@ -14,6 +14,7 @@ from hackops.models import (
     EventRoleGrant,
     EventRoleInvitation,
     Organization,
+    ScheduleItem,
     Track,
     User,
 )
@@ -60,6 +61,23 @@ async def create_track(
     }
     values.update(overrides)
     return await insert(session, Track, values)
+
+
+async def create_schedule_item(
+    session: AsyncSession, event: Event | None = None, **overrides: Any
+) -> ScheduleItem:
+    """A talk of `event`, a day from now (or at `starts_at`), an hour long."""
+    event = await _event_of(session, event)
+    values: dict[str, Any] = {
+        "org_id": event.org_id,
+        "event_id": event.id,
+        "title": f"Talk {unique()}",
+        "kind": "talk",
+        "starts_at": datetime.now(UTC).replace(microsecond=0) + timedelta(days=1),
+    }
+    values.update(overrides)
+    values.setdefault("ends_at", values["starts_at"] + timedelta(hours=1))
+    return await insert(session, ScheduleItem, values)
 
 
 async def create_award(

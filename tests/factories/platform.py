@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import AuditEntry, IdempotencyKey, OutboundEmail, User
+from hackops.models import AuditEntry, IdempotencyKey, OutboundEmail, PublicVersion, User
 from tests.factories.accounts import create_user
 from tests.factories.rows import insert, unique
 
@@ -47,3 +47,11 @@ async def create_idempotency_key(
     }
     values.update(overrides)
     return await insert(session, IdempotencyKey, values)
+
+
+async def create_public_version(session: AsyncSession, **overrides: Any) -> PublicVersion:
+    """A public page scope's version counter (triggers keep the real ones; this one is named
+    for no event)."""
+    values: dict[str, Any] = {"scope": f"test:{unique(8)}", "version": 1}
+    values.update(overrides)
+    return await insert(session, PublicVersion, values)

@@ -1,16 +1,19 @@
-"""Submissions: the working copy, its frozen versions and files, and what processing records
-about a version (pipeline steps, extracted text, fetched links, fingerprints, duplicate flags)."""
+"""Submissions: the working copy, its frozen versions and files, what processing records about a
+version (pipeline steps, extracted text, fetched links, fingerprints, duplicate flags), and the
+public gallery's entry of an approved project (written by the database's triggers)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import (
     DuplicateFlag,
     Event,
+    GalleryEntry,
     LinkCheck,
     PipelineStep,
     Submission,
@@ -23,6 +26,7 @@ from hackops.models import (
 )
 from hackops.submissions.intake.service import snapshot_of
 from hackops.tenancy import set_tenant
+from tests.factories.events import create_event
 from tests.factories.rows import insert, unique
 from tests.factories.teams import create_team
 
@@ -215,3 +219,21 @@ async def create_duplicate_flag(
     }
     values.update(overrides)
     return await insert(session, DuplicateFlag, values)
+
+
+async def create_gallery_entry(
+    session: AsyncSession, event: Event | None = None, **overrides: Any
+) -> GalleryEntry:
+    """An approved project in a public gallery (the event published with its gallery open): the
+    entry the triggers made for it. `overrides` go to the submission."""
+    if event is None:
+        event = await create_event(
+            session, published_at=func.app_now(), gallery_opened_at=func.app_now()
+        )
+    team = await create_team(session, event)
+    submission = await create_submission(session, team, status="approved", **overrides)
+    entry = await session.scalar(
+        select(GalleryEntry).where(GalleryEntry.submission_id == submission.id)
+    )
+    assert entry is not None, "the event's gallery is not public"
+    return entry

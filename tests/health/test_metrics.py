@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from hackops.cli.processes import usable_cpus
 from hackops.config import Settings
 from hackops.main import create_app
 from tests.conftest import _free_port, make_settings
@@ -69,12 +70,28 @@ def requests_counted(exposition: str) -> float:
     )
 
 
+PRODUCTION_DEFAULT = "production default"
+
+
 @pytest.mark.slow
-async def test_counters_of_several_web_processes_add_up(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["2", PRODUCTION_DEFAULT])
+async def test_counters_of_several_web_processes_add_up(
+    settings: Settings, tmp_path: Path, workers: str
+) -> None:
+    """`serve --workers 2`, and `serve` in production without `--workers` (one process per
+    usable core: cli/processes.py): every scrape counts every process's requests once."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    if workers == PRODUCTION_DEFAULT:
+        expected = usable_cpus()
+        if expected < 2:
+            pytest.skip("one usable core: the production default is one process")
+        options: tuple[str, ...] = ()
+        mode = {"HACKOPS_ENV": "prod", "BASE_URL": base}
+    else:
+        expected, options, mode = int(workers), ("--workers", workers), {"HACKOPS_ENV": "test"}
     env = {
-        "HACKOPS_ENV": "test",
+        **mode,
         "SECRET_KEY": settings.secret_key.get_secret_value(),
         "DATABASE_URL": str(settings.database_url),
         "DATABASE_POOL_SIZE": "2",
@@ -87,18 +104,20 @@ async def test_counters_of_several_web_processes_add_up(settings: Settings, tmp_
     stale = tmp_path / "prometheus"
     stale.mkdir()
     (stale / "counter_1.db").write_bytes(b"left by an earlier run")
+    environ = {"PATH": "/usr/bin:/bin", **inherited_env(), **env}
+    environ.pop("WEB_CONCURRENCY", None)
     server = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "hackops", "serve", "--workers", "2", "--no-migrate"),
+        *(sys.executable, "-m", "hackops", "serve", *options, "--no-migrate"),
         *("--port", str(port)),
-        env={"PATH": "/usr/bin:/bin", **inherited_env(), **env},
+        env=environ,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
     sent = 0
     try:
         async with httpx2.AsyncClient(base_url=base, timeout=10) as http:
-            for _ in range(300):  # both processes started (each made its pool gauge file)
-                if len(list(stale.glob("gauge_livesum_*.db"))) == 2:
+            for _ in range(300):  # every process started (each made its pool gauge file)
+                if len(list(stale.glob("gauge_livesum_*.db"))) == expected:
                     break
                 await asyncio.sleep(0.2)
             for _ in range(50):  # and listen
@@ -121,9 +140,10 @@ async def test_counters_of_several_web_processes_add_up(settings: Settings, tmp_
             for _ in range(10):
                 burst = [one("/openapi.json"), *(one("/health") for _ in range(10))]
                 sent += sum(await asyncio.gather(*burst))
-                if len(counting_processes(stale)) == 2:
+                if len(counting_processes(stale)) == expected:
                     break
-            assert len(counting_processes(stale)) == 2, "both web processes served requests"
+            assert len(counting_processes(stale)) == expected, "every web process served"
+            assert len(list(stale.glob("gauge_livesum_*.db"))) == expected
             scrapes = [(await http.get("/metrics")).text for _ in range(4)]
     finally:
         server.terminate()

@@ -7,17 +7,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx2
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.constraints import constraint_name
 from hackops.models import (
     EvaluationHistory,
+    Event,
     EventRoleGrant,
     JudgeAssignment,
     Submission,
     TeamMember,
 )
-from tests.factories import create_submitted, create_team
+from tests.factories import create_criterion, create_submitted, create_team
 from tests.people import person
 from tests.teams.helpers import Stage, stage
 
@@ -195,3 +199,36 @@ async def test_conflicted_judges_are_never_assigned_shown_or_stored(
     assert str(sub) not in {i["submission_id"] for i in queue["items"]}
     ranking = (await client.get(f"{s.base}/judging/ranking", headers=s.auth("olga"))).json()
     assert ranking["items"] == []
+
+
+async def test_criterion_names_are_unique_per_event_whatever_the_case(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    s, _, _ = await judged_event(session, teams=1, judges=1)
+    impact, execution = await add_criteria(client, s)
+    again = await client.post(
+        f"{s.base}/criteria", headers=s.auth("olga"), json={"name": "  IMPACT "}
+    )
+    assert (again.status_code, code(again)) == (409, "criterion_name_taken")
+    assert again.json()["error"]["message"] == (
+        "This event already has a criterion named “IMPACT”; choose another name."
+    )
+    assert again.json()["error"]["details"] == {"field": "name"}
+    renamed = await client.patch(
+        f"{s.base}/criteria/{execution}", headers=s.auth("olga"), json={"name": "impact"}
+    )
+    assert (renamed.status_code, code(renamed)) == (409, "criterion_name_taken")
+    kept = await client.patch(
+        f"{s.base}/criteria/{impact}", headers=s.auth("olga"), json={"name": "Impact"}
+    )
+    assert kept.status_code == 200, kept.text  # its own name is no clash
+
+
+async def test_the_database_holds_one_criterion_per_name(session: AsyncSession) -> None:
+    """Two concurrent adds both pass the service's check; the unique index refuses the second."""
+    first = await create_criterion(session, name="Impact")
+    event = await session.get_one(Event, first.event_id)
+    with pytest.raises(IntegrityError) as refused:
+        async with session.begin_nested():
+            await create_criterion(session, event, name="impact")
+    assert constraint_name(refused.value) == "uq_judging_criteria_event_id_name"

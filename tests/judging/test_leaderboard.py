@@ -236,6 +236,6 @@ async def test_the_board_comes_in_a_few_sizes_only(
         refused = await client.get(url, params={"limit": odd}, headers=s.auth("olga"))
         assert refused.status_code == 422, odd
         (problem,) = refused.json()["error"]["details"]
-        assert problem["message"] == "Input should be 10, 25, 50, 100 or 500", problem
+        assert problem["message"] == "Limit must be one of 10, 25, 50, 100 or 500.", problem
     keys = list(app.state.leaderboard_cache.local.items)
     assert sorted(int(key.rsplit(":", 1)[1]) for key in keys) == sorted(leaderboard.SIZES)

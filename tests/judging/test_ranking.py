@@ -234,3 +234,33 @@ def test_compute_every_method() -> None:
     assert compute("raw_mean", evaluations, times)[0].raw_mean == max(  # type: ignore[arg-type]
         s.raw_mean for s in raw_mean(evaluations).values()
     )
+
+
+def test_judge_effect_reports_how_sure_it_is_of_each_judge() -> None:
+    """The offsets' and scales' posterior SDs: the planted offsets lie within two of them about
+    as often as a normal error would (95%), and a judge with more shared work is known better."""
+    covered, total = 0, 0
+    for seed in range(8):
+        evaluations, _, offsets = planted(seed, subs=120, judges=16, k=3, noise=5.0)
+        fit = judge_effect(evaluations, scale=True)
+        assert set(fit.offset_se) == set(fit.scale_se) == set(range(16))
+        assert all(0 < fit.scale_se[j] < 1 for j in range(16))
+        for j in range(16):
+            total += 1
+            covered += abs(fit.offsets[j] - offsets[j]) <= 2 * fit.offset_se[j]
+    assert 0.85 <= covered / total <= 1.0
+    light, heavy = (
+        planted(3, subs=40, judges=8, k=2, noise=5.0)[0],
+        planted(3, subs=40, judges=8, k=6, noise=5.0)[0],
+    )
+    light_se = np.mean(list(judge_effect(light).offset_se.values()))
+    heavy_se = np.mean(list(judge_effect(heavy).offset_se.values()))
+    assert heavy_se < light_se
+    assert judge_effect(light).scale_se == dict.fromkeys(range(8), 0.0)
+
+
+def test_judge_effect_reports_no_uncertainty_it_cannot_estimate() -> None:
+    one_each = [Evaluation(j, j, 50.0 + j) for j in range(5)]
+    fit = judge_effect(one_each, scale=True)
+    assert fit.offset_se == {}
+    assert fit.scale_se == {}

@@ -82,7 +82,9 @@ async def test_published_results_close_judging_without_a_closing_time(
         edit = await client.put(url, headers=s.auth("judge0"), json={"scores": {}})
         assert (edit.status_code, code(edit)) == (409, "judging_closed")
         assert edit.json()["error"]["details"]["reason"] == "results_published"
-        assert "Results were published on " in edit.json()["error"]["message"]
+        assert re.fullmatch(
+            r"Results are published \(.+\); scores are final\.", edit.json()["error"]["message"]
+        )
         for who, body in (
             ("judge0", {"team_id": team_id}),
             ("olga", {"team_id": team_id, "judge_id": s.id("judge0")}),

@@ -252,6 +252,7 @@ async def test_a_waitlisted_registration_gets_the_waitlist_mail_without_qr(
         assert "entrance" not in content
         assert "check-in" not in content.lower()
         assert "waitlist" in content
+        assert "You are number 1 in line." in content
     assert "When: Saturday 12 December 2026" in text.get_content()
 
 

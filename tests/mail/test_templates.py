@@ -54,6 +54,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "registration_url": f"{BASE}/orgs/acme/events/robo/registration",
         "when": "",
         "where": "Online",
+        "position": 3,
     },
     "registration/seat_freed": {"name": "Ada", "event_name": "Robo Cup", "link": LINK},
     "accounts/verify_email": {"name": "Ada", "link": LINK},

@@ -34,6 +34,22 @@ EMITTED = {
         "test_emit_registrations",
         "test_a_check_in_writes_one_event_and_tells_the_person_in_the_app",
     ),
+    "registration.check_in_undone": (
+        "test_emit_registrations",
+        "test_an_undone_check_in_writes_one_event_and_tells_the_person_in_the_app",
+    ),
+    "registration.requested": (
+        "test_emit_registrations",
+        "test_approval_writes_requested_approved_declined_once_each_and_tells_the_person",
+    ),
+    "registration.approved": (
+        "test_emit_registrations",
+        "test_approval_writes_requested_approved_declined_once_each_and_tells_the_person",
+    ),
+    "registration.declined": (
+        "test_emit_registrations",
+        "test_approval_writes_requested_approved_declined_once_each_and_tells_the_person",
+    ),
     "team.invitation_sent": (
         "test_emit_teams",
         "test_an_invitation_writes_one_event_and_tells_the_invited_account_in_the_app",

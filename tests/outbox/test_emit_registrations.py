@@ -177,3 +177,102 @@ async def test_a_check_in_writes_one_event_and_tells_the_person_in_the_app(
     told = await dispatch(session, row)
     assert set(told.in_app) == {guest.id}
     assert told.mailed == {}  # the desk's scan is news in the app only
+
+
+async def test_an_undone_check_in_writes_one_event_and_tells_the_person_in_the_app(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    s = await scene(session)
+    holder, holder_token = await person(session, verified=True)
+    mine = await client.post(f"{s.base}/registrations", headers=bearer(holder_token), json={})
+    registration_id = mine.json()["id"]
+    organizer = bearer(s.organizer_token)
+    refused = await client.post(
+        f"{s.base}/registrations/{registration_id}/undo-checkin", headers=organizer
+    )
+    assert refused.status_code == 409  # not checked in: no event
+    await client.post(
+        f"{s.base}/checkin", headers=organizer, json={"code": mine.json()["checkin_code"]}
+    )
+    undone = await client.post(
+        f"{s.base}/registrations/{registration_id}/undo-checkin",
+        headers=organizer,
+        json={"reason": "scanned the wrong code"},
+    )
+    assert undone.status_code == 200, undone.text
+    again = await client.post(
+        f"{s.base}/registrations/{registration_id}/undo-checkin", headers=organizer
+    )
+    assert again.status_code == 409
+
+    row = await one(session, "registration.check_in_undone", s.event.id)
+    check(
+        row,
+        org_id=s.org.id,
+        event_id=s.event.id,
+        actor_id=s.organizer.id,
+        payload={"registration_id": registration_id, "user_id": holder.id},
+    )
+    told = await dispatch(session, row)
+    assert set(told.in_app) == {holder.id}
+    assert told.title(holder.id) == f"Your check-in at {s.event.name} was undone"
+    assert told.mailed == {}
+
+
+async def test_approval_writes_requested_approved_declined_once_each_and_tells_the_person(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    s = await scene(session, capacity=5, approval_required=True)
+    organizer = bearer(s.organizer_token)
+    yes, yes_token = await person(session, verified=True)
+    no, no_token = await person(session, verified=True)
+    first = await client.post(f"{s.base}/registrations", headers=bearer(yes_token), json={})
+    second = await client.post(f"{s.base}/registrations", headers=bearer(no_token), json={})
+    assert first.json()["status"] == second.json()["status"] == "pending"
+
+    requested = await events(session, "registration.requested", s.event.id)
+    assert len(requested) == 2
+    check(
+        requested[0],
+        org_id=s.org.id,
+        event_id=s.event.id,
+        actor_id=yes.id,
+        payload={"registration_id": first.json()["id"], "user_id": yes.id},
+    )
+    assert await events(session, "registration.created", s.event.id) == []
+    told = await dispatch(session, requested[0])
+    assert set(told.in_app) == set(told.mailed) == {yes.id}
+    assert told.title(yes.id) == f"Your registration for {s.event.name} awaits approval"
+
+    for _ in range(2):  # the second approval is refused and writes nothing
+        await client.post(f"{s.base}/registrations/{first.json()['id']}/approve", headers=organizer)
+        await client.post(
+            f"{s.base}/registrations/{second.json()['id']}/decline", headers=organizer
+        )
+    approved = await one(session, "registration.approved", s.event.id)
+    check(
+        approved,
+        org_id=s.org.id,
+        event_id=s.event.id,
+        actor_id=s.organizer.id,
+        payload={"registration_id": first.json()["id"], "user_id": yes.id, "status": "registered"},
+    )
+    told = await dispatch(session, approved)
+    assert set(told.in_app) == set(told.mailed) == {yes.id}
+    assert told.title(yes.id) == f"Your registration for {s.event.name} is approved"
+    assert first.json()["checkin_code"] is None  # shown only once approved, in the confirmation
+    mine = await client.get(f"{s.base}/registrations/me", headers=bearer(yes_token))
+    assert f"Your check-in code: {mine.json()['checkin_code']}" in str(
+        told.mailed[yes.id].body_text
+    )
+    declined = await one(session, "registration.declined", s.event.id)
+    check(
+        declined,
+        org_id=s.org.id,
+        event_id=s.event.id,
+        actor_id=s.organizer.id,
+        payload={"registration_id": second.json()["id"], "user_id": no.id},
+    )
+    told = await dispatch(session, declined)
+    assert set(told.in_app) == set(told.mailed) == {no.id}
+    assert told.title(no.id) == f"Your registration for {s.event.name} was not approved"

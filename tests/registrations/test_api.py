@@ -158,10 +158,19 @@ async def test_check_in_is_idempotent_and_says_who_and_when(
     assert second.json()["already_checked_in"] is True
     assert second.json()["checked_in_at"] == body["checked_in_at"]
 
+    # A waitlisted person is shown no code (it comes with the seat); the one on their row is
+    # refused at the desk.
+    assert queued["status"] == "waitlisted"
+    assert queued["checkin_code"] is None
+    qr = await client.get(f"{s.base}/registrations/me/qr.svg", headers=bearer(waiting))
+    assert (qr.status_code, qr.json()["error"]["code"]) == (409, "no_checkin_code")
+    queued_code = await session.scalar(
+        text("SELECT checkin_code FROM registrations WHERE id = :id"), {"id": queued["id"]}
+    )
     refused = await client.post(
         f"{s.base}/checkin",
         headers=bearer(s.organizer_token),
-        json={"code": queued["checkin_code"]},
+        json={"code": queued_code},
     )
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "not_seated")
     unknown = await client.post(

@@ -66,6 +66,54 @@ async def test_registration_routes_write_exactly_one_audit_row(
         content=b"email,name\nnew@example.com,New\nbad,Bad\n",
     )
 
+    # The event-day routes: approval, manual promotion, check-in from the desk's list, undo.
+    a = await scene(session, capacity=1, approval_required=True)
+    org = bearer(a.organizer_token)
+    ids = []
+    for _ in range(3):
+        _, token = await person(session, verified=True)
+        made = await client.post(f"{a.base}/registrations", headers=bearer(token), json={})
+        ids.append(made.json()["id"])
+    one = EVENT + "/registrations/{registration_id}"
+    for registration_id in ids[:2]:  # a seat, then the waitlist
+        await r.call(
+            "POST",
+            one + "/approve",
+            f"{a.base}/registrations/{registration_id}/approve",
+            expect="registration.approved",
+            headers=org,
+        )
+    await r.call(
+        "POST",
+        one + "/decline",
+        f"{a.base}/registrations/{ids[2]}/decline",
+        expect="registration.declined",
+        headers=org,
+    )
+    await r.call(
+        "POST",
+        one + "/promote",
+        f"{a.base}/registrations/{ids[1]}/promote",
+        expect="registration.promoted",
+        headers=org,
+        json={"raise_capacity": True},
+    )
+    await r.call(
+        "POST",
+        one + "/checkin",
+        f"{a.base}/registrations/{ids[0]}/checkin",
+        expect="registration.checked_in",
+        headers=org,
+    )
+    await r.call(
+        "POST",
+        one + "/undo-checkin",
+        f"{a.base}/registrations/{ids[0]}/undo-checkin",
+        expect="registration.check_in_undone",
+        headers=org,
+        json={"reason": "the wrong person"},
+    )
+
     ours = {key for key in owned_by((EVENT,), excluding=()) if "registration" in key[1]}
     ours |= {("post", EVENT + "/checkin")}
     ours -= {("patch", EVENT + "/finder/me")}  # the team finder's

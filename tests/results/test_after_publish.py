@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import AuditEntry, Evaluation, Event, OutboundEmail, Submission, User
@@ -267,12 +269,14 @@ async def test_feedback_is_for_the_team_anonymized_and_frozen(
             "submit": True,
         },
     )
-    # Publishing closes judging (tests/judging/test_windows.py); a change made behind the app
-    # still moves nothing published.
+    # Publishing closes judging (tests/judging/test_windows.py); the database refuses a change
+    # made behind the app too (tests/judging/test_freeze.py), and what is published stays.
     assert (edited.status_code, code(edited)) == (409, "judging_closed")
-    await session.execute(
-        update(Evaluation).values(feedback="FEEDBACK-changed-after-publishing", raw_score=1.0)
-    )
+    with pytest.raises(IntegrityError, match="judging is final"):
+        async with session.begin_nested():
+            await session.execute(
+                update(Evaluation).values(feedback="FEEDBACK-changed-after-publishing")
+            )
     again = (await client.get(w.feedback_url(0), headers=s.auth("p0"))).json()
     assert again == body
     organizer_view = await client.get(w.team_page(0) + "/submission", headers=s.auth("olga"))

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.judging.scoring import ranking
@@ -236,11 +238,14 @@ async def test_published_results_and_exports_carry_every_track(
         "Hardware": per_track["Hardware"].index(str(subs[2])) + 1,
         "Software": per_track["Software"].index(str(subs[2])) + 1,
     }
-    # Frozen: a track renamed and a score changed after publishing move nothing.
+    # Frozen: a track renamed after publishing moves nothing, and the database refuses a score
+    # changed after publishing (judging is final).
     await client.patch(
         f"{s.base}/tracks/{tracks['Hardware']}", headers=s.auth("olga"), json={"name": "Robots"}
     )
-    await session.execute(update(Evaluation).values(raw_score=1.0))
+    with pytest.raises(IntegrityError, match="judging is final"):
+        async with session.begin_nested():
+            await session.execute(update(Evaluation).values(raw_score=1.0))
     again = (await client.get(f"{s.base}/results", headers=s.auth("p1"))).json()
     assert again["ranking"] == body["ranking"]
     assert again["tracks"] == body["tracks"]  # names too: as published
@@ -249,4 +254,4 @@ async def test_published_results_and_exports_carry_every_track(
     assert page.status_code == 200
     for track_id in tracks.values():
         assert f'id="track-{track_id}"' in page.text
-    assert page.text.count("Rank in track") == 2
+    assert page.text.count(">Rank in track</th>") == 2  # one heading a track table

@@ -70,6 +70,10 @@ AUDITED: dict[tuple[str, str], str] = {
     ("post", EVENT + "/awards"): "award.created",
     ("patch", EVENT + "/awards/{award_id}"): "award.updated",
     ("delete", EVENT + "/awards/{award_id}"): "award.deleted",
+    # An event's schedule (tests/events/test_schedule.py).
+    ("post", EVENT + "/schedule"): "schedule_item.created",
+    ("patch", EVENT + "/schedule/{schedule_item_id}"): "schedule_item.updated",
+    ("delete", EVENT + "/schedule/{schedule_item_id}"): "schedule_item.deleted",
     # For an address without an account, POST /roles invites instead (202,
     # "event_role_invitation.created"); granting or revoking a judge after the assignment has run
     # adds the re-balance's "judging.assigned" (tests/judging/test_rebalance.py).
@@ -112,6 +116,14 @@ AUDITED: dict[tuple[str, str], str] = {
     ("delete", EVENT + "/registrations/{registration_id}"): "registration.removed",
     ("post", EVENT + "/registrations/import"): "registration.imported",
     ("post", EVENT + "/checkin"): "registration.checked_in",
+    ("post", EVENT + "/registrations/{registration_id}/checkin"): "registration.checked_in",
+    (
+        "post",
+        EVENT + "/registrations/{registration_id}/undo-checkin",
+    ): "registration.check_in_undone",
+    ("post", EVENT + "/registrations/{registration_id}/promote"): "registration.promoted",
+    ("post", EVENT + "/registrations/{registration_id}/approve"): "registration.approved",
+    ("post", EVENT + "/registrations/{registration_id}/decline"): "registration.declined",
     # Submissions (tests/submissions/test_audit.py).
     ("patch", TEAM + "/submission"): "submission.updated",
     ("post", TEAM + "/submission/submit"): "submission.submitted",

@@ -19,8 +19,12 @@ from hackops.models import Event
 from tests.accounts.helpers import bearer
 from tests.security.world import ROLES, Tenant, build_tenant, example
 
-#: Routes whose {slug} is public by design (an organization's public profile).
-PUBLIC = {("get", "/api/v1/organizations/{slug}")}
+#: Routes whose {slug} is public by design (an organization's public profile and its public
+#: events: tests/events/test_showcase.py shows they carry nothing unpublished or private).
+PUBLIC = {
+    ("get", "/api/v1/organizations/{slug}"),
+    ("get", "/api/v1/organizations/{slug}/public-events"),
+}
 #: Routes that take a signed capability instead of an id: whoever holds a valid link may use it
 #: until it expires (tests/submissions/test_file_links.py covers forged, expired and foreign ones).
 CAPABILITY = {("get", "/api/v1/files/{token}")}
@@ -38,6 +42,7 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "event_slug": tenant.event_slug,
         "track_id": tenant.track_id,
         "award_id": tenant.award_id,
+        "schedule_item_id": tenant.schedule_item_id,
         "grant_id": tenant.grant_id,
         "team_id": tenant.team_id,
         "task_id": tenant.task_id,
@@ -53,6 +58,7 @@ def fill(path: str, tenant: Tenant, role: str) -> str:
         "delivery_id": tenant.delivery_id,
         "step": "validate_files",
         "fmt": "json",
+        "dataset": "registrations",
     }
 
     def one(match: re.Match[str]) -> str:
@@ -117,6 +123,9 @@ async def snapshot(connection: AsyncConnection, slug: str) -> list[Any]:
               JOIN organizations o ON o.id = p.org_id WHERE o.slug = :s
             UNION ALL
             SELECT 'announcement', x.id::text || x.status || x.title FROM announcements x
+              JOIN organizations o ON o.id = x.org_id WHERE o.slug = :s
+            UNION ALL
+            SELECT 'schedule', x.id::text || x.title || x.starts_at::text FROM schedule_items x
               JOIN organizations o ON o.id = x.org_id WHERE o.slug = :s
             UNION ALL
             SELECT 'jobs', count(*)::text FROM procrastinate_jobs j

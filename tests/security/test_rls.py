@@ -10,7 +10,7 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hackops.db import Database
-from hackops.models import PERSONAL_TABLES, TENANT_TABLES
+from hackops.models import PERSONAL_TABLES, PUBLIC_TABLES, TENANT_TABLES
 from tests.conftest import APP_ROLE
 
 
@@ -30,7 +30,7 @@ async def test_every_table_with_org_id_has_forced_rls(admin_engine: AsyncEngine)
                 )
             )
         ).all()
-    assert {r[0] for r in rows} == set(TENANT_TABLES) | set(PERSONAL_TABLES)
+    assert {r[0] for r in rows} == set(TENANT_TABLES) | set(PERSONAL_TABLES) | set(PUBLIC_TABLES)
     assert [r[0] for r in rows if not (r[1] and r[2])] == []
 
 
@@ -70,6 +70,8 @@ async def test_app_role_owns_nothing_and_cannot_bypass_rls(admin_engine: AsyncEn
 SEED_EVENT_ROWS = (
     "INSERT INTO events (id, org_id, slug, name) VALUES (:event, :org, :slug, :slug)",
     "INSERT INTO event_tracks (id, org_id, event_id, name) VALUES (:track, :org, :event, 'T')",
+    "INSERT INTO schedule_items (id, org_id, event_id, title, starts_at)"
+    " VALUES (gen_random_uuid(), :org, :event, 'Opening', now())",
     "INSERT INTO event_awards (id, org_id, event_id, track_id, name)"
     " VALUES (:award, :org, :event, :track, 'A')",
     "INSERT INTO event_roles (id, org_id, event_id, user_id, role)"

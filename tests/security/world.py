@@ -65,6 +65,7 @@ class Tenant:
     join_request_id: str = ""  # the admin's pending request to join that team
     track_id: str = ""  # a track, an award and a role (the admin mentors) of event_slug
     award_id: str = ""
+    schedule_item_id: str = ""  # an item of event_slug's schedule
     grant_id: str = ""
     registration_id: str = ""  # the member's registration for event_slug
     submission_id: str = ""  # the team's submission (one version, its pipeline steps, a file)
@@ -165,6 +166,13 @@ async def add_event(client: httpx2.AsyncClient, tenant: Tenant) -> None:
         f"{event}/awards", headers=owner, json={"name": "Best AI", "track_id": tenant.track_id}
     )
     tenant.award_id = award.json()["id"]
+    item = await client.post(
+        f"{event}/schedule",
+        headers=owner,
+        json={"title": "Opening", "starts_at": "2030-03-01T09:00:00+00:00", "kind": "talk"},
+    )
+    assert item.status_code == 201, item.text
+    tenant.schedule_item_id = item.json()["id"]
     grant = await client.post(
         f"{event}/roles",
         headers=owner,

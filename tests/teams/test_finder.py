@@ -3,6 +3,7 @@ pagination with a hard maximum, suggestions, and constant query counts."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -228,3 +229,25 @@ async def test_team_page_lists_count_the_same_for_1_and_20(
             assert len(body["members"] if suffix == "" else body) >= total
             counts[total].append(log.count)
     assert counts[1] == counts[20], counts
+
+
+async def test_the_finder_reads_teams_in_one_statement_and_people_in_two(
+    client: httpx2.AsyncClient, session: AsyncSession, connection: AsyncConnection
+) -> None:
+    """Beyond loading the caller and the event, "teams for me" is one statement (the caller's own
+    team is left out inside it) and "people for my team" two (my team and its wanted skills in
+    one, then the people): a round trip each saved on the finder's hot path."""
+    s = await stage(session)
+    await client.post(
+        f"{s.base}/teams", headers=s.auth("alice"), json={"name": "Mine", "skills_wanted": ["py"]}
+    )
+    await finder_profile(client, s, "bob", ["python"])
+    await _fill(session, s, 3)
+    touching_teams = re.compile(r"\b(teams|team_members)\b")
+    for who, path, expected in (("bob", "/finder/teams", 1), ("alice", "/finder/people", 2)):
+        with count_queries(connection) as log:
+            response = await client.get(s.base + path, headers=s.auth(who))
+        assert response.status_code == 200, response.text
+        assert len(response.json()["items"]) >= 1
+        statements = [st for st in log.statements if touching_teams.search(st)]
+        assert len(statements) == expected, (path, statements)

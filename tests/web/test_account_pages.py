@@ -149,7 +149,7 @@ async def test_signup_keeps_a_local_next_through_to_the_login_page(
         ({"email": "weak@example.org", "password": "password"}, 422, "password", "too common"),
         ({"email": "short@example.org", "password": "abc"}, 422, "password", "at least 8"),
         ({"email": "not-an-address", "password": PASSWORD}, 422, "email", "not a valid email"),
-        ({"email": "", "password": PASSWORD}, 422, "email", "at least 3 characters"),
+        ({"email": "", "password": PASSWORD}, 422, "email", "Email cannot be empty"),
     ],
 )
 async def test_signup_refusals_come_back_on_the_form(
@@ -744,7 +744,10 @@ async def test_error_pages_of_a_signed_in_user_render(
 ) -> None:
     use_session(client, await verified_user(client, session, "err@example.org"))
     await create_organization(session, slug="not-mine")
-    response = await client.get("/orgs/not-mine")
+    # Someone else's organization leads to its public page; one that does not exist is the
+    # error page, drawn for the signed-in person.
+    assert (await client.get("/orgs/not-mine")).headers["location"] == "/orgs/not-mine/public"
+    response = await client.get("/orgs/no-such-club")
     assert response.status_code == 404
     assert "No such organization." in response.text
     assert 'action="/logout"' in response.text

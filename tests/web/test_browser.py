@@ -39,7 +39,11 @@ async def test_landing_page_loads_without_console_errors(live_server: str, page:
     response = await page.goto(live_server + "/", wait_until="networkidle")
     assert response.status == 200
     assert await page.title() == "HackOps — hackathons from registration to results"
-    assert await page.locator("h2#events-heading").inner_text() == "Public events"
+    assert await page.locator("#events h2").all_inner_texts() == [
+        "Upcoming events",
+        "Happening now",
+        "Recent results",
+    ]
     assert await page.locator("nav[aria-label=Main] a").count() == 2
     # The stylesheet applied (our own, served from /static).
     color = await page.evaluate(
@@ -63,3 +67,28 @@ async def test_api_docs_render_offline(live_server: str, page: Any) -> None:
     await page.wait_for_selector(".opblock", timeout=15000)
     assert await page.locator(".opblock-summary-path").first.is_visible()
     assert page.problems == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_public_pages_pass_axe_core(live_server: str, page: Any, width: int) -> None:
+    """axe-core (from the npm registry, `tests/web/axe.py`) finds no violation on the pages a
+    visitor meets first, at desktop and phone widths, with the Content-Security-Policy on."""
+    from tests.web.axe import assert_accessible
+
+    await page.set_viewport_size({"width": width, "height": 900})
+    for path in ("/", "/login", "/signup"):
+        response = await page.goto(live_server + path)
+        assert response.status == 200, path
+        await assert_accessible(page)
+
+
+async def test_axe_core_check_fails_on_an_inaccessible_page(page: Any) -> None:
+    """The check can fail: an image without a text alternative and an unlabelled field."""
+    from tests.web.axe import violations
+
+    await page.set_content(
+        '<!doctype html><html lang="en"><title>t</title><main><img src="x.png">'
+        '<input type="text"></main></html>'
+    )
+    found = {violation["id"] for violation in await violations(page)}
+    assert {"image-alt", "label"} <= found

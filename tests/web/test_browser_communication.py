@@ -243,7 +243,9 @@ async def test_registration_mail_live_announcement_and_a_reminder_at_a_frozen_ti
         # 2. The organizer checks Pia in at the desk with her code.
         await organizer.goto(stage.event_url)
         await organizer.get_by_role("link", name="Manage this event").click()
-        await organizer.get_by_role("link", name="Check-in desk").click()
+        admin_nav = organizer.get_by_role("navigation", name="Event admin sections")
+        await admin_nav.get_by_role("link", name="People").click()
+        await admin_nav.get_by_role("link", name="Check-in desk").click()
         await organizer.get_by_label("Check-in code").fill(code)
         await organizer.get_by_label("Check-in code").press("Enter")
         await expect(organizer.locator("#checkin-result")).to_contain_text(
@@ -270,6 +272,12 @@ async def test_registration_mail_live_announcement_and_a_reminder_at_a_frozen_ti
         await organizer.get_by_label("Who hears it").select_option("checked_in")
         await organizer.get_by_role("button", name="Send", exact=True).click()
         assert f"“{ANNOUNCEMENT}” is on its way." in await flash_text(organizer)
+        # The figures fill in once the worker has sent it, without a reload (static/refresh.js).
+        await organizer.evaluate("window.stillTheSamePage = true")
+        figures = organizer.locator("#figures")
+        await expect(figures).not_to_contain_text("sending…", timeout=WORKER_MS)
+        await expect(figures.locator("dd").first).to_have_text("1")
+        assert await organizer.evaluate("window.stillTheSamePage") is True
         await shot(organizer, "04-announcement-sent")
 
         await expect(count).to_have_text("1", timeout=WORKER_MS)

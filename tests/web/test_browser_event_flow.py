@@ -58,7 +58,9 @@ async def _organizer_creates_and_publishes(page: Any, base: str, run: str) -> st
     await page.get_by_role("button", name="Add question").click()
     assert f"Question “{QUESTION}” added." in await flash_text(page)
 
-    await page.get_by_role("button", name="Publish").click()
+    await page.get_by_role("link", name="Publish", exact=True).click()
+    await expect(page.locator("#confirm-heading")).to_have_text("Publish Robot Weekend?")
+    await page.get_by_role("button", name="Publish the event").click()
     await expect(page).to_have_url(admin)
     assert "The event is published." in await flash_text(page)
     await expect(page.locator("#event-state")).to_have_text("registration open")
@@ -117,6 +119,11 @@ async def test_an_event_from_creation_to_check_in(live_server: str, chromium: An
     await max_.goto(f"{live_server}/dev/mailbox?to={max_email}")
     mail = max_.locator("article.mail", has_text="Join team Sock Sorters").first
     await mail.locator('a[href*="/team-invitations?token="]').click()
+    # The page says which team, where, and who invited.
+    await expect(max_.locator("#invitation-summary")).to_have_text(
+        f"Pia Participant invites you to join the team Sock Sorters at Robot Weekend, organized"
+        f" by Club {run}."
+    )
     await max_.get_by_role("button", name="Accept").click()
     await expect(max_).to_have_url(team_url)
     assert "Welcome to the team." in await flash_text(max_)
@@ -139,7 +146,9 @@ async def test_an_event_from_creation_to_check_in(live_server: str, chromium: An
     # The organizer checks Pia in at the desk, typing the code shown on her page.
     await organizer.goto(event_url)
     await organizer.get_by_role("link", name="Manage this event").click()
-    await organizer.get_by_role("link", name="Check-in desk").click()
+    admin_nav = organizer.get_by_role("navigation", name="Event admin sections")
+    await admin_nav.get_by_role("link", name="People").click()
+    await admin_nav.get_by_role("link", name="Check-in desk").click()
     code_field = organizer.get_by_label("Check-in code")
     await expect(code_field).to_be_focused()  # a scanner types straight into it
     await organizer.keyboard.type(pia_code)

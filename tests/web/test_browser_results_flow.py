@@ -150,8 +150,19 @@ async def test_pairwise_with_undo_then_publish_and_a_visitor_sees_the_winners(
 
     await log_in(organizer, organizer_email)
     await organizer.goto(f"{base}/admin")
-    await organizer.get_by_role("button", name="Publish results").click()
+    # Publishing asks first: cancelling publishes nothing.
+    await organizer.get_by_role("link", name="Publish results").click()
+    await expect(organizer).to_have_url(f"{base}/admin/publish-results")
+    await expect(organizer.locator("#confirm-heading")).to_have_text(
+        "Publish the results of Finale?"
+    )
+    await organizer.get_by_role("link", name="Cancel, do nothing").click()
+    await expect(organizer).to_have_url(f"{base}/admin")
+    await expect(organizer.locator("#event-state")).to_have_text("judging")
+    await organizer.get_by_role("link", name="Publish results").click()
+    await organizer.get_by_role("button", name="Publish the results").click()
     await expect(organizer.locator(".flashes")).to_contain_text("The results are published")
+    await expect(organizer.locator("#event-state")).to_have_text("results published")
 
     visitor = await person(chromium)
     await visitor.goto(base)

@@ -165,7 +165,9 @@ async def test_a_project_goes_from_draft_to_the_gallery(
     # The organizer approves the project from the review queue and opens the gallery.
     await organizer.goto(event_url)
     await organizer.get_by_role("link", name="Manage this event").click()
-    await organizer.get_by_role("link", name="Submissions", exact=True).click()
+    admin_nav = organizer.get_by_role("navigation", name="Event admin sections")
+    await admin_nav.get_by_role("link", name="Projects and judging").click()
+    await admin_nav.get_by_role("link", name="Submissions", exact=True).click()
     await expect(organizer).to_have_url(f"{event_url}/admin/submissions")
     queue = organizer.locator("#review-queue")
     await expect(queue).to_contain_text(TITLE)

@@ -17,7 +17,7 @@ from hackops.models import Award, Event, EventRoleGrant, Track
 from tests.factories import create_event, create_registration, create_user
 from tests.people import person
 from tests.teams.helpers import Stage, stage
-from tests.web.test_account_pages import follow, submit, text_of, use_session
+from tests.web.test_account_pages import alert_of, follow, submit, text_of, use_session
 from tests.web.test_org_pages import as_tenant
 
 
@@ -134,7 +134,9 @@ ADMIN_PAGES = (
     "/tracks",
     "/roles",
     "/registrations",
-    "/registrations/export.csv",
+    "/exports",
+    "/exports/registrations.csv",
+    "/exports/evaluations.xlsx?anonymize=true",
     "/checkin",
 )
 
@@ -296,26 +298,57 @@ async def test_impossible_dates_show_the_service_error(
     assert (event.registration_opens_at, event.starts_at) == (None, None)
 
 
-async def test_publish_unpublish_and_archive(
+async def test_publish_unpublish_and_archive_each_ask_first(
     client: httpx2.AsyncClient, session: AsyncSession
 ) -> None:
     s = await organizer(session, client)
     draft = await create_event(session, s.org, slug="drafty", name="Drafty")
     base = admin(s, draft)
-    assert 'action="' + base + '/publish"' in (await client.get(base)).text
-    published = await submit(client, base, base + "/publish")
+    assert f'href="{base}/publish"' in (await client.get(base)).text
+
+    # The button opens a page saying what will happen; its form carries the confirmation.
+    asked = await client.get(base + "/publish")
+    assert asked.status_code == 200
+    assert "Publish Drafty?" in text_of(asked)
+    assert "Anyone can find its page" in text_of(asked)
+    assert f'action="{base}/publish"' in asked.text
+    assert '<input type="hidden" name="confirm" value="yes">' in asked.text
+
+    # A post without it (an old page, a stray form) does nothing and goes to that page.
+    unconfirmed = await submit(client, base, base + "/publish")
+    assert unconfirmed.headers["location"] == base + "/publish"
+    assert "Nothing was done yet" in text_of(await follow(client, unconfirmed))
+    assert (await reread(session, s, draft)).published_at is None
+
+    published = await submit(client, base + "/publish", confirm="yes")
     assert "The event is published." in text_of(await follow(client, published))
     assert (await reread(session, s, draft)).published_at is not None
-    back = await submit(client, base, base + "/unpublish")
+    asked = await client.get(base + "/unpublish")
+    assert "Take Drafty back to draft?" in text_of(asked)
+    assert (await submit(client, base, base + "/unpublish")).status_code == 303
+    assert (await reread(session, s, draft)).published_at is not None
+    back = await submit(client, base + "/unpublish", confirm="yes")
     assert "The event is back to draft." in text_of(await follow(client, back))
     assert (await reread(session, s, draft)).published_at is None
-    refused = await submit(client, admin(s), admin(s) + "/unpublish")  # people registered
+    refused = await submit(client, admin(s) + "/unpublish", confirm="yes")  # people registered
     assert "People have registered" in text_of(await follow(client, refused))
-    archived = await submit(client, base, base + "/archive")
+
+    asked = await client.get(base + "/archive")
+    assert "Archive Drafty?" in text_of(asked)
+    assert "Archiving cannot be undone." in text_of(asked)
+    assert "plan's limit: now 2 of 3 active events are in use" in text_of(asked)
+    assert (await submit(client, base, base + "/archive", confirm="no")).status_code == 303
+    assert (await reread(session, s, draft)).archived_at is None
+    archived = await submit(client, base + "/archive", confirm="yes")
     page = await follow(client, archived)
     assert "The event is archived" in text_of(page)
-    assert 'action="' + base + '/publish"' not in page.text
+    assert f'href="{base}/publish"' not in page.text
     assert (await reread(session, s, draft)).archived_at is not None
+
+    # An action that is not one of the event's next steps has no confirmation page.
+    gone = await client.get(base + "/publish")
+    assert gone.headers["location"] == base
+    assert "the event is archived" in text_of(await follow(client, gone))
 
 
 # --- questions, tracks, awards, roles ---------------------------------------------------------
@@ -475,3 +508,31 @@ async def test_judges_know_the_event_but_may_not_run_it(
     refused = await client.get(admin(s) + "/checkin")
     assert refused.status_code == 403
     assert "Only the event&#39;s organizers can do this." in refused.text
+
+
+async def test_the_new_event_page_shows_the_plan_and_what_to_do_at_its_limit(
+    client: httpx2.AsyncClient, session: AsyncSession
+) -> None:
+    s = await organizer(session, client)
+    new = f"/orgs/{s.org.slug}/new-event"
+    page = await client.get(new)
+    assert "Active events: 1 of 3 on the “free” plan" in text_of(page)
+    assert 'id="plan-limit"' not in page.text
+    s.org.max_active_events = 1
+    await session.flush()
+
+    page = await client.get(new)
+    assert "Active events: 1 of 1 on the “free” plan" in text_of(page)
+    assert "To raise the limit, ask a platform administrator" in text_of(page)
+    assert f"hackops admin plan {s.org.slug} --max-active-events <number>" in text_of(page)
+    assert f'<a href="/orgs/{s.org.slug}/events">the organization\'s events</a>' in page.text
+    refused = await submit(
+        client, new, name="More", slug="more", mode="online", venue="", timezone="UTC"
+    )
+    assert refused.status_code == 409
+    assert alert_of(refused) == (
+        "The event was not created: the plan's limit of active events is reached."
+    )
+    assert "ask a platform administrator; they run" in text_of(refused)
+    await as_tenant(session, s.org.id)
+    assert await session.scalar(select(Event.id).where(Event.slug == "more")) is None

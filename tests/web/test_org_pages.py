@@ -180,10 +180,14 @@ async def test_outsiders_get_a_404(
     client: httpx2.AsyncClient, session: AsyncSession, owner: str
 ) -> None:
     use_session(client, await another_user(client, session, "outsider@example.org"))
-    for path in ("/orgs/acme", "/orgs/acme/settings", "/orgs/acme/audit", "/orgs/nothing"):
+    for path in ("/orgs/acme/settings", "/orgs/acme/audit", "/orgs/nothing"):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert "No such organization." in response.text
+    # The organization's own address, which every "organization" link points at, sends an
+    # outsider to its public page (tests/events/test_showcase.py).
+    response = await client.get("/orgs/acme")
+    assert (response.status_code, response.headers["location"]) == (303, "/orgs/acme/public")
 
 
 async def test_invite_sends_mail_lists_and_revokes(
@@ -291,7 +295,8 @@ async def test_a_member_can_leave(
     assert response.status_code == 303
     assert response.headers["location"] == "/orgs"
     assert "You left ACME Hack Club." in (await follow(client, response)).text
-    assert (await client.get("/orgs/acme")).status_code == 404
+    assert (await client.get("/orgs/acme/settings")).status_code == 404
+    assert (await client.get("/orgs/acme")).headers["location"] == "/orgs/acme/public"
 
 
 @pytest.mark.parametrize("members", [1, 20])
@@ -312,9 +317,9 @@ async def test_organization_page_costs_the_same_for_1_or_20_members(
         page = await client.get("/orgs/acme")
     assert page.status_code == 200
     assert page.text.count("@example.org</td>") == members + 1
-    # session token, set actor, the unread badge; organization, set tenant, my role; members;
-    # invitations
-    assert queries.count == 8
+    # the request gate (session token, actor, the unread badge, organization, tenant, my role);
+    # members; invitations
+    assert queries.count == 3
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -441,11 +446,18 @@ async def test_signed_out_visitors_are_sent_to_log_in_and_back(
     client.cookies.clear()
     page = await client.get(f"/invitations/accept?org=acme&token={token}")
     assert page.status_code == 200
-    assert "You were invited to join <strong>ACME Hack Club</strong>" in page.text
+    # Who invited, to what and as what: holding the link proves the address.
+    assert (
+        "Owner invited you to join <strong>ACME Hack Club</strong> on HackOps as member."
+    ) in page.text
     back = f"%2Finvitations%2Faccept%3Forg%3Dacme%26token%3D{token}"
     assert f'href="/login?next={back}"' in page.text
     assert f'href="/signup?next={back}"' in page.text
     assert "Accept the invitation" not in page.text
+    # A made-up token names nothing, not even the organization.
+    forged = await client.get(f"/invitations/accept?org=acme&token={'x' * 43}")
+    assert "does not exist, was revoked, or has expired" in forged.text
+    assert "ACME Hack Club" not in forged.text
 
 
 async def test_accepting_an_invitation_joins_the_organization(
@@ -457,7 +469,8 @@ async def test_accepting_an_invitation_joins_the_organization(
     await log_in(client, "joiner@example.org")
     url = f"/invitations/accept?org=acme&token={token}"
     page = await client.get(url)
-    assert "You are signed in as\n  <strong>joiner@example.org</strong>" in page.text
+    assert "Owner invited you to join <strong>ACME Hack Club</strong> as member." in page.text
+    assert "You are signed in as <strong>joiner@example.org</strong>." in page.text
     response = await submit(client, url, "/invitations/accept", org="acme", token=token)
     assert response.status_code == 303
     assert response.headers["location"] == "/orgs/acme"

@@ -23,7 +23,10 @@ async def test_landing_page(client: httpx2.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "<title>HackOps — hackathons from registration to results</title>" in response.text
-    assert "No public events yet" in response.text
+    # Three sections, each saying what is missing when empty.
+    assert "No public event is coming up yet." in response.text
+    assert "No public event is running or being judged right now." in response.text
+    assert "No results are published yet" in response.text
     assert 'href="/docs"' in response.text
 
 

@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx2
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.browser import CSRF_COOKIE
 from hackops.models import EventRoleGrant, Registration
+from hackops.web.eventkit import Moment
 from tests.factories import create_registration, create_team, create_user
 from tests.people import person
 from tests.teams.helpers import Stage, stage
@@ -141,6 +143,12 @@ async def test_a_full_event_puts_people_on_the_waitlist_with_their_position(
     page = await follow(client, posted)
     assert "The event is full: you are on the waitlist." in text_of(page)
     assert '<strong id="waitlist-position">2</strong>' in page.text
+    # No code and no QR code to show at the entrance: a waitlisted person may not come in yet.
+    assert "you are number 2 in the queue" in text_of(page)
+    assert "You have no check-in code yet" in text_of(page)
+    assert "Show this at the entrance" not in page.text
+    assert 'id="checkin-code"' not in page.text
+    assert "qr.svg" not in page.text
     assert (await registration_of(session, s, me.id)).status == "waitlisted"
 
 
@@ -155,7 +163,7 @@ async def test_registration_refusals_come_back_on_the_form(
     assert "The event is full and has no waitlist." in text_of(full)
     closed = await stage(session, registration_closes_at=datetime.now(UTC) - timedelta(hours=1))
     page = await client.get(public(closed))
-    assert "Registration is not open." in page.text
+    assert '<p class="empty" id="registration-closed">Registration closed on <time' in page.text
     late = await submit(client, public(closed), public(closed) + "/register")
     assert late.status_code == 409
     assert "Registration for this event is not open." in text_of(late)
@@ -267,7 +275,9 @@ async def test_registrations_list_filters_pages_and_removes(
     assert s.users["walt"].email in waiting.text
     found = await client.get(page + "?q=bulk0")
     assert "1–10 of 10" in found.text
-    assert 'href="' + page + '/export.csv?q=bulk0"' in found.text
+    exports = admin(s) + "/exports/registrations"
+    for fmt in ("csv", "xlsx", "json"):
+        assert f'href="{exports}.{fmt}?q=bulk0"' in found.text
     target = await registration_of(session, s, s.users["bob"].id)
     removed = await submit(client, page, page + f"/{target.id}/remove")
     assert "The registration is removed" in text_of(await follow(client, removed))
@@ -276,13 +286,14 @@ async def test_registrations_list_filters_pages_and_removes(
     assert (await registration_of(session, s, s.users["walt"].id)).status == "registered"
 
 
-async def test_export_streams_the_csv(client: httpx2.AsyncClient, session: AsyncSession) -> None:
+async def test_export_downloads_the_csv(client: httpx2.AsyncClient, session: AsyncSession) -> None:
     s = await stage(session)
     use_session(client, s.tokens["olga"])
-    export = await client.get(admin(s) + "/registrations/export.csv?status=waitlisted")
+    export = await client.get(admin(s) + "/exports/registrations.csv?status=waitlisted")
     assert export.status_code == 200
     assert export.headers["content-type"] == "text/csv; charset=utf-8"
-    rows = list(csv.reader(io.StringIO(export.text)))
+    assert export.content.startswith(b"\xef\xbb\xbf")  # the BOM: spreadsheets read UTF-8
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["email", "name", "status"]
     assert [(r[0], r[2]) for r in rows[1:]] == [(s.users["walt"].email, "waitlisted")]
 
@@ -335,7 +346,7 @@ async def test_check_in_desk(client: httpx2.AsyncClient, session: AsyncSession) 
     desk = admin(s) + "/checkin"
     page = await client.get(desk)
     assert re.search(r'<input id="checkin-code" name="code" type="text" autofocus', page.text)
-    assert '<label for="checkin-code">Check-in code</label>' in page.text
+    assert '<label for="checkin-code">Check-in code, name or email</label>' in page.text
     assert "Nobody is checked in yet." in page.text
     code = (await registration_of(session, s, s.users["alice"].id)).checkin_code
     first = await submit(client, desk, code=f" {code.lower()} ")
@@ -349,20 +360,20 @@ async def test_check_in_desk(client: httpx2.AsyncClient, session: AsyncSession) 
     assert checked.status == "checked_in"
     assert checked.checked_in_by_id == s.users["olga"].id
     assert checked.checked_in_at is not None
-    moment = checked.checked_in_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    assert result.group(1).endswith(f"is checked in at {moment}.")
+    moment = Moment(checked.checked_in_at, ZoneInfo(s.event.timezone))  # the event's clock
+    assert result.group(1).endswith(f"is checked in at {moment.__html__()}.")
     assert 'id="recent-checkins"' in first.text
     again = await submit(client, desk, code=code)
     assert again.status_code == 200
-    assert f"was already checked in at {moment}." in text_of(again)
+    assert f"was already checked in at {moment.__html__()}." in again.text
     unknown = await submit(client, desk, code="ZZZZZZZZ")
     assert unknown.status_code == 404
-    assert "Unknown code ZZZZZZZZ" in text_of(unknown)
+    assert "Nobody matches “ZZZZZZZZ”: no check-in code, name or email" in text_of(unknown)
     waiting = (await registration_of(session, s, s.users["walt"].id)).checkin_code
     not_seated = await submit(client, desk, code=waiting)
     assert not_seated.status_code == 409
     assert "without a seat" in text_of(not_seated)
-    short = await submit(client, desk, code="ab")
-    assert short.status_code == 422
-    assert "“ab” is not a check-in code" in text_of(short)
+    blank = await submit(client, desk, code="   ")
+    assert blank.status_code == 422
+    assert "Type or scan a check-in code, or type a name or an email." in text_of(blank)
     assert client.cookies.get(CSRF_COOKIE)

@@ -110,6 +110,13 @@ async def test_the_link_creates_the_account_signs_in_and_lands_on_the_queue(
     page = await client.get(url)
     assert page.status_code == 200
     assert f"Join {s.event.name} as judge" in text_of(page)
+    # Who invited, for which organization: the organizer's name and nothing else of theirs.
+    summary = re.search(r'id="invitation-summary">(.*?)</p>', page.text, re.S)
+    assert summary, page.text
+    assert " ".join(re.sub(r"<[^>]+>", "", summary.group(1)).split()).startswith(
+        f"Olga, for {s.org.name}, invites judy@example.org to be judge of {s.event.name}."
+    )
+    assert s.users["olga"].email not in page.text
     assert 'id="accept-name"' in page.text
     assert "Create my account and join" in page.text
     assert len(await pending(session, s)) == 1  # opening the link changes nothing

@@ -429,8 +429,21 @@ async def test_review_queue_filters_and_bulk_decisions(
     team_page = await client.get(url if loser.team_id == team.id else other_url)
     assert "The organizers rejected this submission." in team_page.text
     assert 'id="decision-reason">Reason: No demo video.</p>' in team_page.text
-    assert 'id="locked"' in team_page.text
+    assert (
+        '<p class="alert alert-warning" id="locked">A rejected submission is final;'
+        " an organizer must reopen it to change it.</p>"
+    ) in team_page.text
     assert "/save" not in team_page.text
+    # The approved one says so, and not that it is being reviewed.
+    loser_is_alice = loser.team_id == team.id
+    use_session(client, s.tokens["carol" if loser_is_alice else "alice"])
+    approved_page = await client.get(other_url if loser_is_alice else url)
+    assert "The organizers approved this submission." in approved_page.text
+    assert (
+        '<p class="alert alert-warning" id="locked">An approved submission is final;'
+        " an organizer must reopen it to change it.</p>"
+    ) in approved_page.text
+    assert "being reviewed" not in approved_page.text
 
 
 async def test_submission_page_rerun_decide_reopen_and_flags(

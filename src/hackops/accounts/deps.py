@@ -9,7 +9,11 @@
 - The two ways in are declared as OpenAPI security schemes (`bearerAuth`, `sessionCookie`):
   `get_actor` depends on them, so every route that reads the caller lists both and Swagger's
   Authorize button sends either.
-The actor is recorded in the transaction for row-level security (`hackops.user_id`).
+The actor is recorded in the transaction for row-level security (`hackops.user_id`), by the
+request gate's one statement (`hackops.gate`), which on a route that loads an organization or
+event also reads that for its loader; `accounts.auth_tokens.resolve_token` is the same resolution
+in ORM queries (the live socket, the idempotency middleware, and the reference the gate's
+equivalence test compares with).
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import gate
 from hackops.accounts import auth_tokens, service
+from hackops.accounts.credentials import digest
 from hackops.actor import Actor, NotAuthenticated
 from hackops.browser import SAFE_METHODS, csrf_protect
 from hackops.config import Settings
-from hackops.db import SessionDep
+from hackops.db import SessionDep, is_request_session
 from hackops.errors import Forbidden, Unauthorized
 from hackops.models import AuthToken, TokenKind, User
 from hackops.tenancy import set_actor
@@ -87,6 +93,7 @@ def scope_allows(scopes: list[str], method: str) -> bool:
     return WRITE in scopes
 
 
+@gate.loads(gate.CALLER)
 async def get_actor(
     request: Request,
     session: SessionDep,
@@ -94,18 +101,17 @@ async def get_actor(
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
     _cookie: Annotated[str | None, Depends(session_cookie_scheme)] = None,
 ) -> Actor:
+    """The caller, resolved once per request by the gate's one statement (`hackops.gate`), which
+    also sets them as the transaction's actor and, on a route that loads an organization or event,
+    reads that for its loader and sets the tenant."""
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
     raw, from_cookie = credentials(request)
-    user: User | None = None
-    token: AuthToken | None = None
-    if raw:
-        resolved = await auth_tokens.resolve_token(session, raw)
-        if resolved is None and not from_cookie:
-            raise invalid_token()
-        if resolved is not None:
-            token, user = resolved
+    if request.app.state.settings.request_gate:
+        token, user = await _through_the_gate(request, session, raw, from_cookie)
+    else:
+        token, user = await _by_queries(session, raw, from_cookie)
     unsafe = request.method not in SAFE_METHODS
     if token is not None and unsafe and from_cookie and request.url.path.startswith("/api/"):
         await csrf_protect(request)
@@ -122,9 +128,50 @@ async def get_actor(
     )
     request.state.actor = actor
     request.state.auth_token = token
-    if user is not None:
-        await set_actor(session, user.id, platform_admin=user.is_platform_admin)
     return actor
+
+
+async def _through_the_gate(
+    request: Request, session: AsyncSession, raw: str | None, from_cookie: bool
+) -> tuple[AuthToken | None, User | None]:
+    """The caller in one statement, with what the route's loaders need (`hackops.gate`)."""
+    needs = gate.NOTHING
+    # A second resolve (`reauthenticate`, after `db.release`) reads the caller only.
+    if not getattr(request.state, "gated", False):
+        needs = gate.route_needs(request.scope.get("route"), request.path_params, request.method)
+        request.state.gated = True
+    if not raw and needs.event_slug is None:
+        return None, None
+    caller = None
+    reads = request.app.state.db.reads
+    if raw and needs.alone and reads is not None and is_request_session(request, session):
+        # The caller is all the route reads: one autocommit round trip, no transaction.
+        caller = await gate.run_on_pool(reads, digest(raw), bearer=not from_cookie)
+    if caller is None:
+        caller = await gate.run(
+            session, digest(raw) if raw else None, bearer=not from_cookie, needs=needs
+        )
+    if caller.invalid:
+        raise invalid_token()
+    if caller.unread is not None:
+        request.state.unread_total = caller.unread
+    return caller.token, caller.user
+
+
+async def _by_queries(
+    session: AsyncSession, raw: str | None, from_cookie: bool
+) -> tuple[AuthToken | None, User | None]:
+    """The caller as `resolve_token` reads them, then set as the actor (`request_gate` off)."""
+    if not raw:
+        return None, None
+    resolved = await auth_tokens.resolve_token(session, raw)
+    if resolved is None:
+        if not from_cookie:
+            raise invalid_token()
+        return None, None
+    token, user = resolved
+    await set_actor(session, user.id, platform_admin=user.is_platform_admin)
+    return token, user
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

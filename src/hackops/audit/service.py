@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, Insert, bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import Actor
 from hackops.errors import ValidationFailed
-from hackops.models import AuditEntry
+from hackops.models import AuditEntry, new_id
 
 #: Keys that never reach the log, whatever a caller passes.
 SECRET_KEYS = frozenset({"password", "new_password", "current_password", "token", "secret", "code"})
@@ -33,18 +33,86 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
-        org_id=org_id,
-        actor_id=actor.user.id if actor.user is not None else None,
-        action=action,
-        resource_type=resource_type,
-        resource_id=str(resource_id) if resource_id is not None else None,
-        details=_scrub(details or {}),
-        ip=actor.ip,
-        user_agent=actor.user_agent[:400],
+        **entry_values(
+            actor,
+            action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            org_id=org_id,
+            details=details,
+        )
     )
     session.add(entry)
     await session.flush()
     return entry
+
+
+#: The columns an audit row is written with, as `audit_params` names their bound values.
+AUDIT_COLUMNS = (
+    "id", "org_id", "actor_id", "action", "resource_type", "resource_id", "details", "ip",
+    "user_agent",
+)  # fmt: skip
+
+
+def audit_row(resource_id: ColumnElement[Any] | None = None) -> Insert:
+    """The audit row `record` writes, as a statement with bound parameters (`audit_…`, values
+    from `audit_params`), to send as a CTE of the write it records: one round trip instead of
+    two. Build it once (module level) and reuse it: the statement's construction and cache key
+    are then paid once per process. `resource_id` may be a SQL expression over the write's
+    RETURNING (an id the database chose). Never RETURNING (see `AuditEntry`)."""
+    columns = AuditEntry.__table__.c
+    values: dict[str, Any] = {
+        name: bindparam(f"audit_{name}", type_=columns[name].type) for name in AUDIT_COLUMNS
+    }
+    if resource_id is not None:
+        values["resource_id"] = resource_id
+    return insert(AuditEntry).values(values)
+
+
+def entry_values(
+    actor: Actor,
+    action: str,
+    *,
+    resource_type: str,
+    resource_id: uuid.UUID | str | None = None,
+    org_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of the row `record` writes, for a statement that writes it itself together
+    with its change (`audit_params`; as JSON in `registrations.write`): the same scrubbing,
+    clipping and actor. `id` is chosen here; `created_at` is the database's."""
+    return {
+        "id": new_id(),
+        "org_id": org_id,
+        "actor_id": actor.user.id if actor.user is not None else None,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id) if resource_id is not None else None,
+        "details": _scrub(details or {}),
+        "ip": actor.ip,
+        "user_agent": actor.user_agent[:400],
+    }
+
+
+def audit_params(
+    actor: Actor,
+    action: str,
+    *,
+    resource_type: str,
+    resource_id: uuid.UUID | str | None = None,
+    org_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of `audit_row`'s parameters: what `record` would write."""
+    values = entry_values(
+        actor,
+        action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        org_id=org_id,
+        details=details,
+    )
+    return {f"audit_{name}": value for name, value in values.items()}
 
 
 class BadCursor(ValidationFailed):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import gate
 from hackops.actor import Actor
 from hackops.errors import Forbidden, NotFound
 from hackops.models import (
@@ -78,6 +79,10 @@ class EventAccess:
 async def load_event_access(
     session: AsyncSession, actor: Actor, org_slug: str, event_slug: str
 ) -> EventAccess:
+    user_id = actor.user.id if actor.user is not None else None
+    fetched = gate.take_event(session, org_slug, event_slug, user_id)
+    if fetched is not None:
+        return await _from_gate(session, actor, fetched)
     org = await session.scalar(
         select(Organization).where(Organization.slug == org_slug, Organization.deleted_at.is_(None))
     )
@@ -111,6 +116,21 @@ async def load_event_access(
             )
         )
     access = EventAccess(org, event, actor, org_role, roles, registration)
+    if not _visible(access):
+        raise EventNotFound
+    return access
+
+
+async def _from_gate(session: AsyncSession, actor: Actor, fetched: gate.Prefetched) -> EventAccess:
+    """`load_event_access` on what the request gate read, in the same order of refusals."""
+    if fetched.org is None:
+        raise EventNotFound
+    await set_tenant(session, fetched.org.id)  # the gate set it: no statement
+    if fetched.event is None:
+        raise EventNotFound
+    org_role = OrgRole(fetched.org_role) if fetched.org_role is not None else None
+    roles = frozenset(EventRole(role) for role in fetched.event_roles)
+    access = EventAccess(fetched.org, fetched.event, actor, org_role, roles, fetched.registration)
     if not _visible(access):
         raise EventNotFound
     return access

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from hackops import gate
 from hackops.accounts.deps import ActorDep
 from hackops.db import SessionDep
 from hackops.events.access import (
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 
+@gate.loads(gate.EVENT)
 async def event_access(
     slug: SlugPath,
     event_slug: SlugPath,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from hackops import wallclock
 from hackops.models import Event
 
 
@@ -38,12 +38,60 @@ def state_at(event: Event, now: datetime) -> EventState:
 
 
 def registration_open(event: Event, now: datetime) -> bool:
-    """Published, not archived, and inside the registration window (open ends are open)."""
+    """Published, not archived, not over (submissions closed or results published: nobody can
+    join a team or enter a project any more) and inside the registration window (open ends are
+    open)."""
     if event.published_at is None or event.archived_at is not None:
+        return False
+    if event.results_published_at is not None or teams_locked(event, now):
         return False
     if event.registration_opens_at is not None and now < event.registration_opens_at:
         return False
     return not (event.registration_closes_at is not None and now >= event.registration_closes_at)
+
+
+def registration_open_sql(alias: str) -> str:
+    """`registration_open` as a SQL condition on the events row `alias` at `app_now()`, for a
+    statement that decides under the row's lock (`registrations.write`); true or false, never
+    NULL. Change both together: tests/events/test_lifecycle_sql.py holds them equal."""
+    e = alias
+    return (
+        f"({e}.published_at IS NOT NULL AND {e}.archived_at IS NULL"
+        f" AND {e}.results_published_at IS NULL"
+        f" AND ({e}.submissions_close_at IS NULL"
+        f" OR app_now() < {e}.submissions_close_at + make_interval(mins => {e}.grace_minutes))"
+        f" AND ({e}.registration_opens_at IS NULL OR app_now() >= {e}.registration_opens_at)"
+        f" AND ({e}.registration_closes_at IS NULL OR app_now() < {e}.registration_closes_at))"
+        " IS TRUE"
+    )
+
+
+# Whether a visitor can register now, as a badge says it (no docstring: an API schema's enum).
+class SignUp(enum.StrEnum):
+    NOT_OPEN_YET = "not_open_yet"
+    OPEN = "open"
+    WAITLIST = "waitlist"
+    FULL = "full"
+    CLOSED = "closed"
+
+
+#: The states in which an event is over for participants (nothing to register for).
+OVER = frozenset({EventState.JUDGING, EventState.RESULTS_PUBLISHED, EventState.ARCHIVED})
+
+
+def sign_up(event: Event, now: datetime) -> SignUp | None:
+    """Registration as a visitor meets it; None for a draft or an event that is over (its state
+    says it all: judging, results published, archived)."""
+    state = state_at(event, now)
+    if state is EventState.DRAFT or state in OVER:
+        return None
+    if registration_open(event, now):
+        if event.capacity is not None and event.registered_count >= event.capacity:
+            return SignUp.WAITLIST if event.waitlist_enabled else SignUp.FULL
+        return SignUp.OPEN
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        return SignUp.NOT_OPEN_YET
+    return SignUp.CLOSED
 
 
 def submissions_deadline(event: Event) -> datetime:
@@ -64,10 +112,12 @@ class JudgingClosure:
     at: datetime
 
     def sentence(self, zone_name: str) -> str:
-        """'Judging closed on 2026-12-06 18:00 CET — scores can no longer be changed.'"""
-        when = self.at.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M %Z")
-        head = "Results were published" if self.reason == "results_published" else "Judging closed"
-        return f"{head} on {when} — scores can no longer be changed."
+        """'Judging closed on Sun 6 Dec 2026, 18:00 (Europe/Berlin, UTC+01:00) — scores can no
+        longer be changed.', or 'Results are published (…); scores are final.'"""
+        when = wallclock.on_clock(self.at, zone_name)
+        if self.reason == "results_published":
+            return f"Results are published ({when}); scores are final."
+        return f"Judging closed on {when} — scores can no longer be changed."
 
 
 def judging_closure(event: Event, now: datetime) -> JudgingClosure | None:

@@ -12,7 +12,7 @@ from fastapi import Query, Request, status
 from hackops.db import SessionDep, db_now
 from hackops.errors import error_responses
 from hackops.events import search as search_service
-from hackops.events import service
+from hackops.events import service, showcase
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.events.lifecycle import EventState, state_at
 from hackops.events.schemas import (
@@ -21,12 +21,16 @@ from hackops.events.schemas import (
     EventPage,
     EventSummary,
     EventUpdate,
+    OrgShowcaseOut,
+    PublicEventOut,
+    PublicOrganizationOut,
     event_out,
 )
 from hackops.models import Event, EventMode, OrgRole
 from hackops.orgs.deps import OrgMemberDep, OrgOrganizerDep
 from hackops.orgs.service import rank
-from hackops.routing import Router
+from hackops.publiccache import LISTING, candidate, declare, event_scope, org_scope
+from hackops.routing import Router, SlugPath
 
 router = Router(prefix="/organizations", tags=["events"])
 public = Router(prefix="/events", tags=["events"])
@@ -71,6 +75,31 @@ async def list_events(
     return [summary(access.org.slug, access.org.name, e, state_at(e, now)) for e in events]
 
 
+@router.get(
+    "/{slug}/public-events",
+    response_model=OrgShowcaseOut,
+    summary="An organization's public page: its public events, upcoming, happening now and past",
+    description=(
+        "Anyone, signed in or not. Only published events with visibility `public`; up to"
+        f" {showcase.ORG_SECTION_LIMIT} per section: upcoming soonest first, past latest first."
+        " `results_published` and `gallery_open` say whether the event's results and gallery"
+        " can be opened."
+    ),
+    responses=error_responses(404, 422),
+)
+async def public_events(request: Request, session: SessionDep, slug: SlugPath) -> OrgShowcaseOut:
+    shown = await showcase.org_showcase(session, slug)
+    if candidate(request):
+        until = await showcase.next_listed_moment(session, org_id=shown.org.id)
+        declare(request, (org_scope(shown.org.id),), until=until)
+    return OrgShowcaseOut(
+        organization=PublicOrganizationOut.model_validate(shown.org),
+        upcoming=[PublicEventOut.model_validate(card) for card in shown.upcoming],
+        happening=[PublicEventOut.model_validate(card) for card in shown.happening],
+        past=[PublicEventOut.model_validate(card) for card in shown.past],
+    )
+
+
 @router.post(
     "/{slug}/events",
     status_code=status.HTTP_201_CREATED,
@@ -89,8 +118,12 @@ async def create_event(body: EventIn, session: SessionDep, access: OrgOrganizerD
     summary="An event (public once published, unless private)",
     responses=error_responses(401, 404, 422),
 )
-async def get_event(session: SessionDep, access: EventDep) -> EventOut:
-    return event_out(access.org.slug, access.event, await db_now(session))
+async def get_event(request: Request, session: SessionDep, access: EventDep) -> EventOut:
+    now = await db_now(session)
+    if access.actor.user is None:  # a visitor's answer: the same for all
+        scopes = (event_scope(access.event.id), org_scope(access.event.org_id))
+        declare(request, scopes, until=showcase.next_moment(access.event, now))
+    return event_out(access.org.slug, access.event, now)
 
 
 @router.patch(
@@ -163,6 +196,9 @@ async def search_events(
     hits, next_offset = await search_service.search_events(
         session, q=q, mode=mode, state=state, offset=offset, limit=limit, trigram=trigram
     )
+    if candidate(request):
+        until = await showcase.next_listed_moment(session)
+        declare(request, (LISTING,), until=until, query=("q", "mode", "state", "offset", "limit"))
     return EventPage(
         items=[summary(h.org_slug, h.org_name, h.event, h.state) for h in hits],
         next_offset=next_offset,

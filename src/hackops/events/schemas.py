@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
-from hackops.events.lifecycle import EventState, registration_open, state_at
+from hackops.events.lifecycle import EventState, SignUp, registration_open, state_at
 from hackops.events.questions.service import MAX_QUESTIONS, Question, check_question_list
 from hackops.models import Event, EventMode, EventRole, Visibility
 from hackops.models.organization import SLUG_PATTERN
@@ -101,6 +101,8 @@ class EventUpdate(InputModel):
     judging_closes_at: Moment | None = None
     capacity: Capacity | None = None
     waitlist_enabled: bool | None = None
+    # New registrations wait for an organizer's approval (pending: no seat until approved).
+    approval_required: bool | None = None
     team_min: TeamSize | None = None
     team_max: TeamSize | None = None
     visibility: Visibility | None = None
@@ -127,6 +129,7 @@ class EventUpdate(InputModel):
         "timezone",
         "grace_minutes",
         "waitlist_enabled",
+        "approval_required",
         "team_min",
         "team_max",
         "visibility",
@@ -180,6 +183,7 @@ class EventOut(OutputModel):
     capacity: int | None
     registered_count: int
     waitlist_enabled: bool
+    approval_required: bool
     team_min: int
     team_max: int
     visibility: str
@@ -234,6 +238,43 @@ class EventSummary(OutputModel):
     capacity: int | None
     registered_count: int
     state: EventState
+
+
+class PublicEventOut(OutputModel):
+    """A public event as the landing page and an organization's public page list it."""
+
+    org_slug: str
+    org_name: str
+    slug: str
+    name: str
+    tagline: str
+    mode: str
+    venue: str
+    timezone: str
+    starts_at: datetime | None
+    submissions_close_at: datetime | None
+    results_published_at: datetime | None
+    state: EventState
+    sign_up: SignUp | None
+    results_published: bool
+    gallery_open: bool
+
+
+class PublicOrganizationOut(OutputModel):
+    slug: str
+    name: str
+    created_at: datetime
+    primary_color: str | None
+    accent_color: str | None
+
+
+class OrgShowcaseOut(OutputModel):
+    """An organization's public page: its public events, up to 50 per section."""
+
+    organization: PublicOrganizationOut
+    upcoming: list[PublicEventOut]
+    happening: list[PublicEventOut]
+    past: list[PublicEventOut]
 
 
 class EventPage(OutputModel):

@@ -41,6 +41,27 @@ class EventLimitReached(Conflict):
     code = "event_limit_reached"
     message = "The organization's plan allows no more active events; archive one or upgrade."
 
+    @classmethod
+    def of(cls, org: Organization, active: int) -> EventLimitReached:
+        """The refusal saying the limit, what is used, and who can raise it and how."""
+        events = "event" if org.max_active_events == 1 else "events"
+        are = "is" if active == 1 else "are"
+        raise_with = f"hackops admin plan {org.slug} --max-active-events <number>"
+        return cls(
+            f"{org.name} has reached its plan's limit: {org.max_active_events} active {events}"
+            f" (plan “{org.plan}”), and {active} {are} active now — drafts and published"
+            " events count until they are archived. To create another, archive an event that is"
+            " over, or ask a platform administrator to raise the limit (they run"
+            f" “{raise_with}”, or use PATCH /api/v1/admin/organizations/{org.slug}).",
+            details={
+                "plan": org.plan,
+                "max_active_events": org.max_active_events,
+                "active_events": active,
+                "raised_by": "a platform administrator",
+                "raise_with": raise_with,
+            },
+        )
+
 
 class InvalidWindows(ValidationFailed):
     code = "invalid_windows"
@@ -132,8 +153,9 @@ async def create_event(
 ) -> Event:
     """Create a draft event (organizers and up; the caller has authorized)."""
     await _lock_org(session, org)
-    if await active_event_count(session, org) >= org.max_active_events:
-        raise EventLimitReached(details={"max_active_events": org.max_active_events})
+    active = await active_event_count(session, org)
+    if active >= org.max_active_events:
+        raise EventLimitReached.of(org, active)
     taken = await session.scalar(
         select(Event.id).where(Event.org_id == org.id, Event.slug == values["slug"])
     )
@@ -276,7 +298,11 @@ async def unpublish(session: AsyncSession, actor: Actor, event: Event) -> Event:
 
 
 async def publish_results(session: AsyncSession, actor: Actor, event: Event) -> Event:
-    """judging -> results published: allowed once submissions (with grace) have closed."""
+    """judging -> results published: allowed once submissions (with grace) have closed.
+
+    Publishing closes judging: a judging window still open (or without an end) ends now, so the
+    event's dates say what happened; from here on no judge's action moves a ranking (the
+    judging services refuse, and the database too: migration 0022)."""
     state, now = await _locked_state(session, event)
     if state is EventState.ARCHIVED:
         raise EventArchived
@@ -286,7 +312,12 @@ async def publish_results(session: AsyncSession, actor: Actor, event: Event) -> 
         raise InvalidTransition(
             "Results can be published once submissions have closed.", code="results_too_early"
         )
-    return await _transition(session, actor, event, "results_published", results_published_at=now)
+    values: dict[str, Any] = {"results_published_at": now}
+    if (event.judging_closes_at is None or event.judging_closes_at > now) and (
+        event.submissions_close_at is None or now > event.submissions_close_at
+    ):  # the CHECK: judging closes after submissions do
+        values["judging_closes_at"] = now
+    return await _transition(session, actor, event, "results_published", **values)
 
 
 async def archive(session: AsyncSession, actor: Actor, event: Event) -> Event:

@@ -60,9 +60,14 @@ class Readiness(BaseModel):
     checks: dict[str, CheckResult]
 
 
+#: The liveness answer never changes in a process: encoded once (no model validation or JSON
+#: encoding per request; `bench/asgi_profile.py`).
+_LIVENESS = Liveness(status="ok", version=__version__).model_dump_json().encode()
+
+
 @router.get("/health", response_model=Liveness, summary="Liveness (no dependencies touched)")
-async def liveness() -> Liveness:
-    return Liveness(status="ok", version=__version__)
+async def liveness() -> Response:
+    return Response(_LIVENESS, media_type="application/json")
 
 
 def readiness_checks(request: Request) -> dict[str, Check]:
@@ -91,6 +96,9 @@ def readiness_checks(request: Request) -> dict[str, Check]:
     # Live notifications' listener (notifications.live.Hub): degraded while it reconnects.
     if (hub := getattr(state, "notification_hub", None)) is not None:
         checks["notifications"] = hub.check
+    # The public pages' versions (publiccache.versions): degraded while they cannot be read.
+    if (public_cache := getattr(state, "public_cache", None)) is not None:
+        checks["public_cache"] = public_cache.check
     settings: Settings = state.settings
     if settings.amqp_url is not None:
         checks["broker"] = lambda: broker_check(settings)

@@ -11,6 +11,7 @@ from fastapi import Response, status
 from hackops.db import SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
+from hackops.judging import criteria as judging_criteria
 from hackops.judging import service
 from hackops.judging.pairwise import service as pairwise_service
 from hackops.judging.schemas import (
@@ -52,7 +53,10 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 async def list_criteria(session: SessionDep, access: EventDep) -> list[CriterionOut]:
     if not access.is_organizer:
         service.require_judge(access)
-    return [CriterionOut.model_validate(c) for c in await service.list_criteria(session, access)]
+    return [
+        CriterionOut.model_validate(c)
+        for c in await judging_criteria.list_criteria(session, access)
+    ]
 
 
 @router.post(
@@ -65,7 +69,7 @@ async def list_criteria(session: SessionDep, access: EventDep) -> list[Criterion
 async def create_criterion(
     body: CriterionIn, session: SessionDep, access: EventOrganizerDep
 ) -> CriterionOut:
-    criterion = await service.create_criterion(session, access, body)
+    criterion = await judging_criteria.create_criterion(session, access, body)
     return CriterionOut.model_validate(criterion)
 
 
@@ -78,7 +82,7 @@ async def create_criterion(
 async def update_criterion(
     criterion_id: uuid.UUID, body: CriterionUpdate, session: SessionDep, access: EventOrganizerDep
 ) -> CriterionOut:
-    criterion = await service.update_criterion(session, access, criterion_id, body)
+    criterion = await judging_criteria.update_criterion(session, access, criterion_id, body)
     return CriterionOut.model_validate(criterion)
 
 
@@ -91,7 +95,7 @@ async def update_criterion(
 async def delete_criterion(
     criterion_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
 ) -> Response:
-    await service.delete_criterion(session, access, criterion_id)
+    await judging_criteria.delete_criterion(session, access, criterion_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,4 +1,4 @@
-"""Judging in the database: criteria, conflicts of interest and assignment runs.
+"""Judging in the database: conflicts of interest and assignment runs (criteria: `criteria.py`).
 
 - Judges are the people holding the event role `judge`.
 - Conflicts: automatic (member of the team; registered as a participant of the event) and
@@ -7,7 +7,6 @@
   appears later; declaring a conflict withdraws the assignment and re-runs the assignment, which
   keeps started work, so the submission gets a replacement judge.
 - Eligible submissions: submitted, under review or approved (latest version).
-- Criteria are editable until the first evaluation arrives; afterwards only descriptions.
 - Every run (the organizers', a re-balance, the re-run after a declared conflict) writes one
   `judging.judge_assigned` per judge handed new projects, with how many.
 
@@ -21,6 +20,7 @@ import zlib
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -28,13 +28,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
+from hackops.constraints import ConstraintErrors
 from hackops.errors import Conflict, Forbidden, NotFound
 from hackops.events.access import EventAccess, EventNotFound
 from hackops.events.lifecycle import judging_closure
 from hackops.judging.assignment.solver import JudgeSlot, SubmissionSlot, assign, coverage
-from hackops.judging.schemas import CriterionIn, CriterionUpdate
 from hackops.models import (
-    Criterion,
     Evaluation,
     EventRole,
     EventRoleGrant,
@@ -45,6 +44,7 @@ from hackops.models import (
     SubmissionStatus,
     Team,
     TeamMember,
+    User,
 )
 from hackops.outbox import catalog
 from hackops.outbox.service import emit
@@ -76,11 +76,37 @@ class JudgingClosed(Conflict):  # rubric scoring, pairwise voting, conflicts tha
     message = "Judging is closed for this event."
 
 
+class ResultsFinal(JudgingClosed):
+    """The database's refusal (migration 0022) when a judgment reaches an event whose results
+    were published after the service's own check read the event."""
+
+    message = "Results are published; scores are final."
+
+
+class CriterionNameTaken(Conflict):
+    code = "criterion_name_taken"
+    message = "This event already has a criterion with that name; choose another name."
+
+
+#: Constraints a judging write can hit: the results published meanwhile (triggers, migration
+#: 0022), a criterion name taken by a concurrent change.
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "ck_evaluations_results_frozen": ResultsFinal,
+    "ck_pairwise_entries_results_frozen": ResultsFinal,
+    "uq_judging_criteria_event_id_name": CriterionNameTaken,
+}
+
+
 async def require_judging_open(session: AsyncSession, access: EventAccess) -> None:
     """Judges change nothing once judging closes (database clock) or results are published:
     409 `judging_closed`, the reason and the moment in `details`."""
     now = await session.scalar(select(func.app_now()))
     assert now is not None
+    refuse_if_closed(access, now)
+
+
+def refuse_if_closed(access: EventAccess, now: datetime) -> None:
+    """`require_judging_open` with the database clock already read."""
     closure = judging_closure(access.event, now)
     if closure is not None:
         raise JudgingClosed(
@@ -96,76 +122,6 @@ def require_judge(access: EventAccess) -> uuid.UUID:
             raise NotAJudge
         raise EventNotFound
     return user.id
-
-
-# --- criteria ------------------------------------------------------------------------------------
-
-
-async def list_criteria(session: AsyncSession, access: EventAccess) -> list[Criterion]:
-    rows = await session.scalars(
-        select(Criterion)
-        .where(Criterion.event_id == access.event.id)
-        .order_by(Criterion.position, Criterion.name)
-    )
-    return list(rows)
-
-
-async def _scores_exist(session: AsyncSession, access: EventAccess) -> bool:
-    return bool(
-        await session.scalar(
-            select(func.count()).where(Evaluation.event_id == access.event.id).limit(1)
-        )
-    )
-
-
-async def create_criterion(
-    session: AsyncSession, access: EventAccess, body: CriterionIn
-) -> Criterion:
-    if await _scores_exist(session, access):
-        raise CriteriaLocked
-    criterion = Criterion(org_id=access.event.org_id, event_id=access.event.id, **body.model_dump())
-    session.add(criterion)
-    await session.flush()
-    await session.refresh(criterion)
-    await audit_judging(session, access, "criterion.created", criterion.id)
-    return criterion
-
-
-async def update_criterion(
-    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID, body: CriterionUpdate
-) -> Criterion:
-    criterion = await _criterion(session, access, criterion_id)
-    data = body.changes()
-    if set(data) - {"description"} and await _scores_exist(session, access):
-        raise CriteriaLocked
-    for name, value in data.items():
-        setattr(criterion, name, value)
-    await session.flush()
-    await session.refresh(criterion)
-    await audit_judging(session, access, "criterion.updated", criterion.id, fields=sorted(data))
-    return criterion
-
-
-async def delete_criterion(
-    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID
-) -> None:
-    criterion = await _criterion(session, access, criterion_id)
-    if await _scores_exist(session, access):
-        raise CriteriaLocked
-    await session.delete(criterion)
-    await session.flush()
-    await audit_judging(session, access, "criterion.deleted", criterion_id)
-
-
-async def _criterion(
-    session: AsyncSession, access: EventAccess, criterion_id: uuid.UUID
-) -> Criterion:
-    criterion = await session.scalar(
-        select(Criterion).where(Criterion.id == criterion_id, Criterion.event_id == access.event.id)
-    )
-    if criterion is None:
-        raise CriterionNotFound
-    return criterion
 
 
 async def audit_judging(
@@ -242,6 +198,55 @@ async def conflicts_of(
     for judge in participants:
         out[judge] = {s.id for s in submissions}
     return out
+
+
+@dataclass(frozen=True)
+class Participation:
+    """What makes a would-be judge conflicted in this event: their registration, their team."""
+
+    registered: bool
+    team_name: str | None
+
+    def consequence(self) -> str:
+        """The conflict it means, in words for the organizer who is about to make them judge."""
+        said = []
+        if self.registered:
+            said.append(
+                "They are registered as a participant of this event: as a judge they have a"
+                " conflict of interest with every project, so the assignment gives them none and"
+                " any score they try to give is refused, until their registration is cancelled."
+            )
+        if self.team_name is not None:
+            said.append(
+                f"They are a member of team “{self.team_name}”: they can never judge that"
+                " team's project."
+            )
+        return " ".join(said)
+
+
+async def participation(
+    session: AsyncSession, access: EventAccess, email: str
+) -> Participation | None:
+    """The registration and team in this event of the account at `email` (None: none)."""
+    user_id = await session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
+    if user_id is None:
+        return None
+    registered = await session.scalar(
+        select(Registration.id).where(
+            Registration.event_id == access.event.id,
+            Registration.user_id == user_id,
+            Registration.status.in_(("registered", "checked_in")),
+        )
+    )
+    team_name = await session.scalar(
+        select(Team.name)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.event_id == access.event.id, TeamMember.user_id == user_id)
+        .limit(1)
+    )
+    if registered is None and team_name is None:
+        return None
+    return Participation(registered is not None, team_name)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from hackops.models.announcement import (
 )
 from hackops.models.audit import AuditEntry
 from hackops.models.base import Base, IdMixin, SoftDeleteMixin, TimestampMixin, new_id
+from hackops.models.calendar import CalendarFeed
 from hackops.models.digest import NotificationDigestItem
 from hackops.models.event import (
     Award,
@@ -21,6 +22,7 @@ from hackops.models.event import (
     Track,
     Visibility,
 )
+from hackops.models.gallery import GalleryEntry
 from hackops.models.idempotency import IdempotencyKey, IdempotencyState
 from hackops.models.judging import (
     AssignmentState,
@@ -45,8 +47,10 @@ from hackops.models.mail import OutboundEmail
 from hackops.models.membership import ROLE_RANK, Invitation, Membership, OrgRole
 from hackops.models.organization import Organization
 from hackops.models.outbox import Channel, Notification, NotificationPreference, OutboxEvent
+from hackops.models.public import PublicVersion
 from hackops.models.registration import SEATED, Registration, RegistrationStatus
 from hackops.models.results import AwardWinner, EventResult
+from hackops.models.schedule import ScheduleItem, ScheduleKind
 from hackops.models.submission import (
     PIPELINE_ORDER,
     DuplicateFlag,
@@ -136,16 +140,21 @@ TENANT_TABLES = (
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
+    "schedule_items",
 )
 #: Tables of a person's own rows (their `org_id`, where there is one, does not decide who reads
 #: them): RLS lets a person see and write only their own, whatever the tenant.
 PERSONAL_TABLES = ("notifications",)
+#: Tables holding only what is public by definition (kept so by triggers): RLS is forced and
+#: anyone reads them, the application's role writes none (tests/security/test_rls.py).
+PUBLIC_TABLES = ("gallery_entries",)
 
 __all__ = [
     "OVERALL",
     "PERSONAL_TABLES",
     "PIPELINE_ORDER",
     "PRIORITY_RANK",
+    "PUBLIC_TABLES",
     "ROLE_RANK",
     "SEATED",
     "TENANT_TABLES",
@@ -159,6 +168,7 @@ __all__ = [
     "Award",
     "AwardWinner",
     "Base",
+    "CalendarFeed",
     "Channel",
     "ConflictSource",
     "Criterion",
@@ -177,6 +187,7 @@ __all__ = [
     "FlagReason",
     "FlagState",
     "FlagStatus",
+    "GalleryEntry",
     "IdMixin",
     "IdempotencyKey",
     "IdempotencyState",
@@ -206,11 +217,14 @@ __all__ = [
     "PairwiseKind",
     "PipelineStep",
     "PipelineStepName",
+    "PublicVersion",
     "PublicVote",
     "Registration",
     "RegistrationStatus",
     "ReminderClaim",
     "ReminderKind",
+    "ScheduleItem",
+    "ScheduleKind",
     "SimilarityKind",
     "SoftDeleteMixin",
     "StepState",

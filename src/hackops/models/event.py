@@ -99,6 +99,8 @@ class Event(IdMixin, TimestampMixin, Base):
     capacity: Mapped[int | None] = mapped_column(default=None)
     registered_count: Mapped[int] = mapped_column(server_default=text("0"))
     waitlist_enabled: Mapped[bool] = mapped_column(server_default=text("true"))
+    #: New registrations wait for an organizer's approval (`pending`, no seat) when on.
+    approval_required: Mapped[bool] = mapped_column(server_default=text("false"))
     team_min: Mapped[int] = mapped_column(server_default=text("1"))
     team_max: Mapped[int] = mapped_column(server_default=text("5"))
     visibility: Mapped[Visibility] = mapped_column(

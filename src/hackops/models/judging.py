@@ -9,7 +9,11 @@ Limits the database holds (migration 0006):
 - when the conflict appears later (the judge joins the team), a trigger on team_members deletes
   the judge's evaluations of that team and withdraws the assignments, in the same transaction;
 - every insert and update of an evaluation is copied to evaluation_history (trigger), with who
-  and when.
+  and when;
+- once the event's results are published, no statement writes an evaluation or a pairwise
+  judgment of it (triggers, migration 0022: `ck_evaluations_results_frozen`,
+  `ck_pairwise_entries_results_frozen`), and joining or registering no longer deletes scores;
+- a criterion's name is unique per event, case-insensitively (`uq_judging_criteria_event_id_name`).
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class Criterion(IdMixin, Base):
         CheckConstraint("max_score BETWEEN 1 AND 100", name="max_score_range"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
         Index("ix_judging_criteria_event_id", "event_id"),
+        Index("uq_judging_criteria_event_id_name", "event_id", text("lower(name)"), unique=True),
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))

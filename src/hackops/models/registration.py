@@ -1,4 +1,5 @@
-"""Registrations (user and event, unique): registered, waitlisted, cancelled, checked-in.
+"""Registrations (user and event, unique): registered, waitlisted, cancelled, checked-in, and
+pending / declined for events whose registrations need an organizer's approval.
 
 `events.registered_count` is kept by a trigger on this table and checked against the capacity
 by a constraint on events, so no code path can oversell an event. The waitlist is FIFO by
@@ -34,6 +35,8 @@ class RegistrationStatus(enum.StrEnum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
     CHECKED_IN = "checked_in"
+    PENDING = "pending"
+    DECLINED = "declined"
 
 
 #: Statuses that hold a seat.
@@ -49,7 +52,9 @@ class Registration(IdMixin, TimestampMixin, Base):
         UniqueConstraint("event_id", "user_id"),
         UniqueConstraint("checkin_code"),
         CheckConstraint(
-            "status IN ('registered', 'waitlisted', 'cancelled', 'checked_in')", name="status_valid"
+            "status IN ('registered', 'waitlisted', 'cancelled', 'checked_in', 'pending',"
+            " 'declined')",
+            name="status_valid",
         ),
         Index("ix_registrations_event_id_status_queue_seq", "event_id", "status", "queue_seq"),
         Index("ix_registrations_user_id", "user_id"),

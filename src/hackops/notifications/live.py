@@ -1,11 +1,10 @@
 """Live push, the receiving half: one listening connection per web process, fanning the news
 out to that process's open sockets.
 
-- `Listener` holds ONE PostgreSQL connection per process with `LISTEN hackops_notifications`
-  (started by the first socket, so a process nobody watches holds none). When the connection
-  dies (a database restart, `pg_terminate_backend`, a network cut — noticed within
-  `PING_SECONDS` at most), it reconnects with backoff, without a restart, and then
-  re-sends every open socket its unread count, so nothing missed in the gap stays wrong.
+- A `hackops.listening.Listener` holds ONE PostgreSQL connection per process with
+  `LISTEN hackops_notifications` (started by the first socket, so a process nobody watches
+  holds none). When the connection dies it reconnects with backoff, without a restart, and
+  then re-sends every open socket its unread count, so nothing missed in the gap stays wrong.
   Readiness reports it (`Hub.check`): degraded while it is down (pages fall back to polling).
 - `Hub` keeps the process's subscribers by person. A payload (`push.parse`) names people and
   the dedupe key of their new notifications; for the people with a socket here, ONE short
@@ -22,15 +21,11 @@ hands each person's rows to that person's own subscribers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import enum
-import random
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.auth_tokens import resolve_token
 from hackops.db import Database
 from hackops.health.checks import Degraded
+from hackops.listening import Listener, State
 from hackops.models import Notification, TokenKind
 from hackops.notifications.centre import BADGE_CAP, unread_count
 from hackops.notifications.push import CHANNEL, parse
@@ -47,98 +43,10 @@ from hackops.tenancy import set_actor
 log = structlog.get_logger("hackops.notifications.live")
 
 APPLICATION_NAME = "hackops-notify"
-#: A silent connection is checked this often (a dead peer is not always an error at once).
-PING_SECONDS = 20.0
-RECONNECT_FIRST_S = 0.2
-RECONNECT_MAX_S = 5.0
 #: Messages waiting for one socket; beyond it the oldest are dropped.
 QUEUE_SIZE = 50
 
 Message = dict[str, Any]
-
-
-class State(enum.StrEnum):
-    IDLE = "idle"  # no socket has asked for it yet
-    CONNECTING = "connecting"
-    LISTENING = "listening"
-    DOWN = "down"  # lost; reconnecting
-
-
-class Listener:
-    """One LISTEN connection that comes back by itself (see the module's docstring)."""
-
-    def __init__(
-        self,
-        url: str,
-        on_payload: Callable[[str], Awaitable[None]],
-        on_connect: Callable[[], Awaitable[None]],
-        *,
-        ping_seconds: float = PING_SECONDS,
-    ) -> None:
-        self.url = url
-        self.on_payload = on_payload
-        self.on_connect = on_connect
-        self.ping_seconds = ping_seconds
-        self.state = State.IDLE
-        self.connects = 0
-        self.last_error: str | None = None
-        self.backend_pid: int | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self.state = State.CONNECTING
-            self._task = asyncio.create_task(self._run(), name="notifications-listener")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.state = State.IDLE
-
-    async def _run(self) -> None:
-        delay = RECONNECT_FIRST_S
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any failure of the connection: reconnect
-                self.last_error = (str(exc) or type(exc).__name__)[:300]
-                log.warning("notifications_listener_lost", error=self.last_error)
-            if self.state is State.LISTENING:
-                delay = RECONNECT_FIRST_S  # it worked until now: come back quickly
-            self.state = State.DOWN
-            self.backend_pid = None
-            await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
-            delay = min(delay * 2, RECONNECT_MAX_S)
-
-    async def _listen(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(
-            self.url, autocommit=True, connect_timeout=5, application_name=APPLICATION_NAME
-        )
-        async with conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            self.backend_pid = conn.info.backend_pid
-            self.state = State.LISTENING
-            self.connects += 1
-            log.info("notifications_listening", connects=self.connects)
-            await self._safely(self.on_connect())
-            while True:
-                async for notify in conn.notifies(timeout=self.ping_seconds):
-                    await self._safely(self.on_payload(notify.payload))
-                await conn.execute("SELECT 1")  # still there? (raises when not)
-
-    async def _safely(self, work: Awaitable[None]) -> None:
-        """The listener outlives a failed fan-out (a query refused during an outage)."""
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("notifications_fanout_failed", error=str(exc)[:300])
 
 
 @dataclass(eq=False)
@@ -159,7 +67,13 @@ class Hub:
 
     def __init__(self, database: Database, url: str | None) -> None:
         self.database = database
-        self.listener = Listener(url, self._on_payload, self._resync) if url else None
+        self.listener = (
+            Listener(
+                url, CHANNEL, self._on_payload, self._resync, application_name=APPLICATION_NAME
+            )
+            if url
+            else None
+        )
         self.subscribers: dict[uuid.UUID, set[Subscriber]] = {}
 
     @property

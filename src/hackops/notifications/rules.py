@@ -3,6 +3,7 @@ person reading them, and the page each notification links to."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,9 @@ from hackops.notifications import rulebook  # noqa: F401
 from hackops.notifications.links import event_path
 from hackops.notifications.service import Message
 from hackops.notifications.telling import RULES, Telling, rule
-from hackops.outbox.catalog import Payload, RegistrationCreated
+from hackops.outbox.catalog import Payload, RegistrationApproved, RegistrationCreated
 from hackops.registrations.checkin import qr_png
+from hackops.registrations.waitlist import waitlist_position
 
 __all__ = ["RULES"]
 
@@ -31,6 +33,27 @@ async def registration_created(
     event as a calendar entry; for the waitlist, the place in line and no code (the person may
     not come in yet). Nothing when the registration was cancelled before this ran."""
     assert isinstance(payload, RegistrationCreated)
+    return await _confirmation(session, row, payload)
+
+
+@rule(RegistrationApproved.type)
+async def registration_approved(
+    session: AsyncSession, row: OutboxEvent, payload: Payload
+) -> list[Telling]:
+    """An organizer approved the registration: the same confirmation as registering without
+    approval (a seat: the code, QR and calendar entry; the waitlist: the place in line), titled
+    as the answer to the request. Nothing when it was cancelled before this ran."""
+    assert isinstance(payload, RegistrationApproved)
+    return await _confirmation(session, row, payload, approved=True)
+
+
+async def _confirmation(
+    session: AsyncSession,
+    row: OutboxEvent,
+    payload: RegistrationCreated | RegistrationApproved,
+    *,
+    approved: bool = False,
+) -> list[Telling]:
     event = await session.get(Event, row.event_id) if row.event_id is not None else None
     registration = await session.get(Registration, payload.registration_id)
     user = await session.get(User, payload.user_id)
@@ -39,7 +62,7 @@ async def registration_created(
     if registration.status == RegistrationStatus.CANCELLED:
         return []
     base_url = job_settings().base_url.rstrip("/")
-    context = {
+    context: dict[str, Any] = {
         "name": user.name or user.email,
         "event_name": event.name,
         "event_url": base_url + await event_path(session, event),
@@ -48,13 +71,22 @@ async def registration_created(
         "where": location(event),
     }
     if payload.status == "waitlisted":
+        context["position"] = await waitlist_position(session, registration)
         return [
             Telling(
                 [payload.user_id],
                 Message(
                     category="registration",
-                    title=f"You are on the waitlist for {event.name}",
-                    body="We will tell you as soon as a seat frees up.",
+                    title=(
+                        f"Your registration for {event.name} is approved: you are on the waitlist"
+                        if approved
+                        else f"You are on the waitlist for {event.name}"
+                    ),
+                    body=(
+                        "The event is full for now; we will tell you as soon as a seat frees up."
+                        if approved
+                        else "We will tell you as soon as a seat frees up."
+                    ),
                     link=await event_path(session, event),
                     email_template="registration/waitlisted",
                     email_context=context,
@@ -67,7 +99,11 @@ async def registration_created(
             [payload.user_id],
             Message(
                 category="registration",
-                title=f"You are registered for {event.name}",
+                title=(
+                    f"Your registration for {event.name} is approved"
+                    if approved
+                    else f"You are registered for {event.name}"
+                ),
                 body="Your check-in code is on your registration page.",
                 link=await event_path(session, event),
                 email_template="registration/confirmed",

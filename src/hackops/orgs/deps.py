@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
+from hackops import gate
 from hackops.accounts.deps import ActorDep, CurrentUserDep
 from hackops.db import SessionDep
 from hackops.models import OrgRole
@@ -16,6 +17,7 @@ from hackops.orgs.service import InsufficientRole, rank
 __all__ = ["OrgAccess", "OrgAdminDep", "OrgMemberDep", "OrgOrganizerDep", "org_access"]
 
 
+@gate.loads(gate.ORG)
 async def org_access(
     slug: Annotated[str, Path(min_length=1, max_length=63)],
     session: SessionDep,

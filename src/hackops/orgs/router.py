@@ -34,7 +34,6 @@ from hackops.orgs.schemas import (
     RoleUpdate,
 )
 from hackops.routing import Router, SlugPath
-from hackops.tenancy import set_tenant
 
 router = Router(prefix="/organizations", tags=["organizations"])
 invitations = Router(prefix="/invitations", tags=["organizations"])
@@ -263,9 +262,7 @@ async def set_plan(
     admin_user: PlatformAdminDep,
     actor: ActorDep,
 ) -> OrganizationOut:
-    org = await service.get_organization_by_slug(session, slug)
-    await set_tenant(session, org.id)
-    return org_out(await service.update_organization(session, actor, org, body))
+    return org_out(await service.set_plan(session, actor, slug, body))
 
 
 @admin.get(

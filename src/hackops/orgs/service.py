@@ -11,6 +11,8 @@ invited address accepts, and accepting confirms that address.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -179,6 +181,16 @@ async def update_organization(
             details=changed,
         )
     return org
+
+
+async def set_plan(
+    session: AsyncSession, actor: Actor, slug: str, body: PlanUpdate
+) -> Organization:
+    """A platform administrator sets an organization's plan, limits and feature flags (the API's
+    `PATCH /admin/organizations/{slug}` and `hackops admin plan`); recorded in its audit log."""
+    org = await get_organization_by_slug(session, slug)
+    await set_tenant(session, org.id)
+    return await update_organization(session, actor, org, body)
 
 
 async def list_my_organizations(
@@ -352,6 +364,38 @@ async def revoke_invitation(
         missing=InvitationNotFound,
     )
     await invitations.settle(session, ORG_INVITATIONS, actor, invitation, State.REVOKED)
+
+
+@dataclass(frozen=True)
+class InvitationPreview:
+    """What an invitation link shows before it is answered: the organization, the role offered
+    and who invited (holding the link proves the address, so no sign-in is needed to see it)."""
+
+    org: Organization
+    role: str
+    inviter_name: str
+    expires_at: datetime
+
+
+async def preview_invitation(
+    session: AsyncSession, *, org_slug: str, token: str
+) -> InvitationPreview | None:
+    """The pending invitation of this link, or None when it cannot be used (unknown, used,
+    revoked, expired: the page says so in one sentence, as accepting would)."""
+    org = await session.scalar(
+        select(Organization).where(Organization.slug == org_slug, Organization.deleted_at.is_(None))
+    )
+    if org is None or not token:
+        return None
+    await set_tenant(session, org.id)
+    try:
+        invitation = await invitations.find(
+            session, ORG_INVITATIONS, token, Invitation.org_id == org.id
+        )
+    except InvitationNotFound:
+        return None
+    name = await invitations.inviter_name(session, invitation)
+    return InvitationPreview(org, invitation.role, name, invitation.expires_at)
 
 
 async def accept_invitation(

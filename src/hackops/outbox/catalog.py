@@ -79,6 +79,43 @@ class RegistrationCheckedIn(Payload):
     user_id: uuid.UUID
 
 
+class RegistrationCheckInUndone(Payload):
+    type = "registration.check_in_undone"
+    category = "registration"
+    subject = "registration"
+    summary = "An organizer undid a mistaken check-in: the person is registered, not checked in."
+    registration_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+class RegistrationRequested(Payload):
+    type = "registration.requested"
+    category = "registration"
+    subject = "registration"
+    summary = "A person asked to register for an event whose registrations need approval."
+    registration_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+class RegistrationApproved(Payload):
+    type = "registration.approved"
+    category = "registration"
+    subject = "registration"
+    summary = "An organizer approved a pending registration (a seat, or the waitlist when full)."
+    registration_id: uuid.UUID
+    user_id: uuid.UUID
+    status: Literal["registered", "waitlisted"]
+
+
+class RegistrationDeclined(Payload):
+    type = "registration.declined"
+    category = "registration"
+    subject = "registration"
+    summary = "An organizer declined a pending registration."
+    registration_id: uuid.UUID
+    user_id: uuid.UUID
+
+
 # ── teams ──────────────────────────────────────────────────────────────────────────────────
 
 
@@ -266,6 +303,10 @@ CATALOG: dict[str, type[Payload]] = {
         RegistrationPromoted,
         RegistrationCancelled,
         RegistrationCheckedIn,
+        RegistrationCheckInUndone,
+        RegistrationRequested,
+        RegistrationApproved,
+        RegistrationDeclined,
         TeamInvitationSent,
         TeamMemberJoined,
         TeamMemberLeft,

@@ -6,7 +6,9 @@ its dispatch job on the same connection: a rollback drops both, a commit can nev
 (`jobs.enqueue`). It also notifies `hackops_outbox` (delivered at commit) so the broker relay
 wakes at once instead of at its next poll. `emit_once(…, key=…)` writes an event at most once
 ever for its type and key (a pipeline version's processed / failed), its id derived from both.
-Who calls which, and with what: `docs/events.md`.
+`prepare(payload)` gives the same row and job as values, for a SQL function that writes them
+itself in one statement with its change (`submit_version`). Who calls which, and with what:
+`docs/events.md`.
 
 A channel is what an event fans out to (people's notifications, the organization's webhooks): an
 `async def channel(session, row, payload)` connected once by `hackops.wiring` (the channels are
@@ -20,13 +22,15 @@ commit, before the job was marked done) adds nothing.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import jobs
 from hackops.actor import Actor
-from hackops.models import OutboxEvent
+from hackops.models import OutboxEvent, new_id
 from hackops.outbox.catalog import Payload
 from hackops.outbox.channels import NOTIFY_CHANNEL, dispatch_lock
 from hackops.outbox.tasks import dispatch
@@ -71,6 +75,36 @@ async def emit_once(
     if await session.get(OutboxEvent, row_id) is not None:
         return None
     return await _write(session, actor, payload, org_id=org_id, event_id=event_id, row_id=row_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An event for a SQL function that writes it in the same statement as its change
+    (`submit_version`): the row's values (`row`, JSON: id, type, version, subject_type,
+    subject_id, payload), its dispatch job (`jobs.job_row`) and the channel to notify. The
+    function writes org, event and actor itself, as `emit` would."""
+
+    id: uuid.UUID
+    row: dict[str, Any]
+    job: dict[str, Any]
+    channel: str = NOTIFY_CHANNEL
+
+
+def prepare(payload: Payload) -> Prepared:
+    """What `emit(…, payload)` would write, prepared for a SQL function to write."""
+    row_id = new_id()
+    row = {
+        "id": str(row_id),
+        "type": payload.type,
+        "version": payload.version,
+        "subject_type": payload.subject,
+        "subject_id": None if payload.subject_id() is None else str(payload.subject_id()),
+        "payload": payload.model_dump(mode="json"),
+    }
+    job = jobs.job_row(
+        dispatch, queue="notifications", queueing_lock=dispatch_lock(row_id), event_id=str(row_id)
+    )
+    return Prepared(id=row_id, row=row, job=job)
 
 
 async def _write(

@@ -1,4 +1,5 @@
-"""CSV in and out of an event's registrations: the organizer's bulk import and the export.
+"""CSV into an event's registrations: the organizer's bulk import. (The export is one of
+the organizer exports, `hackops.exports`.)
 
 Import (`email,name[,status]`, header required, UTF-8):
 - Every row is validated first; the report lists each bad row with its row number (the header
@@ -22,38 +23,24 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.accounts.credentials import InvalidEmail, normalize_email
 from hackops.audit.service import record
 from hackops.errors import ValidationFailed
 from hackops.events.access import EventAccess
-from hackops.models import Event, Registration, RegistrationStatus, User, new_id
-from hackops.registrations.listing import organizer_query, timestamp
+from hackops.models import Registration, RegistrationStatus, User, new_id
 from hackops.registrations.seats import free_seats, lock_event, new_checkin_code, next_queue_seq
-from hackops.tenancy import set_tenant
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 BATCH = 1000
 IMPORTABLE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
-EXPORT_COLUMNS = (
-    "email",
-    "name",
-    "status",
-    "queue_seq",
-    "registered_at",
-    "checked_in_at",
-    "checkin_code",
-    "source",
-    "answers",
-)
 
 
 class ImportInvalid(ValidationFailed):
@@ -247,52 +234,3 @@ async def _upsert_users(session: AsyncSession, rows: list[GoodRow]) -> dict[str,
         )
         ids.update({row[0]: row[1] for row in found})
     return ids
-
-
-async def export_lines(
-    sessionmaker: async_sessionmaker[AsyncSession], event: Event, filters: dict[str, Any]
-) -> AsyncIterator[str]:
-    """The CSV, line by line, read with a server-side cursor in a transaction of its own (the
-    request's transaction has ended once the response streams; authorization was checked)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    yield line(list(EXPORT_COLUMNS))
-    async with sessionmaker() as session, session.begin():
-        await set_tenant(session, event.org_id)
-        query = organizer_query(event, **filters).order_by(Registration.queue_seq)
-        result = await session.stream(query.execution_options(yield_per=500))
-        async for row in result:
-            registration, user = row[0], row[1]
-            yield line(
-                [
-                    spreadsheet_cell(user.email),
-                    spreadsheet_cell(user.name),
-                    registration.status,
-                    registration.queue_seq,
-                    timestamp(registration.created_at),
-                    timestamp(registration.checked_in_at),
-                    registration.checkin_code,
-                    registration.source,
-                    spreadsheet_cell(_answers(registration.answers)),
-                ]
-            )
-
-
-def _answers(answers: dict[str, Any]) -> str:
-    return "; ".join(
-        f"{k}={'|'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in answers.items()
-    )
-
-
-def spreadsheet_cell(value: object) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: defuse them (every CSV
-    export uses this)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,38 +1,43 @@
 """Registrations API: register, my registration and its QR code, cancel; organizers list,
-export (CSV), import (CSV) and remove; check-in by code; my registrations everywhere."""
+import (CSV) and remove; check-in by code, the desk's search, check-in from its list and undo;
+the waitlist and manual promotion; approval of pending registrations; my registrations
+everywhere. (The CSV export at `…/registrations/export.csv` is routed by
+`hackops.exports.router`, above this domain.)"""
 
 from __future__ import annotations
 
 import io
-import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import segno
 from fastapi import Query, Request, Response, status
-from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 
 from hackops.accounts.deps import CurrentUserDep
 from hackops.db import SessionDep
-from hackops.errors import PayloadTooLarge, error_responses
+from hackops.errors import Conflict, PayloadTooLarge, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.models import Registration, RegistrationStatus, User
-from hackops.registrations import checkin, csv_io, listing, service
+from hackops.registrations import approval, checkin, csv_io, listing, service, waitlist
 from hackops.registrations.schemas import (
     MAX_PAGE,
     CheckinIn,
     CheckinOut,
+    DeskOut,
     ImportOut,
     MyRegistrationOut,
     PersonOut,
+    PromoteIn,
     RegistrationAdminOut,
     RegistrationIn,
     RegistrationOut,
     RegistrationPage,
     SortName,
     StatusName,
+    UndoCheckinIn,
+    WaitlistEntryOut,
 )
+from hackops.registrations.waitlist import waitlist_position
 from hackops.routing import Router
 
 EVENT = "/organizations/{slug}/events/{event_slug}"
@@ -41,19 +46,31 @@ mine = Router(prefix="/me", tags=["me"])
 
 READ_ERRORS = error_responses(401, 403, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+#: Registrations whose holder is shown no check-in code: awaiting approval, or declined.
+# No check-in code is shown to a person who cannot be checked in: a waitlisted person (the code
+# appears with the seat), one awaiting approval, one declined.
+NO_CODE = (RegistrationStatus.WAITLISTED, RegistrationStatus.PENDING, RegistrationStatus.DECLINED)
+
+
+class NoCheckinCode(Conflict):
+    code = "no_checkin_code"
+    message = (
+        "Your registration has no check-in code: it comes with a seat (you are on the waitlist, "
+        "or your registration awaits the organizers' approval or was declined)."
+    )
+
+
+def registration_out(registration: Registration) -> RegistrationOut:
+    """The holder's view: no check-in code while pending or declined."""
+    out = RegistrationOut.model_validate(registration)
+    if registration.status in NO_CODE:
+        out.checkin_code = None
+    return out
 
 
 async def own_out(session: SessionDep, registration: Registration) -> RegistrationOut:
-    out = RegistrationOut.model_validate(registration)
-    if registration.status == RegistrationStatus.WAITLISTED:
-        position = await session.scalar(
-            select(func.count()).where(
-                Registration.event_id == registration.event_id,
-                Registration.status == RegistrationStatus.WAITLISTED,
-                Registration.queue_seq <= registration.queue_seq,
-            )
-        )
-        out.waitlist_position = int(position or 0)
+    out = registration_out(registration)
+    out.waitlist_position = await waitlist_position(session, registration)
     return out
 
 
@@ -80,7 +97,7 @@ def admin_out(registration: Registration, user: User) -> RegistrationAdminOut:
 async def register(body: RegistrationIn, session: SessionDep, access: EventDep) -> RegistrationOut:
     registration = await service.register(session, access, answers=body.answers)
     # No waitlist position here: the seat lock is held until commit, keep it short (GET .../me).
-    return RegistrationOut.model_validate(registration)
+    return registration_out(registration)
 
 
 @router.get(
@@ -113,29 +130,6 @@ async def list_registrations(
     )
     return RegistrationPage(
         items=[admin_out(r, u) for r, u in rows], total=total, limit=limit, offset=offset
-    )
-
-
-@router.get(
-    "/registrations/export.csv",
-    summary="Export registrations as CSV, streamed (organizers; same filters as the list)",
-    responses={**READ_ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}},
-    response_class=StreamingResponse,
-)
-async def export_registrations(
-    request: Request,
-    access: EventOrganizerDep,
-    status_: Annotated[StatusName | None, Query(alias="status")] = None,
-    checked_in: bool | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-) -> StreamingResponse:
-    filters: dict[str, Any] = {"status": status_, "checked_in": checked_in, "q": q}
-    lines = csv_io.export_lines(request.app.state.db.sessionmaker, access.event, filters)
-    filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
-    return StreamingResponse(
-        lines,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}-registrations.csv"'},
     )
 
 
@@ -195,6 +189,8 @@ async def my_qr_code(session: SessionDep, access: EventDep) -> Response:
     registration = await service.get_own(session, access)
     if registration.status == RegistrationStatus.CANCELLED:
         raise service.RegistrationNotFound
+    if registration.status in NO_CODE:
+        raise NoCheckinCode
     buffer = io.BytesIO()
     # a full QR code with its 4-module quiet zone: segno.make picks a Micro QR for a short
     # code, which many phone cameras cannot read
@@ -238,7 +234,10 @@ async def remove_registration(
     responses=WRITE_ERRORS,
 )
 async def check_in(body: CheckinIn, session: SessionDep, access: EventOrganizerDep) -> CheckinOut:
-    result = await checkin.check_in(session, access, body.code)
+    return checkin_out(await checkin.check_in(session, access, body.code))
+
+
+def checkin_out(result: checkin.CheckIn) -> CheckinOut:
     registration = result.registration
     assert registration.checked_in_at is not None
     return CheckinOut(
@@ -248,6 +247,113 @@ async def check_in(body: CheckinIn, session: SessionDep, access: EventOrganizerD
         checked_in_by_id=registration.checked_in_by_id,
         already_checked_in=result.already,
     )
+
+
+@router.get(
+    "/checkin/search",
+    response_model=DeskOut,
+    summary="The check-in desk: find people by code, name or email (at most 20), and counts",
+    responses=READ_ERRORS,
+)
+async def desk_search(
+    session: SessionDep,
+    access: EventOrganizerDep,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+) -> DeskOut:
+    found = await checkin.search(session, access.event, q)
+    checked_in, registered = await checkin.counts(session, access.event)
+    return DeskOut(
+        items=[admin_out(r, u) for r, u in found], checked_in=checked_in, registered=registered
+    )
+
+
+@router.post(
+    "/registrations/{registration_id}/checkin",
+    response_model=CheckinOut,
+    summary="Check someone in from the desk's list (organizers); idempotent",
+    responses=WRITE_ERRORS,
+)
+async def check_in_registration(
+    registration_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
+) -> CheckinOut:
+    return checkin_out(await checkin.check_in_by_id(session, access, registration_id))
+
+
+@router.post(
+    "/registrations/{registration_id}/undo-checkin",
+    response_model=RegistrationAdminOut,
+    summary="Undo a mistaken check-in (organizers; 409 not_checked_in when there is none)",
+    responses=WRITE_ERRORS,
+)
+async def undo_check_in(
+    registration_id: uuid.UUID,
+    session: SessionDep,
+    access: EventOrganizerDep,
+    body: UndoCheckinIn | None = None,
+) -> RegistrationAdminOut:
+    reason = body.reason if body is not None else ""
+    registration, user = await checkin.undo_check_in(
+        session, access, registration_id, reason=reason
+    )
+    return admin_out(registration, user)
+
+
+@router.get(
+    "/waitlist",
+    response_model=list[WaitlistEntryOut],
+    summary="The waitlist in queue order, with positions (organizers; at most 500)",
+    responses=READ_ERRORS,
+)
+async def list_waitlist(session: SessionDep, access: EventOrganizerDep) -> list[WaitlistEntryOut]:
+    return [
+        WaitlistEntryOut.model_validate({**admin_out(r, u).model_dump(), "position": position})
+        for position, r, u in await waitlist.waitlist(session, access.event)
+    ]
+
+
+@router.post(
+    "/registrations/{registration_id}/promote",
+    response_model=RegistrationAdminOut,
+    summary="Give a waitlisted person a seat (organizers; when full only with raise_capacity)",
+    responses=WRITE_ERRORS,
+)
+async def promote(
+    registration_id: uuid.UUID,
+    session: SessionDep,
+    access: EventOrganizerDep,
+    body: PromoteIn | None = None,
+) -> RegistrationAdminOut:
+    raise_capacity = body.raise_capacity if body is not None else False
+    registration = await waitlist.promote_one(
+        session, access, registration_id, raise_capacity=raise_capacity
+    )
+    return admin_out(registration, await session.get_one(User, registration.user_id))
+
+
+@router.post(
+    "/registrations/{registration_id}/approve",
+    response_model=RegistrationAdminOut,
+    summary="Approve a pending registration: a seat, or the waitlist when full (organizers)",
+    responses=WRITE_ERRORS,
+)
+async def approve(
+    registration_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
+) -> RegistrationAdminOut:
+    registration = await approval.approve(session, access, registration_id)
+    return admin_out(registration, await session.get_one(User, registration.user_id))
+
+
+@router.post(
+    "/registrations/{registration_id}/decline",
+    response_model=RegistrationAdminOut,
+    summary="Decline a pending registration (organizers)",
+    responses=WRITE_ERRORS,
+)
+async def decline(
+    registration_id: uuid.UUID, session: SessionDep, access: EventOrganizerDep
+) -> RegistrationAdminOut:
+    registration = await approval.decline(session, access, registration_id)
+    return admin_out(registration, await session.get_one(User, registration.user_id))
 
 
 @mine.get(
@@ -261,7 +367,7 @@ async def my_registrations(session: SessionDep, user: CurrentUserDep) -> list[My
         MyRegistrationOut(
             id=registration.id,
             status=registration.status,
-            checkin_code=registration.checkin_code,
+            checkin_code=None if registration.status in NO_CODE else registration.checkin_code,
             created_at=registration.created_at,
             org_slug=org.slug if org is not None else None,
             event_slug=event.slug if event is not None else None,

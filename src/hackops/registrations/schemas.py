@@ -11,7 +11,7 @@ from pydantic import Field
 from hackops.schemas import InputModel, OutputModel
 
 AnswerValue = str | bool | list[str]
-StatusName = Literal["registered", "waitlisted", "cancelled", "checked_in"]
+StatusName = Literal["registered", "waitlisted", "cancelled", "checked_in", "pending", "declined"]
 SortName = Literal["created", "name", "email", "status", "queue", "checked_in"]
 MAX_PAGE = 200
 
@@ -29,7 +29,8 @@ class RegistrationOut(OutputModel):
     event_id: uuid.UUID
     status: str
     answers: dict[str, Any]
-    checkin_code: str
+    #: None while the registration awaits approval or was declined (no seat, no code).
+    checkin_code: str | None
     checked_in_at: datetime | None
     cancelled_at: datetime | None
     created_at: datetime
@@ -67,7 +68,7 @@ class RegistrationPage(OutputModel):
 class MyRegistrationOut(OutputModel):
     id: uuid.UUID
     status: str
-    checkin_code: str
+    checkin_code: str | None
     created_at: datetime
     org_slug: str | None
     event_slug: str | None
@@ -85,6 +86,29 @@ class CheckinOut(OutputModel):
     checked_in_at: datetime
     checked_in_by_id: uuid.UUID | None
     already_checked_in: bool
+
+
+class UndoCheckinIn(InputModel):
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class PromoteIn(InputModel):
+    #: With no free seat, add one to the capacity for this person (else 409 `no_free_seat`).
+    raise_capacity: bool = False
+
+
+class WaitlistEntryOut(RegistrationAdminOut):
+    """A waitlisted person with their place in line (1 = the next free seat is theirs)."""
+
+    position: int
+
+
+class DeskOut(OutputModel):
+    """The check-in desk: who matches the search (at most 20), and the event's counts."""
+
+    items: list[RegistrationAdminOut]
+    checked_in: int
+    registered: int
 
 
 class ImportRowError(OutputModel):

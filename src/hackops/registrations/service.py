@@ -11,8 +11,13 @@ Who holds which limit:
   seat goes to the waitlist (`waitlist.py`) in the same transaction. A cancelled or removed
   registration sends `hooks.RegistrationCancelled` first (handled by the teams domain, which
   releases the person's team place).
+- Manual approval (`events.approval_required`): a new registration is `pending` and holds no
+  seat and no place in line; an organizer's approval (`approval.py`) gives it a seat, or the
+  waitlist when full. A `declined` person cannot register again (an organizer's removal makes
+  the row cancelled, and then they can).
 - Domain events (`hackops.outbox`, `docs/events.md`), each in the transaction of its change:
-  `registration.created` (register, seated or waitlisted), `registration.cancelled` (cancel and
+  `registration.created` (register, seated or waitlisted), `registration.requested` (register,
+  pending approval), `registration.cancelled` (cancel and
   remove, `_free`: only when the row changed); promotion and check-in write theirs in
   `waitlist.py` and `checkin.py`. An organizer's CSV import writes none (a bulk action of its
   own, audited once; its people were not asked).
@@ -30,14 +35,12 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import Actor
 from hackops.audit.service import record
 from hackops.errors import Conflict, Forbidden, NotFound, Unauthorized
 from hackops.events.access import EventAccess
-from hackops.events.lifecycle import registration_open
 from hackops.events.questions.service import validate_answers
 from hackops.models import (
     SEATED,
@@ -50,8 +53,9 @@ from hackops.models import (
 from hackops.outbox import catalog
 from hackops.outbox.service import emit
 from hackops.registrations import hooks
-from hackops.registrations.seats import NEXT_QUEUE_SEQ, free_seats, lock_event, new_checkin_code
+from hackops.registrations.seats import lock_event
 from hackops.registrations.waitlist import promote_locked
+from hackops.registrations.write import CLOSED, FULL, write
 
 #: The audit action of an organizer's removal (the holder's own: "registration.cancelled").
 REMOVED = "registration.removed"
@@ -75,6 +79,14 @@ class EventFull(Conflict):
 class AlreadyRegistered(Conflict):
     code = "already_registered"
     message = "You are already registered (or on the waitlist) for this event."
+
+
+class RegistrationDeclined(Conflict):
+    code = "registration_declined"
+    message = (
+        "The organizers declined your registration for this event; contact them if you think "
+        "this is a mistake."
+    )
 
 
 class AlreadyCheckedIn(Conflict):
@@ -115,88 +127,41 @@ async def register(
 ) -> Registration:
     """Register the caller: a seat if one is free, else the waitlist, else `event_full`.
 
-    Everything that does not need the seat lock is checked first. Then the event row is locked
-    from the seat decision to the commit (the window is read from the database clock under that
-    lock), and the row is written with one conditional statement: INSERT ... ON CONFLICT DO
-    NOTHING (a concurrent attempt of the same person gets `already_registered`), or, after a
-    cancellation, an UPDATE of the cancelled row that puts it at the back of the queue."""
+    Everything that does not need the seat lock is checked first. Then one statement
+    (`write.py`) locks the event row from the seat decision to the commit (the window is read
+    from the database clock under that lock) and writes the row with its audit record and
+    domain event: INSERT ... ON CONFLICT DO NOTHING (a concurrent attempt of the same person
+    gets `already_registered`), or, after a cancellation, an UPDATE of the cancelled row that
+    puts it at the back of the queue."""
     user = access.actor.user
     if user is None:
         raise SignInRequired
     existing = access.registration
+    if existing is not None and existing.status == RegistrationStatus.DECLINED:
+        raise RegistrationDeclined
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
         raise AlreadyRegistered
     cleaned = validate_answers(access.event, answers)
     _check_eligibility(access, user)
     registration_id = existing.id if existing is not None else new_id()
-    # Recorded before the seat lock, so the lock is held for fewer round trips; an error later
-    # rolls the whole transaction back, this row with it.
-    await record(
+    written = await write(
         session,
         access.actor,
-        "registration.created",
-        resource_type="registration",
-        resource_id=registration_id,
-        org_id=access.event.org_id,
-        details={"event": access.event.slug, "again": existing is not None},
+        access.event,
+        user,
+        registration_id=registration_id,
+        again=existing is not None,
+        answers=cleaned,
     )
-    event, now = await lock_event(session, access.event)
-    if not registration_open(event, now):
+    if written is None:
+        raise RegistrationNotFound  # the event was deleted meanwhile
+    if written.outcome == CLOSED:
         raise RegistrationClosed
-    seats = free_seats(event)
-    if seats is None or seats > 0:
-        status = RegistrationStatus.REGISTERED
-    elif event.waitlist_enabled:
-        status = RegistrationStatus.WAITLISTED
-    else:
+    if written.outcome == FULL:
         raise EventFull
-    registration: Registration | None
-    if existing is None:
-        registration = await session.scalar(
-            pg_insert(Registration)
-            .values(
-                id=registration_id,
-                org_id=event.org_id,
-                event_id=event.id,
-                user_id=user.id,
-                status=status.value,
-                answers=cleaned,
-                checkin_code=new_checkin_code(),
-            )
-            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-            .returning(Registration)
-        )
-    else:
-        registration = await session.scalar(
-            update(Registration)
-            .where(
-                Registration.id == existing.id,
-                Registration.status == RegistrationStatus.CANCELLED,
-            )
-            .values(
-                status=status.value,
-                answers=cleaned,
-                cancelled_at=None,
-                source="self",
-                queue_seq=NEXT_QUEUE_SEQ,
-            )
-            .returning(Registration)
-            .execution_options(populate_existing=True, synchronize_session=False)
-        )
-    if registration is None:
+    if written.registration is None:
         raise AlreadyRegistered
-    await emit(
-        session,
-        access.actor,
-        catalog.RegistrationCreated(
-            registration_id=registration.id,
-            user_id=user.id,
-            status="waitlisted" if status == RegistrationStatus.WAITLISTED else "registered",
-        ),
-        org_id=event.org_id,
-        event_id=event.id,
-    )
-    return registration
+    return written.registration
 
 
 async def get_own(session: AsyncSession, access: EventAccess) -> Registration:
@@ -221,9 +186,13 @@ async def _free(
 
     One conditional UPDATE (status not yet cancelled) decides; None when it already was."""
     event, now = await lock_event(session, access.event)
-    freeable = [RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED]
-    if allow_checked_in:
-        freeable.append(RegistrationStatus.CHECKED_IN)
+    freeable = [
+        RegistrationStatus.REGISTERED,
+        RegistrationStatus.WAITLISTED,
+        RegistrationStatus.PENDING,
+    ]
+    if allow_checked_in:  # an organizer's removal: a declined person may then register again
+        freeable += [RegistrationStatus.CHECKED_IN, RegistrationStatus.DECLINED]
     old = select(Registration.status).where(Registration.id == registration_id).scalar_subquery()
     row = (
         await session.execute(

@@ -24,10 +24,11 @@ from hackops.judging.scoring import ranking
 from hackops.judging.scoring.service import compute_ranking
 from hackops.judging.scoring.tracks import rank_in_track, submission_facts
 from hackops.models import Evaluation, Submission, Team, User
-from hackops.registrations.csv_io import spreadsheet_cell
+from hackops.publiccache import content_scope, declare, org_scope
 from hackops.results import service
 from hackops.results.schemas import ResultsOut, TeamFeedbackOut, WinnersIn
 from hackops.routing import Router
+from hackops.spreadsheet import defuse
 from hackops.submissions.schemas import StandingOut
 from hackops.teams.deps import TeamDep
 
@@ -45,8 +46,11 @@ RANKING_COLUMNS = ("rank", "submission_id", "title", "team", "score", "raw_mean"
     summary="Results and winners (everyone once published; organizers preview before)",
     responses=error_responses(401, 404, 422),
 )
-async def results(session: SessionDep, access: EventDep) -> ResultsOut:
-    return ResultsOut.model_validate(await service.public_results(session, access))
+async def results(request: Request, session: SessionDep, access: EventDep) -> ResultsOut:
+    shown = ResultsOut.model_validate(await service.public_results(session, access))
+    if access.actor.user is None:  # published results, the same for every visitor
+        declare(request, (content_scope(access.event.id), org_scope(access.event.org_id)))
+    return shown
 
 
 @event_actions.post(
@@ -58,6 +62,9 @@ async def results(session: SessionDep, access: EventDep) -> ResultsOut:
 async def publish_results(
     request: Request, session: SessionDep, access: EventOrganizerDep
 ) -> EventOut:
+    """Freezes the ranking and winners and closes judging: a judging window still open ends
+    now (`judging_closes_at`), and from then on no score or pairwise judgment is accepted
+    (409 `judging_closed`)."""
     event = await service.publish(session, access, request.app.state.settings.base_url)
     return event_out(access.org.slug, event, await db_now(session))
 
@@ -181,19 +188,19 @@ async def export(
     writer = csv.writer(out)
     writer.writerow(RANKING_COLUMNS)
     for row in ranking_rows:
-        writer.writerow([spreadsheet_cell(row[k]) for k in RANKING_COLUMNS])
+        writer.writerow([defuse(row[k]) for k in RANKING_COLUMNS])
     writer.writerow([])
     writer.writerow(["track", *RANKING_COLUMNS])
     for section in per_track:
         for track_row in section["ranking"]:
             cells = [section["name"], *(track_row[k] for k in RANKING_COLUMNS)]
-            writer.writerow([spreadsheet_cell(v) for v in cells])
+            writer.writerow([defuse(v) for v in cells])
     writer.writerow([])
     writer.writerow(["submission_id", "judge", "raw_score", "scores", "status", "submitted_at"])
     for ev in evaluations:
         writer.writerow(
             [
-                spreadsheet_cell(ev[k] if k != "scores" else json.dumps(ev[k]))
+                defuse(ev[k] if k != "scores" else json.dumps(ev[k]))
                 for k in ("submission_id", "judge", "raw_score", "scores", "status", "submitted_at")
             ]
         )

@@ -32,10 +32,10 @@ from hackops.errors import Conflict, NotFound
 from hackops.events import service as events_service
 from hackops.events.access import EventAccess
 from hackops.events.tracks.service import list_awards, list_tracks
+from hackops.judging.criteria import list_criteria
 from hackops.judging.scoring import ranking
 from hackops.judging.scoring.service import compute_ranking
 from hackops.judging.scoring.tracks import rank_in_track, submission_facts
-from hackops.judging.service import list_criteria
 from hackops.models import (
     Award,
     AwardWinner,

@@ -14,7 +14,7 @@ from hackops.errors import error_responses
 from hackops.events.deps import EventDep
 from hackops.models import Task, TaskPriority, TaskStatus
 from hackops.routing import Router
-from hackops.tasks import service
+from hackops.tasks import edits, listing, service
 from hackops.tasks.schemas import (
     MAX_PAGE,
     SortOrder,
@@ -76,7 +76,7 @@ ListQueryDep = Annotated[ListQuery, Depends()]
 
 
 async def _page(session: SessionDep, board: service.Board, q: ListQuery) -> TaskPage:
-    items, total = await service.list_tasks(
+    items, total = await listing.list_tasks(
         session,
         board,
         status=q.status,
@@ -130,9 +130,13 @@ async def list_team_tasks(session: SessionDep, board: TeamBoardDep, q: ListQuery
     responses=WRITE_ERRORS,
 )
 async def create_team_task(
-    body: TaskIn, session: SessionDep, actor: ActorDep, board: TeamBoardDep
+    team_id: uuid.UUID, body: TaskIn, session: SessionDep, access: EventDep
 ) -> TaskOut:
-    return await _create(session, actor, board, body)
+    # The board is found (members only, else 404) in the write's own first statement.
+    task = await service.create_team_task(
+        session, access.actor, access.event, team_id, **body.model_dump()
+    )
+    return TaskOut.model_validate(task)
 
 
 @team_tasks.get(
@@ -156,7 +160,7 @@ async def update_team_task(
     board: TeamBoardDep,
 ) -> TaskOut:
     task = await service.get_task(session, board, task_id)
-    return TaskOut.model_validate(await service.update_task(session, actor, board, task, body))
+    return TaskOut.model_validate(await edits.update_task(session, actor, board, task, body))
 
 
 @team_tasks.delete(
@@ -169,7 +173,7 @@ async def delete_team_task(
     task_id: uuid.UUID, session: SessionDep, actor: ActorDep, board: TeamBoardDep
 ) -> Response:
     task = await service.get_task(session, board, task_id)
-    await service.delete_task(session, actor, board, task)
+    await edits.delete_task(session, actor, board, task)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -225,7 +229,7 @@ async def update_my_task(
     task_id: uuid.UUID, body: TaskUpdate, session: SessionDep, actor: ActorDep, board: MyBoardDep
 ) -> TaskOut:
     task = await service.get_task(session, board, task_id)
-    return TaskOut.model_validate(await service.update_task(session, actor, board, task, body))
+    return TaskOut.model_validate(await edits.update_task(session, actor, board, task, body))
 
 
 @my_tasks.delete(
@@ -238,7 +242,7 @@ async def delete_my_task(
     task_id: uuid.UUID, session: SessionDep, actor: ActorDep, board: MyBoardDep
 ) -> Response:
     task = await service.get_task(session, board, task_id)
-    await service.delete_task(session, actor, board, task)
+    await edits.delete_task(session, actor, board, task)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -23,14 +23,33 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Uuid,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from hackops.actor import Actor
-from hackops.audit.service import record
+from hackops.audit.service import audit_params, audit_row, record
 from hackops.errors import NotFound, ValidationFailed
-from hackops.models import PRIORITY_RANK, Event, Task, TaskPriority, TaskStatus, Team, TeamMember
-from hackops.tasks.schemas import SortOrder, TaskSort, TaskUpdate
+from hackops.models import (
+    PRIORITY_RANK,
+    Event,
+    Task,
+    TaskPriority,
+    TaskStatus,
+    Team,
+    TeamMember,
+    new_id,
+)
 
 GAP = 1024
 
@@ -114,95 +133,159 @@ async def get_task(session: AsyncSession, board: Board, task_id: uuid.UUID) -> T
     return task
 
 
-# --- listing ---------------------------------------------------------------------------------
-
-
-def _sort_keys(sort: TaskSort, order: SortOrder) -> list[Any]:
-    desc = order is SortOrder.DESC
-    keys: list[Any]
-    if sort is TaskSort.CREATED:
-        keys = [Task.created_at]
-    elif sort is TaskSort.DUE:
-        # Tasks without a due date come last in both directions.
-        keys = [(Task.due_date.desc() if desc else Task.due_date.asc()).nulls_last()]
-        return [*keys, Task.position, Task.id]
-    elif sort is TaskSort.PRIORITY:
-        keys = [Task.priority_rank]
-    elif sort is TaskSort.TITLE:
-        keys = [func.lower(Task.title), Task.title]
-    else:
-        keys = [Task.position, Task.created_at]
-    directed = [k.desc() if desc else k.asc() for k in keys]
-    return [*directed, Task.position, Task.id]
-
-
-def _filtered(
-    board: Board,
-    *,
-    status: TaskStatus | None,
-    priority: TaskPriority | None,
-    assignee_id: uuid.UUID | None,
-    unassigned: bool,
-) -> Select[Task]:
-    query = select(Task).where(board.scope())
-    if status is not None:
-        query = query.where(Task.status == status.value)
-    if priority is not None:
-        query = query.where(Task.priority == priority.value)
-    if assignee_id is not None:
-        query = query.where(Task.assignee_id == assignee_id)
-    if unassigned:
-        query = query.where(Task.assignee_id.is_(None))
-    return query
-
-
-async def list_tasks(
-    session: AsyncSession,
-    board: Board,
-    *,
-    status: TaskStatus | None = None,
-    priority: TaskPriority | None = None,
-    assignee_id: uuid.UUID | None = None,
-    unassigned: bool = False,
-    sort: TaskSort = TaskSort.POSITION,
-    order: SortOrder = SortOrder.ASC,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[Task], int]:
-    """One page of the board and the number of tasks matching the filters (two queries)."""
-    query = _filtered(
-        board, status=status, priority=priority, assignee_id=assignee_id, unassigned=unassigned
-    )
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(*_sort_keys(sort, order)).limit(limit).offset(offset)
-    )
-    return list(rows), int(total or 0)
-
-
 # --- changes ---------------------------------------------------------------------------------
 
 
+def _board_lock(key: uuid.UUID | ColumnElement[Any]) -> ColumnElement[Any]:
+    """SQL: take the lock that serializes appends and moves on one board (until the transaction
+    ends)."""
+    return func.pg_advisory_xact_lock(func.hashtextextended(func.concat("tasks:", key), 0))
+
+
 async def _lock_board(session: AsyncSession, board: Board) -> None:
-    """Serialize appends and moves on one board (released when the transaction ends)."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"tasks:{board.key}"},
+    await session.execute(select(_board_lock(board.key)))
+
+
+def _assignee_row(team_id: Any, assignee_id: Any) -> ColumnElement[Any]:
+    """SQL: the assignee's membership row of the team, locked FOR SHARE (NULL: not a member)."""
+    return (
+        select(TeamMember.id)
+        .where(TeamMember.team_id == team_id, TeamMember.user_id == assignee_id)
+        .with_for_update(read=True)
+        .correlate_except(TeamMember)  # its own row, never the caller's joined membership
+        .scalar_subquery()
     )
 
 
-async def _check_assignee(session: AsyncSession, board: Board, assignee_id: uuid.UUID) -> None:
+async def check_assignee(session: AsyncSession, board: Board, assignee_id: uuid.UUID) -> None:
     if board.team is None:
         if assignee_id != board.owner_id:
             raise AssigneeNotSelf
         return
-    member = await session.scalar(
-        select(TeamMember.id)
-        .where(TeamMember.team_id == board.team.id, TeamMember.user_id == assignee_id)
-        .with_for_update(read=True)
-    )
-    if member is None:
+    if await session.scalar(select(_assignee_row(board.team.id, assignee_id))) is None:
         raise AssigneeNotMember
+
+
+async def _lock_and_check_assignee(
+    session: AsyncSession, board: Board, assignee_id: uuid.UUID | None
+) -> None:
+    """The assignee's check and the board's lock in one round trip (membership row first, then
+    the board lock, as `update_task` and `move_task` take them)."""
+    if board.team is None or assignee_id is None:
+        if assignee_id is not None and assignee_id != board.owner_id:
+            raise AssigneeNotSelf
+        await _lock_board(session, board)
+        return
+    checked = select(_assignee_row(board.team.id, assignee_id).label("member")).subquery()
+    row = (await session.execute(select(checked.c.member, _board_lock(board.key)))).one()
+    if row.member is None:
+        raise AssigneeNotMember
+
+
+#: The columns a new task is written with, bound as `task_<name>`.
+APPENDED = (
+    "id", "org_id", "team_id", "owner_id", "title", "description", "priority", "priority_rank",
+    "status", "assignee_id", "due_date", "created_by_id",
+)  # fmt: skip
+
+
+def _task_param(name: str) -> BindParameter[Any]:
+    return bindparam(f"task_{name}", type_=Task.__table__.c[name].type)
+
+
+def _append_statement(on_team_board: bool) -> ExecutableReturnsRows:
+    """One statement: the task at the end of its board (the position computed in the INSERT,
+    under the board lock taken by an earlier statement, so its snapshot sees every append
+    committed before) and its audit row (`audit_…`); RETURNING the task."""
+    scope = (
+        Task.team_id == _task_param("team_id")
+        if on_team_board
+        else (Task.owner_id == _task_param("owner_id")) & Task.org_id.is_(None)
+    )
+    last = (
+        select(func.coalesce(func.max(Task.position), 0) + GAP)
+        .where(scope)
+        .correlate_except(Task)
+        .scalar_subquery()
+    )
+    values: dict[str, Any] = {name: _task_param(name) for name in APPENDED}
+    inserted = (
+        insert(Task)
+        .values({**values, "position": last})
+        .add_cte(audit_row().cte("audited"))
+        .returning(*Task.__table__.columns)
+    )
+    return select(Task).from_statement(inserted)
+
+
+def _board_statement(with_assignee: bool) -> Select[Any]:
+    """One statement: the team's board if the actor is a current member (no row: 404), the
+    assignee's membership locked FOR SHARE (NULL: not a member), then the board lock."""
+    member = (
+        _assignee_row(Team.id, bindparam("assignee_id", type_=Uuid))
+        if with_assignee
+        else literal(None, Uuid)
+    )
+    board = (
+        select(Team.org_id, member.label("member"))
+        .join(
+            TeamMember,
+            (TeamMember.team_id == Team.id) & (TeamMember.user_id == bindparam("actor_id")),
+        )
+        .where(
+            Team.id == bindparam("team_id"),
+            Team.event_id == bindparam("event_id"),
+            Team.disbanded_at.is_(None),
+        )
+        .offset(0)  # a fence: the assignee's row is locked before the board is
+        .subquery()
+    )
+    return select(board.c.org_id, board.c.member, _board_lock(bindparam("team_id", type_=Uuid)))
+
+
+# Built once: a write then pays no statement construction nor cache key, only its parameters.
+APPEND = {True: _append_statement(True), False: _append_statement(False)}
+BOARD = {True: _board_statement(True), False: _board_statement(False)}
+
+
+def _append_params(
+    actor: Actor,
+    *,
+    org_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    title: str,
+    description: str,
+    priority: TaskPriority,
+    status: TaskStatus,
+    assignee_id: uuid.UUID | None,
+    due_date: date | None,
+) -> dict[str, Any]:
+    assert actor.user is not None
+    task_id = new_id()
+    task = {
+        "id": task_id,
+        "org_id": org_id,
+        "team_id": team_id,
+        "owner_id": owner_id,
+        "title": title,
+        "description": description,
+        "priority": priority.value,
+        "priority_rank": PRIORITY_RANK[priority],
+        "status": status.value,
+        "assignee_id": assignee_id,
+        "due_date": due_date,
+        "created_by_id": actor.user.id,
+    }
+    audit = audit_params(
+        actor,
+        "task.created",
+        resource_type="task",
+        resource_id=task_id,
+        org_id=org_id,
+        details={"team_id": str(team_id) if team_id else None, "title": title},
+    )
+    return {**{f"task_{k}": v for k, v in task.items()}, **audit}
 
 
 async def create_task(
@@ -217,91 +300,68 @@ async def create_task(
     assignee_id: uuid.UUID | None = None,
     due_date: date | None = None,
 ) -> Task:
-    """Add a task at the end of the board."""
-    assert actor.user is not None
-    if assignee_id is not None:
-        await _check_assignee(session, board, assignee_id)
-    await _lock_board(session, board)
-    last = await session.scalar(select(func.max(Task.position)).where(board.scope()))
-    task = Task(
+    """Add a task at the end of a loaded board: two statements (lock with the assignee check,
+    then the task with its audit row)."""
+    await _lock_and_check_assignee(session, board, assignee_id)
+    params = _append_params(
+        actor,
         org_id=board.org_id,
         team_id=board.team.id if board.team is not None else None,
         owner_id=board.owner_id,
         title=title,
         description=description,
-        priority=priority.value,
-        priority_rank=PRIORITY_RANK[priority],
-        status=status.value,
+        priority=priority,
+        status=status,
         assignee_id=assignee_id,
         due_date=due_date,
-        position=(last or 0) + GAP,
-        created_by_id=actor.user.id,
     )
-    session.add(task)
-    await session.flush()
-    await session.refresh(task)
-    await record(
-        session,
-        actor,
-        "task.created",
-        resource_type="task",
-        resource_id=task.id,
-        org_id=board.org_id,
-        details={"team_id": str(task.team_id) if task.team_id else None, "title": title},
-    )
+    task: Task | None = await session.scalar(APPEND[board.team is not None], params)
+    assert task is not None
     return task
 
 
-UPDATABLE = frozenset({"title", "description", "priority", "status", "assignee_id", "due_date"})
-
-
-async def update_task(
-    session: AsyncSession, actor: Actor, board: Board, task: Task, body: TaskUpdate
+async def create_team_task(
+    session: AsyncSession,
+    actor: Actor,
+    event: Event,
+    team_id: uuid.UUID,
+    *,
+    title: str,
+    description: str = "",
+    priority: TaskPriority = TaskPriority.MEDIUM,
+    status: TaskStatus = TaskStatus.TODO,
+    assignee_id: uuid.UUID | None = None,
+    due_date: date | None = None,
 ) -> Task:
-    """Apply the fields sent (only those that differ are written and audited)."""
-    changes = body.changes()
-    unknown = set(changes) - UPDATABLE
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    assignee = changes.get("assignee_id")
-    if "assignee_id" in changes and assignee is not None and assignee != task.assignee_id:
-        await _check_assignee(session, board, assignee)
-    changed: list[str] = []
-    for name, value in changes.items():
-        stored = value.value if isinstance(value, TaskPriority | TaskStatus) else value
-        if getattr(task, name) != stored:
-            setattr(task, name, stored)
-            changed.append(name)
-    if "priority" in changed:
-        task.priority_rank = PRIORITY_RANK[TaskPriority(task.priority)]
-    if not changed:
-        return task
-    await session.flush()
-    await session.refresh(task)
-    await record(
-        session,
+    """Add a task at the end of `team_id`'s board, if the actor is one of its current members
+    (else 404, as `load_team_board`): two statements. The first finds the board through the
+    actor's membership, locks the assignee's membership FOR SHARE, then takes the board lock;
+    the second writes the task and its audit row."""
+    if actor.user is None:
+        raise BoardNotFound
+    found = {"actor_id": actor.user.id, "team_id": team_id, "event_id": event.id}
+    if assignee_id is not None:
+        found["assignee_id"] = assignee_id
+    row = (await session.execute(BOARD[assignee_id is not None], found)).one_or_none()
+    if row is None:
+        raise BoardNotFound
+    if assignee_id is not None and row.member is None:
+        raise AssigneeNotMember
+    params = _append_params(
         actor,
-        "task.updated",
-        resource_type="task",
-        resource_id=task.id,
-        org_id=board.org_id,
-        details={"fields": sorted(changed)},
+        org_id=row.org_id,
+        team_id=team_id,
+        owner_id=None,
+        title=title,
+        description=description,
+        priority=priority,
+        status=status,
+        assignee_id=assignee_id,
+        due_date=due_date,
     )
+    task: Task | None = await session.scalar(APPEND[True], params)
+    assert task is not None
     return task
-
-
-async def delete_task(session: AsyncSession, actor: Actor, board: Board, task: Task) -> None:
-    await session.delete(task)
-    await session.flush()
-    await record(
-        session,
-        actor,
-        "task.deleted",
-        resource_type="task",
-        resource_id=task.id,
-        org_id=board.org_id,
-        details={"title": task.title},
-    )
 
 
 async def _locked_board_rows(session: AsyncSession, board: Board) -> list[Task]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import invitations
@@ -95,20 +95,23 @@ async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UU
     """The team's basics are visible to the event's organizers and mentors, its registered
     participants and the team's own members; to a judge only when they judge the team's
     submitted work (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404."""
-    team = await session.scalar(
-        select(Team).where(
-            Team.id == team_id, Team.event_id == access.event.id, Team.disbanded_at.is_(None)
-        )
-    )
-    if team is None:
-        raise TeamNotFound
-    membership = None
-    if access.actor.user is not None:
-        membership = await session.scalar(
-            select(TeamMember).where(
-                TeamMember.team_id == team.id, TeamMember.user_id == access.actor.user.id
+    user_id = access.actor.user.id if access.actor.user is not None else None
+    # The team and the caller's membership in one statement (every team route pays it).
+    found = (
+        await session.execute(
+            select(Team, TeamMember)
+            .outerjoin(
+                TeamMember,
+                and_(TeamMember.team_id == Team.id, TeamMember.user_id == user_id),
+            )
+            .where(
+                Team.id == team_id, Team.event_id == access.event.id, Team.disbanded_at.is_(None)
             )
         )
+    ).first()
+    if found is None:
+        raise TeamNotFound
+    team, membership = found
     if membership is None and not access.sees_every_team and not is_participant(access):
         user = access.actor.user
         if not access.is_judge or user is None:

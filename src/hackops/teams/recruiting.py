@@ -21,6 +21,8 @@ per captain (or requester), per event, and mails per address.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from limits import parse
 from sqlalchemy import select
@@ -258,6 +260,26 @@ async def _invitation_for_me(
     )
     invitations.require_addressee(TEAM_INVITATIONS, invitation, user)
     return invitation
+
+
+@dataclass(frozen=True)
+class InvitationPreview:
+    """What the invited person sees before answering: the team and who invited them."""
+
+    team_name: str
+    inviter_name: str
+    expires_at: datetime
+
+
+async def preview_invitation(
+    session: AsyncSession, access: EventAccess, *, token: str
+) -> InvitationPreview:
+    """The team and the inviter's name, for the invitation's addressee only (anyone else, or a
+    link that is used, revoked or expired, gets the refusal accepting would give)."""
+    invitation = await _invitation_for_me(session, access, token)
+    team = await session.get_one(Team, invitation.team_id)
+    name = await invitations.inviter_name(session, invitation) or "A team member"
+    return InvitationPreview(team.name, name, invitation.expires_at)
 
 
 async def accept_invitation(

@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import gate
 from hackops.accounts.deps import ActorDep, get_actor
 from hackops.actor import Actor
 from hackops.browser import csrf_protect
@@ -39,7 +40,12 @@ from hackops.judging.service import require_judge
 from hackops.models import OrgRole, User
 from hackops.notifications.centre import BADGE_CAP, unread_count
 from hackops.orgs.deps import OrgAccess, org_access
-from hackops.orgs.service import InsufficientRole, rank
+from hackops.orgs.service import (
+    InsufficientRole,
+    OrganizationNotFound,
+    get_public_profile,
+    rank,
+)
 from hackops.routing import Router, SlugPath
 from hackops.teams.access import TeamView, load_team
 from hackops.web.eventkit import AdminPage
@@ -70,11 +76,17 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required_handler)
 
 
+@gate.loads(gate.UNREAD)
 async def unread_badge(request: Request, session: SessionDep, actor: ActorDep) -> None:
     """The header's unread badge on the pages a signed-in person reads (GET): one count on
-    `ix_notifications_unread`, capped (`centre.BADGE_CAP`, shown as "99+")."""
+    `ix_notifications_unread`, capped (`centre.BADGE_CAP`, shown as "99+") — counted by the
+    request gate's statement when it resolved the caller."""
     if actor.user is not None and request.method in ("GET", "HEAD"):
-        request.state.unread_count = await unread_count(session, actor.user.id, cap=BADGE_CAP)
+        total: int | None = getattr(request.state, "unread_total", None)
+        if total is not None:
+            request.state.unread_count = min(total, BADGE_CAP)
+        else:
+            request.state.unread_count = await unread_count(session, actor.user.id, cap=BADGE_CAP)
 
 
 def page_router() -> Router:
@@ -108,18 +120,21 @@ async def organizer_event(
     return await organizer_access(await load_event_access(session, actor, slug, event_slug))
 
 
+@gate.loads(gate.EVENT)
 async def public_event(
     slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
 ) -> EventAccess:
     return await load_event_access(session, actor, slug, event_slug)
 
 
+@gate.loads(gate.EVENT)
 async def signed_in_event(
     user: PageUserDep, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
 ) -> EventAccess:
     return await load_event_access(session, actor, slug, event_slug)
 
 
+@gate.loads(gate.EVENT)
 async def event_for_organizer(
     user: PageUserDep, slug: SlugPath, event_slug: SlugPath, session: SessionDep, actor: ActorDep
 ) -> EventAccess:
@@ -167,6 +182,7 @@ TeamPageDep = Annotated[TeamView, Depends(visible_team)]
 # --- organizations ----------------------------------------------------------------------------
 
 
+@gate.loads(gate.ORG)
 async def org_member(
     user: PageUserDep, slug: SlugPath, session: SessionDep, actor: ActorDep
 ) -> OrgAccess:
@@ -188,12 +204,27 @@ async def org_admin(access: Annotated[OrgAccess, Depends(org_member)]) -> OrgAcc
     return at_least(access, OrgRole.ADMIN)
 
 
+@gate.loads(gate.ORG)
+async def org_visitor(slug: SlugPath, session: SessionDep, actor: ActorDep) -> OrgAccess | None:
+    """The organization for a signed-in member, None for anyone else (signed out, not a member:
+    the organization's public page is theirs); an unknown organization is 404."""
+    if actor.user is not None:
+        try:
+            return await org_access(slug, session, actor.user, actor)
+        except OrganizationNotFound:
+            pass
+    await get_public_profile(session, slug)  # OrganizationNotFound when there is none
+    return None
+
+
 #: The organization, for a signed-in member (platform admins act as owners); else 404.
 OrgMemberPageDep = Annotated[OrgAccess, Depends(org_member)]
 #: … for its organizers and up (403 to plain members).
 OrgOrganizerPageDep = Annotated[OrgAccess, Depends(org_organizer)]
 #: … for its admins and owners (403 to organizers and members).
 OrgAdminPageDep = Annotated[OrgAccess, Depends(org_admin)]
+#: The organization for a member, or None for a visitor (sent to its public page).
+OrgVisitorDep = Annotated[OrgAccess | None, Depends(org_visitor)]
 
 
 # --- invitation links -------------------------------------------------------------------------

@@ -5,6 +5,10 @@
   the error's status, success flashes and answers 303 (or gives its own `reply`: a cookie, a
   report). `attempt` is its second half, for input checked another way. `act` is the same for a
   button (no form to re-render: the refusal is flashed, or shown by the page's `refused`).
+- `act_confirmed` is `act` for an action that is hard to take back (publish, archive, disband):
+  the button is a link to a confirmation page saying what will happen (`Confirmation`, shown by
+  `confirm_page`), whose form carries `CONFIRM_FIELD`; a post without it does nothing and goes
+  to that page. No script is needed, so the CSP stays `script-src 'self'`; the API is unchanged.
 - The event pages' addresses, clock and admin header (`AdminPage`) are in `web/eventkit.py`.
 - Loading and authorizing are not here: they are the dependencies of `web/deps.py`.
 
@@ -32,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops import validation
 from hackops.accounts import auth_tokens
 from hackops.accounts.service import Services
 from hackops.actor import Actor
@@ -54,6 +59,8 @@ REGISTRATION_STATUS_LABELS: dict[str, str] = {
     RegistrationStatus.WAITLISTED: "on the waitlist",
     RegistrationStatus.CANCELLED: "cancelled",
     RegistrationStatus.CHECKED_IN: "checked in",
+    RegistrationStatus.PENDING: "awaiting approval",
+    RegistrationStatus.DECLINED: "declined",
 }
 
 OAUTH_PROVIDERS = (("github", "GitHub"), ("google", "Google"), ("microsoft", "Microsoft"))
@@ -144,7 +151,7 @@ def validated(
         for item in exc.errors():
             # ("skills", 3) is about skills; ("branding", "logo_url") about the logo URL field.
             name = next((str(p) for p in reversed(item["loc"]) if isinstance(p, str)), "")
-            message = (hints or {}).get(name) or str(item["msg"]).removeprefix("Value error, ")
+            message = (hints or {}).get(name) or validation.sentence(item)
             form.errors.setdefault(name, message)
         return None
 
@@ -367,6 +374,53 @@ def said(message: str) -> str:
     return message
 
 
+#: The field a confirmation page's form sends (value "yes"); an action post without it is refused.
+CONFIRM_FIELD = "confirm"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation page says before an action: the question, what will happen, the
+    button that does it and where "Cancel" leads."""
+
+    question: str
+    consequences: Sequence[str]
+    button: str
+    cancel: str
+    danger: bool = False
+
+
+def confirmed(data: Mapping[str, str]) -> bool:
+    return data.get(CONFIRM_FIELD) == "yes"
+
+
+async def act_confirmed(
+    request: Request,
+    session: AsyncSession,
+    back: str,
+    action: Callable[[], Awaitable[R]],
+    done: str | Callable[[R], str],
+    **options: Any,
+) -> Response:
+    """`act` once the confirmation page's form was sent; a post without its field (an old page,
+    a stray form) does nothing and goes to the confirmation page (the same address), flashed."""
+    if not confirmed(await form_data(request)):
+        message = "Nothing was done yet: read what will happen, then confirm."
+        return flash_redirect(request, request.url.path, message, "error")
+    return await act(request, session, back, action, done, **options)
+
+
+def confirm_page(
+    request: Request,
+    template: str,
+    confirmation: Confirmation,
+    context: Mapping[str, Any] | None = None,
+) -> Response:
+    """The confirmation page of the action at this address (`template` includes
+    `_confirm.html`); its form posts back here with the confirmation field."""
+    return render(request, template, {**(context or {}), "confirmation": confirmation})
+
+
 async def act_checked(
     request: Request,
     session: AsyncSession,
@@ -384,7 +438,7 @@ async def act_checked(
     form = Form()
     body = validated(model, data, form)
     if body is None:
-        message = "; ".join(f"{k or 'form'}: {v}" for k, v in form.errors.items())
+        message = " ".join(form.errors.values())  # each sentence names its field
         return flash_redirect(request, back, message or "The form is not valid.", "error")
     checked = body
     return await act(request, session, back, lambda: action(checked), done, then=then)

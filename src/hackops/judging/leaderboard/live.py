@@ -32,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.judging.scoring import ranking
+from hackops.judging.scoring.normal_equations import Data, Floats, Ints
 
 REESTIMATE_SHARE = 0.05  # re-estimate the hyperparameters after this share of changes
 RELOAD_SHARE = 0.25  # more changes than this since the state's version: build afresh
@@ -70,9 +71,9 @@ class EventBoard:
     fitted_at: int = -1  # the version whose hyperparameters are in use
     # The arrays of the last solve (rebuilt when a pair appears or goes; a changed score of a
     # known pair is written in place) and the ranking as arrays: rows are built per request.
-    data: ranking.Data | None = None
+    data: Data | None = None
     position: dict[Pair, int] = field(default_factory=dict)
-    labels: tuple[ranking.Ints, ranking.Ints] | None = None  # components of `data`'s graph
+    labels: tuple[Ints, Ints] | None = None  # components of `data`'s graph
     when: Any = None  # submission times in `data.submissions` order
     order: Any = None
     quality: Any = None
@@ -140,7 +141,7 @@ class EventBoard:
         data = self._data()
         if not data.submissions or self.changed_since_fit == 0:
             return
-        copy = ranking.Data(
+        copy = Data(
             list(data.submissions), list(data.judges), data.sub.copy(), data.judge.copy(),
             data.x.copy(),
         )  # fmt: skip
@@ -165,7 +166,7 @@ class EventBoard:
         }
         self.when = None
 
-    def _data(self) -> ranking.Data:
+    def _data(self) -> Data:
         if self.data is not None:
             return self.data
         subs: dict[uuid.UUID, int] = {}
@@ -178,7 +179,7 @@ class EventBoard:
         )
         x = np.fromiter(self.scores.values(), np.float64, len(self.scores))
         self.position = {pair: i for i, pair in enumerate(self.scores)}
-        self.data = ranking.Data(list(subs), list(judges), sub, judge, x)
+        self.data = Data(list(subs), list(judges), sub, judge, x)
         self.labels, self.when = None, None
         return self.data
 
@@ -204,7 +205,7 @@ class EventBoard:
             self.labels = ranking.components(data)
         self._rank(data, ranking.solve_judge_effect(data, weight, self.ridge, self.labels))
 
-    def _rank(self, data: ranking.Data, quality: ranking.Floats) -> None:
+    def _rank(self, data: Data, quality: Floats) -> None:
         """Order as `ranking.rank`: score, more evaluations, higher raw mean, earlier submission,
         then first appearance."""
         n_s = len(data.submissions)

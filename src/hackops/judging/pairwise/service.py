@@ -20,10 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.audit.service import record
+from hackops.constraints import savepoint
 from hackops.errors import Conflict
 from hackops.events.access import EventAccess
 from hackops.judging.pairwise import crowd_bt as pairwise
 from hackops.judging.service import (
+    CONSTRAINT_ERRORS,
     conflicts_of,
     eligible_submissions,
     require_judge,
@@ -199,9 +201,10 @@ async def _log(
         first_id=first,
         second_id=second,
     )
-    session.add(entry)
-    await session.delete(current)
-    await session.flush()
+    async with savepoint(session, CONSTRAINT_ERRORS):  # results published meanwhile: 409
+        session.add(entry)
+        await session.delete(current)
+        await session.flush()
     await record(
         session,
         access.actor,
@@ -234,7 +237,9 @@ async def undo(session: AsyncSession, access: EventAccess) -> PairwiseEntry:
     )
     if entry is None:
         raise NothingToUndo
-    entry.undone = True
+    async with savepoint(session, CONSTRAINT_ERRORS):
+        entry.undone = True
+        await session.flush()
     await session.execute(
         delete(PairwiseCurrent).where(
             PairwiseCurrent.event_id == access.event.id, PairwiseCurrent.judge_id == judge_id

@@ -24,21 +24,24 @@ effects are estimated from the whole event).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
-import numpy.typing as npt
-import scipy.sparse as sp
 
 from hackops.judging.pairwise import crowd_bt as pairwise
-
-SubmissionId = Hashable
-JudgeId = Hashable
-Floats = npt.NDArray[np.float64]
-Ints = npt.NDArray[np.intp]
+from hackops.judging.scoring.normal_equations import (
+    Data,
+    Floats,
+    Ints,
+    JudgeId,
+    SubmissionId,
+    fit,
+    graph_components,
+    uncertainty,
+)
 
 
 class Method(StrEnum):
@@ -92,24 +95,14 @@ class JudgeEffectFit:
     # and the ridge on the offsets. `solve_judge_effect` with these reproduces `items`.
     weights: dict[JudgeId, float]
     ridge_offset: float
+    # How sure the fit is of each judge's offset and scale: posterior SDs under the final fit's
+    # prior with its hyperparameters held fixed (`normal_equations.uncertainty`). Empty where not
+    # estimable (no residual degrees of freedom); scale_se is 0 unless fitted with scale=True.
+    offset_se: dict[JudgeId, float] = field(default_factory=dict)
+    scale_se: dict[JudgeId, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Data:
-    """Evaluations as arrays: `sub[i]`, `judge[i]` index `submissions` and `judges`; `x[i]` is
-    the raw score. Every listed submission and judge has at least one evaluation."""
-
-    submissions: list[SubmissionId]
-    judges: list[JudgeId]
-    sub: Ints
-    judge: Ints
-    x: Floats
-
-
-_Data = Data
-
-
-def _data(evaluations: Iterable[Evaluation]) -> _Data:
+def _data(evaluations: Iterable[Evaluation]) -> Data:
     evals = list(evaluations)
     subs: dict[SubmissionId, int] = {}
     judges: dict[JudgeId, int] = {}
@@ -118,10 +111,10 @@ def _data(evaluations: Iterable[Evaluation]) -> _Data:
     x = np.array([float(e.score) for e in evals], dtype=np.float64)
     if not np.all(np.isfinite(x)):
         raise ValueError("scores must be finite")
-    return _Data(list(subs), list(judges), np.array(sub, np.intp), np.array(judge, np.intp), x)
+    return Data(list(subs), list(judges), np.array(sub, np.intp), np.array(judge, np.intp), x)
 
 
-def _scored(data: _Data, score: Floats) -> dict[SubmissionId, Scored]:
+def _scored(data: Data, score: Floats) -> dict[SubmissionId, Scored]:
     n = np.bincount(data.sub, minlength=len(data.submissions))
     mean = np.bincount(data.sub, data.x, len(data.submissions)) / n
     return {
@@ -163,92 +156,6 @@ def zscore(evaluations: Iterable[Evaluation]) -> dict[SubmissionId, Scored]:
 
 _TINY_RIDGE = 1e-6  # relative to the typical weight: fixes the gauge, changes nothing else
 _PRIOR_DOF = 5.0  # pseudo degrees of freedom pulling each judge's noise towards the pooled one
-_SCALE_BOUNDS = (0.1, 10.0)
-
-
-def _components(data: _Data) -> tuple[Ints, Ints, int]:
-    """Connected-component label of every submission and judge, and how many there are."""
-    n_s, n_j = len(data.submissions), len(data.judges)
-    graph = sp.coo_matrix(
-        (np.ones(len(data.x)), (data.sub, n_s + data.judge)), shape=(n_s + n_j, n_s + n_j)
-    )
-    count, labels = sp.csgraph.connected_components(graph, directed=False)
-    labels = np.asarray(labels, dtype=np.intp)
-    return labels[:n_s], labels[n_s:], int(count)
-
-
-def _solve_quality_and_offsets(
-    data: _Data,
-    y: Floats,
-    scale: Floats,
-    weight: Floats,
-    ridge_offset: float,
-    labels: tuple[Ints, Ints],
-) -> tuple[Floats, Floats]:
-    """Weighted ridge least squares for (u, b) in y = b_j + scale_j · u_s, scale fixed.
-
-    Normal equations, with the submission block (diagonal) eliminated: a dense judges x judges
-    Schur complement. The ridge on the offsets makes it positive definite per component and puts
-    the offsets' mean at 0 in each component (shifting all b by c and all u by -c leaves the
-    residuals unchanged, and Σ(b_j + c)² is smallest at mean(b + c) = 0; with scales the shift
-    is b - scale·h, u + h, and the optimum has Σ scale_j·b_j = 0). That condition is re-imposed
-    exactly afterwards, as the solve can lose it when the noise is tiny and the weights huge.
-    """
-    n_s, n_j = len(data.submissions), len(data.judges)
-    g = scale[data.judge]
-    w = weight[data.judge]
-    d_q = np.bincount(data.sub, w * g * g, n_s)
-    r_q = np.bincount(data.sub, w * g * y, n_s)
-    d_b = np.bincount(data.judge, w, n_j) + ridge_offset
-    r_b = np.bincount(data.judge, w * y, n_j)
-    cross = sp.csr_matrix((w * g, (data.sub, data.judge)), shape=(n_s, n_j))
-    scaled = sp.diags(1.0 / d_q) @ cross
-    schur = np.diag(d_b) - (cross.T @ scaled).toarray()
-    b = np.linalg.solve(schur, r_b - scaled.T @ r_q)
-    u = (r_q - cross @ b) / d_q
-    sub_label, judge_label = labels
-    shift = np.bincount(judge_label, scale * b) / np.bincount(judge_label, scale * scale)
-    b = b - scale * shift[judge_label]
-    u = u + shift[sub_label]
-    return np.asarray(u, dtype=np.float64), np.asarray(b, dtype=np.float64)
-
-
-def _fit(
-    data: _Data,
-    weight: Floats,
-    ridge_offset: float,
-    ridge_scale: float | None,
-    labels: tuple[Ints, Ints],
-) -> tuple[Floats, Floats, Floats]:
-    """(u, offsets, scales); scales by alternating least squares when ridge_scale is given."""
-    y = data.x - data.x.mean()
-    scale = np.ones(len(data.judges))
-    u, b = _solve_quality_and_offsets(data, y, scale, weight, ridge_offset, labels)
-    if ridge_scale is None:
-        return u, b, scale
-    for _ in range(100):
-        # Per judge, ridge regression of y on (1, u): a 2 x 2 system with the prior scale 1.
-        w = weight[data.judge]
-        uj = u[data.sub]
-        n_j = len(data.judges)
-        s_w = np.bincount(data.judge, w, n_j)
-        s_u = np.bincount(data.judge, w * uj, n_j)
-        s_uu = np.bincount(data.judge, w * uj * uj, n_j)
-        s_y = np.bincount(data.judge, w * y, n_j)
-        s_uy = np.bincount(data.judge, w * uj * y, n_j)
-        a11, a12, a22 = s_w + ridge_offset, s_u, s_uu + ridge_scale
-        new_scale = (a11 * (s_uy + ridge_scale) - a12 * s_y) / (a11 * a22 - a12 * a12)
-        new_scale = np.clip(new_scale, *_SCALE_BOUNDS)
-        # Gauge: geometric mean scale 1 per component (u ↦ g·u, scale ↦ scale/g fits the same).
-        judge_label = labels[1]
-        log_mean = np.bincount(judge_label, np.log(new_scale)) / np.bincount(judge_label)
-        new_scale = new_scale / np.exp(log_mean[judge_label])
-        change = float(np.max(np.abs(new_scale - scale)))
-        scale = new_scale
-        u, b = _solve_quality_and_offsets(data, y, scale, weight, ridge_offset, labels)
-        if change < 1e-9:
-            break
-    return u, b, scale
 
 
 def judge_effect(
@@ -260,7 +167,7 @@ def judge_effect(
 
 def components(data: Data) -> tuple[Ints, Ints]:
     """Connected-component labels of the submissions and of the judges."""
-    sub_label, judge_label, _ = _components(data)
+    sub_label, judge_label, _ = graph_components(data)
     return sub_label, judge_label
 
 
@@ -275,7 +182,7 @@ def solve_judge_effect(
     reports how far that drifts from a full refit)."""
     if labels is None:
         labels = components(data)
-    u, _, _ = _fit(data, weight, ridge_offset, None, labels)
+    u, _, _ = fit(data, weight, ridge_offset, None, labels)
     return np.asarray(u + data.x.mean(), dtype=np.float64)
 
 
@@ -305,7 +212,7 @@ def fit_judge_effect(data: Data, *, scale: bool = False, reweight: bool = True) 
     """
     if not data.submissions:
         return JudgeEffectFit({}, {}, {}, {}, 0.0, (), {}, 0.0)
-    sub_label, judge_label, n_comp = _components(data)
+    sub_label, judge_label, n_comp = graph_components(data)
     labels = (sub_label, judge_label)
     n, n_s, n_j = len(data.x), len(data.submissions), len(data.judges)
     per_sub = np.bincount(data.sub, minlength=n_s)
@@ -317,11 +224,13 @@ def fit_judge_effect(data: Data, *, scale: bool = False, reweight: bool = True) 
     dof = n - params
     ones = np.ones(n_j)
     tiny_scale = _TINY_RIDGE if scale else None
-    u, b, a = _fit(data, ones, _TINY_RIDGE, tiny_scale, labels)
+    u, b, a = fit(data, ones, _TINY_RIDGE, tiny_scale, labels)
     y = data.x - data.x.mean()
     noise_var = np.full(n_j, float(np.var(data.x)) or 1.0)
     tau_b = 0.0
     final_weight, final_ridge = ones, _TINY_RIDGE
+    offset_se: dict[JudgeId, float] = {}
+    scale_se: dict[JudgeId, float] = {}
     if dof > 0:
         for _ in range(2):
             resid = y - b[data.judge] - a[data.judge] * u[data.sub]
@@ -333,7 +242,7 @@ def fit_judge_effect(data: Data, *, scale: bool = False, reweight: bool = True) 
                 noise_var = np.full(n_j, max(pooled, 1e-9))
             weight = 1.0 / noise_var
             tiny = _TINY_RIDGE * float(np.median(weight))
-            u, b, a = _fit(data, weight, tiny, tiny if scale else None, labels)
+            u, b, a = fit(data, weight, tiny, tiny if scale else None, labels)
         # After the loop: weights from the last residuals, fixed-effects estimates b, a.
         var_b = noise_var[informative] / n_eff[informative]
         moment = float(np.mean(b[informative] ** 2 - var_b)) if informative.any() else 0.0
@@ -354,7 +263,10 @@ def fit_judge_effect(data: Data, *, scale: bool = False, reweight: bool = True) 
             tau_a_sq = max(float(np.mean((a[ok] - 1.0) ** 2 - var_a)) if ok.any() else 0.0, 1e-6)
             ridge_scale = 1.0 / tau_a_sq
         final_weight, final_ridge = 1.0 / noise_var, 1.0 / tau_b_sq
-        u, b, a = _fit(data, final_weight, final_ridge, ridge_scale, labels)
+        u, b, a = fit(data, final_weight, final_ridge, ridge_scale, labels)
+        se_b, se_a = uncertainty(data, u, a, final_weight, final_ridge, ridge_scale)
+        offset_se = {j: float(se_b[i]) for i, j in enumerate(data.judges)}
+        scale_se = {j: float(se_a[i]) for i, j in enumerate(data.judges)}
     quality = u + data.x.mean()
     parts = tuple(
         frozenset(s for i, s in enumerate(data.submissions) if sub_label[i] == c)
@@ -369,6 +281,8 @@ def fit_judge_effect(data: Data, *, scale: bool = False, reweight: bool = True) 
         components=parts,
         weights={j: float(final_weight[i]) for i, j in enumerate(data.judges)},
         ridge_offset=final_ridge,
+        offset_se=offset_se,
+        scale_se=scale_se,
     )
 
 

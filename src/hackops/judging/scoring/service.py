@@ -5,6 +5,8 @@
 - An evaluation is a judge's scores per criterion; the raw score is the weighted mean of
   score/max on 0..100. Drafts are saved freely; submitting needs every criterion scored. Edits
   are allowed until judging closes; every write is kept in evaluation_history (trigger).
+  Publishing the results closes judging: the service refuses (409 `judging_closed`) and the
+  database refuses too (migration 0022), so a score racing the publication cannot land.
 - The ranking (`compute_ranking`) reads submitted evaluations only; Crowd-BT adds the pairwise log.
 
 Criteria, conflicts and assignment runs are `service`'s; this module builds on them.
@@ -13,26 +15,32 @@ Criteria, conflicts and assignment runs are `service`'s; this module builds on t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, Uuid, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
-from hackops.constraints import ConstraintErrors, savepoint
+from hackops.audit.service import audit_params, audit_row
+from hackops.constraints import ConstraintErrors, refused_as
 from hackops.errors import Conflict, NotFound
 from hackops.events.access import EventAccess
 from hackops.events.roles.reach import conflicted
 from hackops.judging.pairwise.service import log_of
 from hackops.judging.scoring import ranking
-from hackops.judging.service import (
-    audit_judging,
-    list_criteria,
-    require_judge,
-    require_judging_open,
+from hackops.judging.service import ResultsFinal, refuse_if_closed, require_judge
+from hackops.models import (
+    Criterion,
+    Evaluation,
+    JudgeAssignment,
+    Submission,
+    SubmissionVersion,
+    new_id,
 )
-from hackops.models import Criterion, Evaluation, JudgeAssignment, Submission, SubmissionVersion
 from hackops.submissions.intake.visibility import SubmittedCopy, submitted_copy
 
 
@@ -48,7 +56,11 @@ class ConflictOfInterest(Conflict):
 
 #: The trigger `evaluations_refuse_conflicts` (migration) raises with this constraint name: the
 #: judge joined the team, registered or was declared conflicted after the queue was read.
-CONSTRAINT_ERRORS: ConstraintErrors = {"ck_evaluations_no_conflict": ConflictOfInterest}
+#: The trigger `evaluations_results_frozen` (migration 0022): results were published meanwhile.
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "ck_evaluations_no_conflict": ConflictOfInterest,
+    "ck_evaluations_results_frozen": ResultsFinal,
+}
 
 
 class InvalidScores(Conflict):
@@ -102,12 +114,109 @@ async def assigned_submission(
     return submission
 
 
-def raw_score(criteria: list[Criterion], scores: dict[str, float]) -> float | None:
+@dataclass(frozen=True)
+class Scale:
+    """What scoring needs of a criterion: its weight and its maximum."""
+
+    id: uuid.UUID
+    weight: float
+    max_score: float
+
+
+def raw_score(criteria: Sequence[Criterion | Scale], scores: dict[str, float]) -> float | None:
     total_weight = sum(c.weight for c in criteria if str(c.id) in scores)
     if not total_weight:
         return None
     value = sum(c.weight * scores[str(c.id)] / c.max_score for c in criteria if str(c.id) in scores)
     return round(100 * value / total_weight, 4)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A submission in the judge's queue as scoring sees it, at the database's `now`."""
+
+    submission_id: uuid.UUID
+    team_id: uuid.UUID
+    now: datetime
+    criteria: list[Scale]
+
+
+def _target_statement() -> Select[Any]:
+    """What is judged, in one statement: the submission if it is in the judge's queue (no row:
+    404, conflicts included, as `assigned_submission`), the database clock, and the criteria
+    that apply to it (the event's, and its tracks'), in the rubric's order."""
+    event_id, judge_id = bindparam("event_id", type_=Uuid), bindparam("judge_id", type_=Uuid)
+    criteria = (Criterion.event_id == event_id) & (
+        Criterion.track_id.is_(None) | (Criterion.track_id == func.any(Submission.track_ids))
+    )
+    return (
+        select(
+            Submission.team_id,
+            func.app_now().label("now"),
+            Criterion.id,
+            Criterion.weight,
+            Criterion.max_score,
+        )
+        .join(JudgeAssignment, JudgeAssignment.submission_id == Submission.id)
+        .outerjoin(Criterion, criteria)
+        .where(
+            Submission.id == bindparam("submission_id"),
+            JudgeAssignment.event_id == event_id,
+            JudgeAssignment.judge_id == judge_id,
+            JudgeAssignment.state == "assigned",
+            ~conflicted(event_id, judge_id, Submission.team_id),
+        )
+        .order_by(Criterion.position, Criterion.name)
+    )
+
+
+#: The columns an upsert writes (bound as `ev_<name>`); the last six are what a save changes.
+INSERTED = ("id", "org_id", "event_id", "judge_id", "submission_id", "team_id")
+SAVED = ("scores", "raw_score", "private_comment", "feedback", "status", "submitted_at")
+
+
+def _save_statement() -> ExecutableReturnsRows:
+    """The upsert on UNIQUE (judge, submission) and its audit row (`audit_…`, the resource id
+    read from the upsert's RETURNING) in one statement; the triggers run inside it."""
+    columns = Evaluation.__table__.c
+    inserted = pg_insert(Evaluation).values(
+        {n: bindparam(f"ev_{n}", type_=columns[n].type) for n in (*INSERTED, *SAVED)}
+    )
+    saved = (
+        inserted.on_conflict_do_update(
+            index_elements=["judge_id", "submission_id"],
+            set_={n: inserted.excluded[n] for n in SAVED},
+        )
+        .returning(*columns)
+        .cte("saved")
+    )
+    audited = audit_row(resource_id=select(cast(saved.c.id, String)).scalar_subquery())
+    return (
+        select(Evaluation)
+        .from_statement(select(saved).add_cte(audited.cte("audited")))
+        .execution_options(populate_existing=True)
+    )
+
+
+# Built once: a save then pays no statement construction nor cache key, only its parameters.
+TARGET = _target_statement()
+SAVE = _save_statement()
+
+
+async def scoring_target(
+    session: AsyncSession, access: EventAccess, judge_id: uuid.UUID, submission_id: uuid.UUID
+) -> Target:
+    """What is judged (`TARGET`): 404 `assignment_not_found` when it is not in the queue."""
+    params = {"event_id": access.event.id, "judge_id": judge_id, "submission_id": submission_id}
+    rows = (await session.execute(TARGET, params)).all()
+    if not rows:
+        raise NotAssigned
+    return Target(
+        submission_id=submission_id,
+        team_id=rows[0].team_id,
+        now=rows[0].now,
+        criteria=[Scale(r.id, r.weight, r.max_score) for r in rows if r.id is not None],
+    )
 
 
 async def evaluate(
@@ -120,16 +229,16 @@ async def evaluate(
     feedback: str,
     submit: bool,
 ) -> Evaluation:
-    submission = await assigned_submission(session, access, submission_id)
+    """Save the judge's scores (draft, or submitted when every criterion is scored): two
+    statements — what is judged (`TARGET`), then the upsert with its audit row (`SAVE`).
+
+    The database's own refusals (a conflict that appeared meanwhile, results published meanwhile)
+    leave the transaction aborted: callers that go on after a refusal (forms) call this inside a
+    savepoint, as `web.kit.attempt` does."""
     judge_id = require_judge(access)
-    await require_judging_open(session, access)
-    now: datetime | None = await session.scalar(select(func.app_now()))
-    criteria = [
-        c
-        for c in await list_criteria(session, access)
-        if c.track_id is None or c.track_id in submission.track_ids
-    ]
-    known = {c.id: c for c in criteria}
+    target = await scoring_target(session, access, judge_id, submission_id)
+    refuse_if_closed(access, target.now)
+    known = {c.id: c for c in target.criteria}
     for criterion_id, value in scores.items():
         criterion = known.get(criterion_id)
         if criterion is None or not 0 <= value <= criterion.max_score:
@@ -137,31 +246,32 @@ async def evaluate(
     if submit and (not known or set(known) - set(scores)):
         raise InvalidScores("Score every criterion before submitting.")
     stored = {str(k): v for k, v in scores.items()}
-    values = {
+    status = "submitted" if submit else "draft"
+    row = {
+        "id": new_id(),
+        "org_id": access.event.org_id,
+        "event_id": access.event.id,
+        "judge_id": judge_id,
+        "submission_id": target.submission_id,
+        "team_id": target.team_id,
         "scores": stored,
-        "raw_score": raw_score(criteria, stored),
+        "raw_score": raw_score(target.criteria, stored),
         "private_comment": private_comment,
         "feedback": feedback,
-        "status": "submitted" if submit else "draft",
-        "submitted_at": now if submit else None,
+        "status": status,
+        "submitted_at": target.now if submit else None,
     }
-    async with savepoint(session, CONSTRAINT_ERRORS):
-        evaluation = await session.scalar(
-            pg_insert(Evaluation)
-            .values(
-                org_id=access.event.org_id,
-                event_id=access.event.id,
-                judge_id=judge_id,
-                submission_id=submission.id,
-                team_id=submission.team_id,
-                **values,
-            )
-            .on_conflict_do_update(index_elements=["judge_id", "submission_id"], set_=values)
-            .returning(Evaluation)
-            .execution_options(populate_existing=True)
-        )
+    audit = audit_params(
+        access.actor,
+        "evaluation.saved",
+        resource_type="evaluation",
+        org_id=access.event.org_id,
+        details={"event": access.event.slug, "status": status},
+    )
+    params = {**{f"ev_{k}": v for k, v in row.items()}, **audit}
+    with refused_as(CONSTRAINT_ERRORS):
+        evaluation: Evaluation | None = await session.scalar(SAVE, params)
     assert evaluation is not None
-    await audit_judging(session, access, "evaluation.saved", evaluation.id, status=values["status"])
     return evaluation
 
 

@@ -1,6 +1,7 @@
-"""Registrations: a seat from the waitlist, a cancellation by the organizers, a check-in.
+"""Registrations: a seat from the waitlist, a cancellation by the organizers, a check-in and
+its undoing, a request awaiting approval and the organizers' "no".
 
-(`registration.created` is in `notifications.rules`.)
+(`registration.created` and `registration.approved` are in `notifications.rules`.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from hackops.outbox.catalog import (
     Payload,
     RegistrationCancelled,
     RegistrationCheckedIn,
+    RegistrationCheckInUndone,
+    RegistrationDeclined,
     RegistrationPromoted,
+    RegistrationRequested,
 )
 
 
@@ -80,5 +84,71 @@ async def registration_checked_in(
         body="Your seat is confirmed. Have a good event!",
         link=await event_path(session, event),
         channels=IN_APP_ONLY,
+    )
+    return [Telling([payload.user_id], message)]
+
+
+@rule(RegistrationCheckInUndone.type)
+async def registration_check_in_undone(
+    session: AsyncSession, row: OutboxEvent, payload: Payload
+) -> list[Telling]:
+    """The person, in the app (where the check-in's welcome went): the desk took it back."""
+    assert isinstance(payload, RegistrationCheckInUndone)
+    event = await event_of(session, row)
+    if event is None or row.actor_id == payload.user_id:
+        return []
+    message = Message(
+        category="registration",
+        title=f"Your check-in at {event.name} was undone",
+        body=(
+            "The desk marked you as checked in by mistake and took it back. Your seat is still "
+            "yours: show your check-in code at the desk when you arrive."
+        ),
+        link=await registration_path(session, event),
+        channels=IN_APP_ONLY,
+    )
+    return [Telling([payload.user_id], message)]
+
+
+@rule(RegistrationRequested.type)
+async def registration_requested(
+    session: AsyncSession, row: OutboxEvent, payload: Payload
+) -> list[Telling]:
+    """The person who asked: their request arrived and waits for the organizers."""
+    assert isinstance(payload, RegistrationRequested)
+    event = await event_of(session, row)
+    if event is None:
+        return []
+    message = Message(
+        category="registration",
+        title=f"Your registration for {event.name} awaits approval",
+        body=(
+            "The organizers approve each registration for this event. We will tell you when "
+            "they have decided; until then you have no seat and no check-in code."
+        ),
+        link=await registration_path(session, event),
+        link_label="My registration",
+    )
+    return [Telling([payload.user_id], message)]
+
+
+@rule(RegistrationDeclined.type)
+async def registration_declined(
+    session: AsyncSession, row: OutboxEvent, payload: Payload
+) -> list[Telling]:
+    """The person whose request the organizers declined."""
+    assert isinstance(payload, RegistrationDeclined)
+    event = await event_of(session, row)
+    if event is None:
+        return []
+    message = Message(
+        category="registration",
+        title=f"Your registration for {event.name} was not approved",
+        body=(
+            "The organizers declined your registration, so you have no seat at this event. "
+            "If you think this is a mistake, contact them."
+        ),
+        link=await event_path(session, event),
+        link_label="The event",
     )
     return [Telling([payload.user_id], message)]

@@ -22,6 +22,7 @@ import asyncio
 import multiprocessing
 import resource
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +99,10 @@ def _bounded(task: str, fileobj: IO[bytes], arg: int, limits: ParseLimits) -> An
                 child.kill()
             child.join()
             receiver.close()
+    if outcome == ("died",) and child.exitcode not in _OUT_OF_TIME:
+        # It ended without a word and not by a time limit: under RLIMIT_AS that is a MemoryError
+        # raised where nothing could catch it (even printing it failed: "lost sys.stderr").
+        outcome = ("memory",)
     match outcome:
         case ("ok", value):
             return value
@@ -107,6 +112,12 @@ def _bounded(task: str, fileobj: IO[bytes], arg: int, limits: ParseLimits) -> An
             raise too_complex(f"reading it needs more than {limits.memory_bytes // MiB} MiB")
         case _:
             raise too_complex(f"reading it takes longer than {limits.seconds:g} seconds")
+
+
+#: The outcome of a parse that ran out of memory, made before the parse (when memory is left).
+MEMORY = ("memory",)
+#: How a child stopped by a time limit ends: SIGXCPU (RLIMIT_CPU), SIGKILL (the wall clock).
+_OUT_OF_TIME = frozenset({-signal.SIGXCPU, -signal.SIGKILL})
 
 
 def _child(sender: Connection, task: str, path: str, arg: int, limits: ParseLimits) -> None:
@@ -122,12 +133,17 @@ def _child(sender: Connection, task: str, path: str, arg: int, limits: ParseLimi
             else:
                 outcome = ("ok", filechecks.extract_pdf_text(file, arg))
     except MemoryError:
-        outcome = ("memory",)
+        outcome = MEMORY
     except Exception as exc:
         # Short of memory, CPython and pypdf fail in odd ways (SystemError, parse errors the
         # check turns into "invalid"): a peak address space at the limit says which it was.
-        if _near_limit(limits.memory_bytes):
-            outcome = ("memory",)
+        # Reading the peak may itself run out of memory: that answers the question too.
+        try:
+            near = _near_limit(limits.memory_bytes)
+        except MemoryError:
+            near = True
+        if near:
+            outcome = MEMORY
         elif isinstance(exc, FileRejected):
             outcome = ("rejected", exc.code, exc.message)
         else:

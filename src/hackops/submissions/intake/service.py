@@ -20,11 +20,13 @@ Every change of the working copy goes through `lock` and the checks `check_edita
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,16 +35,20 @@ from hackops.errors import Conflict, NotFound
 from hackops.events.lifecycle import submissions_deadline
 from hackops.events.service import render_description
 from hackops.events.tracks.service import list_tracks
+from hackops.jobs import job_row
 from hackops.models import (
+    PIPELINE_ORDER,
     Event,
     Submission,
     SubmissionFile,
     SubmissionStatus,
     SubmissionVersion,
+    new_id,
 )
 from hackops.outbox import catalog
-from hackops.outbox.service import emit
-from hackops.submissions.pipeline.tasks import start_pipeline
+from hackops.outbox.service import prepare
+from hackops.submissions.pipeline.tasks import QUEUE as PIPELINE_QUEUE
+from hackops.submissions.pipeline.tasks import STEP_TASKS
 from hackops.submissions.schemas import SubmissionIn
 from hackops.teams.access import TeamView, require_member
 
@@ -152,9 +158,24 @@ def check_open(event: Event, submission: Submission, now: datetime) -> bool:
     return False
 
 
+#: Why a submission that is no longer editable is locked, in its state's words.
+LOCKED_BECAUSE = {
+    SubmissionStatus.UNDER_REVIEW: "This submission is being reviewed",
+    SubmissionStatus.APPROVED: "An approved submission is final",
+    SubmissionStatus.REJECTED: "A rejected submission is final",
+    SubmissionStatus.DISQUALIFIED: "A disqualified submission is final",
+}
+
+
+def locked_message(status: SubmissionStatus) -> str:
+    """Why a submission in `status` cannot be changed, and who can change that."""
+    because = LOCKED_BECAUSE.get(status, "This submission is locked")
+    return f"{because}; an organizer must reopen it to change it."
+
+
 def check_editable(submission: Submission) -> None:
     if submission.status not in EDITABLE:
-        raise SubmissionLocked
+        raise SubmissionLocked(locked_message(SubmissionStatus(submission.status)))
 
 
 async def update(session: AsyncSession, view: TeamView, data: SubmissionIn) -> Submission:
@@ -210,60 +231,114 @@ def file_entry(file: SubmissionFile) -> dict[str, Any]:
     }
 
 
-async def submit(session: AsyncSession, view: TeamView) -> SubmissionVersion:
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """The version a submit froze: what its response shows."""
+
+    id: uuid.UUID
+    number: int
+    snapshot: dict[str, Any]
+    files: list[dict[str, Any]]
+    submitted_by: uuid.UUID | None
+    submitted_at: datetime
+    late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSteps:
+    """A version's four pipeline steps (queued) and its first job: what `start_pipeline`
+    writes, as values for `submit_version` to write."""
+
+    ids: list[str]
+    names: list[str]
+    first_job: dict[str, Any]
+
+
+def prepare_steps(org_id: uuid.UUID) -> PreparedSteps:
+    ids = [new_id() for _ in PIPELINE_ORDER]
+    task = STEP_TASKS[PIPELINE_ORDER[0]]
+    job = job_row(task, queue=PIPELINE_QUEUE, step_id=str(ids[0]), org_id=str(org_id))
+    return PreparedSteps([str(i) for i in ids], [n.value for n in PIPELINE_ORDER], job)
+
+
+SUBMIT_VERSION = text(
+    "SELECT * FROM submit_version(:event_id, :team_id, :user_id, :version_id,"
+    " CAST(:step_ids AS uuid[]), CAST(:steps AS text[]), CAST(:audit AS jsonb),"
+    " CAST(:outbox AS jsonb), CAST(:jobs AS jsonb), :channel)"
+)
+
+
+async def submit(session: AsyncSession, view: TeamView) -> NewVersion:
     """Freeze the working copy as the next version and start its processing, in this
-    transaction (a rollback drops the version and its jobs together)."""
-    submission, now = await lock(session, view)
-    event = view.access.event
-    check_editable(submission)
-    late = check_open(event, submission, now)
-    if not submission.title.strip():
-        raise TitleRequired
-    files = await list_files(session, submission)
-    user = view.access.actor.user
-    version = SubmissionVersion(
-        org_id=event.org_id,
-        event_id=event.id,
-        submission_id=submission.id,
-        number=submission.version_count + 1,
-        snapshot=snapshot_of(submission),
-        files=[file_entry(f) for f in files],
-        submitted_by=user.id if user else None,
-        submitted_at=now,
-        late=late,
-    )
-    session.add(version)
-    await session.flush()
-    submission.version_count = version.number
-    submission.latest_version_id = version.id
-    submission.submitted_at = now
-    submission.late = late
-    submission.status = SubmissionStatus.SUBMITTED
-    await session.flush()
-    await record(
-        session,
-        view.access.actor,
-        "submission.submitted",
-        resource_type="submission",
-        resource_id=submission.id,
-        org_id=event.org_id,
-        details={"team_id": str(view.team.id), "version": version.number, "late": late},
-    )
-    await emit(
-        session,
-        view.access.actor,
+    transaction (a rollback drops the version and its jobs together).
+
+    One statement (`submit_version`, migration 0032): the submission row locked, the deadline
+    read on the database clock under that lock, the version numbered, its snapshot and file
+    hashes frozen, the submission updated, audit and outbox rows, the four pipeline steps and
+    the jobs. This side checks membership (no query), gives the ids and the job specs, and
+    turns a refusal into its error."""
+    require_member(view)
+    event, actor = view.access.event, view.access.actor
+    user_id = actor.user.id if actor.user is not None else None
+    version_id = new_id()
+    steps = prepare_steps(event.org_id)
+    event_row = prepare(
         catalog.SubmissionSubmitted(
-            submission_id=submission.id,
+            submission_id=uuid.UUID(int=0),  # completed in SQL, as are the number and late
             team_id=view.team.id,
-            version_id=version.id,
-            version_number=version.number,
-            late=late,
-        ),
-        org_id=event.org_id,
-        event_id=event.id,
+            version_id=version_id,
+            version_number=1,
+            late=False,
+        )
     )
-    await start_pipeline(session, version)
-    return version
+    row = (
+        await session.execute(
+            SUBMIT_VERSION,
+            {
+                "event_id": event.id,
+                "team_id": view.team.id,
+                "user_id": user_id,
+                "version_id": version_id,
+                "step_ids": steps.ids,
+                "steps": steps.names,
+                "audit": json.dumps(
+                    {
+                        "id": str(new_id()),
+                        "details": {"team_id": str(view.team.id)},
+                        "ip": actor.ip,
+                        "user_agent": actor.user_agent[:400],
+                    }
+                ),
+                "outbox": json.dumps(event_row.row),
+                "jobs": json.dumps([event_row.job, steps.first_job]),
+                "channel": event_row.channel,
+            },
+        )
+    ).one()
+    if row.o_outcome != "ok":
+        raise _refusal(row.o_outcome, row.o_detail, row.o_deadline)
+    return NewVersion(
+        id=version_id,
+        number=row.o_number,
+        snapshot=row.o_snapshot,
+        files=row.o_files,
+        submitted_by=user_id,
+        submitted_at=row.o_submitted_at,
+        late=row.o_late,
+    )
+
+
+def _refusal(outcome: str, detail: str | None, deadline: datetime | None) -> Exception:
+    if outcome == "locked":
+        return SubmissionLocked(locked_message(SubmissionStatus(str(detail))))
+    if outcome == "not_open":
+        return SubmissionsNotOpen()
+    if outcome == "closed":
+        assert deadline is not None
+        return SubmissionsClosed(details={"closed_at": deadline.isoformat()})
+    if outcome == "title_required":
+        return TitleRequired()
+    return SubmissionNotFound()
 
 
 async def versions(session: AsyncSession, submission: Submission) -> list[SubmissionVersion]:

@@ -10,8 +10,9 @@ Lifecycle of a step (`pipeline_steps` row, what the team and organizers watch):
                          │                                     organizers emailed
                          └─ permanent error (bad hash) ─────▶ failed at once, same emails
 
-- `start_pipeline` (called by `submit`, in its transaction) creates the four rows and enqueues
-  the first job, so a rolled-back submit leaves neither rows nor jobs.
+- `start_pipeline` creates the four rows and enqueues the first job in the caller's
+  transaction; `submit` has the same written by its one statement (`intake.service.prepare_steps`
+  gives the ids and the job), so a rolled-back submit leaves neither rows nor jobs.
 - A run is three short transactions: the *claim* (running, attempts + 1, started_at; committed
   so the pages show it), the *work* outside any transaction (storage reads, link fetches), then
   the *record*: the effect upserted, the row locked and checked to still be this run's (state
@@ -79,7 +80,9 @@ from hackops.submissions.pipeline.steps import extract_text, fetch_links, valida
 from hackops.tenancy import set_tenant
 
 __all__ = [
+    "QUEUE",
     "STEP_RETRY",
+    "STEP_TASKS",
     "NothingToRerun",
     "PermanentStepFailure",
     "StepFailed",

@@ -27,7 +27,9 @@ from hackops.events.access import EventAccess
 from hackops.events.search import escape_like
 from hackops.models import (
     DuplicateFlag,
+    Event,
     FlagStatus,
+    GalleryEntry,
     PipelineStep,
     StepState,
     Submission,
@@ -329,9 +331,12 @@ async def set_gallery(session: AsyncSession, access: EventAccess, *, open_: bool
 
 
 def gallery_visible(access: EventAccess) -> bool:
-    event = access.event
-    if access.is_organizer:
-        return True
+    return access.is_organizer or gallery_public(access.event)
+
+
+def gallery_public(event: Event) -> bool:
+    """Whether anyone may see the event's gallery: what `gallery_entries` holds (the same
+    condition as migration 0034's `gallery_sync`)."""
     return (
         event.gallery_opened_at is not None
         and event.published_at is not None
@@ -346,6 +351,18 @@ def _approved(access: EventAccess) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class GalleryItem:
+    """A project as the gallery lists it."""
+
+    id: uuid.UUID
+    title: str
+    tagline: str
+    technologies: list[str]
+    track_ids: list[uuid.UUID]
+    submitted_at: datetime | None
+
+
 async def gallery(
     session: AsyncSession,
     access: EventAccess,
@@ -356,26 +373,45 @@ async def gallery(
     sort: str,
     limit: int,
     offset: int,
-) -> list[tuple[Submission, str]]:
+) -> list[tuple[GalleryItem, str]]:
+    """A page of the gallery. A public gallery is read from `gallery_entries` (public rows only,
+    so its GIN indexes serve `@@` and `@>` under RLS — see models/gallery.py); an organizer's
+    preview of a gallery not yet public reads the tenant's own submissions."""
     if not gallery_visible(access):
         raise GalleryClosed
-    query = (
-        select(Submission, Team.name)
-        .join(Team, Team.id == Submission.team_id)
-        .where(_approved(access))
+    source: Any = GalleryEntry if gallery_public(access.event) else Submission
+    key = GalleryEntry.submission_id if source is GalleryEntry else Submission.id
+    team_name = GalleryEntry.team_name if source is GalleryEntry else Team.name
+    query = select(
+        key,
+        source.title,
+        source.tagline,
+        source.technologies,
+        source.track_ids,
+        source.submitted_at,
+        team_name,
     )
-    order: tuple[Any, ...] = SORTS.get(sort, SORTS["title"])
+    if source is GalleryEntry:
+        query = query.where(GalleryEntry.event_id == access.event.id)
+    else:
+        query = query.join(Team, Team.id == Submission.team_id).where(_approved(access))
+    sorts: dict[str, tuple[Any, ...]] = {
+        "submitted": (source.submitted_at.desc().nulls_last(), key),
+        "-submitted": (source.submitted_at.asc().nulls_last(), key),
+        "title": (func.lower(source.title), key),
+    }
+    order = sorts.get(sort, sorts["title"])
     if q:
         tsquery = func.websearch_to_tsquery("english", q)
-        query = query.where(Submission.search.op("@@")(tsquery))
+        query = query.where(source.search.op("@@")(tsquery))
         if sort == "relevance":
-            order = (func.ts_rank_cd(Submission.search, tsquery).desc(), Submission.id)
+            order = (func.ts_rank_cd(source.search, tsquery).desc(), key)
     if track_id is not None:
-        query = query.where(Submission.track_ids.contains([track_id]))
+        query = query.where(source.track_ids.contains([track_id]))
     if technology:
-        query = query.where(Submission.technologies.contains([technology.strip().lower()]))
+        query = query.where(source.technologies.contains([technology.strip().lower()]))
     rows = await session.execute(query.order_by(*order).limit(limit).offset(offset))
-    return [(r[0], r[1]) for r in rows]
+    return [(GalleryItem(*row[:6]), row[6]) for row in rows]
 
 
 async def gallery_project(

@@ -109,7 +109,7 @@ async def _tab(
         figures=figures,
         labels=audience.LABELS,
         zone_note=zone_note(event.timezone),
-        local=lambda moment: content.with_offset(moment, event.timezone),
+        local=eventkit.clock(event.timezone),
         switches=kit.Form(values=_switch_values(switches)),
         hours=HOURS,
     )
@@ -158,7 +158,7 @@ async def compose(page: OrganizerPageDep) -> Response:
         if announcement.status.value == "draft":
             return f"Draft “{announcement.title}” saved."
         if announcement.status.value == "scheduled":
-            when = content.with_offset(announcement.send_at, page.access.event.timezone)
+            when = eventkit.clock(page.access.event.timezone)(announcement.send_at)
             return f"“{announcement.title}” will go out on {when}."
         return f"“{announcement.title}” is on its way."
 
@@ -216,7 +216,7 @@ async def _one(
         preview=shown,
         figures=figures,
         label=audience.LABELS[announcement.audience],
-        local=lambda moment: content.with_offset(moment, event.timezone),
+        local=eventkit.clock(event.timezone),
         zone_note=zone_note(event.timezone),
         form=form or kit.Form(),
     )

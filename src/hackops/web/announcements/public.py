@@ -10,7 +10,7 @@ import uuid
 from fastapi import Request
 from fastapi.responses import Response
 
-from hackops.announcements import content, reading
+from hackops.announcements import reading
 from hackops.db import SessionDep
 from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, page_router
@@ -31,7 +31,7 @@ async def announcements(request: Request, session: SessionDep, access: EventPage
             "event": access.event,
             "base": eventkit.event_url(access),
             "announcements": await reading.readable(session, access),
-            "local": lambda moment: content.with_offset(moment, zone),
+            "local": eventkit.clock(zone),
         },
     )
 
@@ -49,6 +49,6 @@ async def announcement(
             "event": access.event,
             "base": eventkit.event_url(access),
             "announcement": await reading.readable_one(session, access, announcement_id),
-            "local": lambda moment: content.with_offset(moment, zone),
+            "local": eventkit.clock(zone),
         },
     )

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
@@ -31,6 +32,7 @@ from hackops.events.lifecycle import state_at
 from hackops.events.schemas import WINDOW_FIELDS, EventIn, EventUpdate
 from hackops.models import Event, EventMode, Organization, OrgRole, Visibility
 from hackops.orgs.service import rank
+from hackops.results import readiness
 from hackops.results.service import publish as publish_with_results
 from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, OrgMemberPageDep, OrgOrganizerPageDep, page_router
@@ -50,6 +52,7 @@ SETTINGS_FIELDS = (
     "timezone",
     "capacity",
     "waitlist_enabled",
+    "approval_required",
     "team_min",
     "team_max",
     "visibility",
@@ -151,21 +154,39 @@ async def organization_events(
 
 
 async def _new_page(
-    request: Request, org: Organization, form: kit.Form, status_code: int = 200
+    request: Request,
+    session: AsyncSession,
+    org: Organization,
+    form: kit.Form,
+    status_code: int = 200,
 ) -> Response:
+    active = await service.active_event_count(session, org)
     context = {
         "org": org,
         "form": form,
+        "active_events": active,
+        "limit_reached": active >= org.max_active_events,
         "modes": MODE_OPTIONS,
         "zones": time_zones(),
     }
     return kit.render(request, "events/new.html", context, status_code=status_code)
 
 
+def _creation_refused(form: kit.Form, exc: AppError) -> int:
+    """The plan's limit in one line (the page says beside it what to do and who can raise
+    it); any other refusal where the event service's details put it."""
+    if isinstance(exc, service.EventLimitReached):
+        form.error = "The event was not created: the plan's limit of active events is reached."
+        return exc.status_code
+    return details_or({service.EventSlugTaken: "slug"})(form, exc)
+
+
 @router.get("/orgs/{slug}/new-event", name="new_event")
-async def new_event_form(request: Request, access: OrgOrganizerPageDep) -> Response:
+async def new_event_form(
+    request: Request, session: SessionDep, access: OrgOrganizerPageDep
+) -> Response:
     defaults = {"mode": EventMode.ONLINE, "timezone": "UTC"}
-    return await _new_page(request, access.org, kit.Form(values=defaults))
+    return await _new_page(request, session, access.org, kit.Form(values=defaults))
 
 
 @router.post("/orgs/{slug}/new-event")
@@ -184,8 +205,8 @@ async def create_event(
         data=raw,
         hints={"slug": SLUG_HINT, "mode": SETTINGS_HINTS["mode"]},
         call=lambda body: service.create_event(session, access.actor, access.org, body.changes()),
-        page=lambda form, status: _new_page(request, access.org, form, status),
-        refused=details_or({service.EventSlugTaken: "slug"}),
+        page=lambda form, status: _new_page(request, session, access.org, form, status),
+        refused=_creation_refused,
         done=lambda event: f"{event.name} is created as a draft; publish it when it is ready.",
         then=lambda event: f"/orgs/{access.org.slug}/events/{event.slug}/admin",
     )
@@ -204,6 +225,7 @@ def settings_values(event: Event) -> dict[str, str]:
         "timezone": event.timezone,
         "capacity": "" if event.capacity is None else str(event.capacity),
         "waitlist_enabled": "on" if event.waitlist_enabled else "",
+        "approval_required": "on" if event.approval_required else "",
         "team_min": str(event.team_min),
         "team_max": str(event.team_max),
         "visibility": event.visibility,
@@ -242,6 +264,7 @@ def _settings_input(data: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {name: data.get(name, "") for name in SETTINGS_FIELDS}
     values["capacity"] = values["capacity"].strip() or None
     values["waitlist_enabled"] = data.get("waitlist_enabled") == "on"
+    values["approval_required"] = data.get("approval_required") == "on"
     values["results_show_breakdown"] = data.get("results_show_breakdown") == "on"
     values["allowed_email_domains"] = [
         d for d in re.split(r"[\s,;]+", values["allowed_email_domains"]) if d
@@ -314,7 +337,7 @@ async def save_windows(page: OrganizerPageDep) -> Response:
     )
 
 
-# --- publish, unpublish, archive --------------------------------------------------------------
+# --- publish, unpublish, archive, publish results: each asks first ----------------------------
 
 LIFECYCLE: dict[str, tuple[Callable[..., Awaitable[Event]], str]] = {
     "publish": (service.publish, "The event is published."),
@@ -322,22 +345,123 @@ LIFECYCLE: dict[str, tuple[Callable[..., Awaitable[Event]], str]] = {
     "archive": (service.archive, "The event is archived; it is read-only now."),
     "publish-results": (
         service.publish_results,
-        "The results are published: the results page and the winners are public now.",
+        "The results are published: the results page and the winners are public now; judging"
+        " is closed and scores are final.",
     ),
 }
+VISIBILITY_WHEN_PUBLISHED = {
+    Visibility.PUBLIC: "Anyone can find its page: it is listed with the organization's events.",
+    Visibility.UNLISTED: "Anyone with its link can open its page; it is not listed anywhere.",
+    Visibility.PRIVATE: "Only people you invite can open its page.",
+}
+
+
+def _verb(page: eventkit.AdminPage) -> str:
+    return page.request.url.path.rsplit("/", 1)[-1]
+
+
+async def lifecycle_confirmation(page: eventkit.AdminPage, verb: str) -> kit.Confirmation:
+    """What the confirmation page of a lifecycle action says will happen to this event."""
+    event, org = page.access.event, page.access.org
+    when = eventkit.clock(event.timezone)
+    now = await db_now(page.session)
+    if verb == "publish":
+        if event.registration_closes_at is not None and now >= event.registration_closes_at:
+            registration = (
+                f"Registration stays closed: it closed {when(event.registration_closes_at)}."
+            )
+        elif event.registration_opens_at is not None and now < event.registration_opens_at:
+            registration = f"Registration opens {when(event.registration_opens_at)}."
+        else:
+            until = (
+                f" and stays open until {when(event.registration_closes_at)}"
+                if (event.registration_closes_at)
+                else ""
+            )
+            registration = f"Registration opens at once{until}."
+        return kit.Confirmation(
+            question=f"Publish {event.name}?",
+            consequences=[
+                VISIBILITY_WHEN_PUBLISHED[Visibility(event.visibility)],
+                registration + " The dates are on the Dates tab.",
+                "It can go back to draft only while nobody has registered.",
+            ],
+            button="Publish the event",
+            cancel=page.at(),
+        )
+    if verb == "unpublish":
+        return kit.Confirmation(
+            question=f"Take {event.name} back to draft?",
+            consequences=[
+                "Only its organizers see it again; its public page answers “not found”.",
+                "Its settings, dates, questions and tracks stay as they are.",
+            ],
+            button="Back to draft",
+            cancel=page.at(),
+        )
+    if verb == "archive":
+        active = await service.active_event_count(page.session, org)
+        return kit.Confirmation(
+            question=f"Archive {event.name}?",
+            consequences=[
+                "It becomes read-only: registrations, teams, submissions, judging and its"
+                " settings can no longer change.",
+                "It stops counting towards the plan's limit: now"
+                f" {active} of {org.max_active_events} active events are in use.",
+                "Archiving cannot be undone.",
+            ],
+            button="Archive the event",
+            cancel=page.at(),
+            danger=True,
+        )
+    judging = await readiness.progress(page.session, page.access, now)
+    if judging.judging_open:
+        closes = f" until {when(event.judging_closes_at)}" if event.judging_closes_at else ""
+        done = f" {judging.evaluated} of {judging.assigned} assigned evaluations are done."
+        closing = (
+            f"Judging is still open{closes}: publishing closes it now, and every score becomes"
+            f" final.{done if judging.assigned else ''}"
+        )
+    else:
+        closing = "Judging is closed: the scores are final."
+    return kit.Confirmation(
+        question=f"Publish the results of {event.name}?",
+        consequences=[
+            "The ranking and the winners are frozen as they stand now and shown on the public"
+            " results page.",
+            "Every participant is mailed the results.",
+            closing,
+            "Published results cannot be taken back.",
+        ],
+        button="Publish the results",
+        cancel=page.at(),
+    )
+
+
+async def lifecycle_confirm(page: OrganizerPageDep) -> Response:
+    """The confirmation page of a lifecycle action, while it is one of the event's next steps."""
+    verb = _verb(page)
+    state = state_at(page.access.event, await db_now(page.session)).value
+    if verb not in dict(eventkit.lifecycle_buttons(state)):
+        message = f"That is not one of the next steps now: the event is {state.replace('_', ' ')}."
+        return kit.flash_redirect(page.request, page.at(), message, "error")
+    return await page.confirm(await lifecycle_confirmation(page, verb))
 
 
 async def lifecycle_action(page: OrganizerPageDep) -> Response:
     session, access = page.session, page.access
-    verb = page.request.url.path.rsplit("/", 1)[-1]
+    verb = _verb(page)
     call, done = LIFECYCLE[verb]
     if verb == "publish-results":  # freezes the ranking and winners too (results domain)
         base_url = page.request.app.state.settings.base_url
-        return await page.act(
+        return await page.act_confirmed(
             page.at(), lambda: publish_with_results(session, access, base_url), done
         )
-    return await page.act(page.at(), lambda: call(session, access.actor, access.event), done)
+    return await page.act_confirmed(
+        page.at(), lambda: call(session, access.actor, access.event), done
+    )
 
 
-for _verb in LIFECYCLE:
-    router.post(f"{kit.ADMIN}/{_verb}")(lifecycle_action)
+for _verb_path in LIFECYCLE:
+    router.get(f"{kit.ADMIN}/{_verb_path}")(lifecycle_confirm)
+    router.post(f"{kit.ADMIN}/{_verb_path}")(lifecycle_action)

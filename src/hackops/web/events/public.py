@@ -25,10 +25,14 @@ from hackops.announcements import reading as announcement_reading
 from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
-from hackops.events.lifecycle import registration_open, state_at
+from hackops.events.lifecycle import registration_open, sign_up, state_at
 from hackops.events.questions.service import InvalidAnswers, Question, QuestionKind, questions_of
+from hackops.events.schedule import service as schedule
+from hackops.events.schedule.days import by_day
+from hackops.events.showcase import next_moment
 from hackops.events.tracks import service as children
-from hackops.models import Registration, RegistrationStatus
+from hackops.models import Registration, RegistrationStatus, Visibility
+from hackops.publiccache import declare, event_scope, org_scope
 from hackops.registrations import service as registrations
 from hackops.registrations.router import own_out
 from hackops.registrations.schemas import RegistrationIn
@@ -87,13 +91,17 @@ async def _event_page(
         "org": access.org,
         "event": event,
         "state": state_at(event, now).value,
+        "sign_up": sign_up(event, now),
         "open": registration_open(event, now),
+        "gallery_open": event.gallery_opened_at is not None
+        and event.visibility != Visibility.PRIVATE,
         "full": full,
         "is_organizer": access.is_organizer,
         "windows": windows,
         "when": eventkit.clock(event.timezone),
         "tracks": await children.list_tracks(session, event),
         "awards": await children.list_awards(session, event),
+        "days": by_day(await schedule.agenda(session, event), event.timezone),
         "base": here,
         "signed_in": access.actor.user is not None,
         "login_url": kit.with_next("/login", here),
@@ -112,6 +120,9 @@ async def _event_page(
         ),
         "local": lambda moment: announcement_content.with_offset(moment, event.timezone),
     }
+    if form is None and access.actor.user is None:  # a visitor's page: the same for all
+        scopes = (event_scope(event.id), org_scope(event.org_id))
+        declare(request, scopes, until=next_moment(event, now))
     return kit.render(request, "events/show.html", context, status_code=status_code)
 
 
@@ -140,6 +151,14 @@ async def register(request: Request, session: SessionDep, access: PublicEventDep
 
     def reply(registration: Registration) -> Response:
         then = eventkit.event_url(access) + "/registration"
+        if registration.status == RegistrationStatus.PENDING:
+            return kit.flash_redirect(
+                request,
+                then,
+                f"Your registration for {access.event.name} is sent: it awaits the organizers'"
+                " approval, and we will tell you when they decide.",
+                "warning",
+            )
         if registration.status == RegistrationStatus.WAITLISTED:
             return kit.flash_redirect(
                 request, then, "The event is full: you are on the waitlist.", "warning"

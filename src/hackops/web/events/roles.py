@@ -29,6 +29,7 @@ from hackops.events.roles.hooks import Reassigned
 from hackops.events.roles.schemas import RoleInvitationAcceptIn
 from hackops.events.roles.service import Granted
 from hackops.events.schemas import RoleGrantIn
+from hackops.judging import service as judging
 from hackops.models import EventRole, EventRoleInvitation
 from hackops.web import eventkit, kit
 from hackops.web.deps import InvitationLink, InvitationLinkDep, OrganizerPageDep, page_router
@@ -57,7 +58,11 @@ def rebalanced(report: Reassigned | None) -> str:
 
 
 async def _roles_page(
-    page: eventkit.AdminPage, form: kit.Form | None = None, status_code: int = 200
+    page: eventkit.AdminPage,
+    form: kit.Form | None = None,
+    status_code: int = 200,
+    *,
+    participant: str | None = None,
 ) -> Response:
     session, event = page.session, page.access.event
     return await page.render(
@@ -69,6 +74,9 @@ async def _roles_page(
         now=await db_now(session),
         role_options=ROLE_OPTIONS,
         form=form or kit.Form(values={"role": EventRole.JUDGE}),
+        # Making a participant a judge: the conflict it means, before the organizer confirms.
+        participant=participant,
+        confirm_participant=CONFIRM_PARTICIPANT,
     )
 
 
@@ -94,9 +102,24 @@ def _granted(outcome: Granted | EventRoleInvitation, role: str) -> str:
     return message + rebalanced(outcome.rebalance)
 
 
+#: The hidden field of the form that confirms making a participant a judge.
+CONFIRM_PARTICIPANT = "participant_judge"
+
+
 @router.post(kit.ADMIN + "/roles")
 async def grant_role(page: GrantingPageDep, services: ServicesDep) -> Response:
+    """Grants a role by email; making a participant (registered, or in a team) a judge first
+    shows what that conflict means, and is done when the organizer confirms."""
     data = await kit.form_data(page.request)
+    email = data.get("email", "").strip()
+    if data.get("role") == EventRole.JUDGE and data.get("confirm") != CONFIRM_PARTICIPANT:
+        found = await judging.participation(page.session, page.access, email) if email else None
+        if found is not None:
+            return await _roles_page(
+                page,
+                kit.Form(values={"email": email, "role": EventRole.JUDGE}),
+                participant=found.consequence(),
+            )
 
     async def grant(body: RoleGrantIn) -> str:
         role = body.role.value
@@ -180,6 +203,7 @@ async def _accept_context(
     except AppError as exc:
         return context, exc
     context["found"] = found
+    context["inviter"] = await invitations.inviter_name(session, found.invitation)
     context["login_url"] = kit.with_next("/login", here)
     user = actor.user
     if user is not None and not invitations.is_addressee(

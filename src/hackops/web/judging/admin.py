@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.events.access import EventAccess
 from hackops.events.roles import service as roles
 from hackops.events.tracks import service as children
+from hackops.judging import criteria as judging_criteria
 from hackops.judging import service
 from hackops.judging.flags import service as flags
 from hackops.judging.schemas import AssignIn, ConflictIn, CriterionIn, CriterionUpdate
@@ -31,6 +32,7 @@ from hackops.models import (
     Team,
     User,
 )
+from hackops.results import readiness
 from hackops.web import eventkit, kit
 from hackops.web.deps import OrganizerPageDep, page_router
 from hackops.web.judging.ranking import ranking_section
@@ -78,7 +80,7 @@ async def _admin_page(
     tracks = await children.list_tracks(session, access.event)
     # The method and track of the ranking (judging/ranking.py): 404 for a track not of the event.
     shown = await ranking_section(session, access, query, tracks)
-    criteria = await service.list_criteria(session, access)
+    criteria = await judging_criteria.list_criteria(session, access)
     edit = query.get("edit")
     editing = forms.get("editing") or next((c for c in criteria if str(c.id) == edit), None)
     defaults, event_id = {"weight": "1", "max_score": "10", "position": "0"}, access.event.id
@@ -111,6 +113,9 @@ async def _admin_page(
             )
         ),
         **shown,
+        # After publication: whether the live ranking still matches the frozen one.
+        drift=await readiness.drift(session, access),
+        when=eventkit.clock(access.event.timezone),
         number=kit.number,
         open_flags=await flags.count_open(session, access),
     )
@@ -134,7 +139,7 @@ async def save_criterion(page: OrganizerPageDep, criterion_id: uuid.UUID | None 
     """Adds a criterion, or saves the fields an edit form posted: once scores exist it posts only
     the description (the service refuses the rest); a criterion keeps its track."""
     session, access = page.session, page.access
-    criteria = await service.list_criteria(session, access) if criterion_id else []
+    criteria = await judging_criteria.list_criteria(session, access) if criterion_id else []
     editing = next((c for c in criteria if c.id == criterion_id), None)
     if criterion_id is not None and editing is None:
         raise service.CriterionNotFound
@@ -147,10 +152,10 @@ async def save_criterion(page: OrganizerPageDep, criterion_id: uuid.UUID | None 
     async def save(body: CriterionIn | CriterionUpdate) -> None:
         if editing is None:
             assert isinstance(body, CriterionIn)
-            await service.create_criterion(session, access, body)
+            await judging_criteria.create_criterion(session, access, body)
         else:
             assert isinstance(body, CriterionUpdate)
-            await service.update_criterion(session, access, editing.id, body)
+            await judging_criteria.update_criterion(session, access, editing.id, body)
 
     async def again(form: kit.Form, status: int) -> Response:
         forms: dict[str, Any] = (
@@ -171,6 +176,7 @@ async def save_criterion(page: OrganizerPageDep, criterion_id: uuid.UUID | None 
         done=done,
         then=page.at("/judging"),
         hints=CRITERION_HINTS,
+        fields={service.CriterionNameTaken: "name"},
     )
 
 
@@ -178,7 +184,7 @@ async def save_criterion(page: OrganizerPageDep, criterion_id: uuid.UUID | None 
 async def criterion_delete(criterion_id: uuid.UUID, page: OrganizerPageDep) -> Response:
     return await page.act(
         page.at("/judging"),
-        lambda: service.delete_criterion(page.session, page.access, criterion_id),
+        lambda: judging_criteria.delete_criterion(page.session, page.access, criterion_id),
         "Criterion removed.",
     )
 

@@ -10,6 +10,11 @@ public gets the 404 page, judges and mentors the 403 page; signed-out visitors a
 in first, as on every other organizer page (all three: `OrganizerPageDep`). The page's
 Content-Security-Policy allows scripts from this site only, so the script is a static file and the
 stream's address is a data attribute.
+
+The projector view (`…/leaderboard/projector`) is the same board for a room: the top
+`PROJECTOR_ROWS` places in large type on a dark full-screen page without the site's header, kept
+current by the same script and stream (`data-columns`, `data-limit`); `static/projector.js`
+adds the full-screen button (and the F key).
 """
 
 from __future__ import annotations
@@ -51,4 +56,29 @@ async def leaderboard_page(page: OrganizerPageDep) -> Response:
         limit=leaderboard.DEFAULT_LIMIT,
         stream_url=stream_url(access),
         rendered_at=await db_now(session),
+    )
+
+
+#: How many places the projector shows: what a room can read from its back row.
+PROJECTOR_ROWS = 10
+
+
+@router.get(LEADERBOARD + "/projector", name="judging_projector")
+async def projector_page(page: OrganizerPageDep) -> Response:
+    session, access = page.session, page.access
+    board: dict[str, Any] = json.loads(
+        await leaderboard.read(session, access, board_cache(page.request))
+    )
+    context = {
+        "org": access.org,
+        "event": access.event,
+        "board": board,
+        "items": board["items"][:PROJECTOR_ROWS],
+        "rows": PROJECTOR_ROWS,
+        "stream_url": stream_url(access),
+        "back": page.at("/judging/leaderboard"),
+        "rendered_at": await db_now(session),
+    }
+    return kit.render(
+        page.request, "judging/projector.html", context, headers={"Cache-Control": "no-store"}
     )

@@ -27,6 +27,7 @@ METHODS = [
     (ranking.Method.judge_effect.value, "Judge effect (corrects lenient and harsh judges)"),
     (ranking.Method.zscore.value, "Z-score per judge"),
     (ranking.Method.raw_mean.value, "Raw mean (no correction)"),
+    (ranking.Method.crowd_bt.value, "Pairwise comparisons (Crowd-BT)"),
 ]
 ALL_PROJECTS = ""
 

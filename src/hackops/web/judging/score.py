@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -24,6 +25,7 @@ from hackops.db import SessionDep, db_now
 from hackops.errors import AppError
 from hackops.events.access import EventAccess
 from hackops.events.lifecycle import judging_closure
+from hackops.judging import criteria as judging_criteria
 from hackops.judging import service
 from hackops.judging.flags import service as flags
 from hackops.judging.flags.schemas import FlagIn
@@ -34,6 +36,7 @@ from hackops.models import (
     Evaluation,
     LinkCheck,
     Submission,
+    SubmissionFile,
     VersionText,
 )
 from hackops.submissions.files.router import signed_link
@@ -135,20 +138,60 @@ def evaluation_values(criteria: list[Criterion], evaluation: Evaluation | None) 
     return values
 
 
+@dataclass(frozen=True)
+class ExtractedText:
+    """A text the pipeline extracted, labelled as people know its source."""
+
+    label: str  # "the description", or the file's name
+    content: str
+
+
+def _text_label(source: str, file_names: Mapping[str, str]) -> str:
+    if source == "description":
+        return "the description"
+    if source.startswith("file:"):
+        return file_names.get(source, "a file no longer attached")
+    return source
+
+
 async def _extracted(
     session: AsyncSession, submission: Submission
-) -> tuple[list[LinkCheck], list[VersionText]]:
-    """What the pipeline found in the latest version: fetched links and extracted texts."""
+) -> tuple[list[LinkCheck], list[ExtractedText]]:
+    """What the pipeline found in the latest version: fetched links and extracted texts (a
+    file's text is stored under `file:<id>`; it is shown under the file's name)."""
     version = submission.latest_version_id
     if version is None:
         return [], []
     links = await session.scalars(
         select(LinkCheck).where(LinkCheck.version_id == version).order_by(LinkCheck.url)
     )
-    texts = await session.scalars(
-        select(VersionText).where(VersionText.version_id == version).order_by(VersionText.source)
+    texts = list(
+        await session.scalars(
+            select(VersionText)
+            .where(VersionText.version_id == version)
+            .order_by(VersionText.source)
+        )
     )
-    return list(links), list(texts)
+    file_ids = []
+    for text in texts:
+        try:
+            file_ids.append(uuid.UUID(text.source.removeprefix("file:")))
+        except ValueError:
+            continue
+    names = (
+        {
+            f"file:{file_id}": name
+            for file_id, name in await session.execute(
+                select(SubmissionFile.id, SubmissionFile.name).where(
+                    SubmissionFile.id.in_(file_ids)
+                )
+            )
+        }
+        if file_ids
+        else {}
+    )
+    labelled = [ExtractedText(_text_label(text.source, names), text.content) for text in texts]
+    return list(links), labelled
 
 
 async def scoring_page(
@@ -163,7 +206,7 @@ async def scoring_page(
 ) -> Response:
     rows = await evaluations.queue(session, access)
     mine = next((e for s, e in rows if s.id == submission.id), None)
-    criteria = _criteria_of(await service.list_criteria(session, access), submission)
+    criteria = _criteria_of(await judging_criteria.list_criteria(session, access), submission)
     links, texts = await _extracted(session, submission)
     shown, files = await visibility.judged_copy(session, submission)  # the submitted version
     context = {
@@ -226,7 +269,7 @@ async def save_scores(
     submission_id: uuid.UUID, request: Request, session: SessionDep, access: EventPageDep
 ) -> Response:
     submission = await evaluations.assigned_submission(session, access, submission_id)
-    criteria = _criteria_of(await service.list_criteria(session, access), submission)
+    criteria = _criteria_of(await judging_criteria.list_criteria(session, access), submission)
     data = await kit.form_data(request)
     submit = data.get("action") != "draft"
     form = kit.Form(

@@ -33,17 +33,13 @@ async def _accept_page(
     form: kit.Form | None = None,
     status_code: int = 200,
 ) -> Response:
-    organization = None
-    if link.org:
-        try:
-            organization = await service.get_organization_by_slug(session, link.org)
-        except service.OrganizationNotFound:
-            organization = None
+    preview = await service.preview_invitation(session, org_slug=link.org, token=link.token)
     here = link.at(ACCEPT)
     context = {
         "org_slug": link.org,
         "token": link.token,
-        "organization": organization,
+        "invitation": preview,
+        "organization": preview.org if preview else None,
         "user": actor.user,
         "complete": link.complete,
         "login_url": kit.with_next("/login", here),

@@ -3,7 +3,9 @@ invitations, leaving) and its settings (name, branding). The audit log: `web.org
 accepting an invitation: `web.orgs.accept`.
 
 Loading and authorizing are the page dependencies (`OrgMemberPageDep` and up, on
-`orgs.deps.org_access`, as for the API): not a member is a 404, too low a role a 403. The
+`orgs.deps.org_access`, as for the API): not a member is a 404, too low a role a 403 — except
+at `/orgs/{slug}` itself, the address every "organization" link points at, where a visitor who
+is not a member (or not signed in) is sent to the public page (`web.orgs.public`). The
 services decide what a role may do; the pages only hide controls a role could not use. Form
 posts go through `kit.form_action`.
 """
@@ -26,8 +28,15 @@ from hackops.models import Organization, OrgRole
 from hackops.orgs import service
 from hackops.orgs.deps import OrgAccess
 from hackops.orgs.schemas import InvitationIn, OrganizationIn, OrganizationUpdate, RoleUpdate
+from hackops.routing import SlugPath
 from hackops.web import kit
-from hackops.web.deps import OrgAdminPageDep, OrgMemberPageDep, PageUserDep, page_router
+from hackops.web.deps import (
+    OrgAdminPageDep,
+    OrgMemberPageDep,
+    OrgVisitorDep,
+    PageUserDep,
+    page_router,
+)
 
 router = page_router()
 
@@ -120,7 +129,11 @@ async def _org_page(
 
 
 @router.get("/orgs/{slug}", name="organization")
-async def organization(request: Request, session: SessionDep, access: OrgMemberPageDep) -> Response:
+async def organization(
+    request: Request, session: SessionDep, access: OrgVisitorDep, slug: SlugPath
+) -> Response:
+    if access is None:  # signed out or not a member: the public page (web.orgs.public)
+        return kit.redirect(f"/orgs/{slug}/public")
     return await _org_page(request, session, access)
 
 

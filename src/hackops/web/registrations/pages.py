@@ -1,14 +1,8 @@
 """Organizer pages of an event's registrations: the list (filter by state, search, pages),
-removing someone, the CSV export and import, and the check-in desk.
+removing someone, the CSV import (and links to the exports). (The check-in desk is `desk.py`,
+the waitlist and approvals `waitlist.py`.)
 
-Who may: the event's organizers (`OrganizerPageDep`, as the API's `EventOrganizerDep`); there
-is no volunteer role yet, so the desk is for organizers too.
-
-The check-in desk is built for a barcode scanner, which types the code and presses Enter: one
-autofocused field, and the answer (who, when, or "already checked in at ...") is rendered by the
-POST itself rather than after a redirect, so the next scan is one round trip away. Checking in
-is idempotent in the service, so a reload that re-posts changes nothing. A refused code is named
-in the message but not put back in the field: the scanner types the next code into it.
+Who may: the event's organizers (`OrganizerPageDep`, as the API's `EventOrganizerDep`).
 
 The import runs in a savepoint: with an invalid file nothing is written, and the row-level report
 comes back on the page (with `partial`, the good rows are imported and the bad ones reported).
@@ -16,27 +10,24 @@ comes back on the page (with `partial`, the good rows are imported and the bad o
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import Depends, Query
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from hackops.errors import AppError
 from hackops.models import RegistrationStatus
-from hackops.registrations import checkin, csv_io, listing, service
-from hackops.registrations.schemas import CheckinIn
+from hackops.registrations import csv_io, listing, service
 from hackops.web import eventkit, kit
-from hackops.web.deps import OrganizerEventDep, OrganizerPageDep, page_router
+from hackops.web.deps import OrganizerPageDep, page_router
 
 router = page_router()
 
 PAGE_SIZE = 50
-RECENT_CHECKINS = 15
 STATUS_OPTIONS = [("", "Any state")] + [
     (s.value, kit.REGISTRATION_STATUS_LABELS[s.value]) for s in RegistrationStatus
 ]
@@ -90,8 +81,8 @@ async def _list_page(
         when=eventkit.clock(event.timezone),
         newer_url=at(max(offset - PAGE_SIZE, 0)) if offset else None,
         older_url=at(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
-        export_url=page.at("/registrations/export.csv")
-        + ("?" + urlencode(active) if active else ""),
+        export_base=page.at("/exports/registrations"),
+        export_query="?" + urlencode(active) if active else "",
         report=report,
         import_form=import_form or kit.Form(),
     )
@@ -112,22 +103,6 @@ async def remove_registration(registration_id: uuid.UUID, page: OrganizerPageDep
         page.at("/registrations"),
         lambda: service.remove(page.session, page.access, registration_id),
         "The registration is removed; a freed seat goes to the first person waiting.",
-    )
-
-
-@router.get(kit.ADMIN + "/registrations/export.csv")
-async def export_registrations(
-    request: Request, access: OrganizerEventDep, filters: FiltersDep
-) -> Response:
-    """The API's export (same columns, same streaming reader), for a signed-in browser."""
-    lines = csv_io.export_lines(
-        request.app.state.db.sessionmaker, access.event, {**filters, "checked_in": None}
-    )
-    filename = re.sub(r"[^a-z0-9-]", "", access.event.slug) or "event"
-    return StreamingResponse(
-        lines,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}-registrations.csv"'},
     )
 
 
@@ -166,75 +141,5 @@ async def import_registrations(page: OrganizerPageDep) -> Response:
         lambda: csv_io.import_rows(page.session, page.access, data, partial=partial),
         page=again,
         reply=lambda report: _list_page(page, report=report, import_form=form),
-        refused=refused,
-    )
-
-
-# --- the check-in desk ------------------------------------------------------------------------
-
-
-async def _desk(
-    page: eventkit.AdminPage,
-    *,
-    result: checkin.CheckIn | None = None,
-    form: kit.Form | None = None,
-    status_code: int = 200,
-) -> Response:
-    event = page.access.event
-    recent, checked_in = await listing.list_for_organizer(
-        page.session,
-        event,
-        checked_in=True,
-        sort="checked_in",
-        descending=True,
-        limit=RECENT_CHECKINS,
-    )
-    return await page.render(
-        "registrations/checkin.html",
-        "checkin",
-        status_code=status_code,
-        result=result,
-        form=form or kit.Form(),
-        recent=recent,
-        checked_in=checked_in,
-        when=eventkit.clock(event.timezone),
-    )
-
-
-@router.get(kit.ADMIN + "/checkin", name="checkin_desk")
-async def checkin_desk(page: OrganizerPageDep) -> Response:
-    return await _desk(page)
-
-
-@router.post(kit.ADMIN + "/checkin")
-async def check_in(page: OrganizerPageDep) -> Response:
-    raw = (await page.request.form()).get("code")
-    code = raw.strip() if isinstance(raw, str) else ""
-    form = kit.Form()
-
-    def invalid(form: kit.Form) -> None:
-        form.errors.clear()
-        form.error = f"“{code}” is not a check-in code (they have 4 to 64 characters)."
-        form.values = {}  # the field is for the next scan
-
-    def refused(form: kit.Form, exc: AppError) -> int:
-        messages = {
-            checkin.CheckinCodeNotFound: f"Unknown code {code}: no registration of this event"
-            " has it.",
-            checkin.NotSeated: f"Code {code} belongs to a registration without a seat"
-            " (waitlisted or cancelled): not checked in.",
-        }
-        status = kit.refuse(form, exc)
-        form.error = next((m for t, m in messages.items() if isinstance(exc, t)), form.error)
-        return status
-
-    return await page.form_action(
-        form,
-        model=CheckinIn,
-        data={"code": code},
-        call=lambda body: checkin.check_in(page.session, page.access, body.code),
-        page=lambda form, status: _desk(page, form=form, status_code=status),
-        reply=lambda result: _desk(page, result=result),
-        invalid=invalid,
         refused=refused,
     )

@@ -1,7 +1,10 @@
-// The organizers' live leaderboard (templates/judging/leaderboard.html): follows the API's
-// server-sent events and re-renders the table body on each `leaderboard` event. Rows are built
-// with textContent only, never markup from the data. A static file because the page's
-// Content-Security-Policy allows scripts from this site only (no inline script).
+// The organizers' live leaderboard (templates/judging/leaderboard.html) and its projector view
+// (templates/judging/projector.html): follows the API's server-sent events and re-renders the
+// table body on each `leaderboard` event. Rows are built with textContent only, never markup
+// from the data. The section's data-columns names the columns in order (default: rank,
+// project, score, raw_mean, evaluations) and data-limit how many rows to show (default: all
+// the stream sends). A static file because the page's Content-Security-Policy allows scripts
+// from this site only (no inline script).
 (function () {
   "use strict";
 
@@ -14,6 +17,9 @@
   var updatedEl = document.getElementById("leaderboard-updated");
   var summaryEl = document.getElementById("leaderboard-summary");
   var source = null;
+  var columns = (section.getAttribute("data-columns") || "rank,project,score,raw_mean,evaluations")
+    .split(",");
+  var limit = Number(section.getAttribute("data-limit")) || 0;
 
   function setStatus(text, kind) {
     // Only on a change: the region is aria-live, each change is announced.
@@ -36,28 +42,49 @@
     return td;
   }
 
-  function render(board) {
-    var items = Array.isArray(board.items) ? board.items : [];
-    var rows = [];
-    items.forEach(function (item) {
-      var tr = document.createElement("tr");
-      tr.setAttribute("data-submission", String(item.submission_id));
+  var fill = {
+    rank: function (tr, item) {
       cell(tr, String(item.rank));
+    },
+    project: function (tr, item) {
       var project = cell(tr, (item.title || "Untitled") + " ");
       var team = document.createElement("span");
       team.className = "muted";
       team.textContent = "· " + (item.team_name || "");
       project.appendChild(team);
+    },
+    score: function (tr, item) {
       cell(tr, one(item.score));
+    },
+    raw_mean: function (tr, item) {
       cell(tr, one(item.raw_mean));
+    },
+    evaluations: function (tr, item) {
       cell(tr, String(item.evaluations));
+    },
+  };
+
+  function render(board) {
+    var items = Array.isArray(board.items) ? board.items : [];
+    if (limit > 0) {
+      items = items.slice(0, limit);
+    }
+    var rows = [];
+    items.forEach(function (item) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-submission", String(item.submission_id));
+      columns.forEach(function (name) {
+        if (fill[name]) {
+          fill[name](tr, item);
+        }
+      });
       rows.push(tr);
     });
     if (!rows.length) {
       var empty = document.createElement("tr");
       empty.className = "empty-row";
       var td = cell(empty, "No submitted evaluations yet.");
-      td.colSpan = 5;
+      td.colSpan = columns.length;
       td.className = "empty";
       rows.push(empty);
     }

@@ -15,7 +15,9 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from hackops.db import SessionDep
+from hackops.events.access import EventAccess
 from hackops.events.tracks.service import list_tracks
+from hackops.publiccache import content_scope, declare, org_scope
 from hackops.results import frozen
 from hackops.results import service as results
 from hackops.submissions.files.kinds import human_size
@@ -26,6 +28,15 @@ from hackops.web import eventkit, kit
 from hackops.web.deps import PublicEventDep, page_router
 
 router = page_router()
+
+
+def _cacheable(request: Request, access: EventAccess, query: tuple[str, ...] = ()) -> None:
+    """A visitor's gallery page is the same for every visitor: served from the public cache
+    until the event's projects or settings change (`hackops.publiccache`)."""
+    if access.actor.user is None:
+        scopes = (content_scope(access.event.id), org_scope(access.event.org_id))
+        declare(request, scopes, query=query)
+
 
 GALLERY = kit.EVENT_BASE + "/gallery"
 PAGE_SIZE = 24
@@ -95,6 +106,7 @@ async def gallery_page(request: Request, session: SessionDep, access: PublicEven
         "newer_url": page(max(offset - PAGE_SIZE, 0)) if offset else None,
         "older_url": page(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else None,
     }
+    _cacheable(request, access, ("q", "track", "technology", "sort", "offset"))
     return kit.render(request, "submissions/gallery.html", context)
 
 
@@ -125,6 +137,7 @@ async def project_page(
         "closed_preview": access.event.gallery_opened_at is None,
         "when": eventkit.clock(access.event.timezone),
     }
+    _cacheable(request, access)
     return kit.render(request, "submissions/gallery_project.html", context)
 
 

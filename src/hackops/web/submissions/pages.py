@@ -40,6 +40,7 @@ from hackops.events.tracks.service import list_tracks
 from hackops.models import (
     Submission,
     SubmissionFile,
+    SubmissionStatus,
 )
 from hackops.results import service as results
 from hackops.submissions.files.downloads import safe_display_name
@@ -193,6 +194,9 @@ async def _page(
         "refresh_seconds": REFRESH_SECONDS,
         "failed_links": await processing.failed_links(session, submission),
         "editable": editable,
+        "locked": None
+        if editable or submission is None
+        else service.locked_message(SubmissionStatus(submission.status)),
         "is_member": view.is_member,
         "deadline": deadline_of(view, submission),
         "status_labels": processing.STATUS_LABELS,

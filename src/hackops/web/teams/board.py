@@ -30,7 +30,7 @@ from hackops.browser import flash
 from hackops.db import SessionDep
 from hackops.errors import AppError
 from hackops.models import Task, TaskPriority, TaskStatus, TeamMember, User
-from hackops.tasks import service
+from hackops.tasks import edits, listing, service
 from hackops.tasks.schemas import MAX_PAGE, TaskIn, TaskMove, TaskUpdate
 from hackops.web import eventkit, kit
 from hackops.web.deps import EventPageDep, PageUserDep, page_router
@@ -133,7 +133,7 @@ async def _board(
             assignee_id = uuid.UUID(chosen["assignee"])
         except ValueError:
             chosen["assignee"] = ""
-    tasks, total = await service.list_tasks(
+    tasks, total = await listing.list_tasks(
         session,
         page.board,
         priority=TaskPriority(chosen["priority"]) if chosen["priority"] else None,
@@ -243,7 +243,7 @@ async def _edit(
         form,
         model=TaskUpdate,
         data=_task_input(data),
-        call=lambda body: service.update_task(session, actor, page.board, task, body),
+        call=lambda body: edits.update_task(session, actor, page.board, task, body),
         page=edit_page,
         done=lambda _: f"Saved “{task.title}”.",
         then=f"{page.base}#task-{task.id}",
@@ -261,7 +261,7 @@ async def _set_status(
     if body is None or body.status is None:
         flash(request, "Choose one of the statuses.", "error")
         return kit.redirect(f"{page.base}#task-{task.id}")
-    await service.update_task(session, actor, page.board, task, body)
+    await edits.update_task(session, actor, page.board, task, body)
     flash(request, f"“{task.title}” is now in {STATUS_LABELS[body.status.value]}.", "success")
     return kit.redirect(f"{page.base}#task-{task.id}")
 
@@ -284,7 +284,7 @@ async def _delete(
 ) -> Response:
     task = await service.get_task(session, page.board, task_id)
     title = task.title
-    await service.delete_task(session, actor, page.board, task)
+    await edits.delete_task(session, actor, page.board, task)
     flash(request, f"Deleted “{title}”.", "success")
     return kit.redirect(page.base)
 

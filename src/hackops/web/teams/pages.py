@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops.accounts.deps import ServicesDep
 from hackops.db import SessionDep
 from hackops.events.access import EventAccess
+from hackops.models import TeamRole
 from hackops.results import frozen
 from hackops.results import service as results
 from hackops.teams import finder, membership, recruiting, service
@@ -256,7 +257,47 @@ async def team_action(
         ),
     }
     call, done = calls[verb]
+    if verb == "disband":  # asks first: the confirmation page's form carries the field
+        return await kit.act_confirmed(
+            request,
+            session,
+            back,
+            call,
+            done,
+            then=lambda result: result if isinstance(result, str) else back,
+        )
     return await _act(request, session, back, call, done)
+
+
+@router.get(kit.EVENT_BASE + "/teams/{team_id}/disband")
+async def disband_confirm(request: Request, session: SessionDep, view: TeamPageDep) -> Response:
+    """What disbanding does, before the captain confirms it."""
+    back = f"{_base(view.access)}/teams/{view.team.id}"
+    if not view.is_captain:
+        return kit.flash_redirect(request, back, "Only the team's captain can disband it.", "error")
+    if await service.has_submitted(session, view.team):
+        return kit.flash_redirect(request, back, service.TeamHasSubmission.message, "error")
+    members = await service.list_members(session, view.team)
+    others = [person.name or "someone" for m, person in members if m.role != TeamRole.CAPTAIN]
+    leave = (
+        f"You and the {len(others)} other members ({', '.join(others)}) leave the team; each of"
+        " you can join or create another team."
+        if others
+        else "You leave the team and can join or create another team."
+    )
+    confirmation = kit.Confirmation(
+        question=f"Disband {view.team.name}?",
+        consequences=[
+            leave,
+            "Open invitations to the team are revoked and pending join requests declined.",
+            "A disbanded team cannot be brought back.",
+        ],
+        button="Disband the team",
+        cancel=back,
+        danger=True,
+    )
+    eyebrow = (back, f"{view.access.event.name} · {view.team.name}")
+    return kit.confirm_page(request, "confirm.html", confirmation, {"eyebrow": eyebrow})
 
 
 # One path per action (no `{verb}` parameter: it would also match the task board's paths).
@@ -291,11 +332,10 @@ async def _disband(view: TeamView, session: AsyncSession, area: str) -> str:
 @router.get(kit.EVENT_BASE + "/team-invitations")
 async def invitation_page(request: Request, session: SessionDep, access: EventPageDep) -> Response:
     token = request.query_params.get("token", "")[:200]
-    return kit.render(
-        request,
-        "teams/invitation.html",
-        {"access": access, "base": _base(access), "token": token},
-    )
+    # The team and who invited, for the invited person only (else the refusal's error page).
+    preview = await recruiting.preview_invitation(session, access, token=token)
+    context = {"access": access, "base": _base(access), "token": token, "invitation": preview}
+    return kit.render(request, "teams/invitation.html", context)
 
 
 @router.post(kit.EVENT_BASE + "/team-invitations/{verb}")

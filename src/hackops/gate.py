@@ -1,0 +1,321 @@
+"""The request gate: who is asking, and what they are to the organization and event the address
+names, in ONE statement on the request's own transaction (the `request_gate` SQL function,
+migration 0030), instead of the three to six the loaders spend one query at a time.
+
+`accounts.deps.get_actor` runs it once per request. What it loads beyond the caller depends on the
+route: the dependencies that load an organization or event (`events.deps.event_access`,
+`orgs.deps.org_access`, the page dependencies in `web.deps`) are marked with `loads(...)`, and a
+route whose dependency tree holds a mark has the gate fetch that part too (`route_needs`, read
+once per route). The function sets the actor and the tenant for the rest of the transaction, as
+`tenancy.set_actor`/`set_tenant` would, and returns the rows whole, built here into the ORM objects
+the loaders would have read.
+
+The gate decides nothing but the token: every rule stays in the loaders, which take what the gate
+fetched for them (`take_event`, `take_org`) instead of querying — once, during the dependencies
+(a second load of the same thing, or any load after a flush, a savepoint rollback or
+`db.release`, queries as before). tests/accounts/test_request_gate.py holds both paths to the same
+answers over a matrix of callers and addresses.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import psycopg
+import structlog
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, event, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.types import TypeDecorator
+
+from hackops.db import get_session
+from hackops.models import AuthToken, Event, Organization, Registration, User
+from hackops.tenancy import PREFETCH_KEY, note_tenant
+
+log = structlog.get_logger("hackops.gate")
+
+EVENT, ORG, UNREAD = "event", "org", "unread"
+#: Not a mark: a route part meaning "something besides the caller uses the request's session".
+SESSION = "session"
+#: The mark of the dependency that resolves the caller (`accounts.deps.get_actor`).
+CALLER = "caller"
+_MARK = "__hackops_gate__"
+MAX_SLUG = 63
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def loads(part: str) -> Callable[[F], F]:
+    """Mark a dependency that loads `part` (EVENT: the `slug` and `event_slug` of the address;
+    ORG: its `slug`, for a signed-in caller; UNREAD: the caller's unread count), so the gate of a
+    route that depends on it fetches that part in its one statement."""
+
+    def mark(function: F) -> F:
+        setattr(function, _MARK, part)
+        return function
+
+    return mark
+
+
+def _parts(dependant: Any, found: set[str]) -> set[str]:
+    part = getattr(dependant.call, _MARK, None)
+    if part == CALLER:
+        return found  # its own session is the gate's
+    if part is not None:
+        found.add(part)
+    if dependant.call is get_session:
+        found.add(SESSION)
+    for sub in dependant.dependencies:
+        _parts(sub, found)
+    return found
+
+
+_ROUTE_PARTS = "_hackops_gate_parts"
+
+
+def route_parts(route: Any) -> frozenset[str]:
+    """The parts a route's dependency tree loads (worked out once per route)."""
+    parts: frozenset[str] | None = getattr(route, _ROUTE_PARTS, None)
+    if parts is None:
+        dependant = getattr(route, "dependant", None)
+        parts = frozenset(_parts(dependant, set())) if dependant is not None else frozenset()
+        setattr(route, _ROUTE_PARTS, parts)
+    return parts
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one request's gate fetches beyond the caller. `alone`: nothing else of the route
+    uses the request's session (the caller is all it reads: `GET /api/v1/me`), so the gate may
+    run on the autocommit read pool (`run_on_pool`)."""
+
+    org_slug: str | None = None
+    event_slug: str | None = None
+    unread: bool = False
+    alone: bool = False
+
+
+NOTHING = Needs()
+
+
+def _slug(value: object) -> str | None:
+    """A path value that could name something (a longer one, or one the driver refuses, is left
+    to the route's own validation: the loader then queries, or never runs)."""
+    if isinstance(value, str) and 0 < len(value) <= MAX_SLUG and "\x00" not in value:
+        return value
+    return None
+
+
+def route_needs(route: Any, path_params: dict[str, Any], method: str) -> Needs:
+    parts = route_parts(route) if route is not None else frozenset({SESSION})
+    if not parts:
+        return Needs(alone=route is not None)
+    org_slug = event_slug = None
+    if EVENT in parts or ORG in parts:
+        org_slug = _slug(path_params.get("slug"))
+    if EVENT in parts and org_slug is not None:
+        event_slug = _slug(path_params.get("event_slug"))
+        if event_slug is None and ORG not in parts:
+            org_slug = None
+    return Needs(org_slug, event_slug, UNREAD in parts and method in ("GET", "HEAD"))
+
+
+# --- the statement ----------------------------------------------------------------------------
+
+_OUT = Table(
+    "request_gate",
+    MetaData(),
+    Column("o_outcome", Text),
+    Column("o_unread", BigInteger),
+    Column("o_org_role", Text),
+    Column("o_event_roles", ARRAY(Text)),
+)
+_ROWS: tuple[tuple[str, Any], ...] = (
+    ("o_token", AuthToken),
+    ("o_user", User),
+    ("o_org", Organization),
+    ("o_event", Event),
+    ("o_registration", Registration),
+)
+
+
+def _statement(rows: int) -> Any:
+    """The gate's SELECT over the first `rows` of `_ROWS` (a caller-only read parses no null
+    organization, event or registration columns)."""
+    columns: list[Any] = [_OUT.c.o_outcome, _OUT.c.o_unread, _OUT.c.o_org_role]
+    columns.append(_OUT.c.o_event_roles)
+    sql = ["g.o_outcome", "g.o_unread", "g.o_org_role", "g.o_event_roles"]
+    for out, model in _ROWS[:rows]:
+        for column in model.__table__.columns:
+            columns.append(column)
+            sql.append(f'(g.{out})."{column.name}"')
+    # Column names from the models, values bound: nothing from a request is spliced in.
+    textual = text(
+        f"SELECT {', '.join(sql)}"  # noqa: S608
+        " FROM request_gate(:token, :bearer, :org, :event, :unread) AS g"
+    ).columns(*columns)
+    return select(*columns[:4], *(model for _, model in _ROWS[:rows])).from_statement(textual)
+
+
+#: By what is asked: the caller only; with the organization; with the event too.
+_CALLER, _WITH_ORG, _WITH_EVENT = _statement(2), _statement(3), _statement(5)
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What the gate read for a loader: None where there is none (or it was not looked up)."""
+
+    org: Organization | None
+    org_role: str | None
+    event: Event | None = None
+    event_roles: frozenset[str] = frozenset()
+    registration: Registration | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The gate's answer about the caller: `invalid` for a bearer token that does not resolve."""
+
+    invalid: bool
+    token: AuthToken | None
+    user: User | None
+    unread: int | None
+
+
+async def run(
+    session: AsyncSession, token_hash: str | None, *, bearer: bool, needs: Needs = NOTHING
+) -> Caller:
+    """Resolve the caller (and what `needs` names) in one statement; sets the actor and the tenant
+    in the session's transaction and leaves what the loaders need for `take_event`/`take_org`."""
+    statement = _CALLER if needs.org_slug is None else _WITH_ORG
+    if needs.event_slug is not None:
+        statement = _WITH_EVENT
+    row = (
+        await session.execute(
+            statement,
+            {
+                "token": token_hash,
+                "bearer": bearer,
+                "org": needs.org_slug,
+                "event": needs.event_slug,
+                "unread": needs.unread,
+            },
+        )
+    ).one()
+    outcome, unread, org_role, event_roles, token, user, *rest = row
+    org, event_, registration = (*rest, None, None, None)[:3]
+    if outcome == "invalid_token":
+        return Caller(True, None, None, None)
+    user_id = user.id if user is not None else None
+    if needs.org_slug is not None and (needs.event_slug is not None or user is not None):
+        if org is not None:
+            note_tenant(session, org.id)
+        store: dict[tuple[Any, ...], Prefetched] = {}
+        if user is not None:
+            store[(ORG, needs.org_slug, user_id)] = Prefetched(org, org_role)
+        if needs.event_slug is not None:
+            store[(EVENT, needs.org_slug, needs.event_slug, user_id)] = Prefetched(
+                org, org_role, event_, frozenset(event_roles or ()), registration
+            )
+        session.info[PREFETCH_KEY] = store
+    return Caller(False, token, user, None if unread is None else int(unread))
+
+
+_POOL_COLUMNS = [
+    f'(g.{out})."{column.name}"' for out, model in _ROWS[:2] for column in model.__table__.columns
+]
+_POOL_SQL = (
+    f"SELECT g.o_outcome, {', '.join(_POOL_COLUMNS)}"  # noqa: S608 - model column names only
+    " FROM request_gate(%(token)s, %(bearer)s, NULL, NULL, false) AS g"
+)
+_DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+def _readers(model: Any) -> tuple[tuple[str, Any], ...]:
+    """Per column of `model`'s table: its attribute and the type that reads it (None: as is)."""
+    return tuple(
+        (c.key, c.type if isinstance(c.type, TypeDecorator) else None)
+        for c in model.__table__.columns
+    )
+
+
+_READERS = {model: _readers(model) for model in (AuthToken, User)}
+_configured = False
+
+
+def _configure() -> None:
+    """The mappers' attributes, as a model's constructor would have set them up (no loader or
+    constructor may have run yet in this process)."""
+    global _configured
+    configure_mappers()
+    _configured = True
+
+
+def _detached(model: Any, values: Any) -> Any:
+    """A model object from its table's columns as the driver returned them (enum text through
+    the column's own type), attached to no session. Built as SQLAlchemy's loader builds one
+    (the values straight into the instance's dict): no constructor, no attribute events;
+    `GET /api/v1/me` 827 → 694 µs of CPU (bench/request_profile.py). Only for objects no
+    session will see (`run_on_pool`)."""
+    if not _configured:
+        _configure()
+    instance = model.__mapper__.class_manager.new_instance()
+    state = instance.__dict__
+    for (key, kind), value in zip(_READERS[model], values, strict=True):
+        state[key] = (
+            value if kind is None or value is None else kind.process_result_value(value, _DIALECT)
+        )
+    return instance
+
+
+async def run_on_pool(pool: AsyncConnectionPool, token_hash: str, *, bearer: bool) -> Caller | None:
+    """The caller alone in one autocommit round trip on the raw read pool (no session, no
+    BEGIN/COMMIT: the route reads nothing else; the token's touch commits with the statement).
+    Objects are detached. None when the pool cannot answer: the caller takes the session path."""
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(_POOL_SQL, {"token": token_hash, "bearer": bearer})
+            row = await cursor.fetchone()
+    except (psycopg.Error, PoolTimeout, PoolClosed) as exc:
+        log.warning("request_gate_pool_unavailable", error=str(exc))
+        return None
+    if row is None:
+        return None
+    if row[0] == "invalid_token":
+        return Caller(True, None, None, None)
+    width = len(AuthToken.__table__.columns)
+    if row[1] is None:
+        return Caller(False, None, None, None)
+    token = _detached(AuthToken, row[1 : 1 + width])
+    return Caller(False, token, _detached(User, row[1 + width :]), None)
+
+
+def _take(session: AsyncSession, key: tuple[Any, ...]) -> Prefetched | None:
+    store: dict[tuple[Any, ...], Prefetched] | None = session.info.get(PREFETCH_KEY)
+    if not store:
+        return None
+    return store.pop(key, None)
+
+
+def take_event(
+    session: AsyncSession, org_slug: str, event_slug: str, user_id: uuid.UUID | None
+) -> Prefetched | None:
+    """What the gate read for `load_event_access(org_slug, event_slug)` by this caller, once."""
+    return _take(session, (EVENT, org_slug, event_slug, user_id))
+
+
+def take_org(session: AsyncSession, org_slug: str, user_id: uuid.UUID) -> Prefetched | None:
+    """What the gate read for `load_org_access(org_slug)` by this caller, once."""
+    return _take(session, (ORG, org_slug, user_id))
+
+
+@event.listens_for(Session, "after_flush")
+def _stale_after_a_write(session: Session, context: Any) -> None:
+    """A write may change what a loader would read (a new registration, a role): query again."""
+    session.info.pop(PREFETCH_KEY, None)
