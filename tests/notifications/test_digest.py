@@ -54,7 +54,8 @@ async def digest_mails(session: AsyncSession, user: User) -> list[OutboundEmail]
     rows = await session.scalars(
         select(OutboundEmail)
         .where(OutboundEmail.user_id == user.id, OutboundEmail.dedupe_key.like("digest:%"))
-        .order_by(OutboundEmail.created_at)
+        # one test transaction gives every mail the same created_at; the key ends with the day
+        .order_by(OutboundEmail.created_at, OutboundEmail.dedupe_key)
     )
     return list(rows)
 
