@@ -35,7 +35,9 @@ import perf  # noqa: E402
 import perf_seed  # noqa: E402
 from common import admin_url, drop_database, fresh_database, hackops_env  # noqa: E402
 
-DB_NAME = "hackops_request_profile"
+DB_NAME = os.environ.get("REQUEST_PROFILE_DB", "hackops_request_profile")
+#: More settings for the app under measure, as NAME=value pairs in REQUEST_PROFILE_ENV (space-separated).
+EXTRA_ENV = dict(pair.split("=", 1) for pair in os.environ.get("REQUEST_PROFILE_ENV", "").split())
 ROWS = ("health", "me", "register", "task_create", "evaluation", "submit", "gallery", "finder")
 
 
@@ -99,7 +101,20 @@ async def measure(
     async with app.router.lifespan_context(app):
         for row in rows:
             await drive(app, row, min(200, count))  # warm: route contexts, pools, caches
+            if os.environ.get("GC_FREEZE"):
+                import gc
+
+                gc.collect()
+                gc.freeze()
+            if os.environ.get("GC_STATS"):
+                import gc
+
+                before = [g["collections"] for g in gc.get_stats()]
             profiler = cProfile.Profile(time.process_time) if profile else None
+            if os.environ.get("CALLGRIND"):  # under valgrind --tool=callgrind --instr-atstart=no
+                import subprocess
+
+                subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler is not None:
                 profiler.enable()
@@ -107,6 +122,11 @@ async def measure(
             if profiler is not None:
                 profiler.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if os.environ.get("CALLGRIND"):
+                subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+            if os.environ.get("GC_STATS"):
+                after = [g["collections"] for g in gc.get_stats()]
+                print(row.key, "gc collections per generation:", [a - b for a, b in zip(after, before)], "objects", len(gc.get_objects()))
             done = sum(statuses.values()) or 1
             text = ""
             if profiler is not None:
@@ -138,21 +158,23 @@ def main() -> None:
         url = fresh_database(admin, DB_NAME)
         stack.callback(drop_database, admin, DB_NAME)
         seeded = perf_seed.seed(url, perf_seed.Scale())
-        os.environ.update(hackops_env(url, RUN_WORKER_IN_PROCESS="false", LOG_JSON="true"))
+        os.environ.update(hackops_env(url, RUN_WORKER_IN_PROCESS="false", LOG_JSON="true", **EXTRA_ENV))
         from hackops.config import get_settings
         from hackops.main import create_app
         from hackops.observability import configure_logging
 
         settings = get_settings()
-        stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115 - process-long
-        try:
-            configure_logging(settings.log_level, json=True)
-        finally:
-            sys.stderr = stderr
+        configure_logging(settings.log_level, json=True)
         app = create_app(settings)
         options = SimpleNamespace(scale=perf_seed.Scale())
         rows = [r for r in perf.rows(8000, 8001, seeded, options) if r.key in wanted]  # type: ignore[arg-type]
-        results = asyncio.run(measure(app, rows, opts.requests, opts.profile))
+        # the access log is rendered as in production and written to /dev/null: logs write to
+        # the sys.stderr of the moment (observability.STDERR)
+        stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115 - process-long
+        try:
+            results = asyncio.run(measure(app, rows, opts.requests, opts.profile))
+        finally:
+            sys.stderr = stderr
 
     print(f"\n{'row':<14}{'µs CPU/request':>16}{'µs wall/request':>17}  statuses")
     for key, cpu, wall, statuses, _ in results:

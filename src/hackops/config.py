@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     database_app_role: str = "hackops_app"
     database_pool_size: Annotated[int, Field(ge=1, le=500)] = 20
     database_max_overflow: Annotated[int, Field(ge=0, le=500)] = 10
+    # Swap a pooled connection the server closed for a new one at checkout (`db.check_open`:
+    # a look at its socket, no round trip); off: a request meets the closed connection.
     database_pool_pre_ping: bool = True
     # Raw-driver connections (autocommit) for the hottest one-statement reads (the live
     # leaderboard's gate); 0 turns them off and those reads go through the ORM session.
