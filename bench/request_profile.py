@@ -170,7 +170,7 @@ def main() -> None:
         rows = [r for r in perf.rows(8000, 8001, seeded, options) if r.key in wanted]  # type: ignore[arg-type]
         # the access log is rendered as in production and written to /dev/null: logs write to
         # the sys.stderr of the moment (observability.STDERR)
-        stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115 - process-long
+        stderr, sys.stderr = sys.stderr, open(os.environ.get("REQUEST_PROFILE_LOG", os.devnull), "w")  # noqa: SIM115
         try:
             results = asyncio.run(measure(app, rows, opts.requests, opts.profile))
         finally:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx2
+import psycopg
 import time_machine
 from fastapi import FastAPI
 from sqlalchemy import event, text
@@ -100,26 +101,33 @@ def split_at(log: QueryLog, first_of_the_write: str) -> tuple[list[str], list[st
 
 @contextmanager
 def count_queries(connection: AsyncConnection) -> Iterator[QueryLog]:
-    """Record every statement sent on `connection` (the test's; the app's requests share it).
+    """Record every statement sent on `connection` (the test's; the app's requests share it),
+    at the driver: SQLAlchemy's and those the app sends to the driver itself (`hackops.rows`).
 
     Savepoint bookkeeping (SAVEPOINT / RELEASE / ROLLBACK TO) is not a query the code asked for.
     """
     log = QueryLog()
     sync_conn = connection.sync_connection
     assert sync_conn is not None
+    raw = sync_conn.connection.driver_connection
+    assert raw is not None
 
-    def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        plumbing = statement.startswith(
-            FRESH_CONTEXT_MARK
-        ) or statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))
-        if not plumbing:
-            log.statements.append(statement)
+    class Counting(psycopg.AsyncCursor[Any]):
+        async def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            statement = query if isinstance(query, str) else str(query)
+            plumbing = statement.startswith(
+                FRESH_CONTEXT_MARK
+            ) or statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))
+            if not plumbing:
+                log.statements.append(statement)
+            return await super().execute(query, *args, **kwargs)
 
-    event.listen(sync_conn, "before_cursor_execute", before_cursor_execute)
+    previous = raw.cursor_factory
+    raw.cursor_factory = Counting
     try:
         yield log
     finally:
-        event.remove(sync_conn, "before_cursor_execute", before_cursor_execute)
+        raw.cursor_factory = previous
 
 
 @asynccontextmanager

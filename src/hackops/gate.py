@@ -27,15 +27,15 @@ from typing import Any, TypeVar
 import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
-from sqlalchemy import BigInteger, Column, MetaData, Table, Text, event, select, text
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.types import TypeDecorator
 
 from hackops.db import get_session
 from hackops.models import AuthToken, Event, Organization, Registration, User
+from hackops.rows import fetch_one, hydrate, width
 from hackops.tenancy import PREFETCH_KEY, note_tenant
 
 log = structlog.get_logger("hackops.gate")
@@ -128,14 +128,6 @@ def route_needs(route: Any, path_params: dict[str, Any], method: str) -> Needs:
 
 # --- the statement ----------------------------------------------------------------------------
 
-_OUT = Table(
-    "request_gate",
-    MetaData(),
-    Column("o_outcome", Text),
-    Column("o_unread", BigInteger),
-    Column("o_org_role", Text),
-    Column("o_event_roles", ARRAY(Text)),
-)
 _ROWS: tuple[tuple[str, Any], ...] = (
     ("o_token", AuthToken),
     ("o_user", User),
@@ -145,26 +137,33 @@ _ROWS: tuple[tuple[str, Any], ...] = (
 )
 
 
-def _statement(rows: int) -> Any:
+def _statement(rows: int) -> str:
     """The gate's SELECT over the first `rows` of `_ROWS` (a caller-only read parses no null
-    organization, event or registration columns)."""
-    columns: list[Any] = [_OUT.c.o_outcome, _OUT.c.o_unread, _OUT.c.o_org_role]
-    columns.append(_OUT.c.o_event_roles)
+    organization, event or registration columns), in the driver's syntax (`hackops.rows`)."""
     sql = ["g.o_outcome", "g.o_unread", "g.o_org_role", "g.o_event_roles"]
     for out, model in _ROWS[:rows]:
-        for column in model.__table__.columns:
-            columns.append(column)
-            sql.append(f'(g.{out})."{column.name}"')
+        sql.extend(f'(g.{out})."{column.name}"' for column in model.__table__.columns)
     # Column names from the models, values bound: nothing from a request is spliced in.
-    textual = text(
+    return (
         f"SELECT {', '.join(sql)}"  # noqa: S608
-        " FROM request_gate(:token, :bearer, :org, :event, :unread) AS g"
-    ).columns(*columns)
-    return select(*columns[:4], *(model for _, model in _ROWS[:rows])).from_statement(textual)
+        " FROM request_gate(%(token)s, %(bearer)s, %(org)s, %(event)s, %(unread)s) AS g"
+    )
 
 
 #: By what is asked: the caller only; with the organization; with the event too.
 _CALLER, _WITH_ORG, _WITH_EVENT = _statement(2), _statement(3), _statement(5)
+
+
+def _objects(session: AsyncSession, values: tuple[Any, ...], rows: int) -> list[Any]:
+    """The gate's objects from its row after the four leading values: None where a part's
+    columns are null (nothing found, or not asked)."""
+    found: list[Any] = []
+    at = 4
+    for _, model in _ROWS[:rows]:
+        part = values[at : at + width(model)]
+        at += len(part)
+        found.append(None if part[0] is None else hydrate(session, model, part))
+    return found
 
 
 @dataclass(frozen=True)
@@ -193,22 +192,23 @@ async def run(
 ) -> Caller:
     """Resolve the caller (and what `needs` names) in one statement; sets the actor and the tenant
     in the session's transaction and leaves what the loaders need for `take_event`/`take_org`."""
-    statement = _CALLER if needs.org_slug is None else _WITH_ORG
+    statement, rows = (_CALLER, 2) if needs.org_slug is None else (_WITH_ORG, 3)
     if needs.event_slug is not None:
-        statement = _WITH_EVENT
-    row = (
-        await session.execute(
-            statement,
-            {
-                "token": token_hash,
-                "bearer": bearer,
-                "org": needs.org_slug,
-                "event": needs.event_slug,
-                "unread": needs.unread,
-            },
-        )
-    ).one()
-    outcome, unread, org_role, event_roles, token, user, *rest = row
+        statement, rows = _WITH_EVENT, 5
+    row = await fetch_one(
+        session,
+        statement,
+        {
+            "token": token_hash,
+            "bearer": bearer,
+            "org": needs.org_slug,
+            "event": needs.event_slug,
+            "unread": needs.unread,
+        },
+    )
+    assert row is not None  # the function returns one row whatever it finds
+    outcome, unread, org_role, event_roles = row[:4]
+    token, user, *rest = _objects(session, row, rows)
     org, event_, registration = (*rest, None, None, None)[:3]
     if outcome == "invalid_token":
         return Caller(True, None, None, None)

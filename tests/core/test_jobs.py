@@ -190,3 +190,27 @@ async def test_unknown_queue_is_refused(committed_db: Database) -> None:
         with pytest.raises(ValueError, match="unknown queue"):
             await jobs.enqueue(session, record, queue="nope", key="x")
         await session.rollback()
+
+
+@jobs.queue_app.task(name="tests.locked", queue="default", lock="one-at-a-time", priority=3)
+async def locked(key: str) -> None:
+    runs[key] += 1
+
+
+@pytest.mark.parametrize("task", [record, locked], ids=["plain", "with task defaults"])
+def test_job_row_is_what_procrastinate_makes_of_the_task(task: object) -> None:
+    """`job_row` builds from a template per task and queue; every job it builds is the one
+    procrastinate's own configure/make_new_job would defer, whatever the arguments."""
+    for n, lock in enumerate([None, "dispatch:x", None]):
+        row = jobs.job_row(task, queue="default", queueing_lock=lock, key=f"k{n}")
+        job = task.configure(queue="default", queueing_lock=lock).make_new_job(key=f"k{n}")  # type: ignore[attr-defined]
+        assert row == {
+            "queue_name": job.queue,
+            "task_name": job.task_name,
+            "priority": job.priority,
+            "lock": job.lock,
+            "queueing_lock": job.queueing_lock,
+            "args": job.task_kwargs,
+            "scheduled_at": None,
+        }
+    assert jobs.job_row(locked, queue="default", key="x")["lock"] == "one-at-a-time"

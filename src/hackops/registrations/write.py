@@ -34,8 +34,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, String, bindparam, column, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.actor import Actor
@@ -46,6 +45,7 @@ from hackops.outbox import catalog
 from hackops.outbox.channels import NOTIFY_CHANNEL
 from hackops.outbox.service import Prepared, prepare
 from hackops.registrations.seats import new_checkin_code
+from hackops.rows import driver_sql, fetch_one, hydrate, width
 
 #: The outcomes that write a row; the others (`closed`, `full`) are refusals.
 WRITES = (RegistrationStatus.PENDING, RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
@@ -113,20 +113,8 @@ SELECT {", ".join(f"reg.{name}" for name in _REG_COLUMNS)}, ev.outcome,
 """  # noqa: S608
 
 
-def _statement(sql: str) -> Any:
-    typed = text(sql).bindparams(bindparam("answers", type_=JSONB))
-    columns = typed.columns(
-        *Registration.__table__.columns, column("outcome", String), column("queued", Boolean)
-    )
-    return (
-        select(Registration, columns.selected_columns.outcome)
-        .from_statement(columns)
-        .execution_options(populate_existing=True)
-    )
-
-
-NEW = _statement(_DECIDE + _INSERT + _FOLLOW)
-AGAIN = _statement(_DECIDE + _AGAIN + _FOLLOW)
+NEW = driver_sql(_DECIDE + _INSERT + _FOLLOW)
+AGAIN = driver_sql(_DECIDE + _AGAIN + _FOLLOW)
 
 
 @dataclass(frozen=True)
@@ -180,13 +168,19 @@ async def write(
         "event_id": event.id,
         "user_id": user.id,
         "id": registration_id,
-        "answers": answers,
+        "answers": Jsonb(answers),
         "checkin_code": new_checkin_code(),
         "audit": json.dumps(audit, default=str),
         "emits": json.dumps({k: {"row": p.row, "job": p.job} for k, p in emits.items()}),
         "channel": NOTIFY_CHANNEL,
     }
-    row = (await session.execute(AGAIN if again else NEW, params)).first()
+    # On the driver (`hackops.rows`): the row is the registration's columns, then the outcome.
+    row = await fetch_one(session, AGAIN if again else NEW, params)
     if row is None:
         return None
-    return Written(outcome=row[1], registration=row[0])
+    written = row[0] is not None
+    registration = hydrate(session, Registration, row[:_WIDTH], refresh=True) if written else None
+    return Written(outcome=row[_WIDTH], registration=registration)
+
+
+_WIDTH = width(Registration)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,7 @@ from hackops.models import (
 )
 from hackops.outbox import catalog
 from hackops.outbox.service import prepare
+from hackops.rows import driver_sql, fetch_one
 from hackops.submissions.pipeline.tasks import QUEUE as PIPELINE_QUEUE
 from hackops.submissions.pipeline.tasks import STEP_TASKS
 from hackops.submissions.schemas import SubmissionIn
@@ -261,8 +262,10 @@ def prepare_steps(org_id: uuid.UUID) -> PreparedSteps:
     return PreparedSteps([str(i) for i in ids], [n.value for n in PIPELINE_ORDER], job)
 
 
-SUBMIT_VERSION = text(
-    "SELECT * FROM submit_version(:event_id, :team_id, :user_id, :version_id,"
+#: On the driver (`hackops.rows`), the function's answer in this order.
+SUBMIT_VERSION = driver_sql(
+    "SELECT o_outcome, o_detail, o_deadline, o_number, o_snapshot, o_files, o_submitted_at,"
+    " o_late FROM submit_version(:event_id, :team_id, :user_id, :version_id,"
     " CAST(:step_ids AS uuid[]), CAST(:steps AS text[]), CAST(:audit AS jsonb),"
     " CAST(:outbox AS jsonb), CAST(:jobs AS jsonb), :channel)"
 )
@@ -291,40 +294,41 @@ async def submit(session: AsyncSession, view: TeamView) -> NewVersion:
             late=False,
         )
     )
-    row = (
-        await session.execute(
-            SUBMIT_VERSION,
-            {
-                "event_id": event.id,
-                "team_id": view.team.id,
-                "user_id": user_id,
-                "version_id": version_id,
-                "step_ids": steps.ids,
-                "steps": steps.names,
-                "audit": json.dumps(
-                    {
-                        "id": str(new_id()),
-                        "details": {"team_id": str(view.team.id)},
-                        "ip": actor.ip,
-                        "user_agent": actor.user_agent[:400],
-                    }
-                ),
-                "outbox": json.dumps(event_row.row),
-                "jobs": json.dumps([event_row.job, steps.first_job]),
-                "channel": event_row.channel,
-            },
-        )
-    ).one()
-    if row.o_outcome != "ok":
-        raise _refusal(row.o_outcome, row.o_detail, row.o_deadline)
+    row = await fetch_one(
+        session,
+        SUBMIT_VERSION,
+        {
+            "event_id": event.id,
+            "team_id": view.team.id,
+            "user_id": user_id,
+            "version_id": version_id,
+            "step_ids": steps.ids,
+            "steps": steps.names,
+            "audit": json.dumps(
+                {
+                    "id": str(new_id()),
+                    "details": {"team_id": str(view.team.id)},
+                    "ip": actor.ip,
+                    "user_agent": actor.user_agent[:400],
+                }
+            ),
+            "outbox": json.dumps(event_row.row),
+            "jobs": json.dumps([event_row.job, steps.first_job]),
+            "channel": event_row.channel,
+        },
+    )
+    assert row is not None  # the function answers one row whatever it decides
+    outcome, detail, deadline, number, snapshot, files, submitted_at, late = row
+    if outcome != "ok":
+        raise _refusal(outcome, detail, deadline)
     return NewVersion(
         id=version_id,
-        number=row.o_number,
-        snapshot=row.o_snapshot,
-        files=row.o_files,
+        number=number,
+        snapshot=snapshot,
+        files=files,
         submitted_by=user_id,
-        submitted_at=row.o_submitted_at,
-        late=row.o_late,
+        submitted_at=submitted_at,
+        late=late,
     )
 
 

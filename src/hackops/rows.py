@@ -1,0 +1,109 @@
+"""Hot statements on the driver, in the session's transaction, their rows made into ORM objects.
+
+SQLAlchemy's ORM execution of a statement costs about 0.7 M CPU instructions beyond the
+driver's (the compiled-cache lookup, result metadata, a row processor per column per execution):
+8 % of a registration (bench/request_profile.py under callgrind). The hottest statements (the
+request gate's, the one-statement writes) are fixed texts with bound values, so they go to the
+driver directly (`fetch_one`), and `hydrate` makes the object SQLAlchemy's loading would have
+made: persistent in the session under its identity, the columns through their types' own result
+processing (enums), with nothing pending, and with `refresh` (ORM's `populate_existing`) an
+object already in the session takes the row's values. What stays SQLAlchemy's: the
+transaction (the statement runs on the session's connection and transaction), pending changes
+(flushed first, as autoflush would), and errors (a driver error is raised as SQLAlchemy's
+`DBAPIError` for it, so `errors.py` answers it as before).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy import exc, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+
+from hackops.db import raw_connection
+
+M = TypeVar("M")
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def driver_sql(sql: str) -> str:
+    """A text with SQLAlchemy's `:name` parameters as the driver's `%(name)s` (a `::` cast is
+    left alone; a literal `%` would be doubled, and none of ours has one)."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+async def fetch_one(
+    session: AsyncSession, sql: str, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row of `sql` (driver syntax, `driver_sql`) in the session's transaction."""
+    sync = session.sync_session
+    if sync.new or sync.deleted or sync.dirty:
+        await session.flush()
+    conn = await raw_connection(session)
+    cursor = conn.cursor()
+    try:
+        await cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = await cursor.fetchone()
+    except psycopg.Error as error:
+        raise exc.DBAPIError.instance(
+            sql, dict(params), error, psycopg.Error, dialect=session.get_bind().dialect
+        ) from error
+    finally:
+        await cursor.close()
+    return row
+
+
+_READERS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _readers(model: type, dialect: Any) -> tuple[tuple[str, Any], ...]:
+    readers = _READERS.get(model)
+    if readers is None:
+        # The mappers' attributes as a query or a constructor would have set them up (no
+        # query or constructor may have run yet in this process).
+        configure_mappers()
+        table = model.__table__  # type: ignore[attr-defined]
+        readers = tuple(
+            (c.key, c.type._cached_result_processor(dialect, None)) for c in table.columns
+        )
+        _READERS[model] = readers
+    return readers
+
+
+def width(model: type) -> int:
+    """How many values of a row `hydrate` takes for `model` (its table's columns)."""
+    return len(model.__table__.columns)  # type: ignore[attr-defined]
+
+
+def hydrate(
+    session: AsyncSession, model: type[M], values: Sequence[Any], *, refresh: bool = False
+) -> M:
+    """The `model` object of a row of its table's columns, in table order, as the ORM would
+    have loaded it into `session` (the module's docstring)."""
+    sync = session.sync_session
+    readers = _readers(model, sync.get_bind().dialect)
+    loaded = {
+        key: value if read is None or value is None else read(value)
+        for (key, read), value in zip(readers, values, strict=True)
+    }
+    mapper = model.__mapper__  # type: ignore[attr-defined]
+    identity = mapper.identity_key_from_primary_key(
+        [loaded[column.key] for column in mapper.primary_key]
+    )
+    existing = sync.identity_map.get(identity)
+    if existing is not None:
+        if refresh:
+            state = inspect(existing)
+            existing.__dict__.update(loaded)
+            state._commit_all(state.dict)
+        return existing  # type: ignore[no-any-return]
+    instance = mapper.class_manager.new_instance()
+    instance.__dict__.update(loaded)
+    make_transient_to_detached(instance)
+    sync.add(instance)
+    return instance  # type: ignore[no-any-return]
