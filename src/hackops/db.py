@@ -48,6 +48,8 @@ class Database:
     reads: AsyncConnectionPool | None = None
     reads_url: str | None = None
     reads_size: int = 0
+    # Its sessions own their transactions (from `from_settings`): a final write may commit.
+    owns_transactions: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -65,6 +67,7 @@ class Database:
             sessionmaker=make_sessionmaker(engine),
             reads_url=settings.libpq_url,
             reads_size=settings.database_read_pool_size,
+            owns_transactions=True,
         )
 
     async def open_reads(self) -> bool:
@@ -158,6 +161,27 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+#: `session.info` key: the request's transaction may be committed with its final write.
+FINAL_WRITE = "hackops_final_write"
+
+
+async def final_write_session(request: Request, session: SessionDep) -> AsyncSession:
+    """The request's session, for a route whose one write is the last thing it does with the
+    database: that write may send the COMMIT with it (`rows.fetch_one(..., final=True)`), so a
+    hot row lock it takes (the event's seats) is released when the statement ends instead of
+    when the request's coroutine next runs — under load, the event loop's latency, which every
+    other request waiting on that lock paid in turn. Not when an idempotency record is stored
+    in the same transaction (`commit_participant`), nor on a database whose sessions join an
+    outer transaction (the tests' `database_on`), which a COMMIT would end."""
+    database: Database = request.app.state.db
+    participant = getattr(request.state, "commit_participant", None)
+    if database.owns_transactions and participant is None:
+        session.info[FINAL_WRITE] = True
+    return session
+
+
+FinalWriteSessionDep = Annotated[AsyncSession, Depends(final_write_session)]
 
 
 def is_request_session(request: Request, session: AsyncSession) -> bool:

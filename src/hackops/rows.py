@@ -23,8 +23,9 @@ import psycopg
 from sqlalchemy import exc, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.sql import sqltypes
 
-from hackops.db import raw_connection
+from hackops.db import FINAL_WRITE, raw_connection
 
 M = TypeVar("M")
 
@@ -38,16 +39,27 @@ def driver_sql(sql: str) -> str:
 
 
 async def fetch_one(
-    session: AsyncSession, sql: str, params: Mapping[str, Any]
+    session: AsyncSession, sql: str, params: Mapping[str, Any], *, final: bool = False
 ) -> tuple[Any, ...] | None:
-    """The first row of `sql` (driver syntax, `driver_sql`) in the session's transaction."""
+    """The first row of `sql` (driver syntax, `driver_sql`) in the session's transaction.
+
+    `final`: the caller's last statement of the transaction. When the route allows it
+    (`db.final_write_session`) and no savepoint is open, the COMMIT goes in the same round trip
+    (the driver's pipeline): the transaction ends with the statement, and the request's own
+    commit then has nothing left to do."""
     sync = session.sync_session
     if sync.new or sync.deleted or sync.dirty:
         await session.flush()
+    commit = final and session.info.pop(FINAL_WRITE, False) and not session.in_nested_transaction()
     conn = await raw_connection(session)
     cursor = conn.cursor()
     try:
-        await cursor.execute(sql, params)
+        if commit:
+            async with conn.pipeline():
+                await cursor.execute(sql, params)
+                await conn.commit()
+        else:
+            await cursor.execute(sql, params)
         row: tuple[Any, ...] | None = await cursor.fetchone()
     except psycopg.Error as error:
         raise exc.DBAPIError.instance(
@@ -56,6 +68,30 @@ async def fetch_one(
     finally:
         await cursor.close()
     return row
+
+
+class Compiled:
+    """A Core statement (built once, at module level) compiled once for the driver: its SQL,
+    and its bound values processed as SQLAlchemy would (the columns' types: JSON, enums)."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: Any = None
+        self.sql = ""
+
+    def params(self, session: AsyncSession, values: Mapping[str, Any]) -> dict[str, Any]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self.statement.compile(dialect=session.get_bind().dialect)
+            if "POSTCOMPILE" in compiled.string:
+                raise ValueError("a statement with expanding or literal parameters")
+            self.sql, self._compiled = compiled.string, compiled
+        params: dict[str, Any] = compiled.construct_params(values)
+        for name, process in compiled._bind_processors.items():
+            value = params.get(name)
+            if value is not None:
+                params[name] = process(value)
+        return params
 
 
 _READERS: dict[type, tuple[tuple[str, Any], ...]] = {}
@@ -69,10 +105,24 @@ def _readers(model: type, dialect: Any) -> tuple[tuple[str, Any], ...]:
         configure_mappers()
         table = model.__table__  # type: ignore[attr-defined]
         readers = tuple(
-            (c.key, c.type._cached_result_processor(dialect, None)) for c in table.columns
+            (c.key, c.type._cached_result_processor(dialect, _type_code(c.type)))
+            for c in table.columns
         )
         _READERS[model] = readers
     return readers
+
+
+def _type_code(kind: Any) -> int | None:
+    """The type code the driver reports for a column of `kind`, where SQLAlchemy's result
+    processing depends on it (a numeric column: float or decimal); None elsewhere."""
+    if isinstance(kind, sqltypes.Float):
+        return FLOAT8_OID
+    if isinstance(kind, sqltypes.Numeric):
+        return NUMERIC_OID
+    return None
+
+
+FLOAT8_OID, NUMERIC_OID = 701, 1700
 
 
 def width(model: type) -> int:

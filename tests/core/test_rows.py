@@ -11,10 +11,15 @@ import pytest
 from sqlalchemy import exc, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import AuthToken, Event, Registration, User
+from hackops.models import AuthToken, Evaluation, Event, Registration, User
 from hackops.rows import driver_sql, fetch_one, hydrate
 from hackops.tenancy import set_actor
-from tests.factories import create_auth_token, create_registration, create_user
+from tests.factories import (
+    create_auth_token,
+    create_evaluation,
+    create_registration,
+    create_user,
+)
 
 
 def _columns(obj: Any) -> dict[str, Any]:
@@ -36,12 +41,14 @@ async def test_hydrated_objects_equal_what_the_orm_loads(session: AsyncSession) 
         session, user=user, answers={"size": "M", "diet": ["vegan"]}
     )
     token = await create_auth_token(session, user=user)
+    evaluation = await create_evaluation(session, raw_score=71.25, scores={"c": 3.5})
     await set_actor(session, registration.user_id, platform_admin=True)
     cases = [
         (Event, registration.event_id),
         (Registration, registration.id),
         (User, registration.user_id),
         (AuthToken, token.id),
+        (Evaluation, evaluation.id),  # a float column: the driver's type code decides
     ]
     for model, id_ in cases:
         expected = await _by_orm(session, model, id_)

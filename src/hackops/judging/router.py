@@ -8,7 +8,7 @@ import uuid
 
 from fastapi import Response, status
 
-from hackops.db import SessionDep
+from hackops.db import FinalWriteSessionDep, SessionDep
 from hackops.errors import error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.judging import criteria as judging_criteria
@@ -162,8 +162,10 @@ async def my_evaluation(
     responses=WRITE_ERRORS,
 )
 async def save_evaluation(
-    submission_id: uuid.UUID, body: EvaluationIn, session: SessionDep, access: EventDep
+    submission_id: uuid.UUID, body: EvaluationIn, session: FinalWriteSessionDep, access: EventDep
 ) -> EvaluationOut:
+    # The save is the route's last statement: it commits with it (`db.final_write_session`),
+    # which releases the judging version's row lock (the triggers' bump) at once.
     evaluation = await evaluations.evaluate(
         session,
         access,

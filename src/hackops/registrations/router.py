@@ -14,7 +14,7 @@ import segno
 from fastapi import Query, Request, Response, status
 
 from hackops.accounts.deps import CurrentUserDep
-from hackops.db import SessionDep
+from hackops.db import FinalWriteSessionDep, SessionDep
 from hackops.errors import Conflict, PayloadTooLarge, error_responses
 from hackops.events.deps import EventDep, EventOrganizerDep
 from hackops.models import Registration, RegistrationStatus, User
@@ -94,9 +94,12 @@ def admin_out(registration: Registration, user: User) -> RegistrationAdminOut:
     summary="Register for the event (a seat if one is free, else the waitlist)",
     responses=WRITE_ERRORS,
 )
-async def register(body: RegistrationIn, session: SessionDep, access: EventDep) -> RegistrationOut:
+async def register(
+    body: RegistrationIn, session: FinalWriteSessionDep, access: EventDep
+) -> RegistrationOut:
+    # The write is the route's last statement: it commits with it (`db.final_write_session`),
+    # which releases the event's seat lock at once. No waitlist position here (GET .../me).
     registration = await service.register(session, access, answers=body.answers)
-    # No waitlist position here: the seat lock is held until commit, keep it short (GET .../me).
     return registration_out(registration)
 
 

@@ -4,7 +4,7 @@ the domain event with its dispatch job, in one round trip (issue 15, fewer state
 It used to take six after the event's dependency (audit row, event lock, the row, outbox row,
 its job, notify), with the seat lock held across four of them and the Python between. Now one
 statement of data-modifying CTEs does all of it, and the lock is held for that statement and
-the commit:
+the commit (which the API route sends with it, `db.final_write_session`):
 
 - `ev` locks the event row (`FOR UPDATE`, the seat lock every seat transition takes, see
   `seats.py`) and decides under it: `closed` (`lifecycle.registration_open_sql`, the database
@@ -175,7 +175,7 @@ async def write(
         "channel": NOTIFY_CHANNEL,
     }
     # On the driver (`hackops.rows`): the row is the registration's columns, then the outcome.
-    row = await fetch_one(session, AGAIN if again else NEW, params)
+    row = await fetch_one(session, AGAIN if again else NEW, params, final=True)
     if row is None:
         return None
     written = row[0] is not None

@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import Select, String, Uuid, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from hackops.audit.service import audit_params, audit_row
 from hackops.constraints import ConstraintErrors, refused_as
@@ -41,6 +40,7 @@ from hackops.models import (
     SubmissionVersion,
     new_id,
 )
+from hackops.rows import Compiled, fetch_one, hydrate
 from hackops.submissions.intake.visibility import SubmittedCopy, submitted_copy
 
 
@@ -175,7 +175,7 @@ INSERTED = ("id", "org_id", "event_id", "judge_id", "submission_id", "team_id")
 SAVED = ("scores", "raw_score", "private_comment", "feedback", "status", "submitted_at")
 
 
-def _save_statement() -> ExecutableReturnsRows:
+def _save_statement() -> Select[Any]:
     """The upsert on UNIQUE (judge, submission) and its audit row (`audit_…`, the resource id
     read from the upsert's RETURNING) in one statement; the triggers run inside it."""
     columns = Evaluation.__table__.c
@@ -191,16 +191,13 @@ def _save_statement() -> ExecutableReturnsRows:
         .cte("saved")
     )
     audited = audit_row(resource_id=select(cast(saved.c.id, String)).scalar_subquery())
-    return (
-        select(Evaluation)
-        .from_statement(select(saved).add_cte(audited.cte("audited")))
-        .execution_options(populate_existing=True)
-    )
+    # On the driver (`hackops.rows`): the evaluation's columns in its table's order.
+    return select(saved).add_cte(audited.cte("audited"))
 
 
 # Built once: a save then pays no statement construction nor cache key, only its parameters.
 TARGET = _target_statement()
-SAVE = _save_statement()
+SAVE = Compiled(_save_statement())
 
 
 async def scoring_target(
@@ -268,11 +265,11 @@ async def evaluate(
         org_id=access.event.org_id,
         details={"event": access.event.slug, "status": status},
     )
-    params = {**{f"ev_{k}": v for k, v in row.items()}, **audit}
+    params = SAVE.params(session, {**{f"ev_{k}": v for k, v in row.items()}, **audit})
     with refused_as(CONSTRAINT_ERRORS):
-        evaluation: Evaluation | None = await session.scalar(SAVE, params)
-    assert evaluation is not None
-    return evaluation
+        saved = await fetch_one(session, SAVE.sql, params, final=True)
+    assert saved is not None
+    return hydrate(session, Evaluation, saved, refresh=True)
 
 
 async def my_evaluation(
