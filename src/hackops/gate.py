@@ -28,14 +28,12 @@ import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, configure_mappers
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Session
 
 from hackops.db import get_session
 from hackops.models import AuthToken, Event, Organization, Registration, User
-from hackops.rows import fetch_one, hydrate, width
+from hackops.rows import detached, fetch_one, hydrate, width
 from hackops.tenancy import PREFETCH_KEY, note_tenant
 
 log = structlog.get_logger("hackops.gate")
@@ -234,44 +232,6 @@ _POOL_SQL = (
     f"SELECT g.o_outcome, {', '.join(_POOL_COLUMNS)}"  # noqa: S608 - model column names only
     " FROM request_gate(%(token)s, %(bearer)s, NULL, NULL, false) AS g"
 )
-_DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
-
-
-def _readers(model: Any) -> tuple[tuple[str, Any], ...]:
-    """Per column of `model`'s table: its attribute and the type that reads it (None: as is)."""
-    return tuple(
-        (c.key, c.type if isinstance(c.type, TypeDecorator) else None)
-        for c in model.__table__.columns
-    )
-
-
-_READERS = {model: _readers(model) for model in (AuthToken, User)}
-_configured = False
-
-
-def _configure() -> None:
-    """The mappers' attributes, as a model's constructor would have set them up (no loader or
-    constructor may have run yet in this process)."""
-    global _configured
-    configure_mappers()
-    _configured = True
-
-
-def _detached(model: Any, values: Any) -> Any:
-    """A model object from its table's columns as the driver returned them (enum text through
-    the column's own type), attached to no session. Built as SQLAlchemy's loader builds one
-    (the values straight into the instance's dict): no constructor, no attribute events;
-    `GET /api/v1/me` 827 → 694 µs of CPU (bench/request_profile.py). Only for objects no
-    session will see (`run_on_pool`)."""
-    if not _configured:
-        _configure()
-    instance = model.__mapper__.class_manager.new_instance()
-    state = instance.__dict__
-    for (key, kind), value in zip(_READERS[model], values, strict=True):
-        state[key] = (
-            value if kind is None or value is None else kind.process_result_value(value, _DIALECT)
-        )
-    return instance
 
 
 async def run_on_pool(pool: AsyncConnectionPool, token_hash: str, *, bearer: bool) -> Caller | None:
@@ -292,8 +252,10 @@ async def run_on_pool(pool: AsyncConnectionPool, token_hash: str, *, bearer: boo
     width = len(AuthToken.__table__.columns)
     if row[1] is None:
         return Caller(False, None, None, None)
-    token = _detached(AuthToken, row[1 : 1 + width])
-    return Caller(False, token, _detached(User, row[1 + width :]), None)
+    # Built as `rows.hydrate` builds them, attached to no session (827 -> 694 µs of CPU for
+    # `GET /api/v1/me` against the models' constructors, bench/request_profile.py).
+    token = detached(AuthToken, row[1 : 1 + width])
+    return Caller(False, token, detached(User, row[1 + width :]), None)
 
 
 def _take(session: AsyncSession, key: tuple[Any, ...]) -> Prefetched | None:

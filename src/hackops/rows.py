@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import exc, inspect
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.sql import sqltypes
@@ -130,17 +131,33 @@ def width(model: type) -> int:
     return len(model.__table__.columns)  # type: ignore[attr-defined]
 
 
+def _loaded(model: type, values: Sequence[Any], dialect: Any) -> dict[str, Any]:
+    """The attributes of a row of `model`'s table's columns, through the columns' types."""
+    return {
+        key: value if read is None or value is None else read(value)
+        for (key, read), value in zip(_readers(model, dialect), values, strict=True)
+    }
+
+
+_DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+def detached(model: type[M], values: Sequence[Any]) -> M:
+    """The `model` object of a row, as `hydrate` builds it, attached to no session: for a read
+    on the raw read pool that no session will see (`gate.run_on_pool`)."""
+    loaded = _loaded(model, values, _DIALECT)  # first: it configures the mappers if need be
+    instance = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
+    instance.__dict__.update(loaded)
+    return instance  # type: ignore[no-any-return]
+
+
 def hydrate(
     session: AsyncSession, model: type[M], values: Sequence[Any], *, refresh: bool = False
 ) -> M:
     """The `model` object of a row of its table's columns, in table order, as the ORM would
     have loaded it into `session` (the module's docstring)."""
     sync = session.sync_session
-    readers = _readers(model, sync.get_bind().dialect)
-    loaded = {
-        key: value if read is None or value is None else read(value)
-        for (key, read), value in zip(readers, values, strict=True)
-    }
+    loaded = _loaded(model, values, sync.get_bind().dialect)
     mapper = model.__mapper__  # type: ignore[attr-defined]
     identity = mapper.identity_key_from_primary_key(
         [loaded[column.key] for column in mapper.primary_key]

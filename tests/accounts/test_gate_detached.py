@@ -1,6 +1,6 @@
-"""`gate._detached` builds model objects without their constructor: it must work as the very
-first ORM use of a process (the mappers not configured yet), as on a fresh web process whose
-first request is `GET /api/v1/me`."""
+"""`rows.detached` (the read pool's caller, `gate.run_on_pool`) builds model objects without
+their constructor: it must work as the very first ORM use of a process (the mappers not
+configured yet), as on a fresh web process whose first request is `GET /api/v1/me`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 SCRIPT = """
 import uuid
 from datetime import UTC, datetime
-from hackops.gate import _detached
+from hackops.rows import detached
 from hackops.models import AuthToken, User
 values = []
 for column in User.__table__.columns:
@@ -20,10 +20,10 @@ for column in User.__table__.columns:
         values.append("ada@example.org")
     else:
         values.append(None)
-user = _detached(User, values)
+user = detached(User, values)
 assert user.email == "ada@example.org", user.email
 assert isinstance(user.id, uuid.UUID)
-token = _detached(AuthToken, [None] * len(AuthToken.__table__.columns))
+token = detached(AuthToken, [None] * len(AuthToken.__table__.columns))
 assert token.kind is None
 print("ok")
 """
