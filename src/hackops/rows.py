@@ -48,6 +48,20 @@ async def fetch_one(
     (`db.final_write_session`) and no savepoint is open, the COMMIT goes in the same round trip
     (the driver's pipeline): the transaction ends with the statement, and the request's own
     commit then has nothing left to do."""
+    rows = await _run(session, sql, params, final=final, every=False)
+    return rows[0] if rows else None
+
+
+async def fetch_all(
+    session: AsyncSession, sql: str, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row of `sql` (driver syntax) in the session's transaction, as `fetch_one`."""
+    return await _run(session, sql, params, final=False, every=True)
+
+
+async def _run(
+    session: AsyncSession, sql: str, params: Mapping[str, Any], *, final: bool, every: bool
+) -> list[tuple[Any, ...]]:
     sync = session.sync_session
     if sync.new or sync.deleted or sync.dirty:
         await session.flush()
@@ -61,14 +75,17 @@ async def fetch_one(
                 await conn.commit()
         else:
             await cursor.execute(sql, params)
-        row: tuple[Any, ...] | None = await cursor.fetchone()
+        if every:
+            rows: list[tuple[Any, ...]] = await cursor.fetchall()
+            return rows
+        row = await cursor.fetchone()
+        return [] if row is None else [row]
     except psycopg.Error as error:
         raise exc.DBAPIError.instance(
             sql, dict(params), error, psycopg.Error, dialect=session.get_bind().dialect
         ) from error
     finally:
         await cursor.close()
-    return row
 
 
 class Compiled:

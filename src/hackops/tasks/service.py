@@ -35,7 +35,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from hackops.actor import Actor
 from hackops.audit.service import audit_params, audit_row, record
@@ -50,6 +49,7 @@ from hackops.models import (
     TeamMember,
     new_id,
 )
+from hackops.rows import Compiled, fetch_one, hydrate
 
 GAP = 1024
 
@@ -193,7 +193,7 @@ def _task_param(name: str) -> BindParameter[Any]:
     return bindparam(f"task_{name}", type_=Task.__table__.c[name].type)
 
 
-def _append_statement(on_team_board: bool) -> ExecutableReturnsRows:
+def _append_statement(on_team_board: bool) -> Any:
     """One statement: the task at the end of its board (the position computed in the INSERT,
     under the board lock taken by an earlier statement, so its snapshot sees every append
     committed before) and its audit row (`audit_…`); RETURNING the task."""
@@ -215,7 +215,7 @@ def _append_statement(on_team_board: bool) -> ExecutableReturnsRows:
         .add_cte(audit_row().cte("audited"))
         .returning(*Task.__table__.columns)
     )
-    return select(Task).from_statement(inserted)
+    return inserted
 
 
 def _board_statement(with_assignee: bool) -> Select[Any]:
@@ -244,8 +244,14 @@ def _board_statement(with_assignee: bool) -> Select[Any]:
 
 
 # Built once: a write then pays no statement construction nor cache key, only its parameters.
-APPEND = {True: _append_statement(True), False: _append_statement(False)}
-BOARD = {True: _board_statement(True), False: _board_statement(False)}
+APPEND = {
+    True: select(Task).from_statement(_append_statement(True)),
+    False: select(Task).from_statement(_append_statement(False)),
+}
+# A team task's two statements go to the driver (`hackops.rows`): the board's row is its
+# organization, the assignee's membership and the lock; the append's row is the task's columns.
+TEAM_APPEND = Compiled(_append_statement(True))
+BOARD = {True: Compiled(_board_statement(True)), False: Compiled(_board_statement(False))}
 
 
 def _append_params(
@@ -342,14 +348,17 @@ async def create_team_task(
     found = {"actor_id": actor.user.id, "team_id": team_id, "event_id": event.id}
     if assignee_id is not None:
         found["assignee_id"] = assignee_id
-    row = (await session.execute(BOARD[assignee_id is not None], found)).one_or_none()
+    board = BOARD[assignee_id is not None]
+    bound = board.params(session, found)  # first: it compiles the statement once
+    row = await fetch_one(session, board.sql, bound)
     if row is None:
         raise BoardNotFound
-    if assignee_id is not None and row.member is None:
+    org_id, member = row[0], row[1]
+    if assignee_id is not None and member is None:
         raise AssigneeNotMember
     params = _append_params(
         actor,
-        org_id=row.org_id,
+        org_id=org_id,
         team_id=team_id,
         owner_id=None,
         title=title,
@@ -359,9 +368,10 @@ async def create_team_task(
         assignee_id=assignee_id,
         due_date=due_date,
     )
-    task: Task | None = await session.scalar(APPEND[True], params)
-    assert task is not None
-    return task
+    bound = TEAM_APPEND.params(session, params)
+    written = await fetch_one(session, TEAM_APPEND.sql, bound)
+    assert written is not None
+    return hydrate(session, Task, written)
 
 
 async def _locked_board_rows(session: AsyncSession, board: Board) -> list[Task]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import invitations
@@ -25,6 +25,7 @@ from hackops.errors import Forbidden, NotFound
 from hackops.events.access import EventAccess
 from hackops.events.roles.reach import judge_sees_team
 from hackops.models import SEATED, Event, Team, TeamInvitation, TeamMember, TeamRole, User
+from hackops.rows import fetch_one, hydrate, width
 
 
 class InvitationNotFound(NotFound):
@@ -86,6 +87,16 @@ def signed_in(access: EventAccess) -> User:
     return access.actor.user
 
 
+# The model's column names only are interpolated; the values are bound.
+_TEAM = (
+    f"SELECT {', '.join(f't.{c.name}' for c in Team.__table__.columns)}, "  # noqa: S608
+    f"{', '.join(f'm.{c.name}' for c in TeamMember.__table__.columns)}"
+    " FROM teams t LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = %(user_id)s"
+    " WHERE t.id = %(team_id)s AND t.event_id = %(event_id)s AND t.disbanded_at IS NULL"
+)
+_TEAM_WIDTH = width(Team)
+
+
 def is_participant(access: EventAccess) -> bool:
     reg = access.registration
     return reg is not None and reg.status in SEATED
@@ -96,22 +107,16 @@ async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UU
     participants and the team's own members; to a judge only when they judge the team's
     submitted work (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404."""
     user_id = access.actor.user.id if access.actor.user is not None else None
-    # The team and the caller's membership in one statement (every team route pays it).
-    found = (
-        await session.execute(
-            select(Team, TeamMember)
-            .outerjoin(
-                TeamMember,
-                and_(TeamMember.team_id == Team.id, TeamMember.user_id == user_id),
-            )
-            .where(
-                Team.id == team_id, Team.event_id == access.event.id, Team.disbanded_at.is_(None)
-            )
-        )
-    ).first()
-    if found is None:
+    # The team and the caller's membership in one statement (every team route pays it), on the
+    # driver (`hackops.rows`): the team's columns, then the membership's (nulls: none).
+    row = await fetch_one(
+        session, _TEAM, {"team_id": team_id, "event_id": access.event.id, "user_id": user_id}
+    )
+    if row is None:
         raise TeamNotFound
-    team, membership = found
+    team = hydrate(session, Team, row[:_TEAM_WIDTH])
+    member = row[_TEAM_WIDTH:]
+    membership = None if member[0] is None else hydrate(session, TeamMember, member)
     if membership is None and not access.sees_every_team and not is_participant(access):
         user = access.actor.user
         if not access.is_judge or user is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops.models import (
@@ -46,7 +46,9 @@ def conflicted(event_id: Any, judge_id: Any, team_id: Any) -> ColumnElement[bool
         exists().where(
             Registration.event_id == event_id,
             Registration.user_id == judge_id,
-            Registration.status.in_(PARTICIPATING),
+            # One bound value each (not an expanding list): statements compiled once for the
+            # driver (`rows.Compiled`) take it.
+            Registration.status.in_([literal(s) for s in PARTICIPATING]),
         ),
     )
 

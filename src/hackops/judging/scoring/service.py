@@ -40,7 +40,7 @@ from hackops.models import (
     SubmissionVersion,
     new_id,
 )
-from hackops.rows import Compiled, fetch_one, hydrate
+from hackops.rows import Compiled, fetch_all, fetch_one, hydrate
 from hackops.submissions.intake.visibility import SubmittedCopy, submitted_copy
 
 
@@ -196,7 +196,7 @@ def _save_statement() -> Select[Any]:
 
 
 # Built once: a save then pays no statement construction nor cache key, only its parameters.
-TARGET = _target_statement()
+TARGET = Compiled(_target_statement())
 SAVE = Compiled(_save_statement())
 
 
@@ -205,14 +205,16 @@ async def scoring_target(
 ) -> Target:
     """What is judged (`TARGET`): 404 `assignment_not_found` when it is not in the queue."""
     params = {"event_id": access.event.id, "judge_id": judge_id, "submission_id": submission_id}
-    rows = (await session.execute(TARGET, params)).all()
+    # On the driver (`hackops.rows`): team_id, now, then the criterion's id, weight, max_score.
+    bound = TARGET.params(session, params)  # first: it compiles the statement once
+    rows = await fetch_all(session, TARGET.sql, bound)
     if not rows:
         raise NotAssigned
     return Target(
         submission_id=submission_id,
-        team_id=rows[0].team_id,
-        now=rows[0].now,
-        criteria=[Scale(r.id, r.weight, r.max_score) for r in rows if r.id is not None],
+        team_id=rows[0][0],
+        now=rows[0][1],
+        criteria=[Scale(r[2], r[3], r[4]) for r in rows if r[2] is not None],
     )
 
 
