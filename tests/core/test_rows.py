@@ -4,6 +4,7 @@ loaded (every column, through its type), persistent in the session, the same ide
 from __future__ import annotations
 
 import subprocess
+import uuid
 import sys
 from typing import Any
 
@@ -11,13 +12,24 @@ import pytest
 from sqlalchemy import exc, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops.models import AuthToken, Evaluation, Event, Registration, User
-from hackops.rows import driver_sql, fetch_one, hydrate
+from hackops.models import (
+    AuthToken,
+    Evaluation,
+    Event,
+    Registration,
+    Task,
+    Team,
+    TeamMember,
+    User,
+)
+from hackops.rows import driver_sql, fetch_all, fetch_one, hydrate
 from hackops.tenancy import set_actor
 from tests.factories import (
     create_auth_token,
     create_evaluation,
     create_registration,
+    create_task,
+    create_team,
     create_user,
 )
 
@@ -42,6 +54,11 @@ async def test_hydrated_objects_equal_what_the_orm_loads(session: AsyncSession) 
     )
     token = await create_auth_token(session, user=user)
     evaluation = await create_evaluation(session, raw_score=71.25, scores={"c": 3.5})
+    team = await create_team(session)
+    task = await create_task(session, team)
+    membership = (
+        await session.execute(select(TeamMember).where(TeamMember.team_id == team.id))
+    ).scalar_one()
     await set_actor(session, registration.user_id, platform_admin=True)
     cases = [
         (Event, registration.event_id),
@@ -49,6 +66,9 @@ async def test_hydrated_objects_equal_what_the_orm_loads(session: AsyncSession) 
         (User, registration.user_id),
         (AuthToken, token.id),
         (Evaluation, evaluation.id),  # a float column: the driver's type code decides
+        (Team, team.id),
+        (TeamMember, membership.id),  # an enum column (its role)
+        (Task, task.id),  # enums and a date
     ]
     for model, id_ in cases:
         expected = await _by_orm(session, model, id_)
@@ -101,6 +121,23 @@ async def test_a_driver_error_is_sqlalchemys_and_pending_changes_are_flushed_fir
             {"id": registration.user_id, "email": "dup@example.org"},
         )
     await session.execute(text("ROLLBACK TO SAVEPOINT before_error"))
+
+
+async def test_fetch_all_reads_every_row_in_the_sessions_transaction(
+    session: AsyncSession,
+) -> None:
+    first = await create_user(session)
+    second = await create_user(session)  # not committed: only this transaction sees them
+    rows = await fetch_all(
+        session,
+        driver_sql("SELECT id FROM users WHERE id = ANY(:ids) ORDER BY email"),
+        {"ids": [first.id, second.id]},
+    )
+    assert sorted(r[0] for r in rows) == sorted([first.id, second.id])
+    nobody = await fetch_all(
+        session, driver_sql("SELECT id FROM users WHERE id = :id"), {"id": uuid.uuid4()}
+    )
+    assert nobody == []
 
 
 def test_the_first_hydrate_of_a_process_configures_the_mappers() -> None:
