@@ -23,7 +23,8 @@ import psycopg
 from sqlalchemy import exc, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import sqltypes
 
 from hackops.db import FINAL_WRITE, raw_connection
@@ -186,8 +187,14 @@ def hydrate(
             existing.__dict__.update(loaded)
             state._commit_all(state.dict)
         return existing  # type: ignore[no-any-return]
+    # As the ORM's loading attaches an object it has just read (`loading._instance`): the
+    # identity, the session, the identity map, the loaded values as the committed state.
     instance = mapper.class_manager.new_instance()
+    state = instance_state(instance)
+    state.key = identity
+    state.identity_token = None
+    state.session_id = sync.hash_key
+    sync.identity_map._add_unpresent(state, identity)
     instance.__dict__.update(loaded)
-    make_transient_to_detached(instance)
-    sync.add(instance)
+    state._commit_all(state.dict, sync.identity_map)
     return instance  # type: ignore[no-any-return]
