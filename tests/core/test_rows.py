@@ -4,8 +4,8 @@ loaded (every column, through its type), persistent in the session, the same ide
 from __future__ import annotations
 
 import subprocess
-import uuid
 import sys
+import uuid
 from typing import Any
 
 import pytest
