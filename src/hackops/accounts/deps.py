@@ -31,7 +31,7 @@ from hackops.accounts.credentials import digest
 from hackops.actor import Actor, NotAuthenticated
 from hackops.browser import SAFE_METHODS, csrf_protect
 from hackops.config import Settings
-from hackops.db import SessionDep, is_request_session
+from hackops.db import get_session, is_request_session
 from hackops.errors import Forbidden, Unauthorized
 from hackops.models import AuthToken, TokenKind, User
 from hackops.tenancy import set_actor
@@ -96,14 +96,20 @@ def scope_allows(scopes: list[str], method: str) -> bool:
 @gate.loads(gate.CALLER)
 async def get_actor(
     request: Request,
-    session: SessionDep,
     # Declared for the OpenAPI document only (the credentials are read below, once).
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
     _cookie: Annotated[str | None, Depends(session_cookie_scheme)] = None,
 ) -> Actor:
     """The caller, resolved once per request by the gate's one statement (`hackops.gate`), which
     also sets them as the transaction's actor and, on a route that loads an organization or event,
-    reads that for its loader and sets the tenant."""
+    reads that for its loader and sets the tenant. The request's session is made only when that
+    statement runs in it: a route that reads the caller alone answers from the read pool with no
+    session at all (`actor_in`)."""
+    return await actor_in(request, None)
+
+
+async def actor_in(request: Request, session: AsyncSession | None) -> Actor:
+    """`get_actor` in `session` (None: the request's own, made if the gate needs it)."""
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
@@ -111,7 +117,7 @@ async def get_actor(
     if request.app.state.settings.request_gate:
         token, user = await _through_the_gate(request, session, raw, from_cookie)
     else:
-        token, user = await _by_queries(session, raw, from_cookie)
+        token, user = await _by_queries(session or await get_session(request), raw, from_cookie)
     unsafe = request.method not in SAFE_METHODS
     if token is not None and unsafe and from_cookie and request.url.path.startswith("/api/"):
         await csrf_protect(request)
@@ -132,7 +138,7 @@ async def get_actor(
 
 
 async def _through_the_gate(
-    request: Request, session: AsyncSession, raw: str | None, from_cookie: bool
+    request: Request, session: AsyncSession | None, raw: str | None, from_cookie: bool
 ) -> tuple[AuthToken | None, User | None]:
     """The caller in one statement, with what the route's loaders need (`hackops.gate`)."""
     needs = gate.NOTHING
@@ -144,12 +150,16 @@ async def _through_the_gate(
         return None, None
     caller = None
     reads = request.app.state.db.reads
-    if raw and needs.alone and reads is not None and is_request_session(request, session):
+    own = session is None or is_request_session(request, session)
+    if raw and needs.alone and reads is not None and own:
         # The caller is all the route reads: one autocommit round trip, no transaction.
         caller = await gate.run_on_pool(reads, digest(raw), bearer=not from_cookie)
     if caller is None:
         caller = await gate.run(
-            session, digest(raw) if raw else None, bearer=not from_cookie, needs=needs
+            session or await get_session(request),
+            digest(raw) if raw else None,
+            bearer=not from_cookie,
+            needs=needs,
         )
     if caller.invalid:
         raise invalid_token()
@@ -181,7 +191,7 @@ async def reauthenticate(request: Request, session: AsyncSession) -> Actor:
     """The caller again, in the session's new transaction after `db.release`: the token is
     resolved anew (one revoked meanwhile is refused) and the actor set for row-level security."""
     request.state.actor = None
-    return await get_actor(request, session)
+    return await actor_in(request, session)
 
 
 async def require_user(actor: ActorDep) -> User:

@@ -3,7 +3,7 @@ stream that sends it again within a second of a score.
 
 The JSON board is read by many organizers' screens at once, so its route skips the dependency
 chain: `leaderboard.gate` authenticates and authorizes in one statement and a cache hit is
-answered from there; a miss (a new version) takes the normal path (`get_actor`,
+answered from there; a miss (a new version) takes the normal path (`actor_in`,
 `load_event_access`, `organizer_access`) in the same transaction."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hackops.accounts.deps import SECURITY_REQUIREMENT, credentials, get_actor, invalid_token
+from hackops.accounts.deps import SECURITY_REQUIREMENT, actor_in, credentials, invalid_token
 from hackops.db import Database
 from hackops.errors import error_responses
 from hackops.events.deps import (
@@ -74,7 +74,7 @@ async def leaderboard_view(
     async with database.transaction() as session:
         body = await cached_board(cache, await leaderboard.gate(session, *args), limit)
         if body is None:
-            actor = await get_actor(request, session)
+            actor = await actor_in(request, session)
             access = await organizer_access(
                 await load_event_access(session, actor, slug, event_slug)
             )
