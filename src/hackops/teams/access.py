@@ -88,9 +88,12 @@ def signed_in(access: EventAccess) -> User:
 
 
 # The model's column names only are interpolated; the values are bound.
+_TEAM_COLUMNS = ", ".join(
+    [f't."{c.name}"' for c in Team.__table__.columns]
+    + [f'm."{c.name}"' for c in TeamMember.__table__.columns]
+)
 _TEAM = (
-    f"SELECT {', '.join(f't.{c.name}' for c in Team.__table__.columns)}, "  # noqa: S608
-    f"{', '.join(f'm.{c.name}' for c in TeamMember.__table__.columns)}"
+    f"SELECT {_TEAM_COLUMNS}"  # noqa: S608
     " FROM teams t LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = %(user_id)s"
     " WHERE t.id = %(team_id)s AND t.event_id = %(event_id)s AND t.disbanded_at IS NULL"
 )
