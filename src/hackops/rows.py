@@ -112,6 +112,20 @@ class Compiled:
                 params[name] = process(value)
         return params
 
+    async def fetch_one(
+        self, session: AsyncSession, values: Mapping[str, Any], *, final: bool = False
+    ) -> tuple[Any, ...] | None:
+        """`rows.fetch_one` of this statement with `values` (compiled on first use)."""
+        params = self.params(session, values)  # first: it sets `sql` on the first call
+        return await fetch_one(session, self.sql, params, final=final)
+
+    async def fetch_all(
+        self, session: AsyncSession, values: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """`rows.fetch_all` of this statement with `values` (compiled on first use)."""
+        params = self.params(session, values)
+        return await fetch_all(session, self.sql, params)
+
 
 _READERS: dict[type, tuple[tuple[str, Any], ...]] = {}
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from hackops.actor import Actor
 from hackops.audit.service import audit_params, audit_row, record
@@ -49,7 +50,7 @@ from hackops.models import (
     TeamMember,
     new_id,
 )
-from hackops.rows import Compiled, fetch_one, hydrate
+from hackops.rows import Compiled, hydrate
 
 GAP = 1024
 
@@ -193,7 +194,7 @@ def _task_param(name: str) -> BindParameter[Any]:
     return bindparam(f"task_{name}", type_=Task.__table__.c[name].type)
 
 
-def _append_statement(on_team_board: bool) -> Any:
+def _append_statement(on_team_board: bool) -> ReturningInsert[Any]:
     """One statement: the task at the end of its board (the position computed in the INSERT,
     under the board lock taken by an earlier statement, so its snapshot sees every append
     committed before) and its audit row (`audit_…`); RETURNING the task."""
@@ -348,9 +349,7 @@ async def create_team_task(
     found = {"actor_id": actor.user.id, "team_id": team_id, "event_id": event.id}
     if assignee_id is not None:
         found["assignee_id"] = assignee_id
-    board = BOARD[assignee_id is not None]
-    bound = board.params(session, found)  # first: it compiles the statement once
-    row = await fetch_one(session, board.sql, bound)
+    row = await BOARD[assignee_id is not None].fetch_one(session, found)
     if row is None:
         raise BoardNotFound
     org_id, member = row[0], row[1]
@@ -368,8 +367,7 @@ async def create_team_task(
         assignee_id=assignee_id,
         due_date=due_date,
     )
-    bound = TEAM_APPEND.params(session, params)
-    written = await fetch_one(session, TEAM_APPEND.sql, bound)
+    written = await TEAM_APPEND.fetch_one(session, params)
     assert written is not None
     return hydrate(session, Task, written)
 

@@ -40,7 +40,7 @@ from hackops.models import (
     SubmissionVersion,
     new_id,
 )
-from hackops.rows import Compiled, fetch_all, fetch_one, hydrate
+from hackops.rows import Compiled, hydrate
 from hackops.submissions.intake.visibility import SubmittedCopy, submitted_copy
 
 
@@ -206,8 +206,7 @@ async def scoring_target(
     """What is judged (`TARGET`): 404 `assignment_not_found` when it is not in the queue."""
     params = {"event_id": access.event.id, "judge_id": judge_id, "submission_id": submission_id}
     # On the driver (`hackops.rows`): team_id, now, then the criterion's id, weight, max_score.
-    bound = TARGET.params(session, params)  # first: it compiles the statement once
-    rows = await fetch_all(session, TARGET.sql, bound)
+    rows = await TARGET.fetch_all(session, params)
     if not rows:
         raise NotAssigned
     return Target(
@@ -267,9 +266,9 @@ async def evaluate(
         org_id=access.event.org_id,
         details={"event": access.event.slug, "status": status},
     )
-    params = SAVE.params(session, {**{f"ev_{k}": v for k, v in row.items()}, **audit})
+    values = {**{f"ev_{k}": v for k, v in row.items()}, **audit}
     with refused_as(CONSTRAINT_ERRORS):
-        saved = await fetch_one(session, SAVE.sql, params, final=True)
+        saved = await SAVE.fetch_one(session, values, final=True)
     assert saved is not None
     return hydrate(session, Evaluation, saved, refresh=True)
 
