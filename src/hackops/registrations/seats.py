@@ -22,7 +22,9 @@ CODE_LENGTH = 12
 
 
 def new_checkin_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """12 characters, each uniform over the 32 of the alphabet (5 bits of one random byte: 256
+    is a multiple of 32), from one read of the system's random source instead of twelve."""
+    return "".join(CODE_ALPHABET[byte & 31] for byte in secrets.token_bytes(CODE_LENGTH))
 
 
 async def lock_event(session: AsyncSession, event: Event) -> tuple[Event, datetime]:
