@@ -1,6 +1,7 @@
 """What this process knows of `public_versions` (migration 0029): scope → committed version.
 
-Triggers bump a scope's version in the transaction of each change and `pg_notify` it at commit;
+Triggers bump a scope's version in the transaction of each change and `pg_notify` it at commit
+(one notification per `public_bump` call: a line `<scope> <version>` per scope, migration 0036);
 the process learns it two ways:
 - the `hackops_public` listener (`hackops.listening.Listener`, one connection per process):
   within milliseconds of the commit;
@@ -105,10 +106,12 @@ class Versions:
         self.changed_at[scope] = self.tick
 
     async def _on_payload(self, payload: str) -> None:
-        scope, _, version = payload.rpartition(" ")
-        # Only scopes a page here needed: the others are read when a page first needs them.
-        if version.isdigit() and (scope in self.known or scope in self.wanted):
-            self.apply(scope, int(version))
+        # One line per scope a transaction's `public_bump` changed: `<scope> <version>`.
+        for line in payload.split("\n"):
+            scope, _, version = line.rpartition(" ")
+            # Only scopes a page here needed: the others are read when a page first needs them.
+            if version.isdigit() and (scope in self.known or scope in self.wanted):
+                self.apply(scope, int(version))
 
     async def _on_connect(self) -> None:
         self._wake.set()  # what was missed while away: read at once
