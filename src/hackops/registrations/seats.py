@@ -9,22 +9,19 @@ never an oversold event. The waitlist's order is `queue_seq`, an identity (`NEXT
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hackops.codes import readable_code
 from hackops.models import Event
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
 CODE_LENGTH = 12
 
 
 def new_checkin_code() -> str:
-    """12 characters, each uniform over the 32 of the alphabet (5 bits of one random byte: 256
-    is a multiple of 32), from one read of the system's random source instead of twelve."""
-    return "".join(CODE_ALPHABET[byte & 31] for byte in secrets.token_bytes(CODE_LENGTH))
+    return readable_code(CODE_LENGTH)
 
 
 async def lock_event(session: AsyncSession, event: Event) -> tuple[Event, datetime]:

@@ -9,7 +9,6 @@ submitted its project cannot be disbanded: 409 `team_has_submission`.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hackops import invitations
 from hackops.actor import Actor
 from hackops.audit.service import record
+from hackops.codes import readable_code
 from hackops.db import db_now
 from hackops.errors import Conflict
 from hackops.events.access import EventAccess
@@ -53,7 +53,6 @@ from hackops.teams.limits import (
 )
 from hackops.teams.schemas import TeamUpdate
 
-JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 JOIN_CODE_LENGTH = 8
 
 
@@ -63,7 +62,7 @@ class TeamHasSubmission(Conflict):
 
 
 def new_join_code() -> str:
-    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+    return readable_code(JOIN_CODE_LENGTH)
 
 
 async def audit_team(

@@ -1,11 +1,14 @@
-"""Check-in codes: 12 characters of the 32 that read aloud without confusion, every one of
-them used (a byte's low 5 bits: uniform only because the alphabet has exactly 32)."""
+"""Readable codes (`hackops.codes`: check-in codes, team join codes): characters of the 32 that
+read aloud without confusion, every one of them used (a byte's low 5 bits: uniform only because
+the alphabet has exactly 32)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from hackops.registrations.seats import CODE_ALPHABET, CODE_LENGTH, new_checkin_code
+from hackops.codes import READABLE_ALPHABET as CODE_ALPHABET
+from hackops.registrations.seats import CODE_LENGTH, new_checkin_code
+from hackops.teams.service import JOIN_CODE_LENGTH, new_join_code
 
 
 def test_codes_use_the_whole_alphabet_and_nothing_else() -> None:
@@ -20,3 +23,9 @@ def test_codes_use_the_whole_alphabet_and_nothing_else() -> None:
     assert min(counts.values()) > 1_300
     assert max(counts.values()) < 1_700
     assert len(set(codes)) == len(codes)
+
+
+def test_join_codes_are_readable_codes_of_their_length() -> None:
+    codes = [new_join_code() for _ in range(1_000)]
+    assert {len(code) for code in codes} == {JOIN_CODE_LENGTH}
+    assert set("".join(codes)) == set(CODE_ALPHABET)
