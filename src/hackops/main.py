@@ -23,7 +23,13 @@ from hackops import __version__, jobs, route_index, wiring
 from hackops.accounts import identities_router
 from hackops.accounts import router as accounts_router
 from hackops.accounts.credentials import PasswordHasher
-from hackops.accounts.deps import require_user
+from hackops.accounts.deps import (
+    SECURITY_REQUIREMENT,
+    bearer_scheme,
+    get_actor,
+    require_user,
+    session_cookie_scheme,
+)
 from hackops.accounts.service import Services
 from hackops.admin import mail_router
 from hackops.announcements import router as announcements_router
@@ -338,7 +344,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_api_docs(app)
     _memoize_url_paths(app)
-    _document_auth_errors(app)
+    _document_auth(app)
     webhooks_openapi.install(app)
     route_index.install(app.router)  # last: it indexes every route above
     return app
@@ -374,27 +380,41 @@ def _needs(dependant: Dependant, call: Any) -> bool:
     return dependant.call is call or any(_needs(d, call) for d in dependant.dependencies)
 
 
-def _document_auth_errors(app: FastAPI) -> None:
-    """Every operation that reads the caller (it lists the security schemes) can answer 401 (a
-    bearer token that is invalid, expired or revoked) and, unless it is safe, 403 (an API token
-    without the `write` scope): the document says so where a route did not already. Where a
-    route also serves anonymous callers (it does not depend on `require_user`), its security
-    lists the empty requirement `{}` too: signing in is optional there."""
+def _document_auth(app: FastAPI) -> None:
+    """Every operation that reads the caller (it depends on `get_actor`) lists the two ways of
+    signing in as its security, and the document declares both schemes: `get_actor` does not
+    depend on them (FastAPI would run them for every request), so FastAPI does not write them.
+    Such an operation can answer 401 (a bearer token that is invalid, expired or revoked) and,
+    unless it is safe, 403 (an API token without the `write` scope): the document says so where
+    a route did not already. Where a route also serves anonymous callers (it does not depend on
+    `require_user`), its security lists the empty requirement `{}` too: signing in is optional
+    there. A route that reads the token itself declares its security in `openapi_extra`."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
-        required = {
-            (route.path_format, method.lower())
-            for route in iter_route_contexts(app.routes)  # included routers flattened
-            if isinstance(route.original_route, APIRoute) and _needs(route.dependant, require_user)
-            for method in route.methods or ()
-        }
+        reads_caller, required = set(), set()
+        for route in iter_route_contexts(app.routes):  # included routers flattened
+            if not isinstance(route.original_route, APIRoute):
+                continue
+            for method in route.methods or ():
+                if _needs(route.dependant, get_actor):
+                    reads_caller.add((route.path_format, method.lower()))
+                if _needs(route.dependant, require_user):
+                    required.add((route.path_format, method.lower()))
+        if reads_caller:
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            for scheme in (bearer_scheme, session_cookie_scheme):
+                schemes[scheme.scheme_name] = scheme.model.model_dump(
+                    mode="json", by_alias=True, exclude_none=True
+                )
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
+                if (path, method) in reads_caller and not operation.get("security"):
+                    operation["security"] = [dict(r) for r in SECURITY_REQUIREMENT]
                 if not operation.get("security"):
                     continue
                 if (path, method) not in required:

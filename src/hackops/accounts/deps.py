@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hackops import gate
@@ -44,7 +44,7 @@ SCOPES_DOC = (
     "user may; a refused scope is 403 `insufficient_scope`."
 )
 
-#: An operation's OpenAPI `security`: either scheme (what `get_actor`'s dependencies produce).
+#: An operation's OpenAPI `security`: either scheme (every route that depends on `get_actor`).
 SECURITY_REQUIREMENT: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
 
 bearer_scheme = HTTPBearer(
@@ -94,17 +94,17 @@ def scope_allows(scopes: list[str], method: str) -> bool:
 
 
 @gate.loads(gate.CALLER)
-async def get_actor(
-    request: Request,
-    # Declared for the OpenAPI document only (the credentials are read below, once).
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
-    _cookie: Annotated[str | None, Depends(session_cookie_scheme)] = None,
-) -> Actor:
+async def get_actor(request: Request) -> Actor:
     """The caller, resolved once per request by the gate's one statement (`hackops.gate`), which
     also sets them as the transaction's actor and, on a route that loads an organization or event,
     reads that for its loader and sets the tenant. The request's session is made only when that
     statement runs in it: a route that reads the caller alone answers from the read pool with no
-    session at all (`actor_in`)."""
+    session at all (`actor_in`).
+
+    The two ways of signing in (`bearer_scheme`, `session_cookie_scheme`) are not dependencies of
+    this one: FastAPI would run both for every request (each a dependency to solve, the header and
+    the cookies parsed again) only for the OpenAPI document, which `main._document_auth` writes
+    from the routes that depend on this function instead."""
     return await actor_in(request, None)
 
 
