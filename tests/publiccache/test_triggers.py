@@ -135,3 +135,33 @@ async def test_projects_bump_only_once_public(session: AsyncSession) -> None:
     assert await bumped(session, content, publish_file) == set(content)
     assert await bumped(session, content, lambda: set_status("disqualified")) == set(content)
     assert await bumped(session, content, edit) == set()  # gone from the gallery
+
+
+async def test_a_seat_count_alone_takes_the_short_path_to_the_same_scopes(
+    session: AsyncSession,
+) -> None:
+    """Migration 0037: an UPDATE of the seat count alone bumps the event page and the lists; the
+    seat count with anything else, or a draft's seats, bump what the JSON comparison decides."""
+    _, event, scopes = await listed_event(session)
+
+    def update(sql: str) -> Callable[[], Awaitable[object]]:
+        return lambda: session.execute(
+            text(f"UPDATE events SET {sql} WHERE id = :id"), {"id": event.id}
+        )
+
+    assert await bumped(session, scopes, update("registered_count = registered_count + 1")) == {
+        scopes[0],
+        scopes[2],
+        LISTING,
+    }
+    # The seat count and the name in one statement: every scope (content: too).
+    both = update("registered_count = registered_count - 1, name = 'Both at once'")
+    assert await bumped(session, scopes, both) == set(scopes)
+    # Nothing that shows changed: nothing bumped, whether or not updated_at moved.
+    assert await bumped(session, scopes, update("registered_count = registered_count")) == set()
+    assert await bumped(session, scopes, update("updated_at = updated_at")) == set()
+    # A draft's seats: its own page only (no list shows it).
+    await update("published_at = NULL")()
+    assert await bumped(session, scopes, update("registered_count = registered_count + 1")) == {
+        scopes[0]
+    }
