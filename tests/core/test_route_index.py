@@ -42,26 +42,35 @@ def http_scope(method: str, path: str) -> dict[str, Any]:
     }
 
 
-def chosen_by_fastapi(app: FastAPI, method: str, path: str) -> int | None:
-    """The position of the top-level route FastAPI's loop hands the request to (first FULL)."""
-    for position, route in enumerate(app.router.routes):
-        if route.matches(http_scope(method, path))[0] == Match.FULL:
-            return position
+def chosen_by_fastapi(app: FastAPI, method: str, path: str) -> object | None:
+    """What FastAPI's loop hands the request to: the first top-level route that matches fully,
+    then, down through included routers as their `handle` goes, the route context they choose."""
+    scope = http_scope(method, path)
+    for route in app.router.routes:
+        if route.matches(scope)[0] != Match.FULL:
+            continue
+        chosen: object = route
+        while hasattr(chosen, "effective_candidates"):  # an included router
+            match, _, inner, context = chosen._match(scope)  # type: ignore[attr-defined]
+            assert match == Match.FULL, (method, path)
+            chosen = context if context is not None else inner
+        return chosen
     return None
 
 
-def chosen_by_index(app: FastAPI, index: RouteIndex, method: str, path: str) -> int | None:
-    for position in index.candidates(path):
-        if app.router.routes[position].matches(http_scope(method, path))[0] == Match.FULL:
-            return position
-    return None
+def chosen_by_index(index: RouteIndex, method: str, path: str) -> object | None:
+    selected = index.select(http_scope(method, path))
+    if selected is None:
+        return None
+    entry, _ = selected
+    return entry.context if entry.context is not None else entry.route
 
 
 def test_every_route_is_chosen_as_fastapi_chooses_it(settings: Any) -> None:
     app = create_app(settings)
     index = app.router.middleware_stack
     assert isinstance(index, RouteIndex)
-    checked = 0
+    checked = leaves = 0
     for route in app.router.routes:
         contexts = getattr(route, "effective_route_contexts", None)
         for context in contexts() if contexts else ():
@@ -69,9 +78,12 @@ def test_every_route_is_chosen_as_fastapi_chooses_it(settings: Any) -> None:
                 path = concrete(context.path_format)
                 expected = chosen_by_fastapi(app, method, path)
                 assert expected is not None, (method, path)
-                assert chosen_by_index(app, index, method, path) == expected, (method, path)
+                chosen = chosen_by_index(index, method, path)
+                assert chosen is expected, (method, path)
+                leaves += chosen is context
                 checked += 1
     assert checked > 300  # every HTTP operation of the application
+    assert leaves > 300  # handed straight to the API route inside its included routers
     # Near misses: a trailing slash, a segment too many or too few, another method.
     for method, path in (
         ("GET", "/api/v1/me/"),
@@ -81,7 +93,41 @@ def test_every_route_is_chosen_as_fastapi_chooses_it(settings: Any) -> None:
         ("GET", "/"),
         ("GET", ""),
     ):
-        assert chosen_by_index(app, index, method, path) == chosen_by_fastapi(app, method, path)
+        assert chosen_by_index(index, method, path) is chosen_by_fastapi(app, method, path)
+
+
+async def test_the_route_sees_the_scope_fastapi_leaves(settings: Any) -> None:
+    """The index hands a request to an API route inside included routers with the scope FastAPI's
+    own two passes leave: the route, its path parameters, the route context (whose full path the
+    metrics and the access log name) and the included router."""
+    app = create_app(settings)
+    path = "/api/v1/organizations/acme/events/spring-hack"
+    seen = {}
+    for name, dispatch in (("index", app.router.middleware_stack), ("fastapi", app.router.app)):
+        captured: dict[str, Any] = {}
+
+        async def endpoint_app(
+            s: dict[str, Any], receive: Any, send: Any, captured: dict[str, Any] = captured
+        ) -> None:
+            captured.update(s)
+
+        route_context: Any = chosen_by_fastapi(app, "GET", path)
+        original = route_context.app
+        route_context.app = endpoint_app
+        dispatcher: Any = dispatch
+        try:
+            await dispatcher(http_scope("GET", path) | {"app": app}, None, None)
+        finally:
+            route_context.app = original
+        seen[name] = captured
+    index_scope, fastapi_scope = seen["index"], seen["fastapi"]
+    for key in ("route", "endpoint", "path_params", "router"):
+        assert index_scope[key] == fastapi_scope[key], key
+    assert index_scope["path_params"] == {"slug": "acme", "event_slug": "spring-hack"}
+    assert index_scope["fastapi"] == fastapi_scope["fastapi"]
+    assert index_scope["fastapi"]["effective_route_context"].path_format == (
+        "/api/v1/organizations/{slug}/events/{event_slug}"
+    )
 
 
 async def test_what_is_no_plain_match_answers_as_before(client: httpx2.AsyncClient) -> None:
