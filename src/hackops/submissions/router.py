@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response, status
 
-from hackops.db import SessionDep
+from hackops.db import FinalWriteSessionDep, SessionDep
 from hackops.errors import ValidationFailed, error_responses
 from hackops.events.access import EventAccess
 from hackops.events.deps import EventDep, EventOrganizerDep
@@ -120,7 +120,9 @@ async def edit_submission(body: SubmissionIn, session: SessionDep, view: TeamDep
     summary="Submit: freeze the working copy as a new numbered version and process it",
     responses=WRITE_ERRORS,
 )
-async def submit(session: SessionDep, view: TeamDep) -> VersionOut:
+async def submit(session: FinalWriteSessionDep, view: TeamDep) -> VersionOut:
+    # The write is the route's last statement: it commits with it (`db.final_write_session`),
+    # which releases the submission's row lock at once (the deadline's minute).
     version = await service.submit(session, view)
     out = VersionOut.model_validate(version)
     out.latest = True

@@ -316,6 +316,8 @@ async def submit(session: AsyncSession, view: TeamView) -> NewVersion:
             "jobs": json.dumps([event_row.job, steps.first_job]),
             "channel": event_row.channel,
         },
+        # The route's last statement (`db.final_write_session`); a refusal has written nothing.
+        final=True,
     )
     assert row is not None  # the function answers one row whatever it decides
     outcome, detail, deadline, number, snapshot, files, submitted_at, late = row
