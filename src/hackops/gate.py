@@ -3,18 +3,19 @@ names, in ONE statement on the request's own transaction (the `request_gate` SQL
 migration 0030), instead of the three to six the loaders spend one query at a time.
 
 `accounts.deps.get_actor` runs it once per request. What it loads beyond the caller depends on the
-route: the dependencies that load an organization or event (`events.deps.event_access`,
-`orgs.deps.org_access`, the page dependencies in `web.deps`) are marked with `loads(...)`, and a
-route whose dependency tree holds a mark has the gate fetch that part too (`route_needs`, read
-once per route). The function sets the actor and the tenant for the rest of the transaction, as
-`tenancy.set_actor`/`set_tenant` would, and returns the rows whole, built here into the ORM objects
-the loaders would have read.
+route: the dependencies that load an organization, event or team (`events.deps.event_access`,
+`orgs.deps.org_access`, `teams.deps.team_view`, the page dependencies in `web.deps`) are marked
+with `loads(...)`, and a route whose dependency tree holds a mark has the gate fetch that part
+too (`route_needs`, read once per route). The function sets the actor and the tenant for the rest
+of the transaction, as `tenancy.set_actor`/`set_tenant` would, and returns the rows whole, built
+here into the ORM objects the loaders would have read.
 
 The gate decides nothing but the token: every rule stays in the loaders, which take what the gate
-fetched for them (`take_event`, `take_org`) instead of querying — once, during the dependencies
-(a second load of the same thing, or any load after a flush, a savepoint rollback or
-`db.release`, queries as before). tests/accounts/test_request_gate.py holds both paths to the same
-answers over a matrix of callers and addresses.
+fetched for them (`take_event`, `take_org`, `take_team`) instead of querying — once, during the
+dependencies (a second load of the same thing, or any load after a flush, a savepoint rollback
+or `db.release`, queries as before). tests/accounts/test_request_gate.py and
+tests/teams/test_gate_team.py hold both paths to the same answers over a matrix of callers and
+addresses.
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from hackops.db import get_session
-from hackops.models import AuthToken, Event, Organization, Registration, User
+from hackops.models import AuthToken, Event, Organization, Registration, Team, TeamMember, User
 from hackops.rows import detached, fetch_one, hydrate, width
 from hackops.tenancy import PREFETCH_KEY, note_tenant
 
 log = structlog.get_logger("hackops.gate")
 
-EVENT, ORG, UNREAD = "event", "org", "unread"
+EVENT, ORG, TEAM, UNREAD = "event", "org", "team", "unread"
 #: Not a mark: a route part meaning "something besides the caller uses the request's session".
 SESSION = "session"
 #: The mark of the dependency that resolves the caller (`accounts.deps.get_actor`).
@@ -51,7 +52,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def loads(part: str) -> Callable[[F], F]:
     """Mark a dependency that loads `part` (EVENT: the `slug` and `event_slug` of the address;
-    ORG: its `slug`, for a signed-in caller; UNREAD: the caller's unread count), so the gate of a
+    ORG: its `slug`, for a signed-in caller; TEAM: the event's team `team_id`, with the caller's
+    membership; UNREAD: the caller's unread count), so the gate of a
     route that depends on it fetches that part in its one statement."""
 
     def mark(function: F) -> F:
@@ -97,6 +99,7 @@ class Needs:
     event_slug: str | None = None
     unread: bool = False
     alone: bool = False
+    team_id: uuid.UUID | None = None
 
 
 NOTHING = Needs()
@@ -107,6 +110,16 @@ def _slug(value: object) -> str | None:
     to the route's own validation: the loader then queries, or never runs)."""
     if isinstance(value, str) and 0 < len(value) <= MAX_SLUG and "\x00" not in value:
         return value
+    return None
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    """A path value that is a team's id (anything else is left to the route's validation)."""
+    if isinstance(value, str) and len(value) <= 36:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return None
     return None
 
 
@@ -121,7 +134,10 @@ def route_needs(route: Any, path_params: dict[str, Any], method: str) -> Needs:
         event_slug = _slug(path_params.get("event_slug"))
         if event_slug is None and ORG not in parts:
             org_slug = None
-    return Needs(org_slug, event_slug, UNREAD in parts and method in ("GET", "HEAD"))
+    team_id = _uuid(path_params.get("team_id")) if TEAM in parts and event_slug else None
+    return Needs(
+        org_slug, event_slug, UNREAD in parts and method in ("GET", "HEAD"), team_id=team_id
+    )
 
 
 # --- the statement ----------------------------------------------------------------------------
@@ -132,6 +148,8 @@ _ROWS: tuple[tuple[str, Any], ...] = (
     ("o_org", Organization),
     ("o_event", Event),
     ("o_registration", Registration),
+    ("o_team", Team),
+    ("o_membership", TeamMember),
 )
 
 
@@ -144,12 +162,13 @@ def _statement(rows: int) -> str:
     # Column names from the models, values bound: nothing from a request is spliced in.
     return (
         f"SELECT {', '.join(sql)}"  # noqa: S608
-        " FROM request_gate(%(token)s, %(bearer)s, %(org)s, %(event)s, %(unread)s) AS g"
+        " FROM request_gate(%(token)s, %(bearer)s, %(org)s, %(event)s, %(unread)s, %(team)s) AS g"
     )
 
 
-#: By what is asked: the caller only; with the organization; with the event too.
+#: By what is asked: the caller only; with the organization; with the event; with a team too.
 _CALLER, _WITH_ORG, _WITH_EVENT = _statement(2), _statement(3), _statement(5)
+_WITH_TEAM = _statement(7)
 
 
 def _objects(session: AsyncSession, values: tuple[Any, ...], rows: int) -> list[Any]:
@@ -176,6 +195,15 @@ class Prefetched:
 
 
 @dataclass(frozen=True)
+class PrefetchedTeam:
+    """What the gate read for the team loader: the live team of the event (None: no such team),
+    and the caller's membership in it."""
+
+    team: Team | None
+    membership: TeamMember | None
+
+
+@dataclass(frozen=True)
 class Caller:
     """The gate's answer about the caller: `invalid` for a bearer token that does not resolve."""
 
@@ -192,7 +220,7 @@ async def run(
     in the session's transaction and leaves what the loaders need for `take_event`/`take_org`."""
     statement, rows = (_CALLER, 2) if needs.org_slug is None else (_WITH_ORG, 3)
     if needs.event_slug is not None:
-        statement, rows = _WITH_EVENT, 5
+        statement, rows = (_WITH_EVENT, 5) if needs.team_id is None else (_WITH_TEAM, 7)
     row = await fetch_one(
         session,
         statement,
@@ -202,25 +230,28 @@ async def run(
             "org": needs.org_slug,
             "event": needs.event_slug,
             "unread": needs.unread,
+            "team": needs.team_id,
         },
     )
     assert row is not None  # the function returns one row whatever it finds
     outcome, unread, org_role, event_roles = row[:4]
     token, user, *rest = _objects(session, row, rows)
-    org, event_, registration = (*rest, None, None, None)[:3]
+    org, event_, registration, team, membership = (*rest, None, None, None, None, None)[:5]
     if outcome == "invalid_token":
         return Caller(True, None, None, None)
     user_id = user.id if user is not None else None
     if needs.org_slug is not None and (needs.event_slug is not None or user is not None):
         if org is not None:
             note_tenant(session, org.id)
-        store: dict[tuple[Any, ...], Prefetched] = {}
+        store: dict[tuple[Any, ...], Prefetched | PrefetchedTeam] = {}
         if user is not None:
             store[(ORG, needs.org_slug, user_id)] = Prefetched(org, org_role)
         if needs.event_slug is not None:
             store[(EVENT, needs.org_slug, needs.event_slug, user_id)] = Prefetched(
                 org, org_role, event_, frozenset(event_roles or ()), registration
             )
+            if needs.team_id is not None and event_ is not None and user is not None:
+                store[(TEAM, event_.id, needs.team_id, user_id)] = PrefetchedTeam(team, membership)
         session.info[PREFETCH_KEY] = store
     return Caller(False, token, user, None if unread is None else int(unread))
 
@@ -258,8 +289,8 @@ async def run_on_pool(pool: AsyncConnectionPool, token_hash: str, *, bearer: boo
     return Caller(False, token, detached(User, row[1 + width :]), None)
 
 
-def _take(session: AsyncSession, key: tuple[Any, ...]) -> Prefetched | None:
-    store: dict[tuple[Any, ...], Prefetched] | None = session.info.get(PREFETCH_KEY)
+def _take(session: AsyncSession, key: tuple[Any, ...]) -> Any:
+    store: dict[tuple[Any, ...], Any] | None = session.info.get(PREFETCH_KEY)
     if not store:
         return None
     return store.pop(key, None)
@@ -269,12 +300,22 @@ def take_event(
     session: AsyncSession, org_slug: str, event_slug: str, user_id: uuid.UUID | None
 ) -> Prefetched | None:
     """What the gate read for `load_event_access(org_slug, event_slug)` by this caller, once."""
-    return _take(session, (EVENT, org_slug, event_slug, user_id))
+    fetched: Prefetched | None = _take(session, (EVENT, org_slug, event_slug, user_id))
+    return fetched
 
 
 def take_org(session: AsyncSession, org_slug: str, user_id: uuid.UUID) -> Prefetched | None:
     """What the gate read for `load_org_access(org_slug)` by this caller, once."""
-    return _take(session, (ORG, org_slug, user_id))
+    fetched: Prefetched | None = _take(session, (ORG, org_slug, user_id))
+    return fetched
+
+
+def take_team(
+    session: AsyncSession, event_id: uuid.UUID, team_id: uuid.UUID, user_id: uuid.UUID | None
+) -> PrefetchedTeam | None:
+    """What the gate read for `load_team(event, team_id)` by this caller, once."""
+    fetched: PrefetchedTeam | None = _take(session, (TEAM, event_id, team_id, user_id))
+    return fetched
 
 
 @event.listens_for(Session, "after_flush")

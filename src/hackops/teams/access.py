@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hackops import invitations
+from hackops import gate, invitations
 from hackops.actor import NotAuthenticated
 from hackops.errors import Forbidden, NotFound
 from hackops.events.access import EventAccess
@@ -110,16 +110,7 @@ async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UU
     participants and the team's own members; to a judge only when they judge the team's
     submitted work (`events.roles.reach`: handed to them, no conflict). Anyone else gets 404."""
     user_id = access.actor.user.id if access.actor.user is not None else None
-    # The team and the caller's membership in one statement (every team route pays it), on the
-    # driver (`hackops.rows`): the team's columns, then the membership's (nulls: none).
-    row = await fetch_one(
-        session, _TEAM, {"team_id": team_id, "event_id": access.event.id, "user_id": user_id}
-    )
-    if row is None:
-        raise TeamNotFound
-    team = hydrate(session, Team, row[:_TEAM_WIDTH])
-    member = row[_TEAM_WIDTH:]
-    membership = None if member[0] is None else hydrate(session, TeamMember, member)
+    team, membership = await _team_and_membership(session, access, team_id, user_id)
     if membership is None and not access.sees_every_team and not is_participant(access):
         user = access.actor.user
         if not access.is_judge or user is None:
@@ -127,6 +118,27 @@ async def load_team(session: AsyncSession, access: EventAccess, team_id: uuid.UU
         if not await judge_sees_team(session, access.event.id, user.id, team.id):
             raise TeamNotFound
     return TeamView(access, team, membership)
+
+
+async def _team_and_membership(
+    session: AsyncSession, access: EventAccess, team_id: uuid.UUID, user_id: uuid.UUID | None
+) -> tuple[Team, TeamMember | None]:
+    """The live team of the event and the caller's membership: what the request gate read for
+    this route (`gate.take_team`), else one statement (on the driver, `hackops.rows`: the team's
+    columns, then the membership's, nulls for none)."""
+    fetched = gate.take_team(session, access.event.id, team_id, user_id)
+    if fetched is not None:
+        if fetched.team is None:
+            raise TeamNotFound
+        return fetched.team, fetched.membership
+    row = await fetch_one(
+        session, _TEAM, {"team_id": team_id, "event_id": access.event.id, "user_id": user_id}
+    )
+    if row is None:
+        raise TeamNotFound
+    member = row[_TEAM_WIDTH:]
+    membership = None if member[0] is None else hydrate(session, TeamMember, member)
+    return hydrate(session, Team, row[:_TEAM_WIDTH]), membership
 
 
 def require_member(view: TeamView) -> TeamMember:
