@@ -48,18 +48,7 @@ COMPARE = """
           RETURN NULL;
 """
 
-SEATS_FIRST = (
-    """
-        CREATE OR REPLACE FUNCTION public_versions_events() RETURNS trigger
-        LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, pg_temp AS $$
-        DECLARE
-          o jsonb;
-          n jsonb;
-          row_ jsonb;
-          scopes text[];
-          listed boolean;
-          seats_only events;
-        BEGIN
+SHORT_PATH = """
           IF TG_OP = 'UPDATE' THEN
             seats_only := NEW;
             seats_only.registered_count := OLD.registered_count;
@@ -78,14 +67,13 @@ SEATS_FIRST = (
             END IF;
           END IF;
 """
-    + COMPARE
-    + """
-        END $$;
-"""
-)
 
-JSON_ONLY = (
-    """
+
+def function(*, short_path: bool) -> str:
+    """`public_versions_events()`, with the seat count's short path before the comparison or
+    (the downgrade) without it."""
+    return (
+        """
         CREATE OR REPLACE FUNCTION public_versions_events() RETURNS trigger
         LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, pg_temp AS $$
         DECLARE
@@ -94,18 +82,20 @@ JSON_ONLY = (
           row_ jsonb;
           scopes text[];
           listed boolean;
+          seats_only events;
         BEGIN
 """
-    + COMPARE
-    + """
+        + (SHORT_PATH if short_path else "")
+        + COMPARE
+        + """
         END $$;
 """
-)
+    )
 
 
 def upgrade() -> None:
-    op.execute(SEATS_FIRST)
+    op.execute(function(short_path=True))
 
 
 def downgrade() -> None:
-    op.execute(JSON_ONLY)
+    op.execute(function(short_path=False))
