@@ -230,6 +230,7 @@ async def supervise_worker(
             raise
         except Exception as exc:
             reason = _describe(exc)
+        _raise_if_cancelled()
         failures = 1 if time.monotonic() - started > HEALTHY_RUN_S else failures + 1
         pause = min(RESTART_FIRST_DELAY_S * 2 ** (failures - 1), RESTART_MAX_DELAY_S)
         log.warning("worker_stopped", reason=reason, restart_in_s=pause, failures=failures)
@@ -245,6 +246,15 @@ def _describe(exc: BaseException) -> str:
     if cause is not None:
         text += f" ({type(cause).__name__}: {str(cause).strip()})"
     return text[:500]
+
+
+def _raise_if_cancelled() -> None:
+    """Honour a cancellation that what this task awaited swallowed: procrastinate's worker, cut
+    off from the database while it stops, raises the database's error instead of the
+    cancellation (the app's shutdown then waited for the database for ever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _recover(settings: Settings, stopped_worker_id: int | None) -> None:
@@ -266,6 +276,7 @@ async def _recover(settings: Settings, stopped_worker_id: int | None) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            _raise_if_cancelled()
             log.warning("worker_waiting_for_database", reason=_describe(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, PROBE_MAX_DELAY_S)

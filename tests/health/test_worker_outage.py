@@ -169,3 +169,38 @@ def job_status(cluster: ThrowawayCluster, job_id: int) -> str | None:
             "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job_id,)
         ).fetchone()
     return None if row is None else str(row[0])
+
+
+#: A shutdown finishes within this, whatever the database is doing.
+SHUTDOWN_S = 20
+
+
+@pytest.mark.parametrize("down_for", [1.0, 8.0], ids=["as-it-stops", "while-it-waits"])
+async def test_the_app_shuts_down_while_the_database_is_gone(
+    storage_dir: Path, down_for: float
+) -> None:
+    """Ctrl-C while the database is gone (make run's own database stopping with the app): the
+    in-process worker is cancelled whether it is still stopping (procrastinate's shutdown
+    swallowed the cancellation, and the supervisor then waited for the database for ever) or
+    already waiting for the database to come back."""
+    async with throwaway_cluster() as cluster:
+        settings = make_settings(cluster.url, storage_dir, run_worker_in_process=True)
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        try:
+            await asyncio.sleep(1)  # the worker is up
+            await asyncio.to_thread(cluster.kill)
+            await asyncio.sleep(down_for)
+        finally:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            # Not `wait_for`: a shutdown that swallows its own cancellation would look finished.
+            done, _ = await asyncio.wait(
+                [asyncio.ensure_future(lifespan.__aexit__(None, None, None))], timeout=60
+            )
+            took = loop.time() - started
+        assert done, "the shutdown did not finish in 60 s"
+        assert took < SHUTDOWN_S, f"the shutdown took {took:.1f} s"
+        workers = [t for t in asyncio.all_tasks() if t.get_name() == "worker"]
+        assert all(t.done() for t in workers), workers
