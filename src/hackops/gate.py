@@ -53,8 +53,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def loads(part: str) -> Callable[[F], F]:
     """Mark a dependency that loads `part` (EVENT: the `slug` and `event_slug` of the address;
     ORG: its `slug`, for a signed-in caller; TEAM: the event's team `team_id`, with the caller's
-    membership; UNREAD: the caller's unread count), so the gate of a
-    route that depends on it fetches that part in its one statement."""
+    membership; UNREAD: the caller's unread count), so the gate of a route that depends on it
+    fetches that part in its one statement."""
 
     def mark(function: F) -> F:
         setattr(function, _MARK, part)
@@ -217,7 +217,8 @@ async def run(
     session: AsyncSession, token_hash: str | None, *, bearer: bool, needs: Needs = NOTHING
 ) -> Caller:
     """Resolve the caller (and what `needs` names) in one statement; sets the actor and the tenant
-    in the session's transaction and leaves what the loaders need for `take_event`/`take_org`."""
+    in the session's transaction and leaves what the loaders need for `take_event`/`take_org`/
+    `take_team`."""
     statement, rows = (_CALLER, 2) if needs.org_slug is None else (_WITH_ORG, 3)
     if needs.event_slug is not None:
         statement, rows = (_WITH_EVENT, 5) if needs.team_id is None else (_WITH_TEAM, 7)
