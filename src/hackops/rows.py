@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import exc, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from hackops.db import FINAL_WRITE, raw_connection
 
 M = TypeVar("M")
 
+IDLE = TransactionStatus.IDLE
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -68,12 +70,18 @@ async def _run(
         await session.flush()
     commit = final and session.info.pop(FINAL_WRITE, False) and not session.in_nested_transaction()
     conn = await raw_connection(session)
+    begin = not conn.autocommit and conn.pgconn.transaction_status == IDLE
     cursor = conn.cursor()
     try:
-        if commit:
-            async with conn.pipeline():
+        if begin or commit:
+            # One round trip: BEGIN, the statement and COMMIT as the transaction needs them,
+            # then one Sync (`_send`).
+            async with conn.pipeline() as pipeline:
+                if begin:
+                    _send(conn, pipeline, conn._get_tx_start_command())
                 await cursor.execute(sql, params)
-                await conn.commit()
+                if commit:
+                    _send(conn, pipeline, b"COMMIT")
         else:
             await cursor.execute(sql, params)
         if every:
@@ -87,6 +95,20 @@ async def _run(
         ) from error
     finally:
         await cursor.close()
+
+
+def _send(conn: Any, pipeline: Any, command: bytes) -> None:
+    """Send `command` (BEGIN, COMMIT) in the open pipeline, answered at the pipeline's Sync.
+
+    psycopg's own BEGIN (before a statement) and `commit()` in a pipeline each end with a Sync
+    and wait for it: a round trip of their own. Sent here, the pipeline's exit sends its one
+    Sync for everything. Sent to libpq at once, in order (psycopg has sent what it queued),
+    and a BEGIN sent makes the transaction ACTIVE, so the statement's own start sends no other.
+    The result is checked as psycopg checks its own commands' (`result_queue`: None)."""
+    if pipeline.command_queue:
+        raise RuntimeError("the pipeline has unsent commands")
+    conn.pgconn.send_query_params(command, None)
+    pipeline.result_queue.append(None)
 
 
 class Compiled:
