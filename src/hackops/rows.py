@@ -47,10 +47,11 @@ async def fetch_one(
 ) -> tuple[Any, ...] | None:
     """The first row of `sql` (driver syntax, `driver_sql`) in the session's transaction.
 
-    `final`: the caller's last statement of the transaction. When the route allows it
-    (`db.final_write_session`) and no savepoint is open, the COMMIT goes in the same round trip
-    (the driver's pipeline): the transaction ends with the statement, and the request's own
-    commit then has nothing left to do."""
+    As its transaction's first statement (the request gate, on every authenticated route), the
+    BEGIN goes in the same round trip. `final`: the caller's last statement of the transaction.
+    When the route allows it (`db.final_write_session`) and no savepoint is open, the COMMIT
+    goes in the same round trip too (the driver's pipeline, one Sync: `_send`): the transaction
+    ends with the statement, and the request's own commit then has nothing left to do."""
     rows = await _run(session, sql, params, final=final, every=False)
     return rows[0] if rows else None
 
