@@ -32,7 +32,7 @@ from hackops.db import FINAL_WRITE, raw_connection
 
 M = TypeVar("M")
 
-IDLE = TransactionStatus.IDLE
+_IDLE = TransactionStatus.IDLE
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -71,7 +71,7 @@ async def _run(
         await session.flush()
     commit = final and session.info.pop(FINAL_WRITE, False) and not session.in_nested_transaction()
     conn = await raw_connection(session)
-    begin = not conn.autocommit and conn.pgconn.transaction_status == IDLE
+    begin = not conn.autocommit and conn.pgconn.transaction_status == _IDLE
     cursor = conn.cursor()
     try:
         if begin or commit:
